@@ -1,0 +1,201 @@
+//! Command-line arguments (clap), kept apart from the library's types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use neardup::{Banding, Config, Relation, Shingle};
+
+/// Find copies and rewrites of news stories and group them into syndication groups.
+///
+/// neardup normalises and shingles each document, computes MinHash signatures, finds
+/// candidate pairs with LSH (copies) and a rare-word index (rewrites), scores every
+/// candidate, and groups documents without chaining weak links. Each group has a
+/// canonical member: the earliest, then the longest, then the smallest id.
+#[derive(Debug, Parser)]
+#[command(name = "neardup", version, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the syndication groups of a corpus.
+    ///
+    /// Examples:
+    ///   neardup cluster data/seeds
+    ///   neardup cluster crawl.jsonl.gz --format jsonl -o groups.jsonl
+    ///   neardup cluster crawl.jsonl --no-rewrites --threshold 0.8
+    #[command(verbatim_doc_comment)]
+    Cluster(ClusterArgs),
+    /// Keep one copy of each story: write every input record except non-canonical
+    /// group members, unchanged, in input order.
+    ///
+    /// Examples:
+    ///   neardup dedup crawl.jsonl -o kept.jsonl --groups groups.jsonl
+    ///   neardup dedup crawl.jsonl -o kept.jsonl --min-relation near_duplicate
+    #[command(verbatim_doc_comment)]
+    Dedup(DedupArgs),
+}
+
+/// Arguments of `cluster`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Output format: text (report for a person), json (groups for programs), jsonl or
+    /// csv (one row per input document: id, group, canonical, relation, similarity).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// Write to FILE instead of standard output (written whole or not at all).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Arguments of `dedup`.
+#[derive(Debug, Args)]
+pub struct DedupArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Where to write the kept records (JSON Lines; written whole or not at all).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Also write one line per input document with its group (as `cluster --format jsonl`).
+    #[arg(long, value_name = "FILE")]
+    pub groups: Option<PathBuf>,
+    /// Drop members related to their canonical at least this closely: `exact` drops only
+    /// verbatim copies, `near_duplicate` copies with small changes too, `rewrite` (the
+    /// default) every non-canonical member.
+    #[arg(long, value_name = "RELATION", default_value = "rewrite", value_parser = parse_relation)]
+    pub min_relation: Relation,
+}
+
+fn parse_relation(s: &str) -> Result<Relation, String> {
+    s.parse().map_err(|e: neardup::Error| e.to_string())
+}
+
+/// Options shared by the subcommands.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Inputs: JSON Lines files (.jsonl, .jsonl.gz), plain-text files (one document
+    /// each; id = file name without extension), directories (every .txt, .jsonl and
+    /// .jsonl.gz below, in path order), or - for JSON Lines on standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Shingles: word:K (K consecutive words) or char:K (K consecutive characters).
+    #[arg(long, default_value = "word:3", value_parser = parse_shingle, help_heading = "Similarity")]
+    pub shingle: Shingle,
+    /// MinHash signature length: more is more precise and slower.
+    #[arg(long, default_value_t = 128, help_heading = "Similarity")]
+    pub perms: usize,
+    /// Seed of every hash; the same seed gives the same output.
+    #[arg(long, help_heading = "Similarity")]
+    pub seed: Option<u64>,
+    /// Shingle Jaccard similarity from which two documents are near-duplicates.
+    #[arg(long, default_value_t = 0.5, help_heading = "Similarity")]
+    pub threshold: f64,
+    /// Share of the shorter text's shingles found in the longer from which an excerpt or
+    /// a truncated copy is a near-duplicate.
+    #[arg(long, default_value_t = 0.8, help_heading = "Similarity")]
+    pub containment: f64,
+    /// LSH bands x rows, e.g. 32x4 (default: derived from --threshold and --perms).
+    #[arg(long, value_name = "BxR", value_parser = parse_bands, help_heading = "Similarity")]
+    pub bands: Option<Banding>,
+    /// Find copies only, as classic MinHash deduplication does (no rewrite tier).
+    #[arg(long, help_heading = "Similarity")]
+    pub no_rewrites: bool,
+    /// Rarity-weighted word similarity from which two documents are rewrites of one story.
+    #[arg(long, help_heading = "Similarity")]
+    pub rewrite_threshold: Option<f64>,
+
+    /// JSON field holding the id.
+    #[arg(long, default_value = "id", help_heading = "Input")]
+    pub id_field: String,
+    /// JSON field holding the body.
+    #[arg(long, default_value = "text", help_heading = "Input")]
+    pub text_field: String,
+    /// JSON field holding the headline (optional in records).
+    #[arg(long, default_value = "title", help_heading = "Input")]
+    pub title_field: String,
+    /// JSON field holding the publication date, ISO-8601 (optional in records).
+    #[arg(long, default_value = "date", help_heading = "Input")]
+    pub date_field: String,
+    /// Skip malformed records (bad JSON, missing id or text, repeated id), count them and
+    /// report them in the summary, instead of stopping at the first.
+    #[arg(long, help_heading = "Input")]
+    pub skip_invalid: bool,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, help_heading = "Run")]
+    pub threads: Option<usize>,
+    /// No progress bars and no closing summary line on standard error.
+    #[arg(short, long, help_heading = "Run")]
+    pub quiet: bool,
+}
+
+fn parse_shingle(s: &str) -> Result<Shingle, String> {
+    s.parse().map_err(|e: neardup::Error| e.to_string())
+}
+
+fn parse_bands(s: &str) -> Result<Banding, String> {
+    s.parse().map_err(|e: neardup::Error| e.to_string())
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Report for a person.
+    Text,
+    /// Groups with their members, for programs.
+    Json,
+    /// One line per input document.
+    Jsonl,
+    /// One row per input document.
+    Csv,
+}
+
+impl From<FormatArg> for neardup::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => neardup::Format::Text,
+            FormatArg::Json => neardup::Format::Json,
+            FormatArg::Jsonl => neardup::Format::Jsonl,
+            FormatArg::Csv => neardup::Format::Csv,
+        }
+    }
+}
+
+impl Common {
+    /// The library configuration these options describe.
+    pub fn config(&self) -> neardup::Result<Config> {
+        let mut b = Config::builder()
+            .shingle(self.shingle)
+            .perms(self.perms)
+            .threshold(self.threshold)
+            .containment(self.containment)
+            .rewrites(!self.no_rewrites);
+        if let Some(s) = self.seed {
+            b = b.seed(s);
+        }
+        if let Some(bands) = self.bands {
+            b = b.bands(bands);
+        }
+        if let Some(t) = self.rewrite_threshold {
+            b = b.rewrite_threshold(t);
+        }
+        b.build()
+    }
+
+    /// The field names to read.
+    pub fn fields(&self) -> neardup::io::read::FieldNames {
+        neardup::io::read::FieldNames {
+            id: self.id_field.clone(),
+            text: self.text_field.clone(),
+            title: self.title_field.clone(),
+            date: self.date_field.clone(),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The `neardup` command: argument parsing, progress, output files and exit codes.
+//!
+//! Exit codes: 0 success; 1 a system error (I/O); 2 bad input or usage (malformed
+//! records, missing paths, invalid options).
+
+mod args;
+mod progress;
+
+use std::collections::HashSet;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use neardup::io::read::{InputFile, InputKind, RecordReader, expand_inputs};
+use neardup::pipeline::{ReadOptions, cluster_files};
+use neardup::{Clustering, Format};
+
+use args::{Cli, ClusterArgs, Command, Common, DedupArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Cluster(a) => run_cluster(a),
+        Command::Dedup(a) => run_dedup(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("neardup: {e:#}");
+            let usage = e.chain().any(|c| {
+                c.downcast_ref::<neardup::Error>().is_some_and(|e| {
+                    e.is_bad_input()
+                        || matches!(e, neardup::Error::NotFound { .. } | neardup::Error::Config(_))
+                })
+            });
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn set_threads(common: &Common) -> Result<()> {
+    if let Some(n) = common.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("could not start the thread pool")?;
+    }
+    Ok(())
+}
+
+/// Reads, sketches, verifies and groups the inputs of `common`.
+fn run_pipeline(common: &Common) -> Result<(Clustering, Vec<InputFile>)> {
+    set_threads(common)?;
+    let config = common.config()?;
+    let files = expand_inputs(&common.inputs)?;
+    let opts = ReadOptions {
+        fields: common.fields(),
+        skip_invalid: common.skip_invalid,
+    };
+    let bars = progress::Bars::new(!common.quiet);
+    let result = cluster_files(files.clone(), &config, &opts, &bars)?;
+    if !common.quiet {
+        let s = &result.stats;
+        let rate = if s.elapsed > 0.0 {
+            s.documents as f64 / s.elapsed
+        } else {
+            0.0
+        };
+        eprintln!(
+            "neardup: {} documents, {} groups ({} documents in groups) in {:.2} s, {:.0} docs/s",
+            s.documents, s.groups, s.docs_in_groups, s.elapsed, rate
+        );
+        if s.skipped_invalid > 0 {
+            eprintln!("neardup: skipped {} invalid records", s.skipped_invalid);
+        }
+    }
+    Ok((result, files))
+}
+
+/// Writes through `write` to `path` atomically (temporary file, then rename), or to
+/// standard output when `path` is `None`.
+fn write_output(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    match path {
+        None => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+            write(&mut out)?;
+            out.flush()?;
+        }
+        Some(p) => {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("{}: cannot create a file in this directory", p.display()))?;
+            let mut out = BufWriter::with_capacity(1 << 16, tmp);
+            write(&mut out).with_context(|| format!("{}: write failed", p.display()))?;
+            let tmp = out
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| format!("{}: write failed", p.display()))?;
+            tmp.as_file()
+                .sync_all()
+                .with_context(|| format!("{}: sync failed", p.display()))?;
+            tmp.persist(p)
+                .with_context(|| format!("{}: cannot move the finished file into place", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn run_cluster(a: &ClusterArgs) -> Result<()> {
+    let (result, _) = run_pipeline(&a.common)?;
+    let format: Format = a.format.into();
+    write_output(a.output.as_deref(), |out| result.write(format, out))
+}
+
+fn run_dedup(a: &DedupArgs) -> Result<()> {
+    // Standard input cannot be read twice: keep a copy for the second pass.
+    let mut common_inputs = a.common.inputs.clone();
+    let _spool = if common_inputs.iter().any(|p| p.as_os_str() == "-") {
+        let mut tmp = tempfile::Builder::new()
+            .suffix(".jsonl")
+            .tempfile()
+            .context("cannot spool standard input")?;
+        io::copy(&mut io::stdin().lock(), &mut tmp).context("cannot read standard input")?;
+        let path: PathBuf = tmp.path().to_path_buf();
+        for p in &mut common_inputs {
+            if p.as_os_str() == "-" {
+                *p = path.clone();
+            }
+        }
+        Some(tmp)
+    } else {
+        None
+    };
+    let common = Common {
+        inputs: common_inputs,
+        ..a.common.clone()
+    };
+    let (result, files) = run_pipeline(&common)?;
+
+    // Records to drop: non-canonical members at least as close as --min-relation.
+    let mut drop: HashSet<(u32, u64)> = HashSet::new();
+    for g in &result.groups {
+        for m in &g.members {
+            if m.relation.is_some_and(|r| r <= a.min_relation) {
+                let d = &result.docs[m.doc as usize];
+                drop.insert((d.file, d.line));
+            }
+        }
+    }
+    let kept: HashSet<(u32, u64)> = result
+        .docs
+        .iter()
+        .map(|d| (d.file, d.line))
+        .filter(|k| !drop.contains(k))
+        .collect();
+
+    write_output(Some(&a.output), |out| copy_kept(&files, &kept, out))?;
+    if let Some(g) = &a.groups {
+        write_output(Some(g), |out| result.write_jsonl(out))?;
+    }
+    if !a.common.quiet {
+        eprintln!(
+            "neardup: kept {} of {} documents in {}",
+            kept.len(),
+            result.docs.len(),
+            a.output.display()
+        );
+    }
+    Ok(())
+}
+
+/// Second pass over the inputs: copies each kept record byte for byte. A plain-text
+/// document has no record to copy and is written as `{"id", "text"}`.
+fn copy_kept(files: &[InputFile], kept: &HashSet<(u32, u64)>, out: &mut dyn Write) -> io::Result<()> {
+    let mut reader = RecordReader::new(files.to_vec());
+    loop {
+        let chunk = reader.next_chunk(8 << 20).map_err(io::Error::other)?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        for raw in chunk {
+            if !kept.contains(&(raw.file, raw.line)) {
+                continue;
+            }
+            match &files[raw.file as usize].kind {
+                InputKind::Text { id } => {
+                    let text = String::from_utf8_lossy(&raw.bytes);
+                    serde_json::to_writer(&mut *out, &serde_json::json!({"id": id, "text": text}))?;
+                }
+                _ => out.write_all(&raw.bytes)?,
+            }
+            out.write_all(b"\n")?;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Settings shared by the CLI and the library: shingles, signatures, thresholds, tiers.
+
+use crate::error::{Error, Result};
+use crate::lsh::Banding;
+use crate::shingle::Shingle;
+
+/// The kind of signature used to find candidates. A closed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Method {
+    /// MinHash signatures with banded LSH.
+    #[default]
+    MinHash,
+}
+
+/// Every setting of a run. Build one with [`Config::builder`] or take [`Config::default`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    /// Signature kind.
+    pub method: Method,
+    /// What a shingle is (default `word:3`).
+    pub shingle: Shingle,
+    /// MinHash signature length (default 128).
+    pub perms: usize,
+    /// Seed of every hash (default fixed, so runs are reproducible).
+    pub seed: u64,
+    /// Jaccard similarity of shingle sets from which a pair is a near-duplicate (default 0.5).
+    pub threshold: f64,
+    /// Containment (share of the shorter text's shingles found in the longer) from which
+    /// an excerpt or truncation is a near-duplicate (default 0.8).
+    pub containment: f64,
+    /// LSH banding; `None` derives it from `threshold` and `perms`.
+    pub bands: Option<Banding>,
+    /// Whether to look for rewrites (same story, new words) beside copies (default on).
+    pub rewrites: bool,
+    /// Rarity-weighted similarity from which a pair is a rewrite (default 0.3).
+    pub rewrite_threshold: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            method: Method::MinHash,
+            shingle: Shingle::default(),
+            perms: 128,
+            seed: 0x6e65_6172_6475_7021,
+            threshold: 0.5,
+            containment: 0.8,
+            bands: None,
+            rewrites: true,
+            rewrite_threshold: 0.3,
+        }
+    }
+}
+
+impl Config {
+    /// A builder starting from the defaults.
+    #[must_use]
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder(Config::default())
+    }
+
+    /// The banding in force: the explicit one, else the optimum for the threshold.
+    #[must_use]
+    pub fn banding(&self) -> Banding {
+        self.bands
+            .unwrap_or_else(|| Banding::optimal(self.threshold, self.perms))
+    }
+
+    /// Checks ranges and consistency.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting that is out of range.
+    pub fn validate(&self) -> Result<()> {
+        let unit = |name: &str, v: f64| {
+            if v > 0.0 && v <= 1.0 {
+                Ok(())
+            } else {
+                Err(Error::Config(format!("{name} must be in (0, 1], got {v}")))
+            }
+        };
+        unit("threshold", self.threshold)?;
+        unit("containment", self.containment)?;
+        unit("rewrite threshold", self.rewrite_threshold)?;
+        if !(1..=4096).contains(&self.perms) {
+            return Err(Error::Config(format!(
+                "perms must be from 1 to 4096, got {}",
+                self.perms
+            )));
+        }
+        if let Some(b) = self.bands {
+            if b.bands * b.rows > self.perms {
+                return Err(Error::Config(format!(
+                    "bands {b} need {} signature values but perms is {}",
+                    b.bands * b.rows,
+                    self.perms
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds a validated [`Config`].
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder(Config);
+
+impl ConfigBuilder {
+    /// Sets the signature kind.
+    #[must_use]
+    pub fn method(mut self, m: Method) -> Self {
+        self.0.method = m;
+        self
+    }
+    /// Sets the shingle definition.
+    #[must_use]
+    pub fn shingle(mut self, s: Shingle) -> Self {
+        self.0.shingle = s;
+        self
+    }
+    /// Sets the MinHash signature length.
+    #[must_use]
+    pub fn perms(mut self, n: usize) -> Self {
+        self.0.perms = n;
+        self
+    }
+    /// Sets the hash seed.
+    #[must_use]
+    pub fn seed(mut self, s: u64) -> Self {
+        self.0.seed = s;
+        self
+    }
+    /// Sets the near-duplicate Jaccard threshold.
+    #[must_use]
+    pub fn threshold(mut self, t: f64) -> Self {
+        self.0.threshold = t;
+        self
+    }
+    /// Sets the excerpt containment threshold.
+    #[must_use]
+    pub fn containment(mut self, c: f64) -> Self {
+        self.0.containment = c;
+        self
+    }
+    /// Sets an explicit LSH banding.
+    #[must_use]
+    pub fn bands(mut self, b: Banding) -> Self {
+        self.0.bands = Some(b);
+        self
+    }
+    /// Turns the rewrite tier on or off.
+    #[must_use]
+    pub fn rewrites(mut self, on: bool) -> Self {
+        self.0.rewrites = on;
+        self
+    }
+    /// Sets the rewrite similarity threshold.
+    #[must_use]
+    pub fn rewrite_threshold(mut self, t: f64) -> Self {
+        self.0.rewrite_threshold = t;
+        self
+    }
+    /// Validates and returns the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a value is out of range (see [`Config::validate`]).
+    pub fn build(self) -> Result<Config> {
+        self.0.validate()?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+        assert_eq!(Config::default().banding(), Banding { bands: 25, rows: 5 });
+    }
+
+    #[test]
+    fn builder_rejects_out_of_range() {
+        assert!(Config::builder().threshold(0.0).build().is_err());
+        assert!(Config::builder().perms(0).build().is_err());
+        let b = Banding { bands: 64, rows: 4 };
+        assert!(Config::builder().perms(128).bands(b).build().is_err());
+        assert!(Config::builder().perms(256).bands(b).build().is_ok());
+    }
+}

@@ -1,0 +1,192 @@
+//! The document every stage works on, and the parsing of its date.
+
+/// One article: an id, its text, and an optional headline and publication time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Document {
+    /// Unique id within a run or an index.
+    pub id: String,
+    /// The body.
+    pub text: String,
+    /// The headline, when the source has one apart from the body.
+    pub title: Option<String>,
+    /// Publication time in seconds since the Unix epoch (UTC).
+    pub timestamp: Option<i64>,
+}
+
+impl Document {
+    /// A document with an id and a body, no title and no time.
+    pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
+        Document {
+            id: id.into(),
+            text: text.into(),
+            title: None,
+            timestamp: None,
+        }
+    }
+
+    /// Sets the headline.
+    #[must_use]
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Sets the publication time (seconds since the Unix epoch).
+    #[must_use]
+    pub fn with_timestamp(mut self, timestamp: i64) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+}
+
+/// Parses a publication date into seconds since the Unix epoch (UTC).
+///
+/// Accepts ISO-8601 (`2026-03-01`, `2026-03-01T12:30:00Z`, `2026-03-01 12:30:00+02:00`,
+/// fractions of a second ignored), the wire format `26-FEB-1987 15:01:01.79`, and
+/// day-first dotted dates `01.12.14` / `01.12.2014` (two-digit years are 19xx from 70,
+/// else 20xx). Returns `None` for anything else.
+#[must_use]
+pub fn parse_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    parse_iso(s)
+        .or_else(|| parse_wire(s))
+        .or_else(|| parse_dotted(s))
+}
+
+fn num(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Parses `HH:MM[:SS[.fff]]` into seconds of the day.
+fn parse_clock(s: &str) -> Option<i64> {
+    let mut parts = s.split(':');
+    let h = num(parts.next()?)?;
+    let m = num(parts.next()?)?;
+    let sec = match parts.next() {
+        Some(p) => num(p.split('.').next()?)?,
+        None => 0,
+    };
+    if parts.next().is_some() || h > 24 || m > 59 || sec > 60 {
+        return None;
+    }
+    Some(h * 3600 + m * 60 + sec)
+}
+
+fn parse_iso(s: &str) -> Option<i64> {
+    let (date, rest) = match s.find(['T', ' ']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mut dp = date.split('-');
+    let y = dp.next()?;
+    if y.len() != 4 {
+        return None;
+    }
+    let (y, m, d) = (num(y)?, num(dp.next()?)?, num(dp.next()?)?);
+    if dp.next().is_some() {
+        return None;
+    }
+    let days = days_from_civil(y, m, d)?;
+    let Some(rest) = rest else {
+        return Some(days * 86_400);
+    };
+    // Split off a zone: Z, +HH:MM, -HH:MM, +HHMM.
+    let (clock, offset) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
+        (c, 0)
+    } else if let Some(i) = rest.rfind(['+', '-']) {
+        let (c, z) = rest.split_at(i);
+        let sign = if z.starts_with('-') { -1 } else { 1 };
+        let z = z[1..].replace(':', "");
+        if z.len() != 4 {
+            return None;
+        }
+        (c, sign * (num(&z[..2])? * 3600 + num(&z[2..])? * 60))
+    } else {
+        (rest, 0)
+    };
+    Some(days * 86_400 + parse_clock(clock.trim())? - offset)
+}
+
+fn parse_wire(s: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    let (date, clock) = match s.split_once(' ') {
+        Some((d, c)) => (d, Some(c.trim())),
+        None => (s, None),
+    };
+    let mut dp = date.split('-');
+    let d = num(dp.next()?)?;
+    let mon = dp.next()?.to_ascii_uppercase();
+    let m = MONTHS.iter().position(|x| *x == mon)? as i64 + 1;
+    let y = num(dp.next()?)?;
+    if dp.next().is_some() {
+        return None;
+    }
+    let days = days_from_civil(y, m, d)?;
+    Some(days * 86_400 + clock.map_or(Some(0), parse_clock)?)
+}
+
+fn parse_dotted(s: &str) -> Option<i64> {
+    let mut dp = s.split('.');
+    let d = num(dp.next()?)?;
+    let m = num(dp.next()?)?;
+    let y_str = dp.next()?;
+    if dp.next().is_some() {
+        return None;
+    }
+    let y = num(y_str)?;
+    let y = match y_str.len() {
+        2 if y >= 70 => 1900 + y,
+        2 => 2000 + y,
+        4 => y,
+        _ => return None,
+    };
+    Some(days_from_civil(y, m, d)? * 86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("1970-01-02T00:00:01Z"), Some(86_401));
+        assert_eq!(parse_date("2000-03-01"), Some(951_868_800));
+        assert_eq!(parse_date("1970-01-01T02:00:00+02:00"), Some(0));
+        assert_eq!(parse_date("1970-01-01 00:00:00.999"), Some(0));
+        assert_eq!(parse_date("2026-13-01"), None);
+    }
+
+    #[test]
+    fn wire_and_dotted_dates() {
+        assert_eq!(
+            parse_date("26-FEB-1987 15:01:01.79"),
+            Some(days_from_civil(1987, 2, 26).unwrap() * 86_400 + 15 * 3600 + 61)
+        );
+        assert_eq!(
+            parse_date("01.12.14"),
+            Some(days_from_civil(2014, 12, 1).unwrap() * 86_400)
+        );
+        assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date(""), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! The one error type of the library and its `Result` alias.
+//!
+//! Every variant names what it is about: the file and line of a bad record, the id of a
+//! repeated document, the option with a bad value. The binary maps them to exit codes.
+
+use std::path::PathBuf;
+
+/// Where a record came from: the input's path (or `-` for stdin) and its 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The input file (`-` for standard input).
+    pub path: PathBuf,
+    /// 1-based line number in that input (1 for a plain-text document).
+    pub line: u64,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.path.display(), self.line)
+    }
+}
+
+/// Everything that can go wrong in neardup's library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An input path does not exist.
+    #[error("{}: no such file or directory", path.display())]
+    NotFound {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A JSON Lines record could not be parsed.
+    #[error("{at}: invalid JSON: {message}")]
+    InvalidJson {
+        /// File and line of the record.
+        at: Location,
+        /// What the JSON parser said.
+        message: String,
+    },
+    /// A record lacks a required field or has it with the wrong type.
+    #[error("{at}: {message}")]
+    InvalidRecord {
+        /// File and line of the record.
+        at: Location,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// Two records carry the same id.
+    #[error("{second}: id {id:?} repeats the id of the record at {first}")]
+    DuplicateId {
+        /// The repeated id.
+        id: String,
+        /// Where the id was first seen.
+        first: Location,
+        /// Where it was seen again.
+        second: Location,
+    },
+    /// A configuration value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// `Result` with neardup's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True for errors caused by the content of the input (bad JSON, missing field,
+    /// repeated id), as opposed to the system or the configuration.
+    #[must_use]
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidJson { .. } | Error::InvalidRecord { .. } | Error::DuplicateId { .. }
+        )
+    }
+}

@@ -1,0 +1,132 @@
+//! Per-document features: everything later stages need, computed once from the text,
+//! after which the text itself can be dropped.
+
+use crate::config::Config;
+use crate::document::Document;
+use crate::normalize::{normalize_into, words};
+use crate::shingle::{ShingleKind, char_shingles, hash_word, word_shingles};
+use crate::sketch::minhash::MinHasher;
+
+/// Compact features of one document.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Features {
+    /// Hash of the normalised body (its words in order); equal for exact copies.
+    pub exact: u64,
+    /// Number of words in the body.
+    pub words: u32,
+    /// Number of distinct shingles of the body.
+    pub shingles: u32,
+    /// Distinct body words, as sorted 32-bit hashes.
+    pub terms: Vec<u32>,
+    /// How often each of `terms` occurs in the body.
+    pub tf: Vec<u16>,
+    /// Distinct headline words (sorted 32-bit hashes); empty without a headline.
+    pub title: Vec<u32>,
+}
+
+/// Reusable buffers, so that featurising a document allocates only its results.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    norm: String,
+    word_hashes: Vec<u64>,
+    shingles: Vec<u64>,
+    chars: String,
+}
+
+/// Computes [`Features`] and MinHash signatures under one configuration.
+#[derive(Debug, Clone)]
+pub struct Featurizer {
+    config: Config,
+    minhash: MinHasher,
+}
+
+/// 32-bit term key of a 64-bit word hash.
+#[inline]
+fn term_key(h: u64) -> u32 {
+    (h >> 32) as u32
+}
+
+impl Featurizer {
+    /// A featurizer for `config`.
+    #[must_use]
+    pub fn new(config: &Config) -> Self {
+        Featurizer {
+            config: config.clone(),
+            minhash: MinHasher::new(config.perms, config.seed),
+        }
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Features of `doc`, and its MinHash signature written into `sig` (`perms` long).
+    pub fn featurize(&self, doc: &Document, scratch: &mut Scratch, sig: &mut [u32]) -> Features {
+        let seed = self.config.seed;
+        normalize_into(&doc.text, &mut scratch.norm);
+        scratch.word_hashes.clear();
+        scratch
+            .word_hashes
+            .extend(words(&scratch.norm).map(|w| hash_word(w, seed)));
+        let wh = &scratch.word_hashes;
+
+        let exact = if wh.is_empty() {
+            0
+        } else {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::with_seed(seed ^ 0x5eed);
+            for h in wh {
+                hasher.update(&h.to_le_bytes());
+            }
+            // Never 0: 0 marks a document without words.
+            hasher.digest() | 1
+        };
+
+        scratch.shingles.clear();
+        match self.config.shingle.kind {
+            ShingleKind::Word => word_shingles(wh, self.config.shingle.k, seed, &mut scratch.shingles),
+            ShingleKind::Char => char_shingles(
+                words(&scratch.norm),
+                self.config.shingle.k,
+                seed,
+                &mut scratch.chars,
+                &mut scratch.shingles,
+            ),
+        }
+        self.minhash.sketch_into(&scratch.shingles, sig);
+        scratch.shingles.sort_unstable();
+        scratch.shingles.dedup();
+
+        let mut keys: Vec<u32> = wh.iter().map(|&h| term_key(h)).collect();
+        keys.sort_unstable();
+        let mut terms = Vec::with_capacity(keys.len() / 2);
+        let mut tf: Vec<u16> = Vec::with_capacity(keys.len() / 2);
+        for k in keys {
+            if terms.last() == Some(&k) {
+                let last = tf.last_mut().expect("tf follows terms");
+                *last = last.saturating_add(1);
+            } else {
+                terms.push(k);
+                tf.push(1);
+            }
+        }
+
+        let mut title: Vec<u32> = Vec::new();
+        if let Some(t) = &doc.title {
+            normalize_into(t, &mut scratch.norm);
+            title.extend(words(&scratch.norm).map(|w| term_key(hash_word(w, seed))));
+            title.sort_unstable();
+            title.dedup();
+        }
+
+        Features {
+            exact,
+            words: u32::try_from(wh.len()).unwrap_or(u32::MAX),
+            shingles: u32::try_from(scratch.shingles.len()).unwrap_or(u32::MAX),
+            terms,
+            tf,
+            title,
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Grouping verified edges into syndication groups that do not chain, and choosing each
+//! group's canonical member.
+//!
+//! Documents are taken in input order (the order a crawler would insert them). A document
+//! joins the group of an earlier neighbour when the edge is a copy (exact or
+//! near-duplicate), or when it is a rewrite edge *to the group's canonical member*
+//! itself. A rewrite of a rewrite of a rewrite therefore does not pull a third story in:
+//! weak links never chain, only strong (copy) links do. Otherwise it starts a group.
+
+use std::cmp::Ordering;
+
+use crate::verify::{Edge, Relation};
+
+/// What decides which member of a group is canonical: earliest date, then longest
+/// text, then smallest id. Documents without a date come after dated ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalKey<'a> {
+    /// Publication time, if known.
+    pub timestamp: Option<i64>,
+    /// Length of the text in bytes.
+    pub len: u64,
+    /// The document id.
+    pub id: &'a str,
+}
+
+impl Ord for CanonicalKey<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let time = match (self.timestamp, other.timestamp) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        time.then(other.len.cmp(&self.len)).then(self.id.cmp(other.id))
+    }
+}
+
+impl PartialOrd for CanonicalKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Incremental grouping state: which group each document is in, and each group's
+/// members and canonical member. Used by the batch pipeline and by the index alike.
+#[derive(Debug, Clone, Default)]
+pub struct Grouper {
+    /// Group of each document (index into `groups`).
+    group_of: Vec<u32>,
+    /// Members of each group, in the order they joined; the first is the founder.
+    members: Vec<Vec<u32>>,
+    /// Canonical member of each group.
+    canonical: Vec<u32>,
+    /// Relation of the edge each document joined its group by (founders: `Exact`).
+    via: Vec<Relation>,
+}
+
+impl Grouper {
+    /// An empty grouper.
+    #[must_use]
+    pub fn new() -> Self {
+        Grouper::default()
+    }
+
+    /// Number of documents placed.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.group_of.len()
+    }
+
+    /// True when no document was placed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.group_of.is_empty()
+    }
+
+    /// Places the next document (its index is `self.len()`), given its verified edges to
+    /// earlier documents. `key(i)` gives the canonical key of document `i`.
+    /// Returns the group index.
+    pub fn place<'k>(&mut self, edges: &[Edge], key: impl Fn(u32) -> CanonicalKey<'k>) -> u32 {
+        let doc = u32::try_from(self.group_of.len()).expect("fewer than 2^32 documents");
+        let mut order: Vec<&Edge> = edges.iter().filter(|e| e.b == doc && e.a < doc).collect();
+        // Strongest relation first, then highest similarity, then earliest neighbour.
+        order.sort_by(|x, y| {
+            x.relation
+                .cmp(&y.relation)
+                .then(y.similarity().total_cmp(&x.similarity()))
+                .then(x.a.cmp(&y.a))
+        });
+        let chosen = order.iter().find_map(|e| {
+            let g = self.group_of[e.a as usize];
+            let canon = self.canonical[g as usize];
+            let ok = match e.relation {
+                Relation::Exact | Relation::NearDuplicate => true,
+                Relation::Rewrite => order.iter().any(|f| f.a == canon),
+            };
+            ok.then_some((g, e.relation))
+        });
+        self.via.push(chosen.map_or(Relation::Exact, |c| c.1));
+        let g = match chosen.map(|c| c.0) {
+            Some(g) => {
+                self.members[g as usize].push(doc);
+                let c = self.canonical[g as usize];
+                if key(doc) < key(c) {
+                    self.canonical[g as usize] = doc;
+                }
+                g
+            }
+            None => {
+                let g = u32::try_from(self.members.len()).expect("fewer than 2^32 groups");
+                self.members.push(vec![doc]);
+                self.canonical.push(doc);
+                g
+            }
+        };
+        self.group_of.push(g);
+        g
+    }
+
+    /// Group index of a document.
+    #[must_use]
+    pub fn group_of(&self, doc: u32) -> u32 {
+        self.group_of[doc as usize]
+    }
+
+    /// Relation of the edge by which a document joined its group.
+    #[must_use]
+    pub fn joined_by(&self, doc: u32) -> Relation {
+        self.via[doc as usize]
+    }
+
+    /// Members of a group, in joining order.
+    #[must_use]
+    pub fn members(&self, group: u32) -> &[u32] {
+        &self.members[group as usize]
+    }
+
+    /// Canonical member of a group.
+    #[must_use]
+    pub fn canonical(&self, group: u32) -> u32 {
+        self.canonical[group as usize]
+    }
+
+    /// Number of groups, singletons included.
+    #[must_use]
+    pub fn groups(&self) -> usize {
+        self.members.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::Scores;
+
+    fn edge(a: u32, b: u32, relation: Relation) -> Edge {
+        Edge {
+            a,
+            b,
+            relation,
+            scores: Scores {
+                jaccard: 0.5,
+                containment: 0.5,
+                content: 0.5,
+                title: None,
+            },
+        }
+    }
+
+    fn key(i: u32) -> CanonicalKey<'static> {
+        const IDS: [&str; 5] = ["a", "b", "c", "d", "e"];
+        CanonicalKey {
+            timestamp: None,
+            len: 100,
+            id: IDS[i as usize],
+        }
+    }
+
+    #[test]
+    fn rewrites_do_not_chain() {
+        let mut g = Grouper::new();
+        let edges = [
+            edge(0, 1, Relation::Rewrite),
+            edge(1, 2, Relation::Rewrite), // 2 is a rewrite of 1 only, not of canonical 0
+        ];
+        for _ in 0..3 {
+            g.place(&edges, key);
+        }
+        assert_eq!(g.group_of(0), g.group_of(1));
+        assert_ne!(g.group_of(1), g.group_of(2));
+    }
+
+    #[test]
+    fn copies_chain() {
+        let mut g = Grouper::new();
+        let edges = [
+            edge(0, 1, Relation::NearDuplicate),
+            edge(1, 2, Relation::NearDuplicate),
+        ];
+        for _ in 0..3 {
+            g.place(&edges, key);
+        }
+        assert_eq!(g.group_of(0), g.group_of(2));
+        assert_eq!(g.canonical(g.group_of(0)), 0);
+        assert_eq!(g.members(g.group_of(0)), &[0, 1, 2]);
+    }
+
+    #[test]
+    fn canonical_is_earliest_then_longest() {
+        let a = CanonicalKey { timestamp: Some(5), len: 10, id: "z" };
+        let b = CanonicalKey { timestamp: Some(6), len: 99, id: "a" };
+        let c = CanonicalKey { timestamp: None, len: 999, id: "a" };
+        let d = CanonicalKey { timestamp: Some(5), len: 20, id: "y" };
+        assert!(a < b && b < c && d < a);
+    }
+}

@@ -1,0 +1,243 @@
+//! Writers: the text report for a person, and JSON, JSON Lines and CSV for programs.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::pipeline::{Clustering, Member};
+
+/// Output formats of a clustering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// The report for a person: a summary, then the groups, largest first.
+    #[default]
+    Text,
+    /// One JSON document: summary and groups with their members.
+    Json,
+    /// One line per input document, in input order.
+    Jsonl,
+    /// The columns of `Jsonl` as CSV with a header.
+    Csv,
+}
+
+/// One line of the per-document outputs (`jsonl`, `csv`, `dedup --groups`).
+#[derive(Debug, Serialize)]
+pub struct DocLine<'a> {
+    /// Document id.
+    pub id: &'a str,
+    /// Group id, or `None` when the document is alone.
+    pub group: Option<&'a str>,
+    /// Id of the group's canonical member.
+    pub canonical: Option<&'a str>,
+    /// `canonical` for the canonical member, else the relation to it.
+    pub relation: Option<&'a str>,
+    /// Similarity to the canonical member, rounded to 4 decimals.
+    pub similarity: Option<f64>,
+}
+
+fn round4(x: f32) -> f64 {
+    (f64::from(x) * 10_000.0).round() / 10_000.0
+}
+
+fn relation_name(m: &Member) -> &'static str {
+    m.relation.map_or("canonical", |r| r.as_str())
+}
+
+impl Clustering {
+    /// The per-document line of document `doc`.
+    #[must_use]
+    pub fn doc_line(&self, doc: u32) -> DocLine<'_> {
+        let id = self.docs[doc as usize].id.as_str();
+        match self.group_of(doc) {
+            Some((g, m)) => DocLine {
+                id,
+                group: Some(&g.id),
+                canonical: Some(&self.docs[g.canonical as usize].id),
+                relation: Some(relation_name(m)),
+                similarity: Some(round4(m.similarity)),
+            },
+            None => DocLine {
+                id,
+                group: None,
+                canonical: None,
+                relation: None,
+                similarity: None,
+            },
+        }
+    }
+
+    /// Writes the clustering in `format`.
+    ///
+    /// # Errors
+    /// Whatever writing to `out` returns.
+    pub fn write(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
+        match format {
+            Format::Text => self.write_text(out),
+            Format::Json => self.write_json(out),
+            Format::Jsonl => self.write_jsonl(out),
+            Format::Csv => self.write_csv(out),
+        }
+    }
+
+    /// One JSON line per document, in input order.
+    ///
+    /// # Errors
+    /// Whatever writing to `out` returns.
+    pub fn write_jsonl(&self, out: &mut dyn Write) -> io::Result<()> {
+        for d in 0..self.docs.len() {
+            serde_json::to_writer(&mut *out, &self.doc_line(d as u32))?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    fn write_csv(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "id,group,canonical,relation,similarity")?;
+        for d in 0..self.docs.len() {
+            let l = self.doc_line(d as u32);
+            writeln!(
+                out,
+                "{},{},{},{},{}",
+                csv_field(l.id),
+                csv_field(l.group.unwrap_or("")),
+                csv_field(l.canonical.unwrap_or("")),
+                l.relation.unwrap_or(""),
+                l.similarity.map(|s| s.to_string()).unwrap_or_default()
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct JMember<'a> {
+            id: &'a str,
+            title: Option<&'a str>,
+            relation: &'a str,
+            similarity: f64,
+        }
+        #[derive(Serialize)]
+        struct JGroup<'a> {
+            id: &'a str,
+            canonical: &'a str,
+            size: usize,
+            members: Vec<JMember<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Top<'a> {
+            summary: &'a crate::pipeline::RunStats,
+            groups: Vec<JGroup<'a>>,
+        }
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| JGroup {
+                id: &g.id,
+                canonical: &self.docs[g.canonical as usize].id,
+                size: g.members.len(),
+                members: g
+                    .members
+                    .iter()
+                    .map(|m| {
+                        let d = &self.docs[m.doc as usize];
+                        JMember {
+                            id: &d.id,
+                            title: d.title.as_deref(),
+                            relation: relation_name(m),
+                            similarity: round4(m.similarity),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &Top {
+                summary: &self.stats,
+                groups,
+            },
+        )?;
+        out.write_all(b"\n")
+    }
+
+    /// The summary lines of the text report.
+    ///
+    /// # Errors
+    /// Whatever writing to `out` returns.
+    pub fn write_summary(&self, out: &mut dyn Write) -> io::Result<()> {
+        let s = &self.stats;
+        let share = if s.documents > 0 {
+            100.0 * (s.docs_in_groups - s.groups) as f64 / s.documents as f64
+        } else {
+            0.0
+        };
+        writeln!(out, "documents          {}", s.documents)?;
+        writeln!(out, "groups             {}", s.groups)?;
+        writeln!(out, "documents in groups {}", s.docs_in_groups)?;
+        writeln!(
+            out,
+            "duplicate share    {share:.1}% ({} documents are not canonical)",
+            s.docs_in_groups - s.groups
+        )?;
+        if s.empty > 0 {
+            writeln!(out, "empty texts        {} (each alone)", s.empty)?;
+        }
+        if s.skipped_invalid > 0 {
+            writeln!(out, "skipped invalid    {}", s.skipped_invalid)?;
+            for e in &s.invalid_examples {
+                writeln!(out, "  {e}")?;
+            }
+        }
+        if s.lossy_utf8 > 0 {
+            writeln!(out, "lossy UTF-8        {} (invalid bytes replaced)", s.lossy_utf8)?;
+        }
+        if s.bad_dates > 0 {
+            writeln!(out, "dates not understood {} (treated as undated)", s.bad_dates)?;
+        }
+        writeln!(out, "elapsed            {:.2} s", s.elapsed)
+    }
+
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_summary(out)?;
+        for (i, g) in self.groups.iter().enumerate() {
+            let c = &self.docs[g.canonical as usize];
+            writeln!(out)?;
+            write!(out, "group {} · {} documents · canonical {}", i + 1, g.members.len(), c.id)?;
+            match &c.title {
+                Some(t) => writeln!(out, " · {}", one_line(t, 80))?,
+                None => writeln!(out)?,
+            }
+            for m in &g.members {
+                let d = &self.docs[m.doc as usize];
+                writeln!(
+                    out,
+                    "  {:<16} {:<15} {:.3}",
+                    d.id,
+                    relation_name(m),
+                    m.similarity
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A title on one line, cut to `max` characters.
+fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Quotes a CSV field when it holds a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}

@@ -1,0 +1,527 @@
+//! The batch run: read → sketch → weigh → candidates → verify → group.
+//!
+//! Every parallel stage writes its results by document index and every merge is sorted,
+//! so the output is the same at any thread count.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::document::Document;
+use crate::error::{Error, Location, Result};
+use crate::features::{Featurizer, Features, Scratch};
+use crate::group::{CanonicalKey, Grouper};
+use crate::io::read::{FieldNames, InputFile, RecordReader, parse_record};
+use crate::keywords::{self, KeywordParams};
+use crate::lsh;
+use crate::progress::{Progress, Stage};
+use crate::sketch::minhash::is_empty_signature;
+use crate::verify::{DocView, Edge, Relation, Verifier, WeightedTerms, relation_similarity};
+use crate::weights::{KeyMap, TermStats};
+
+/// How records are read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Field names of JSON records.
+    pub fields: FieldNames,
+    /// Skip (and count) malformed records instead of stopping at the first.
+    pub skip_invalid: bool,
+}
+
+/// What is kept of a document once its features are computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocInfo {
+    /// The id.
+    pub id: String,
+    /// The headline, if any.
+    pub title: Option<String>,
+    /// Publication time, if known.
+    pub timestamp: Option<i64>,
+    /// Length of the text in bytes.
+    pub len: u64,
+    /// Index of the input file it came from.
+    pub file: u32,
+    /// Its line in that file.
+    pub line: u64,
+}
+
+/// A document's place in a group.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Member {
+    /// Document index.
+    pub doc: u32,
+    /// Relation to the canonical member; `None` for the canonical member itself.
+    pub relation: Option<Relation>,
+    /// Similarity to the canonical member (1 for the canonical member).
+    pub similarity: f32,
+}
+
+/// A syndication group of two or more documents.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Stable id: the id of the group's first document in input order.
+    pub id: String,
+    /// The canonical member (document index).
+    pub canonical: u32,
+    /// All members, canonical first, then in input order.
+    pub members: Vec<Member>,
+}
+
+/// Counters and timings of a run.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RunStats {
+    /// Documents read.
+    pub documents: u64,
+    /// Bytes of input read.
+    pub bytes: u64,
+    /// Malformed records skipped (with `skip_invalid`).
+    pub skipped_invalid: u64,
+    /// The first few skipped records' errors.
+    pub invalid_examples: Vec<String>,
+    /// Plain-text files decoded lossily because they were not valid UTF-8.
+    pub lossy_utf8: u64,
+    /// Documents with no words (each is its own group).
+    pub empty: u64,
+    /// Dates that were present but not understood.
+    pub bad_dates: u64,
+    /// Candidate pairs from LSH buckets.
+    pub lsh_pairs: u64,
+    /// Candidate pairs from the rare-word index.
+    pub keyword_pairs: u64,
+    /// Candidate pairs scored (after merging the two sources).
+    pub verified_pairs: u64,
+    /// Pairs that became edges.
+    pub edges: u64,
+    /// Groups of two or more documents.
+    pub groups: u64,
+    /// Documents in such groups.
+    pub docs_in_groups: u64,
+    /// Seconds spent per stage.
+    pub seconds: Vec<(String, f64)>,
+    /// Seconds from start to groups.
+    pub elapsed: f64,
+}
+
+/// The result of a batch run.
+#[derive(Debug, Clone)]
+pub struct Clustering {
+    /// The documents, in input order.
+    pub docs: Vec<DocInfo>,
+    /// Groups of two or more documents, largest first, then by canonical's position.
+    pub groups: Vec<Group>,
+    /// For each document, its group (index into `groups`) and place there.
+    pub placement: Vec<Option<(u32, Member)>>,
+    /// Every verified edge, sorted by `(a, b)`.
+    pub edges: Vec<Edge>,
+    /// Counters and timings.
+    pub stats: RunStats,
+}
+
+impl Clustering {
+    /// The group of a document and its place there, if it is in a group.
+    #[must_use]
+    pub fn group_of(&self, doc: u32) -> Option<(&Group, &Member)> {
+        self.placement[doc as usize].as_ref().map(|(g, m)| (&self.groups[*g as usize], m))
+    }
+}
+
+/// Documents' features, signatures and metadata, as the stages after sketching need them.
+struct Corpus {
+    docs: Vec<DocInfo>,
+    feats: Vec<Features>,
+    sigs: Vec<u32>,
+}
+
+struct Timer {
+    seconds: Vec<(String, f64)>,
+    at: Instant,
+}
+
+impl Timer {
+    fn lap(&mut self, stage: Stage) {
+        let now = Instant::now();
+        self.seconds.push((stage.name().to_owned(), (now - self.at).as_secs_f64()));
+        self.at = now;
+    }
+}
+
+/// Runs the whole pipeline over input files.
+///
+/// # Errors
+/// Reading errors ([`Error::Io`], [`Error::NotFound`]); malformed records
+/// ([`Error::InvalidJson`], [`Error::InvalidRecord`]) unless `skip_invalid`; a repeated
+/// id ([`Error::DuplicateId`]) unless `skip_invalid`; an invalid configuration.
+pub fn cluster_files(
+    files: Vec<InputFile>,
+    config: &Config,
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Clustering> {
+    config.validate()?;
+    let start = Instant::now();
+    let mut timer = Timer {
+        seconds: Vec::new(),
+        at: start,
+    };
+    let mut stats = RunStats::default();
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok().map(|m| m.len()))
+        .sum();
+    progress.start(Stage::Sketch, Some(total).filter(|&t| t > 0));
+    let corpus = read_corpus(files, config, opts, progress, &mut stats)?;
+    progress.finish(Stage::Sketch);
+    timer.lap(Stage::Sketch);
+    finish(corpus, config, progress, stats, timer, start)
+}
+
+/// Runs the whole pipeline over documents in memory.
+///
+/// # Errors
+/// [`Error::DuplicateId`] for a repeated id; [`Error::Config`] for a bad configuration.
+pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clustering> {
+    config.validate()?;
+    let start = Instant::now();
+    let mut timer = Timer {
+        seconds: Vec::new(),
+        at: start,
+    };
+    let mut stats = RunStats::default();
+    let featurizer = Featurizer::new(config);
+    let perms = config.perms;
+    let mut sigs = vec![0u32; docs.len() * perms];
+    let feats: Vec<Features> = docs
+        .par_iter()
+        .zip(sigs.par_chunks_mut(perms))
+        .map_init(Scratch::default, |s, (d, sig)| featurizer.featurize(d, s, sig))
+        .collect();
+    let mut seen: HashMap<&str, u64> = HashMap::new();
+    let mut infos = Vec::with_capacity(docs.len());
+    for (i, d) in docs.iter().enumerate() {
+        let line = i as u64 + 1;
+        if let Some(&first) = seen.get(d.id.as_str()) {
+            let at = |line| Location {
+                path: "<documents>".into(),
+                line,
+            };
+            return Err(Error::DuplicateId {
+                id: d.id.clone(),
+                first: at(first),
+                second: at(line),
+            });
+        }
+        seen.insert(&d.id, line);
+        infos.push(DocInfo {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            timestamp: d.timestamp,
+            len: d.text.len() as u64,
+            file: 0,
+            line,
+        });
+        stats.bytes += d.text.len() as u64;
+    }
+    stats.documents = docs.len() as u64;
+    stats.empty = feats.iter().filter(|f| f.exact == 0).count() as u64;
+    timer.lap(Stage::Sketch);
+    let corpus = Corpus {
+        docs: infos,
+        feats,
+        sigs,
+    };
+    finish(corpus, config, &crate::progress::NoProgress, stats, timer, start)
+}
+
+fn read_corpus(
+    files: Vec<InputFile>,
+    config: &Config,
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+    stats: &mut RunStats,
+) -> Result<Corpus> {
+    const CHUNK_BYTES: usize = 8 << 20;
+    let featurizer = Featurizer::new(config);
+    let perms = config.perms;
+    let mut reader = RecordReader::new(files);
+    let mut corpus = Corpus {
+        docs: Vec::new(),
+        feats: Vec::new(),
+        sigs: Vec::new(),
+    };
+    let mut seen: HashMap<String, (u32, u64)> = HashMap::new();
+    let mut last_bytes = 0;
+    loop {
+        let chunk = reader.next_chunk(CHUNK_BYTES)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let files = reader.files();
+        let mut sigs = vec![0u32; chunk.len() * perms];
+        let results: Vec<Result<(crate::io::read::Parsed, Features)>> = chunk
+            .par_iter()
+            .zip(sigs.par_chunks_mut(perms))
+            .map_init(Scratch::default, |s, (raw, sig)| {
+                let p = parse_record(raw, files, &opts.fields)?;
+                let f = featurizer.featurize(&p.doc, s, sig);
+                Ok((p, f))
+            })
+            .collect();
+        for ((raw, res), sig) in chunk.iter().zip(results).zip(sigs.chunks(perms)) {
+            let (parsed, feat) = match res {
+                Ok(x) => x,
+                Err(e) if opts.skip_invalid && e.is_bad_input() => {
+                    skip(stats, &e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let doc = parsed.doc;
+            if let Some(&(file, line)) = seen.get(&doc.id) {
+                let e = Error::DuplicateId {
+                    id: doc.id.clone(),
+                    first: Location {
+                        path: files[file as usize].path.clone(),
+                        line,
+                    },
+                    second: Location {
+                        path: files[raw.file as usize].path.clone(),
+                        line: raw.line,
+                    },
+                };
+                if opts.skip_invalid {
+                    skip(stats, &e);
+                    continue;
+                }
+                return Err(e);
+            }
+            seen.insert(doc.id.clone(), (raw.file, raw.line));
+            stats.documents += 1;
+            stats.bytes += doc.text.len() as u64;
+            stats.lossy_utf8 += u64::from(parsed.lossy);
+            stats.bad_dates += u64::from(parsed.bad_date);
+            stats.empty += u64::from(feat.exact == 0);
+            corpus.docs.push(DocInfo {
+                id: doc.id,
+                title: doc.title,
+                timestamp: doc.timestamp,
+                len: doc.text.len() as u64,
+                file: raw.file,
+                line: raw.line,
+            });
+            corpus.feats.push(feat);
+            corpus.sigs.extend_from_slice(sig);
+        }
+        let now = reader.bytes_read();
+        progress.advance(now - last_bytes);
+        last_bytes = now;
+    }
+    Ok(corpus)
+}
+
+fn skip(stats: &mut RunStats, e: &Error) {
+    stats.skipped_invalid += 1;
+    if stats.invalid_examples.len() < 5 {
+        stats.invalid_examples.push(e.to_string());
+    }
+}
+
+/// Settings of the stages after sketching that are not user options.
+const MAX_BUCKET: usize = 64;
+
+fn finish(
+    corpus: Corpus,
+    config: &Config,
+    progress: &dyn Progress,
+    mut stats: RunStats,
+    mut timer: Timer,
+    start: Instant,
+) -> Result<Clustering> {
+    let n = corpus.docs.len();
+    let perms = config.perms;
+    let n32 = u32::try_from(n).map_err(|_| Error::Config("more than 2^32 documents".into()))?;
+
+    // Weigh: word statistics and weighted vectors (rewrite tier only).
+    progress.start(Stage::Weigh, Some(n as u64));
+    let term_stats = if config.rewrites {
+        TermStats::from_features(&corpus.feats)
+    } else {
+        TermStats::default()
+    };
+    let weighted: Vec<WeightedTerms> = if config.rewrites {
+        corpus
+            .feats
+            .par_iter()
+            .map(|f| WeightedTerms::new(f, &term_stats))
+            .collect()
+    } else {
+        vec![WeightedTerms::default(); n]
+    };
+    progress.finish(Stage::Weigh);
+    timer.lap(Stage::Weigh);
+
+    // Candidates. Exact copies are linked to the first of their kind and left out of
+    // the indexes, so a story copied a thousand times costs a thousand edges, not a
+    // million pairs.
+    progress.start(Stage::Candidates, None);
+    let mut first_of: KeyMap<u64, u32> = KeyMap::default();
+    let mut reps = Vec::new();
+    let mut exact_pairs = Vec::new();
+    for d in 0..n32 {
+        let f = &corpus.feats[d as usize];
+        if f.exact == 0 || is_empty_signature(&corpus.sigs[d as usize * perms..][..perms]) {
+            continue;
+        }
+        match first_of.get(&f.exact) {
+            Some(&r) => exact_pairs.push((r, d)),
+            None => {
+                first_of.insert(f.exact, d);
+                reps.push(d);
+            }
+        }
+    }
+    let banding = config.banding();
+    let lsh_pairs = lsh::candidate_pairs(&corpus.sigs, perms, &reps, banding, MAX_BUCKET);
+    stats.lsh_pairs = lsh_pairs.len() as u64;
+    let mut pairs = lsh_pairs;
+    if config.rewrites {
+        let params = KeywordParams::default();
+        let kw: Vec<Vec<u32>> = weighted
+            .par_iter()
+            .map(|w| keywords::keywords(w, &term_stats, params))
+            .collect();
+        let kp = keywords::candidate_pairs(&kw, &reps, params.min_shared);
+        stats.keyword_pairs = kp.len() as u64;
+        pairs.extend(kp);
+        pairs.par_sort_unstable();
+        pairs.dedup();
+    }
+    stats.verified_pairs = pairs.len() as u64;
+    progress.finish(Stage::Candidates);
+    timer.lap(Stage::Candidates);
+
+    // Verify.
+    progress.start(Stage::Verify, Some(pairs.len() as u64));
+    let verifier = Verifier::new(config, &term_stats);
+    let view = |d: u32| DocView {
+        features: &corpus.feats[d as usize],
+        signature: &corpus.sigs[d as usize * perms..(d as usize + 1) * perms],
+        weighted: &weighted[d as usize],
+    };
+    let mut edges: Vec<Edge> = pairs
+        .par_iter()
+        .with_min_len(1024)
+        .filter_map(|&(a, b)| {
+            let (va, vb) = (view(a), view(b));
+            let scores = verifier.score(va, vb);
+            verifier
+                .classify(va.features, vb.features, &scores)
+                .map(|relation| Edge {
+                    a,
+                    b,
+                    relation,
+                    scores,
+                })
+        })
+        .collect();
+    for &(a, b) in &exact_pairs {
+        let scores = verifier.score(view(a), view(b));
+        edges.push(Edge {
+            a,
+            b,
+            relation: Relation::Exact,
+            scores,
+        });
+    }
+    stats.edges = edges.len() as u64;
+    progress.finish(Stage::Verify);
+    timer.lap(Stage::Verify);
+
+    // Group, in input order.
+    progress.start(Stage::Cluster, Some(n as u64));
+    edges.par_sort_unstable_by_key(|e| (e.b, e.a));
+    let key = |d: u32| {
+        let info = &corpus.docs[d as usize];
+        CanonicalKey {
+            timestamp: info.timestamp,
+            len: info.len,
+            id: &info.id,
+        }
+    };
+    let mut grouper = Grouper::new();
+    let mut lo = 0;
+    for d in 0..n32 {
+        let hi = lo + edges[lo..].partition_point(|e| e.b == d);
+        grouper.place(&edges[lo..hi], key);
+        lo = hi;
+    }
+    edges.par_sort_unstable_by_key(|e| (e.a, e.b));
+    let find_edge = |a: u32, b: u32| {
+        let (a, b) = (a.min(b), a.max(b));
+        edges
+            .binary_search_by_key(&(a, b), |e| (e.a, e.b))
+            .ok()
+            .map(|i| &edges[i])
+    };
+
+    let mut order: Vec<u32> = (0..u32::try_from(grouper.groups()).unwrap_or(u32::MAX))
+        .filter(|&g| grouper.members(g).len() >= 2)
+        .collect();
+    order.sort_by_key(|&g| (std::cmp::Reverse(grouper.members(g).len()), grouper.canonical(g)));
+    let groups: Vec<Group> = order
+        .par_iter()
+        .map(|&g| {
+            let canon = grouper.canonical(g);
+            let mut members = vec![Member {
+                doc: canon,
+                relation: None,
+                similarity: 1.0,
+            }];
+            for &m in grouper.members(g) {
+                if m == canon {
+                    continue;
+                }
+                let (relation, similarity) = match find_edge(canon, m) {
+                    Some(e) => (e.relation, e.similarity()),
+                    None => {
+                        let s = verifier.score(view(canon), view(m));
+                        let r = verifier
+                            .classify(view(canon).features, view(m).features, &s)
+                            .unwrap_or(grouper.joined_by(m));
+                        (r, relation_similarity(r, &s))
+                    }
+                };
+                members.push(Member {
+                    doc: m,
+                    relation: Some(relation),
+                    similarity,
+                });
+            }
+            Group {
+                id: corpus.docs[grouper.members(g)[0] as usize].id.clone(),
+                canonical: canon,
+                members,
+            }
+        })
+        .collect();
+    let mut placement = vec![None; n];
+    for (gi, g) in groups.iter().enumerate() {
+        for m in &g.members {
+            placement[m.doc as usize] = Some((gi as u32, *m));
+        }
+    }
+    stats.groups = groups.len() as u64;
+    stats.docs_in_groups = groups.iter().map(|g| g.members.len() as u64).sum();
+    progress.finish(Stage::Cluster);
+    timer.lap(Stage::Cluster);
+    stats.seconds = timer.seconds;
+    stats.elapsed = start.elapsed().as_secs_f64();
+    Ok(Clustering {
+        docs: corpus.docs,
+        groups,
+        placement,
+        edges,
+        stats,
+    })
+}

@@ -1,0 +1,3 @@
+//! Signatures of documents: a closed set of sketch kinds.
+
+pub mod minhash;

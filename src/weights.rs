@@ -1,0 +1,164 @@
+//! Rarity weights: document frequencies of words learned from the corpus being
+//! processed, and the inverse-document-frequency weight derived from them.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use rayon::prelude::*;
+
+use crate::features::Features;
+
+/// A hasher for keys that are already hashes: one multiply spreads them over all bits.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0 = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A map keyed by hashes.
+pub type KeyMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
+
+/// Document frequencies of words (body and headline words together, once per document).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct TermStats {
+    docs: u32,
+    df: KeyMap<u32, u32>,
+}
+
+/// Calls `f` once for each distinct word of a document (body or headline).
+fn for_each_term(feat: &Features, mut f: impl FnMut(u32)) {
+    let (a, b) = (&feat.terms, &feat.title);
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let t = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x == y => {
+                i += 1;
+                j += 1;
+                x
+            }
+            (Some(&x), Some(&y)) if x < y => {
+                i += 1;
+                x
+            }
+            (Some(_), Some(&y)) | (None, Some(&y)) => {
+                j += 1;
+                y
+            }
+            (Some(&x), None) => {
+                i += 1;
+                x
+            }
+            (None, None) => unreachable!(),
+        };
+        f(t);
+    }
+}
+
+impl TermStats {
+    /// Counts document frequencies over a corpus, in parallel.
+    #[must_use]
+    pub fn from_features<'a>(feats: impl IntoParallelIterator<Item = &'a Features>) -> Self {
+        feats
+            .into_par_iter()
+            .fold(TermStats::default, |mut s, f| {
+                s.add(f);
+                s
+            })
+            .reduce(TermStats::default, TermStats::merge)
+    }
+
+    fn merge(mut self, mut other: TermStats) -> TermStats {
+        if self.df.len() < other.df.len() {
+            std::mem::swap(&mut self, &mut other);
+        }
+        self.docs += other.docs;
+        for (k, v) in other.df {
+            *self.df.entry(k).or_insert(0) += v;
+        }
+        self
+    }
+
+    /// Counts one more document.
+    pub fn add(&mut self, feat: &Features) {
+        self.docs += 1;
+        for_each_term(feat, |t| *self.df.entry(t).or_insert(0) += 1);
+    }
+
+    /// Forgets a document counted before.
+    pub fn remove(&mut self, feat: &Features) {
+        self.docs = self.docs.saturating_sub(1);
+        for_each_term(feat, |t| {
+            if let Some(v) = self.df.get_mut(&t) {
+                *v -= 1;
+                if *v == 0 {
+                    self.df.remove(&t);
+                }
+            }
+        });
+    }
+
+    /// Number of documents counted.
+    #[must_use]
+    pub fn docs(&self) -> u32 {
+        self.docs
+    }
+
+    /// In how many documents a word occurs.
+    #[must_use]
+    pub fn df(&self, term: u32) -> u32 {
+        self.df.get(&term).copied().unwrap_or(0)
+    }
+
+    /// Smoothed inverse document frequency, `ln((N + 1) / (df + 1)) + 1`: at least 1, so
+    /// on a corpus of three documents every word still counts, and the rarer the word
+    /// the more it counts.
+    #[must_use]
+    pub fn idf(&self, term: u32) -> f32 {
+        let n = f64::from(self.docs) + 1.0;
+        let df = f64::from(self.df(term)) + 1.0;
+        ((n / df).ln() + 1.0) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feat(terms: &[u32], title: &[u32]) -> Features {
+        Features {
+            terms: terms.to_vec(),
+            tf: vec![1; terms.len()],
+            title: title.to_vec(),
+            ..Features::default()
+        }
+    }
+
+    #[test]
+    fn counts_once_per_document() {
+        let docs = [feat(&[1, 2, 3], &[2, 9]), feat(&[2], &[])];
+        let s = TermStats::from_features(&docs);
+        assert_eq!(s.docs(), 2);
+        assert_eq!(s.df(2), 2);
+        assert_eq!(s.df(9), 1);
+        assert_eq!(s.df(4), 0);
+        assert!(s.idf(1) > s.idf(2));
+        let mut s = s;
+        s.remove(&docs[0]);
+        assert_eq!(s.df(2), 1);
+        assert_eq!(s.df(9), 0);
+    }
+}
