@@ -3,10 +3,11 @@
 # (speed, memory) and on plain Reuters-21578 (pair recall / doc precision against exact
 # Jaccard), same shingles (word 3-grams), 128 permutations, threshold 0.5.
 #
-# usage: benches/peers.sh [-n RUNS] [-d WORKDIR] [--tools "datasketch rensa gaoya simhash"]
+# usage: benches/peers.sh [-n RUNS] [-d WORKDIR] [--corpus PATH] [--tools "datasketch rensa gaoya simhash"]
 #                         [--no-neardup] [--no-quality] [--keep]
 #
 #   -n RUNS        timed runs per tool on Reuters x5, tools alternating (default 3)
+#   --corpus PATH  base corpus (default: SHARED/corpora/reuters21578.jsonl); x5 is built from it
 #   -d WORKDIR     where the x5 corpus, predictions and raw measurements go
 #                  (default: a new temp dir, removed at the end unless --keep)
 #   --tools LIST   peers to run (default: all four)
@@ -37,6 +38,7 @@ VENV="$REPO/.venv-peers"
 PEER_PKGS=(datasketch rensa gaoya simhash scipy numpy scikit-learn xxhash)
 
 RUNS=3
+REUTERS=""
 WORK=""
 TOOLS="datasketch rensa gaoya simhash"
 WITH_NEARDUP=1
@@ -46,6 +48,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     -n) [[ $# -ge 2 ]] || die "-n needs a value"; RUNS="$2"; shift 2 ;;
     -d) [[ $# -ge 2 ]] || die "-d needs a value"; WORK="$2"; shift 2 ;;
+    --corpus) [[ $# -ge 2 ]] || die "--corpus needs a value"; REUTERS="$2"; shift 2 ;;
     --tools) [[ $# -ge 2 ]] || die "--tools needs a value"; TOOLS="$2"; shift 2 ;;
     --no-neardup) WITH_NEARDUP=0; shift ;;
     --no-quality) WITH_QUALITY=0; shift ;;
@@ -60,7 +63,7 @@ for t in $TOOLS; do
 done
 
 BENCH="$SHARED/bench"
-REUTERS="$SHARED/corpora/reuters21578.jsonl"
+REUTERS="${REUTERS:-$SHARED/corpora/reuters21578.jsonl}"
 for f in "$BENCH/peers.py" "$BENCH/make_x5.py" "$BENCH/exact.py" "$BENCH/compare.py" "$REUTERS"; do
   [[ -f "$f" ]] || die "missing $f (set SHARED to the shared material directory)"
 done
@@ -98,8 +101,8 @@ if [[ -z "$WORK" ]]; then
 else
   mkdir -p "$WORK"
 fi
-X5="$WORK/reuters_x5.jsonl"
-if [[ ! -s "$X5" ]]; then
+X5="$WORK/$(basename "$REUTERS" .jsonl)_x5.jsonl"
+if [[ ! -s "$X5" || "$X5" -ot "$REUTERS" ]]; then
   say "building $X5"
   "$PY" "$BENCH/make_x5.py" "$REUTERS" "$X5"
 fi
@@ -193,9 +196,10 @@ fi
 # ---- report
 KEPT=1
 [[ -n "$(trap -p EXIT)" ]] && KEPT=0
-"$PY" - "$WORK" "$RUNS" "$KEPT" "${ALL[@]}" <<'EOF'
+"$PY" - "$WORK" "$RUNS" "$KEPT" "$REUTERS" "${ALL[@]}" <<'EOF'
 import json, os, re, statistics, sys
-work, runs, kept, tools = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
+work, runs, kept, corpus, tools = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4], sys.argv[5:]
+name = os.path.basename(corpus).removesuffix(".jsonl")
 
 def gnu_time(path):
     txt = open(path).read()
@@ -232,7 +236,7 @@ ex8 = json.load(open(os.path.join(work, "exact_0.8.json"))) if os.path.exists(os
 base = "neardup" if "neardup" in x5 else None
 m = {t: (med(v[0] for v in x5[t]), med(v[1] for v in x5[t]), med(v[2] for v in x5[t])) for t in tools if t in x5}
 
-print(f"## Peers on Reuters-21578 x5 (medians of {runs} runs, tools alternating; word 3-grams, 128 perms, threshold 0.5)\n")
+print(f"## Peers on {name} x5 (medians of {runs} runs, tools alternating; word 3-grams, 128 perms, threshold 0.5)\n")
 print(f"{os.cpu_count()} cores. wall s / peak RSS: /usr/bin/time -v over the whole process; "
       "in-process s: peers.py seconds_total (reading to clusters).\n")
 hdr = "| tool | wall s | peak RSS MB | in-process s |"
@@ -257,10 +261,10 @@ for t in tools:
         row += f" {f(s.get('pair_recall'), 4)} | {f(s.get('doc_recall'), 4)} | {f(s.get('doc_precision'), 4)} | {f(cr, 4)} |"
     print(row)
 if r1:
-    print(f"\nPlain Reuters-21578, one run each: " + ", ".join(
+    print(f"\nPlain {name}, one run each (wall s / peak RSS): " + ", ".join(
         f"{t} {r1[t][0][0]:.2f} s / {r1[t][0][1]:.0f} MB" for t in tools if t in r1))
 if ex:
-    print(f"\nExact Jaccard >= 0.5 (word 3-grams) on plain Reuters: {ex['exact_pairs']} pairs, "
+    print(f"\nExact Jaccard >= 0.5 (word 3-grams) on plain {name}: {ex['exact_pairs']} pairs, "
           f"{ex['docs_with_partner']} docs with a partner, {ex['docs']} docs.")
 if ex8:
     s = ex8["tools"]["simhash"]

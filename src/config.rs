@@ -9,7 +9,7 @@ use crate::shingle::Shingle;
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Method {
-    /// MinHash signatures with banded LSH.
+    /// `MinHash` signatures with banded LSH.
     #[default]
     MinHash,
 }
@@ -21,7 +21,7 @@ pub struct Config {
     pub method: Method,
     /// What a shingle is (default `word:3`).
     pub shingle: Shingle,
-    /// MinHash signature length (default 128).
+    /// `MinHash` signature length (default 128).
     pub perms: usize,
     /// Seed of every hash (default fixed, so runs are reproducible).
     pub seed: u64,
@@ -34,7 +34,8 @@ pub struct Config {
     pub bands: Option<Banding>,
     /// Whether to look for rewrites (same story, new words) beside copies (default on).
     pub rewrites: bool,
-    /// Rarity-weighted similarity from which a pair is a rewrite (default 0.3).
+    /// Rewrite score (rarity-weighted word Jaccard plus shingle Jaccard) from which a
+    /// pair is a rewrite of one story (default 0.24).
     pub rewrite_threshold: f64,
 }
 
@@ -49,7 +50,7 @@ impl Default for Config {
             containment: 0.8,
             bands: None,
             rewrites: true,
-            rewrite_threshold: 0.3,
+            rewrite_threshold: 0.24,
         }
     }
 }
@@ -82,21 +83,26 @@ impl Config {
         };
         unit("threshold", self.threshold)?;
         unit("containment", self.containment)?;
-        unit("rewrite threshold", self.rewrite_threshold)?;
+        if !(self.rewrite_threshold > 0.0 && self.rewrite_threshold <= 2.0) {
+            return Err(Error::Config(format!(
+                "rewrite threshold must be in (0, 2], got {}",
+                self.rewrite_threshold
+            )));
+        }
         if !(1..=4096).contains(&self.perms) {
             return Err(Error::Config(format!(
                 "perms must be from 1 to 4096, got {}",
                 self.perms
             )));
         }
-        if let Some(b) = self.bands {
-            if b.bands * b.rows > self.perms {
-                return Err(Error::Config(format!(
-                    "bands {b} need {} signature values but perms is {}",
-                    b.bands * b.rows,
-                    self.perms
-                )));
-            }
+        if let Some(b) = self.bands
+            && b.bands * b.rows > self.perms
+        {
+            return Err(Error::Config(format!(
+                "bands {b} need {} signature values but perms is {}",
+                b.bands * b.rows,
+                self.perms
+            )));
         }
         Ok(())
     }
@@ -119,7 +125,7 @@ impl ConfigBuilder {
         self.0.shingle = s;
         self
     }
-    /// Sets the MinHash signature length.
+    /// Sets the `MinHash` signature length.
     #[must_use]
     pub fn perms(mut self, n: usize) -> Self {
         self.0.perms = n;

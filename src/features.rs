@@ -14,8 +14,9 @@ pub struct Features {
     pub exact: u64,
     /// Number of words in the body.
     pub words: u32,
-    /// Number of distinct shingles of the body.
-    pub shingles: u32,
+    /// Distinct shingles of the body, as sorted 32-bit hashes (for exact Jaccard and
+    /// containment in verification).
+    pub shingles: Vec<u32>,
     /// Distinct body words, as sorted 32-bit hashes.
     pub terms: Vec<u32>,
     /// How often each of `terms` occurs in the body.
@@ -33,7 +34,7 @@ pub struct Scratch {
     chars: String,
 }
 
-/// Computes [`Features`] and MinHash signatures under one configuration.
+/// Computes [`Features`] and `MinHash` signatures under one configuration.
 #[derive(Debug, Clone)]
 pub struct Featurizer {
     config: Config,
@@ -62,7 +63,7 @@ impl Featurizer {
         &self.config
     }
 
-    /// Features of `doc`, and its MinHash signature written into `sig` (`perms` long).
+    /// Features of `doc`, and its `MinHash` signature written into `sig` (`perms` long).
     pub fn featurize(&self, doc: &Document, scratch: &mut Scratch, sig: &mut [u32]) -> Features {
         let seed = self.config.seed;
         normalize_into(&doc.text, &mut scratch.norm);
@@ -85,7 +86,9 @@ impl Featurizer {
 
         scratch.shingles.clear();
         match self.config.shingle.kind {
-            ShingleKind::Word => word_shingles(wh, self.config.shingle.k, seed, &mut scratch.shingles),
+            ShingleKind::Word => {
+                word_shingles(wh, self.config.shingle.k, seed, &mut scratch.shingles);
+            }
             ShingleKind::Char => char_shingles(
                 words(&scratch.norm),
                 self.config.shingle.k,
@@ -95,20 +98,21 @@ impl Featurizer {
             ),
         }
         self.minhash.sketch_into(&scratch.shingles, sig);
-        scratch.shingles.sort_unstable();
-        scratch.shingles.dedup();
+        let mut shingles: Vec<u32> = scratch.shingles.iter().map(|&h| (h >> 32) as u32).collect();
+        shingles.sort_unstable();
+        shingles.dedup();
 
         let mut keys: Vec<u32> = wh.iter().map(|&h| term_key(h)).collect();
         keys.sort_unstable();
         let mut terms = Vec::with_capacity(keys.len() / 2);
         let mut tf: Vec<u16> = Vec::with_capacity(keys.len() / 2);
         for k in keys {
-            if terms.last() == Some(&k) {
-                let last = tf.last_mut().expect("tf follows terms");
-                *last = last.saturating_add(1);
-            } else {
-                terms.push(k);
-                tf.push(1);
+            match tf.last_mut() {
+                Some(last) if terms.last() == Some(&k) => *last = last.saturating_add(1),
+                _ => {
+                    terms.push(k);
+                    tf.push(1);
+                }
             }
         }
 
@@ -123,7 +127,7 @@ impl Featurizer {
         Features {
             exact,
             words: u32::try_from(wh.len()).unwrap_or(u32::MAX),
-            shingles: u32::try_from(scratch.shingles.len()).unwrap_or(u32::MAX),
+            shingles,
             terms,
             tf,
             title,

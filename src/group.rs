@@ -3,13 +3,18 @@
 //!
 //! Documents are taken in input order (the order a crawler would insert them). A document
 //! joins the group of an earlier neighbour when the edge is a copy (exact or
-//! near-duplicate), or when it is a rewrite edge *to the group's canonical member*
-//! itself. A rewrite of a rewrite of a rewrite therefore does not pull a third story in:
-//! weak links never chain, only strong (copy) links do. Otherwise it starts a group.
+//! near-duplicate), or when it is a rewrite edge and the document is also related to one
+//! of the group's *anchors*: its canonical member, its founder, and the members that
+//! joined by a copy edge (at most [`MAX_ANCHORS`]). A rewrite of a rewrite of a rewrite
+//! therefore does not pull a third story in: weak links never chain, only copy links do.
+//! A document with no such neighbour starts a group.
 
 use std::cmp::Ordering;
 
 use crate::verify::{Edge, Relation};
+
+/// The most anchors a group keeps.
+pub const MAX_ANCHORS: usize = 8;
 
 /// What decides which member of a group is canonical: earliest date, then longest
 /// text, then smallest id. Documents without a date come after dated ones.
@@ -31,7 +36,8 @@ impl Ord for CanonicalKey<'_> {
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
         };
-        time.then(other.len.cmp(&self.len)).then(self.id.cmp(other.id))
+        time.then(other.len.cmp(&self.len))
+            .then(self.id.cmp(other.id))
     }
 }
 
@@ -53,6 +59,8 @@ pub struct Grouper {
     canonical: Vec<u32>,
     /// Relation of the edge each document joined its group by (founders: `Exact`).
     via: Vec<Relation>,
+    /// Anchors of each group: founder and members that joined by a copy edge.
+    anchors: Vec<Vec<u32>>,
 }
 
 impl Grouper {
@@ -75,43 +83,76 @@ impl Grouper {
     }
 
     /// Places the next document (its index is `self.len()`), given its verified edges to
-    /// earlier documents. `key(i)` gives the canonical key of document `i`.
-    /// Returns the group index.
-    pub fn place<'k>(&mut self, edges: &[Edge], key: impl Fn(u32) -> CanonicalKey<'k>) -> u32 {
+    /// earlier documents. `key(i)` gives the canonical key of document `i`; `related(a,
+    /// d)` tells whether document `d` is a rewrite or closer of anchor `a` (used when no
+    /// verified edge between them is at hand). Returns the group index.
+    ///
+    /// # Panics
+    /// With 2^32 documents or more.
+    pub fn place<'k>(
+        &mut self,
+        edges: &[Edge],
+        key: impl Fn(u32) -> CanonicalKey<'k>,
+        mut related: impl FnMut(u32, u32) -> bool,
+    ) -> u32 {
         let doc = u32::try_from(self.group_of.len()).expect("fewer than 2^32 documents");
         let mut order: Vec<&Edge> = edges.iter().filter(|e| e.b == doc && e.a < doc).collect();
-        // Strongest relation first, then highest similarity, then earliest neighbour.
+        // Strongest relation first, then highest rewrite score, then earliest neighbour.
         order.sort_by(|x, y| {
             x.relation
                 .cmp(&y.relation)
-                .then(y.similarity().total_cmp(&x.similarity()))
+                .then(
+                    y.scores
+                        .rewrite_score()
+                        .total_cmp(&x.scores.rewrite_score()),
+                )
                 .then(x.a.cmp(&y.a))
         });
-        let chosen = order.iter().find_map(|e| {
+        let mut tried: Vec<u32> = Vec::new();
+        let mut chosen = None;
+        for e in &order {
             let g = self.group_of[e.a as usize];
-            let canon = self.canonical[g as usize];
-            let ok = match e.relation {
-                Relation::Exact | Relation::NearDuplicate => true,
-                Relation::Rewrite => order.iter().any(|f| f.a == canon),
-            };
-            ok.then_some((g, e.relation))
-        });
-        self.via.push(chosen.map_or(Relation::Exact, |c| c.1));
-        let g = match chosen.map(|c| c.0) {
-            Some(g) => {
-                self.members[g as usize].push(doc);
-                let c = self.canonical[g as usize];
-                if key(doc) < key(c) {
-                    self.canonical[g as usize] = doc;
+            if e.relation == Relation::Rewrite {
+                if tried.contains(&g) {
+                    continue;
                 }
-                g
+                tried.push(g);
+                let canon = self.canonical[g as usize];
+                let anchored = std::iter::once(canon)
+                    .chain(
+                        self.anchors[g as usize]
+                            .iter()
+                            .copied()
+                            .filter(|&a| a != canon),
+                    )
+                    .any(|a| match order.iter().find(|f| f.a == a) {
+                        Some(_) => true,
+                        None => related(a, doc),
+                    });
+                if !anchored {
+                    continue;
+                }
             }
-            None => {
-                let g = u32::try_from(self.members.len()).expect("fewer than 2^32 groups");
-                self.members.push(vec![doc]);
-                self.canonical.push(doc);
-                g
+            chosen = Some((g, e.relation));
+            break;
+        }
+        self.via.push(chosen.map_or(Relation::Exact, |c| c.1));
+        let g = if let Some((g, relation)) = chosen {
+            self.members[g as usize].push(doc);
+            if relation != Relation::Rewrite && self.anchors[g as usize].len() < MAX_ANCHORS {
+                self.anchors[g as usize].push(doc);
             }
+            let c = self.canonical[g as usize];
+            if key(doc) < key(c) {
+                self.canonical[g as usize] = doc;
+            }
+            g
+        } else {
+            let g = u32::try_from(self.members.len()).expect("fewer than 2^32 groups");
+            self.members.push(vec![doc]);
+            self.canonical.push(doc);
+            self.anchors.push(vec![doc]);
+            g
         };
         self.group_of.push(g);
         g
@@ -184,7 +225,7 @@ mod tests {
             edge(1, 2, Relation::Rewrite), // 2 is a rewrite of 1 only, not of canonical 0
         ];
         for _ in 0..3 {
-            g.place(&edges, key);
+            g.place(&edges, key, |_, _| false);
         }
         assert_eq!(g.group_of(0), g.group_of(1));
         assert_ne!(g.group_of(1), g.group_of(2));
@@ -198,7 +239,7 @@ mod tests {
             edge(1, 2, Relation::NearDuplicate),
         ];
         for _ in 0..3 {
-            g.place(&edges, key);
+            g.place(&edges, key, |_, _| false);
         }
         assert_eq!(g.group_of(0), g.group_of(2));
         assert_eq!(g.canonical(g.group_of(0)), 0);
@@ -207,10 +248,26 @@ mod tests {
 
     #[test]
     fn canonical_is_earliest_then_longest() {
-        let a = CanonicalKey { timestamp: Some(5), len: 10, id: "z" };
-        let b = CanonicalKey { timestamp: Some(6), len: 99, id: "a" };
-        let c = CanonicalKey { timestamp: None, len: 999, id: "a" };
-        let d = CanonicalKey { timestamp: Some(5), len: 20, id: "y" };
+        let a = CanonicalKey {
+            timestamp: Some(5),
+            len: 10,
+            id: "z",
+        };
+        let b = CanonicalKey {
+            timestamp: Some(6),
+            len: 99,
+            id: "a",
+        };
+        let c = CanonicalKey {
+            timestamp: None,
+            len: 999,
+            id: "a",
+        };
+        let d = CanonicalKey {
+            timestamp: Some(5),
+            len: 20,
+            id: "y",
+        };
         assert!(a < b && b < c && d < a);
     }
 }

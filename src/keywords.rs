@@ -1,14 +1,17 @@
-//! Rewrite candidates: an inverted index over each document's rarest shared words.
+//! Rewrite candidates: an inverted index over each document's heaviest words.
 //!
 //! Rewrites of one story keep its names, numbers and rare words while their phrasing
-//! changes, so their shingles rarely collide in LSH buckets. Each document instead
-//! contributes its `k` heaviest words (by rarity weight) among those that occur in at
-//! least two documents and in at most `max_df`; two documents sharing at least
-//! `min_shared` of them become a candidate pair, which verification then scores.
+//! changes, so their shingles rarely collide in LSH buckets. Each document instead lists
+//! its `k` heaviest body words by `(1 + ln tf) * idf`, among words found in at least two
+//! documents (a word seen once can match nothing); two documents listing at least
+//! `min_shared` common words become a candidate pair, which verification then scores.
+//! A word listed by more than `max_postings` documents is too common to tell stories
+//! apart and is skipped, which also bounds the work per word.
 
 use rayon::prelude::*;
 
-use crate::verify::WeightedTerms;
+use crate::features::Features;
+use crate::verify::Weights;
 use crate::weights::TermStats;
 
 /// Settings of the keyword index.
@@ -18,32 +21,30 @@ pub struct KeywordParams {
     pub k: usize,
     /// Keywords two documents must share to be a candidate pair.
     pub min_shared: usize,
-    /// Words in more documents than this are too common to be keywords.
-    pub max_df: u32,
+    /// Keywords listed by more documents than this are skipped.
+    pub max_postings: usize,
 }
 
 impl Default for KeywordParams {
     fn default() -> Self {
         KeywordParams {
-            k: 10,
-            min_shared: 2,
-            max_df: 2000,
+            k: 20,
+            min_shared: 3,
+            max_postings: 200,
         }
     }
 }
 
-/// The keywords of one document: its heaviest words with `2 ≤ df ≤ max_df`, sorted.
+/// The keywords of one document, sorted.
 #[must_use]
-pub fn keywords(w: &WeightedTerms, stats: &TermStats, p: KeywordParams) -> Vec<u32> {
-    let mut cand: Vec<(f32, u32)> = w
+pub fn keywords(f: &Features, w: &Weights, stats: &TermStats, p: KeywordParams) -> Vec<u32> {
+    let mut cand: Vec<(f32, u32)> = f
         .terms
         .iter()
-        .zip(&w.weights)
-        .filter(|&(&t, _)| {
-            let df = stats.df(t);
-            df >= 2 && df <= p.max_df
-        })
-        .map(|(&t, &wt)| (wt, t))
+        .zip(&f.tf)
+        .zip(&w.terms)
+        .filter(|&((&t, _), _)| stats.df(t) >= 2)
+        .map(|((&t, &tf), &idf)| ((1.0 + f32::from(tf).ln()) * idf, t))
         .collect();
     // Heaviest first; ties by term so the choice is deterministic.
     cand.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -56,7 +57,7 @@ pub fn keywords(w: &WeightedTerms, stats: &TermStats, p: KeywordParams) -> Vec<u
 /// Candidate pairs `(i, j)`, `i < j`, among `docs` whose keyword lists (`kw[d]`) share
 /// at least `min_shared` words. Sorted, unique.
 #[must_use]
-pub fn candidate_pairs(kw: &[Vec<u32>], docs: &[u32], min_shared: usize) -> Vec<(u32, u32)> {
+pub fn candidate_pairs(kw: &[Vec<u32>], docs: &[u32], p: KeywordParams) -> Vec<(u32, u32)> {
     // Postings: (term, doc), sorted, so each term's documents are a contiguous run.
     let mut postings: Vec<(u32, u32)> = docs
         .iter()
@@ -66,14 +67,23 @@ pub fn candidate_pairs(kw: &[Vec<u32>], docs: &[u32], min_shared: usize) -> Vec<
     let run_of = |t: u32| {
         let lo = postings.partition_point(|&(x, _)| x < t);
         let hi = postings.partition_point(|&(x, _)| x <= t);
-        &postings[lo..hi]
+        if hi - lo > p.max_postings {
+            &postings[..0]
+        } else {
+            &postings[lo..hi]
+        }
     };
     let per_doc: Vec<Vec<(u32, u32)>> = docs
         .par_iter()
         .map(|&d| {
             let mut earlier: Vec<u32> = kw[d as usize]
                 .iter()
-                .flat_map(|&t| run_of(t).iter().map(|&(_, e)| e).take_while(move |&e| e < d))
+                .flat_map(|&t| {
+                    run_of(t)
+                        .iter()
+                        .map(|&(_, e)| e)
+                        .take_while(move |&e| e < d)
+                })
                 .collect();
             earlier.sort_unstable();
             let mut out = Vec::new();
@@ -83,7 +93,7 @@ pub fn candidate_pairs(kw: &[Vec<u32>], docs: &[u32], min_shared: usize) -> Vec<
                 while j < earlier.len() && earlier[j] == earlier[i] {
                     j += 1;
                 }
-                if j - i >= min_shared {
+                if j - i >= p.min_shared {
                     out.push((earlier[i], d));
                 }
                 i = j;
@@ -101,9 +111,17 @@ mod tests {
     #[test]
     fn pairs_need_enough_shared_keywords() {
         let kw = vec![vec![1, 2, 3], vec![2, 3, 4], vec![3, 5, 6], vec![1, 2, 9]];
-        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], 2);
+        let p = |min_shared, max_postings| KeywordParams {
+            k: 3,
+            min_shared,
+            max_postings,
+        };
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], p(2, 10));
         assert_eq!(pairs, vec![(0, 1), (0, 3)]);
-        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], 1);
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], p(1, 10));
         assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 2), (0, 3), (1, 3)]);
+        // Words 2 and 3 are listed by three documents each: over the cap they link nobody.
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], p(1, 2));
+        assert_eq!(pairs, vec![(0, 3)]);
     }
 }

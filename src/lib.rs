@@ -2,7 +2,7 @@
 //! groups, each with a canonical member.
 //!
 //! The data flows one way, one module per stage:
-//! [`normalize`] → [`shingle`] → [`sketch`] (MinHash) → [`features`] and [`weights`]
+//! [`normalize`] → [`shingle`] → [`sketch`] (`MinHash`) → [`features`] and [`weights`]
 //! (rarity) → candidates from [`lsh`] (copies) and [`keywords`] (rewrites) → [`verify`]
 //! (scores and a [`Relation`] per pair) → [`group`] (groups that do not chain) →
 //! [`io::write`] (reports). [`pipeline`] runs the whole flow in batch; [`io::read`] reads

@@ -1,4 +1,4 @@
-//! Locality-sensitive hashing over MinHash signatures: bands of rows, one bucket table
+//! Locality-sensitive hashing over `MinHash` signatures: bands of rows, one bucket table
 //! per band, candidate pairs from shared buckets.
 
 use rayon::prelude::*;
@@ -46,7 +46,13 @@ impl Banding {
     /// false-negative probability (integrated above it), as datasketch does.
     #[must_use]
     pub fn optimal(threshold: f64, perms: usize) -> Banding {
-        let mut best = (f64::INFINITY, Banding { bands: 1, rows: perms });
+        let mut best = (
+            f64::INFINITY,
+            Banding {
+                bands: 1,
+                rows: perms,
+            },
+        );
         for bands in 1..=perms {
             for rows in 1..=perms / bands {
                 let b = Banding { bands, rows };
@@ -154,7 +160,10 @@ mod tests {
 
     #[test]
     fn parse_banding() {
-        assert_eq!("32x4".parse::<Banding>().unwrap(), Banding { bands: 32, rows: 4 });
+        assert_eq!(
+            "32x4".parse::<Banding>().unwrap(),
+            Banding { bands: 32, rows: 4 }
+        );
         assert!("32".parse::<Banding>().is_err());
         assert!("0x4".parse::<Banding>().is_err());
     }

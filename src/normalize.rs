@@ -45,14 +45,12 @@ fn fold_char(c: char) -> Option<char> {
         // Harakat, superscript alef, tatweel, zero-width space/joiners, direction marks.
         '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' | '\u{200B}'..='\u{200F}' => None,
         // Arabic yeh and alef maksura -> Farsi/Urdu yeh; Arabic kaf -> keheh.
-        '\u{064A}' | '\u{0649}' => Some('\u{06CC}'),
+        '\u{064A}' | '\u{0649}' | '\u{0626}' => Some('\u{06CC}'),
         '\u{0643}' => Some('\u{06A9}'),
         // Arabic heh and heh goal are one letter in running text; keep one form.
-        '\u{06C1}' => Some('\u{0647}'),
+        '\u{06C1}' | '\u{06C2}' => Some('\u{0647}'),
         // Hamza-carrying forms reduce to their carrier.
         '\u{0623}' | '\u{0625}' | '\u{0622}' => Some('\u{0627}'),
-        '\u{06C2}' => Some('\u{0647}'),
-        '\u{0626}' => Some('\u{06CC}'),
         // Urdu/Persian/Arabic-Indic digits -> ASCII, so numbers match across scripts.
         '\u{0660}'..='\u{0669}' => char::from_u32(u32::from(c) - 0x0660 + u32::from('0')),
         '\u{06F0}'..='\u{06F9}' => char::from_u32(u32::from(c) - 0x06F0 + u32::from('0')),
@@ -69,7 +67,7 @@ pub fn words(normalized: &str) -> impl Iterator<Item = &str> {
 /// True when a word is a number (all its letters are digits or number punctuation).
 #[must_use]
 pub fn is_number(word: &str) -> bool {
-    word.chars().next().is_some_and(|c| c.is_numeric())
+    word.chars().next().is_some_and(char::is_numeric)
         && word
             .chars()
             .all(|c| c.is_numeric() || matches!(c, '.' | ',' | '/' | '-'))
@@ -85,7 +83,10 @@ mod tests {
 
     #[test]
     fn ascii_folding_and_punctuation() {
-        assert_eq!(w("The U.S. said: 3.5%, 1,000!"), ["the", "u.s", "said", "3.5", "1,000"]);
+        assert_eq!(
+            w("The U.S. said: 3.5%, 1,000!"),
+            ["the", "u.s", "said", "3.5", "1,000"]
+        );
     }
 
     #[test]

@@ -11,14 +11,14 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::document::Document;
 use crate::error::{Error, Location, Result};
-use crate::features::{Featurizer, Features, Scratch};
+use crate::features::{Features, Featurizer, Scratch};
 use crate::group::{CanonicalKey, Grouper};
 use crate::io::read::{FieldNames, InputFile, RecordReader, parse_record};
 use crate::keywords::{self, KeywordParams};
 use crate::lsh;
 use crate::progress::{Progress, Stage};
 use crate::sketch::minhash::is_empty_signature;
-use crate::verify::{DocView, Edge, Relation, Verifier, WeightedTerms, relation_similarity};
+use crate::verify::{DocView, Edge, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
 
 /// How records are read.
@@ -123,7 +123,9 @@ impl Clustering {
     /// The group of a document and its place there, if it is in a group.
     #[must_use]
     pub fn group_of(&self, doc: u32) -> Option<(&Group, &Member)> {
-        self.placement[doc as usize].as_ref().map(|(g, m)| (&self.groups[*g as usize], m))
+        self.placement[doc as usize]
+            .as_ref()
+            .map(|(g, m)| (&self.groups[*g as usize], m))
     }
 }
 
@@ -142,7 +144,8 @@ struct Timer {
 impl Timer {
     fn lap(&mut self, stage: Stage) {
         let now = Instant::now();
-        self.seconds.push((stage.name().to_owned(), (now - self.at).as_secs_f64()));
+        self.seconds
+            .push((stage.name().to_owned(), (now - self.at).as_secs_f64()));
         self.at = now;
     }
 }
@@ -195,7 +198,9 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
     let feats: Vec<Features> = docs
         .par_iter()
         .zip(sigs.par_chunks_mut(perms))
-        .map_init(Scratch::default, |s, (d, sig)| featurizer.featurize(d, s, sig))
+        .map_init(Scratch::default, |s, (d, sig)| {
+            featurizer.featurize(d, s, sig)
+        })
         .collect();
     let mut seen: HashMap<&str, u64> = HashMap::new();
     let mut infos = Vec::with_capacity(docs.len());
@@ -231,7 +236,14 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
         feats,
         sigs,
     };
-    finish(corpus, config, &crate::progress::NoProgress, stats, timer, start)
+    finish(
+        corpus,
+        config,
+        &crate::progress::NoProgress,
+        stats,
+        timer,
+        start,
+    )
 }
 
 fn read_corpus(
@@ -349,14 +361,14 @@ fn finish(
     } else {
         TermStats::default()
     };
-    let weighted: Vec<WeightedTerms> = if config.rewrites {
+    let weights: Vec<Weights> = if config.rewrites {
         corpus
             .feats
             .par_iter()
-            .map(|f| WeightedTerms::new(f, &term_stats))
+            .map(|f| Weights::new(f, &term_stats))
             .collect()
     } else {
-        vec![WeightedTerms::default(); n]
+        vec![Weights::default(); n]
     };
     progress.finish(Stage::Weigh);
     timer.lap(Stage::Weigh);
@@ -373,12 +385,11 @@ fn finish(
         if f.exact == 0 || is_empty_signature(&corpus.sigs[d as usize * perms..][..perms]) {
             continue;
         }
-        match first_of.get(&f.exact) {
-            Some(&r) => exact_pairs.push((r, d)),
-            None => {
-                first_of.insert(f.exact, d);
-                reps.push(d);
-            }
+        if let Some(&r) = first_of.get(&f.exact) {
+            exact_pairs.push((r, d));
+        } else {
+            first_of.insert(f.exact, d);
+            reps.push(d);
         }
     }
     let banding = config.banding();
@@ -387,11 +398,13 @@ fn finish(
     let mut pairs = lsh_pairs;
     if config.rewrites {
         let params = KeywordParams::default();
-        let kw: Vec<Vec<u32>> = weighted
+        let kw: Vec<Vec<u32>> = corpus
+            .feats
             .par_iter()
-            .map(|w| keywords::keywords(w, &term_stats, params))
+            .zip(&weights)
+            .map(|(f, w)| keywords::keywords(f, w, &term_stats, params))
             .collect();
-        let kp = keywords::candidate_pairs(&kw, &reps, params.min_shared);
+        let kp = keywords::candidate_pairs(&kw, &reps, params);
         stats.keyword_pairs = kp.len() as u64;
         pairs.extend(kp);
         pairs.par_sort_unstable();
@@ -403,11 +416,14 @@ fn finish(
 
     // Verify.
     progress.start(Stage::Verify, Some(pairs.len() as u64));
-    let verifier = Verifier::new(config, &term_stats);
+    let verifier = Verifier::new(config);
     let view = |d: u32| DocView {
         features: &corpus.feats[d as usize],
-        signature: &corpus.sigs[d as usize * perms..(d as usize + 1) * perms],
-        weighted: &weighted[d as usize],
+        weights: &weights[d as usize],
+    };
+    let relate = |a: u32, b: u32| {
+        let s = verifier.score(view(a), view(b));
+        verifier.classify(view(a).features, view(b).features, &s)
     };
     let mut edges: Vec<Edge> = pairs
         .par_iter()
@@ -453,7 +469,7 @@ fn finish(
     let mut lo = 0;
     for d in 0..n32 {
         let hi = lo + edges[lo..].partition_point(|e| e.b == d);
-        grouper.place(&edges[lo..hi], key);
+        grouper.place(&edges[lo..hi], key, |a, b| relate(a, b).is_some());
         lo = hi;
     }
     edges.par_sort_unstable_by_key(|e| (e.a, e.b));
@@ -468,7 +484,12 @@ fn finish(
     let mut order: Vec<u32> = (0..u32::try_from(grouper.groups()).unwrap_or(u32::MAX))
         .filter(|&g| grouper.members(g).len() >= 2)
         .collect();
-    order.sort_by_key(|&g| (std::cmp::Reverse(grouper.members(g).len()), grouper.canonical(g)));
+    order.sort_by_key(|&g| {
+        (
+            std::cmp::Reverse(grouper.members(g).len()),
+            grouper.canonical(g),
+        )
+    });
     let groups: Vec<Group> = order
         .par_iter()
         .map(|&g| {
@@ -482,15 +503,12 @@ fn finish(
                 if m == canon {
                     continue;
                 }
-                let (relation, similarity) = match find_edge(canon, m) {
-                    Some(e) => (e.relation, e.similarity()),
-                    None => {
-                        let s = verifier.score(view(canon), view(m));
-                        let r = verifier
-                            .classify(view(canon).features, view(m).features, &s)
-                            .unwrap_or(grouper.joined_by(m));
-                        (r, relation_similarity(r, &s))
-                    }
+                let (relation, similarity) = if let Some(e) = find_edge(canon, m) {
+                    (e.relation, e.similarity())
+                } else {
+                    let s = verifier.score(view(canon), view(m));
+                    let r = relate(canon, m).unwrap_or(grouper.joined_by(m));
+                    (r, relation_similarity(r, &s))
                 };
                 members.push(Member {
                     doc: m,

@@ -50,7 +50,11 @@ impl FromStr for Shingle {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        let bad = || Error::Config(format!("shingle {s:?}: expected word:K or char:K, K from 1 to 64"));
+        let bad = || {
+            Error::Config(format!(
+                "shingle {s:?}: expected word:K or char:K, K from 1 to 64"
+            ))
+        };
         let (kind, k) = s.split_once(':').ok_or_else(bad)?;
         let kind = match kind {
             "word" => ShingleKind::Word,
@@ -130,7 +134,10 @@ pub fn char_shingles<'a>(
         return;
     }
     for i in 0..=chars - k {
-        out.push(xxh3_64_with_seed(&scratch.as_bytes()[bounds[i]..bounds[i + k]], seed));
+        out.push(xxh3_64_with_seed(
+            &scratch.as_bytes()[bounds[i]..bounds[i + k]],
+            seed,
+        ));
     }
 }
 
@@ -141,7 +148,13 @@ mod tests {
     #[test]
     fn parse_and_display() {
         let s: Shingle = "char:5".parse().unwrap();
-        assert_eq!(s, Shingle { kind: ShingleKind::Char, k: 5 });
+        assert_eq!(
+            s,
+            Shingle {
+                kind: ShingleKind::Char,
+                k: 5
+            }
+        );
         assert_eq!(s.to_string(), "char:5");
         assert!("word:0".parse::<Shingle>().is_err());
         assert!("token:3".parse::<Shingle>().is_err());
@@ -150,7 +163,10 @@ mod tests {
 
     #[test]
     fn word_shingle_counts() {
-        let h: Vec<u64> = ["a", "b", "c", "d"].iter().map(|w| hash_word(w, 1)).collect();
+        let h: Vec<u64> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|w| hash_word(w, 1))
+            .collect();
         let mut out = Vec::new();
         word_shingles(&h, 3, 1, &mut out);
         assert_eq!(out.len(), 2);

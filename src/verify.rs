@@ -3,7 +3,6 @@
 
 use crate::config::Config;
 use crate::features::Features;
-use crate::sketch::minhash;
 use crate::weights::TermStats;
 
 /// How two documents are related. Ordered from strongest to weakest.
@@ -55,14 +54,24 @@ impl std::str::FromStr for Relation {
 /// The scores of one pair.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scores {
-    /// MinHash estimate of the Jaccard similarity of the shingle sets.
+    /// Jaccard similarity of the shingle sets.
     pub jaccard: f32,
-    /// Estimated share of the smaller shingle set found in the larger.
+    /// Share of the smaller shingle set found in the larger.
     pub containment: f32,
-    /// Rarity-weighted cosine similarity of the words (body and headline).
+    /// Rarity-weighted Jaccard similarity of the body words (0 without the rewrite tier).
     pub content: f32,
-    /// Rarity-weighted Jaccard similarity of the headlines, when both have one.
-    pub title: Option<f32>,
+    /// When both have a headline: the smaller and the larger of the two headline
+    /// coverages (share of one headline's rarity found in the other document).
+    pub title: Option<(f32, f32)>,
+}
+
+impl Scores {
+    /// The rewrite score: weighted word overlap plus shingle overlap. Rewrites keep the
+    /// story's words while their phrasing changes; copies score high on both.
+    #[must_use]
+    pub fn rewrite_score(&self) -> f32 {
+        self.content + self.jaccard
+    }
 }
 
 /// A verified pair: documents `a < b` (indices), their relation and scores.
@@ -79,16 +88,16 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// The similarity that goes with the relation: 1 for exact copies, the Jaccard
-    /// estimate (or containment, for excerpts) for near-duplicates, the content
-    /// similarity for rewrites.
+    /// The similarity that goes with the relation (see [`relation_similarity`]).
     #[must_use]
     pub fn similarity(&self) -> f32 {
         relation_similarity(self.relation, &self.scores)
     }
 }
 
-/// The similarity reported with a relation (see [`Edge::similarity`]).
+/// The similarity reported with a relation: 1 for exact copies, the shingle Jaccard (or
+/// containment, for excerpts) for near-duplicates, the rarity-weighted word Jaccard for
+/// rewrites.
 #[must_use]
 pub fn relation_similarity(relation: Relation, s: &Scores) -> f32 {
     match relation {
@@ -98,68 +107,60 @@ pub fn relation_similarity(relation: Relation, s: &Scores) -> f32 {
     }
 }
 
-/// Unit-length rarity-weighted vector of a document's words: `(1 + ln tf) * idf`,
-/// headline words counted as well. Sorted by term.
+/// Rarity weights of one document's words, aligned with its features.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct WeightedTerms {
-    /// Sorted word hashes.
-    pub terms: Vec<u32>,
-    /// Their weights, L2-normalised.
-    pub weights: Vec<f32>,
+pub struct Weights {
+    /// idf of each body word (`Features::terms`).
+    pub terms: Vec<f32>,
+    /// Sum of `terms`.
+    pub mass: f32,
+    /// idf of each headline word (`Features::title`).
+    pub title: Vec<f32>,
+    /// Sum of `title`.
+    pub title_mass: f32,
 }
 
-impl WeightedTerms {
-    /// The weighted vector of `f` under the word statistics `stats`.
+impl Weights {
+    /// The weights of `f` under the word statistics `stats`.
     #[must_use]
     pub fn new(f: &Features, stats: &TermStats) -> Self {
-        let mut terms = Vec::with_capacity(f.terms.len() + f.title.len());
-        let mut weights = Vec::with_capacity(terms.capacity());
-        let (mut i, mut j) = (0, 0);
-        loop {
-            let body = f.terms.get(i).copied();
-            let head = f.title.get(j).copied();
-            let (t, tf) = match (body, head) {
-                (None, None) => break,
-                (Some(b), Some(h)) if b == h => {
-                    i += 1;
-                    j += 1;
-                    (b, f32::from(f.tf[i - 1]) + 1.0)
-                }
-                (Some(b), Some(h)) if b < h => {
-                    i += 1;
-                    (b, f32::from(f.tf[i - 1]))
-                }
-                (Some(b), None) => {
-                    i += 1;
-                    (b, f32::from(f.tf[i - 1]))
-                }
-                (_, Some(h)) => {
-                    j += 1;
-                    (h, 1.0)
-                }
-            };
-            terms.push(t);
-            weights.push((1.0 + tf.ln()) * stats.idf(t));
+        let terms: Vec<f32> = f.terms.iter().map(|&t| stats.idf(t)).collect();
+        let title: Vec<f32> = f.title.iter().map(|&t| stats.idf(t)).collect();
+        Weights {
+            mass: terms.iter().sum(),
+            title_mass: title.iter().sum(),
+            terms,
+            title,
         }
-        let norm = weights.iter().map(|w| w * w).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            for w in &mut weights {
-                *w /= norm;
-            }
-        }
-        WeightedTerms { terms, weights }
     }
 }
 
-/// Dot product of two sorted sparse vectors.
-fn dot(a: &WeightedTerms, b: &WeightedTerms) -> f32 {
-    let (mut i, mut j, mut s) = (0, 0, 0.0f32);
-    while i < a.terms.len() && j < b.terms.len() {
-        match a.terms[i].cmp(&b.terms[j]) {
+/// Size of the intersection of two sorted sets.
+fn intersection(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                s += a.weights[i] * b.weights[j];
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Weight of the words two sorted sets share, weights taken from `wa` (aligned with `a`).
+fn shared_weight(a: &[u32], wa: &[f32], b: &[u32]) -> f32 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0f32);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += wa[i];
                 i += 1;
                 j += 1;
             }
@@ -168,35 +169,19 @@ fn dot(a: &WeightedTerms, b: &WeightedTerms) -> f32 {
     s
 }
 
-/// Rarity-weighted Jaccard of two sorted word sets.
-fn weighted_jaccard(a: &[u32], b: &[u32], stats: &TermStats) -> f32 {
-    let (mut i, mut j) = (0, 0);
-    let (mut inter, mut union) = (0.0f32, 0.0f32);
-    while i < a.len() || j < b.len() {
-        match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) if x == y => {
-                let w = stats.idf(*x);
-                inter += w;
-                union += w;
-                i += 1;
-                j += 1;
-            }
-            (Some(x), Some(y)) if x < y => {
-                union += stats.idf(*x);
-                i += 1;
-            }
-            (Some(x), None) => {
-                union += stats.idf(*x);
-                i += 1;
-            }
-            (_, Some(y)) => {
-                union += stats.idf(*y);
-                j += 1;
-            }
-            (None, None) => unreachable!(),
-        }
+/// Share of `a`'s headline rarity found in `b`'s headline or body.
+fn title_coverage(a: &Features, wa: &Weights, b: &Features) -> f32 {
+    if wa.title_mass <= 0.0 {
+        return 0.0;
     }
-    if union > 0.0 { inter / union } else { 0.0 }
+    let found: f32 = a
+        .title
+        .iter()
+        .zip(&wa.title)
+        .filter(|&(t, _)| b.title.binary_search(t).is_ok() || b.terms.binary_search(t).is_ok())
+        .map(|(_, w)| w)
+        .sum();
+    found / wa.title_mass
 }
 
 /// One side of a pair, as verification sees it.
@@ -204,41 +189,56 @@ fn weighted_jaccard(a: &[u32], b: &[u32], stats: &TermStats) -> f32 {
 pub struct DocView<'a> {
     /// The document's features.
     pub features: &'a Features,
-    /// Its MinHash signature.
-    pub signature: &'a [u32],
-    /// Its weighted words (empty when the rewrite tier is off).
-    pub weighted: &'a WeightedTerms,
+    /// Its word weights (empty when the rewrite tier is off).
+    pub weights: &'a Weights,
 }
+
+/// Shingle sets smaller than this are too short for containment to mean an excerpt.
+const MIN_CONTAINED_SHINGLES: usize = 10;
+/// Headline gate: below these coverages, two headlines name different stories.
+const TITLE_MAX_COVERAGE: f32 = 0.5;
+const TITLE_MIN_COVERAGE: f32 = 0.3;
 
 /// Scores pairs and decides their relation under one configuration.
 #[derive(Debug)]
 pub struct Verifier<'a> {
     config: &'a Config,
-    stats: &'a TermStats,
 }
 
 impl<'a> Verifier<'a> {
-    /// A verifier for `config` with word statistics `stats`.
+    /// A verifier for `config`.
     #[must_use]
-    pub fn new(config: &'a Config, stats: &'a TermStats) -> Self {
-        Verifier { config, stats }
+    pub fn new(config: &'a Config) -> Self {
+        Verifier { config }
     }
 
     /// The scores of a pair.
     #[must_use]
     pub fn score(&self, a: DocView<'_>, b: DocView<'_>) -> Scores {
-        let j = minhash::jaccard(a.signature, b.signature);
-        let (na, nb) = (f64::from(a.features.shingles), f64::from(b.features.shingles));
-        // |A ∪ B| = (|A| + |B|) / (1 + J); |A ∩ B| = J |A ∪ B|.
-        let inter = j * (na + nb) / (1.0 + j);
-        let smaller = na.min(nb).max(1.0);
-        let containment = (inter / smaller).min(1.0);
-        let title = (!a.features.title.is_empty() && !b.features.title.is_empty())
-            .then(|| weighted_jaccard(&a.features.title, &b.features.title, self.stats));
+        let (fa, fb) = (a.features, b.features);
+        let inter = intersection(&fa.shingles, &fb.shingles) as f32;
+        let (na, nb) = (fa.shingles.len() as f32, fb.shingles.len() as f32);
+        let union = na + nb - inter;
+        let jaccard = if union > 0.0 { inter / union } else { 0.0 };
+        let smaller = na.min(nb);
+        let containment = if smaller > 0.0 { inter / smaller } else { 0.0 };
+        let rewrites = self.config.rewrites;
+        let content = if rewrites {
+            let shared = shared_weight(&fa.terms, &a.weights.terms, &fb.terms);
+            let union = a.weights.mass + b.weights.mass - shared;
+            if union > 0.0 { shared / union } else { 0.0 }
+        } else {
+            0.0
+        };
+        let title = (rewrites && !fa.title.is_empty() && !fb.title.is_empty()).then(|| {
+            let x = title_coverage(fa, a.weights, fb);
+            let y = title_coverage(fb, b.weights, fa);
+            (x.min(y), x.max(y))
+        });
         Scores {
-            jaccard: j as f32,
-            containment: containment as f32,
-            content: dot(a.weighted, b.weighted),
+            jaccard,
+            containment,
+            content,
             title,
         }
     }
@@ -249,15 +249,19 @@ impl<'a> Verifier<'a> {
         if a.exact != 0 && a.exact == b.exact {
             return Some(Relation::Exact);
         }
+        // Two headlines that do not cover each other name different stories, however
+        // alike the (often formulaic) bodies are.
+        if let Some((lo, hi)) = s.title
+            && (hi < TITLE_MAX_COVERAGE || lo < TITLE_MIN_COVERAGE) {
+                return None;
+            }
         let c = self.config;
-        // Different headlines over a formulaic body: not one story unless the content,
-        // headline words included, says so.
-        let headline_clash = s.title.is_some_and(|t| t < 0.2) && s.content < 0.5;
-        let copy = f64::from(s.jaccard) >= c.threshold || f64::from(s.containment) >= c.containment;
-        if copy && !headline_clash {
+        let contained = f64::from(s.containment) >= c.containment
+            && a.shingles.len().min(b.shingles.len()) >= MIN_CONTAINED_SHINGLES;
+        if f64::from(s.jaccard) >= c.threshold || contained {
             return Some(Relation::NearDuplicate);
         }
-        if c.rewrites && f64::from(s.content) >= c.rewrite_threshold && !headline_clash {
+        if c.rewrites && f64::from(s.rewrite_score()) >= c.rewrite_threshold {
             return Some(Relation::Rewrite);
         }
         None

@@ -54,7 +54,7 @@ fn for_each_term(feat: &Features, mut f: impl FnMut(u32)) {
                 i += 1;
                 x
             }
-            (Some(_), Some(&y)) | (None, Some(&y)) => {
+            (Some(_) | None, Some(&y)) => {
                 j += 1;
                 y
             }

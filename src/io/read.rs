@@ -67,7 +67,9 @@ fn kind_of(path: &Path, id_base: Option<&Path>) -> Option<InputKind> {
     } else if name.ends_with(".jsonl") {
         Some(InputKind::Jsonl)
     } else if name.ends_with(".txt") || id_base.is_none() {
-        let rel = id_base.and_then(|b| path.strip_prefix(b).ok()).unwrap_or(path);
+        let rel = id_base
+            .and_then(|b| path.strip_prefix(b).ok())
+            .unwrap_or(path);
         let rel = if id_base.is_some() {
             rel.to_path_buf()
         } else {
@@ -315,14 +317,14 @@ pub fn parse_record(raw: &RawRecord, files: &[InputFile], fields: &FieldNames) -
         message: format!("field {field:?} {what}"),
     };
     let id = match rec.id {
-        Some(Some(id)) => id,
-        Some(None) => return Err(missing(&fields.id, "must be a string or a number")),
-        None => return Err(missing(&fields.id, "is missing")),
+        Field::Value(id) => id,
+        Field::WrongType => return Err(missing(&fields.id, "must be a string or a number")),
+        Field::Missing => return Err(missing(&fields.id, "is missing")),
     };
     let text = match rec.text {
-        Some(Some(t)) => t,
-        Some(None) => return Err(missing(&fields.text, "must be a string")),
-        None => return Err(missing(&fields.text, "is missing")),
+        Field::Value(t) => t,
+        Field::WrongType => return Err(missing(&fields.text, "must be a string")),
+        Field::Missing => return Err(missing(&fields.text, "is missing")),
     };
     let (timestamp, bad_date) = match rec.date.as_deref() {
         Some(d) if !d.trim().is_empty() => match parse_date(d) {
@@ -343,19 +345,32 @@ pub fn parse_record(raw: &RawRecord, files: &[InputFile], fields: &FieldNames) -
     })
 }
 
-/// serde_json appends "at line 1 column N"; the line is ours, the column is kept.
+/// `serde_json` appends "at line 1 column N"; the line is ours, the column is kept.
 fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line 1 column ") {
-        Some(i) => format!("{} (column {})", &msg[..i], &msg[i + " at line 1 column ".len()..]),
+        Some(i) => format!(
+            "{} (column {})",
+            &msg[..i],
+            &msg[i + " at line 1 column ".len()..]
+        ),
         None => msg.to_owned(),
     }
 }
 
-/// The fields of a record; `Some(None)` is present with an unusable type.
+/// A required field as found in a record.
+#[derive(Default)]
+enum Field {
+    #[default]
+    Missing,
+    WrongType,
+    Value(String),
+}
+
+/// The fields of a record.
 #[derive(Default)]
 struct RawFields {
-    id: Option<Option<String>>,
-    text: Option<Option<String>>,
+    id: Field,
+    text: Field,
     title: Option<String>,
     date: Option<String>,
 }
@@ -382,13 +397,16 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             let k = key.as_ref();
             if k == self.0.id {
-                out.id = Some(match map.next_value::<serde_json::Value>()? {
-                    serde_json::Value::String(s) => Some(s),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                });
+                out.id = match map.next_value::<serde_json::Value>()? {
+                    serde_json::Value::String(s) => Field::Value(s),
+                    serde_json::Value::Number(n) => Field::Value(n.to_string()),
+                    _ => Field::WrongType,
+                };
             } else if k == self.0.text {
-                out.text = map.next_value::<Option<String>>().map(|t| t.map(Some))?.or(Some(None));
+                out.text = match map.next_value::<Option<String>>()? {
+                    Some(t) => Field::Value(t),
+                    None => Field::WrongType,
+                };
             } else if k == self.0.title {
                 out.title = map.next_value::<Option<String>>()?;
             } else if k == self.0.date {
@@ -441,7 +459,9 @@ mod tests {
         assert!(e.starts_with("in.jsonl:7: invalid JSON"), "{e}");
         let e = parse(r#"{"text": "x"}"#).unwrap_err().to_string();
         assert_eq!(e, r#"in.jsonl:7: field "id" is missing"#);
-        let e = parse(r#"{"id": "a", "text": null}"#).unwrap_err().to_string();
+        let e = parse(r#"{"id": "a", "text": null}"#)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, r#"in.jsonl:7: field "text" must be a string"#);
         assert!(parse("[1,2]").is_err());
     }

@@ -189,10 +189,18 @@ impl Clustering {
             }
         }
         if s.lossy_utf8 > 0 {
-            writeln!(out, "lossy UTF-8        {} (invalid bytes replaced)", s.lossy_utf8)?;
+            writeln!(
+                out,
+                "lossy UTF-8        {} (invalid bytes replaced)",
+                s.lossy_utf8
+            )?;
         }
         if s.bad_dates > 0 {
-            writeln!(out, "dates not understood {} (treated as undated)", s.bad_dates)?;
+            writeln!(
+                out,
+                "dates not understood {} (treated as undated)",
+                s.bad_dates
+            )?;
         }
         writeln!(out, "elapsed            {:.2} s", s.elapsed)
     }
@@ -202,7 +210,13 @@ impl Clustering {
         for (i, g) in self.groups.iter().enumerate() {
             let c = &self.docs[g.canonical as usize];
             writeln!(out)?;
-            write!(out, "group {} · {} documents · canonical {}", i + 1, g.members.len(), c.id)?;
+            write!(
+                out,
+                "group {} · {} documents · canonical {}",
+                i + 1,
+                g.members.len(),
+                c.id
+            )?;
             match &c.title {
                 Some(t) => writeln!(out, " · {}", one_line(t, 80))?,
                 None => writeln!(out)?,

@@ -1,4 +1,4 @@
-//! MinHash by one-permutation hashing with optimal densification
+//! `MinHash` by one-permutation hashing with optimal densification
 //! (Li, Owen & Zhang 2012; Shrivastava 2017).
 //!
 //! Each shingle is hashed once: the hash picks one of `perms` bins and the bin keeps the
@@ -11,7 +11,7 @@
 /// The value of a bin no shingle fell into (before densification).
 const EMPTY: u32 = u32::MAX;
 
-/// Computes MinHash signatures of a fixed length with a fixed seed.
+/// Computes `MinHash` signatures of a fixed length with a fixed seed.
 #[derive(Debug, Clone)]
 pub struct MinHasher {
     perms: usize,
@@ -28,7 +28,10 @@ pub fn mix64(mut x: u64) -> u64 {
 }
 
 impl MinHasher {
-    /// A hasher producing `perms` values per signature (`perms` ≥ 1).
+    /// A hasher producing `perms` values per signature.
+    ///
+    /// # Panics
+    /// When `perms` is 0.
     #[must_use]
     pub fn new(perms: usize, seed: u64) -> Self {
         assert!(perms >= 1, "perms must be at least 1");
@@ -43,6 +46,9 @@ impl MinHasher {
 
     /// Writes the signature of a bag of shingle hashes into `out` (length `perms`).
     /// Repeated shingles do not change it. With no shingles every value is `u32::MAX`.
+    ///
+    /// # Panics
+    /// When `out` is not `perms` long.
     pub fn sketch_into(&self, shingles: &[u64], out: &mut [u32]) {
         assert_eq!(out.len(), self.perms);
         out.fill(EMPTY);
@@ -83,7 +89,9 @@ impl MinHasher {
             }
             let mut attempt = 1u64;
             loop {
-                let x = mix64(self.seed ^ ((i as u64) << 32) ^ attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let x = mix64(
+                    self.seed ^ ((i as u64) << 32) ^ attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                );
                 let j = (((x >> 32) * n) >> 32) as usize;
                 if filled[j / 64] & (1 << (j % 64)) != 0 {
                     sig[i] = sig[j];
@@ -117,7 +125,10 @@ mod tests {
     use super::*;
 
     fn sig(h: &MinHasher, items: impl IntoIterator<Item = u64>) -> Vec<u32> {
-        let v: Vec<u64> = items.into_iter().map(|i| mix64(i.wrapping_add(17))).collect();
+        let v: Vec<u64> = items
+            .into_iter()
+            .map(|i| mix64(i.wrapping_add(17)))
+            .collect();
         let mut out = vec![0; h.perms()];
         h.sketch_into(&v, &mut out);
         out

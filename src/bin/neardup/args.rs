@@ -7,7 +7,7 @@ use neardup::{Banding, Config, Relation, Shingle};
 
 /// Find copies and rewrites of news stories and group them into syndication groups.
 ///
-/// neardup normalises and shingles each document, computes MinHash signatures, finds
+/// neardup normalises and shingles each document, computes `MinHash` signatures, finds
 /// candidate pairs with LSH (copies) and a rare-word index (rewrites), scores every
 /// candidate, and groups documents without chaining weak links. Each group has a
 /// canonical member: the earliest, then the longest, then the smallest id.
@@ -35,7 +35,7 @@ pub enum Command {
     ///
     /// Examples:
     ///   neardup dedup crawl.jsonl -o kept.jsonl --groups groups.jsonl
-    ///   neardup dedup crawl.jsonl -o kept.jsonl --min-relation near_duplicate
+    ///   neardup dedup crawl.jsonl -o kept.jsonl --min-relation `near_duplicate`
     #[command(verbatim_doc_comment)]
     Dedup(DedupArgs),
 }
@@ -88,7 +88,7 @@ pub struct Common {
     /// Shingles: word:K (K consecutive words) or char:K (K consecutive characters).
     #[arg(long, default_value = "word:3", value_parser = parse_shingle, help_heading = "Similarity")]
     pub shingle: Shingle,
-    /// MinHash signature length: more is more precise and slower.
+    /// `MinHash` signature length: more is more precise and slower.
     #[arg(long, default_value_t = 128, help_heading = "Similarity")]
     pub perms: usize,
     /// Seed of every hash; the same seed gives the same output.
@@ -104,10 +104,11 @@ pub struct Common {
     /// LSH bands x rows, e.g. 32x4 (default: derived from --threshold and --perms).
     #[arg(long, value_name = "BxR", value_parser = parse_bands, help_heading = "Similarity")]
     pub bands: Option<Banding>,
-    /// Find copies only, as classic MinHash deduplication does (no rewrite tier).
+    /// Find copies only, as classic `MinHash` deduplication does (no rewrite tier).
     #[arg(long, help_heading = "Similarity")]
     pub no_rewrites: bool,
-    /// Rarity-weighted word similarity from which two documents are rewrites of one story.
+    /// Rewrite score (rarity-weighted word Jaccard + shingle Jaccard, 0 to 2) from which
+    /// two documents are rewrites of one story [default: 0.24].
     #[arg(long, help_heading = "Similarity")]
     pub rewrite_threshold: Option<f64>,
 

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success; 1 a system error (I/O); 2 bad input or usage (malformed
 //! records, missing paths, invalid options).
+#![allow(clippy::print_stderr)]
 
 mod args;
 mod progress;
@@ -35,7 +36,10 @@ fn main() -> ExitCode {
             let usage = e.chain().any(|c| {
                 c.downcast_ref::<neardup::Error>().is_some_and(|e| {
                     e.is_bad_input()
-                        || matches!(e, neardup::Error::NotFound { .. } | neardup::Error::Config(_))
+                        || matches!(
+                            e,
+                            neardup::Error::NotFound { .. } | neardup::Error::Config(_)
+                        )
                 })
             });
             ExitCode::from(if usage { 2 } else { 1 })
@@ -107,19 +111,21 @@ fn write_output(
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => Path::new("."),
             };
-            let tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("{}: cannot create a file in this directory", p.display()))?;
+            let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| {
+                format!("{}: cannot create a file in this directory", p.display())
+            })?;
             let mut out = BufWriter::with_capacity(1 << 16, tmp);
             write(&mut out).with_context(|| format!("{}: write failed", p.display()))?;
             let tmp = out
                 .into_inner()
-                .map_err(|e| e.into_error())
+                .map_err(std::io::IntoInnerError::into_error)
                 .with_context(|| format!("{}: write failed", p.display()))?;
             tmp.as_file()
                 .sync_all()
                 .with_context(|| format!("{}: sync failed", p.display()))?;
-            tmp.persist(p)
-                .with_context(|| format!("{}: cannot move the finished file into place", p.display()))?;
+            tmp.persist(p).with_context(|| {
+                format!("{}: cannot move the finished file into place", p.display())
+            })?;
         }
     }
     Ok(())
@@ -143,7 +149,7 @@ fn run_dedup(a: &DedupArgs) -> Result<()> {
         let path: PathBuf = tmp.path().to_path_buf();
         for p in &mut common_inputs {
             if p.as_os_str() == "-" {
-                *p = path.clone();
+                p.clone_from(&path);
             }
         }
         Some(tmp)
@@ -190,7 +196,11 @@ fn run_dedup(a: &DedupArgs) -> Result<()> {
 
 /// Second pass over the inputs: copies each kept record byte for byte. A plain-text
 /// document has no record to copy and is written as `{"id", "text"}`.
-fn copy_kept(files: &[InputFile], kept: &HashSet<(u32, u64)>, out: &mut dyn Write) -> io::Result<()> {
+fn copy_kept(
+    files: &[InputFile],
+    kept: &HashSet<(u32, u64)>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut reader = RecordReader::new(files.to_vec());
     loop {
         let chunk = reader.next_chunk(8 << 20).map_err(io::Error::other)?;

@@ -1,0 +1,10 @@
+//! The one integration-test binary: CLI behaviour, library API, properties against
+//! brute-force oracles, golden snapshots of the reports, and checks on the shared
+//! corpora (ignored unless `../shared` is present; `.ci/run` runs them).
+
+mod api;
+mod cli;
+mod common;
+mod properties;
+mod shared;
+mod snapshots;

@@ -1,0 +1,107 @@
+//! Acceptance checks on the shared corpora beside the repository (`../shared`). Ignored
+//! by default (the data is not part of the repository); `.ci/run` runs them with
+//! `--ignored` when `../shared` is present.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{run, stderr};
+
+fn shared() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    assert!(p.is_dir(), "../shared is not beside the repository");
+    p
+}
+
+fn read_jsonl(p: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn score(gold: &Path, pred: &Path) -> serde_json::Value {
+    let o = Command::new("python3")
+        .arg(shared().join("eval/score.py"))
+        .arg(gold)
+        .arg(pred)
+        .args(["--pred-key", "group"])
+        .output()
+        .expect("python3 runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn seeds_score() {
+    let d = tempfile::tempdir().unwrap();
+    let gold = shared().join("eval/seeds.jsonl");
+    let pred = d.path().join("p.jsonl");
+    let o = run(
+        d.path(),
+        &[
+            "cluster",
+            gold.to_str().unwrap(),
+            "--format",
+            "jsonl",
+            "-o",
+            "p.jsonl",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = score(&gold, &pred);
+    assert_eq!(s["labelled_pairs"]["rewrite"]["merged"], 1.0);
+    assert_eq!(s["labelled_pairs"]["different_story"]["merged"], 0.0);
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn reuters_exact_copies_grouped_and_deterministic() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = shared().join("corpora/reuters21578.jsonl");
+    let c = corpus.to_str().unwrap();
+    let mut outs = Vec::new();
+    for threads in ["1", "2"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_neardup"))
+            .current_dir(d.path())
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["cluster", c, "--format", "jsonl", "-q"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        outs.push(o.stdout);
+    }
+    assert!(outs[0] == outs[1], "RAYON_NUM_THREADS=1 and =2 differ");
+    std::fs::write(d.path().join("p.jsonl"), &outs[0]).unwrap();
+    let pred: HashMap<String, Option<String>> = read_jsonl(&d.path().join("p.jsonl"))
+        .into_iter()
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap().to_owned(),
+                v["group"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let mut exact: HashMap<String, HashSet<Option<String>>> = HashMap::new();
+    for v in read_jsonl(&corpus) {
+        if let Some(g) = v["exact_dup_group"].as_str() {
+            let id = v["id"].as_str().unwrap();
+            exact
+                .entry(g.to_owned())
+                .or_default()
+                .insert(pred[id].clone());
+        }
+    }
+    assert!(!exact.is_empty());
+    for (g, groups) in &exact {
+        assert!(
+            groups.len() == 1 && !groups.contains(&None),
+            "exact-duplicate set {g} split over {groups:?}"
+        );
+    }
+}
