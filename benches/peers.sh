@@ -173,16 +173,16 @@ for ((r = 1; r <= RUNS; r++)); do
 done
 if [[ $WITH_QUALITY -eq 1 ]]; then
   for t in "${ALL[@]}"; do
-    say "plain Reuters: $t"
+    say "plain corpus ($(basename "$REUTERS")): $t"
     run_tool "$t" "$REUTERS" "r1_$t" runs1.tsv
   done
-  say "exact Jaccard >= 0.5 on plain Reuters (exact.py)"
+  say "exact Jaccard >= 0.5 on the plain corpus (exact.py)"
   specs=()
   for t in "${ALL[@]}"; do specs+=("$t=$WORK/r1_$t.pred.jsonl"); done
   "$PY" "$BENCH/exact.py" "$REUTERS" --k 3 --threshold 0.5 --out "$WORK/exact_pairs_0.5.jsonl" "${specs[@]}" \
     >"$WORK/exact_0.5.json" || die "exact.py failed"
   if [[ " ${ALL[*]} " == *" simhash "* ]]; then
-    say "exact Jaccard >= 0.8 on plain Reuters for simhash (exact.py)"
+    say "exact Jaccard >= 0.8 on the plain corpus for simhash (exact.py)"
     "$PY" "$BENCH/exact.py" "$REUTERS" --k 3 --threshold 0.8 --out "$WORK/exact_pairs_0.8.jsonl" \
       "simhash=$WORK/r1_simhash.pred.jsonl" >"$WORK/exact_0.8.json" || die "exact.py failed"
   fi

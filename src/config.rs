@@ -37,6 +37,10 @@ pub struct Config {
     /// Rewrite score (rarity-weighted word Jaccard plus shingle Jaccard) from which a
     /// pair is a rewrite of one story (default 0.24).
     pub rewrite_threshold: f64,
+    /// Two dated documents further apart than this many days are not rewrites of one
+    /// story (copies still are): a wire story is rewritten within days, while the same
+    /// template recurs every day, week or quarter (default 3; 0 for no limit).
+    pub rewrite_window_days: u32,
 }
 
 impl Default for Config {
@@ -51,6 +55,7 @@ impl Default for Config {
             bands: None,
             rewrites: true,
             rewrite_threshold: 0.24,
+            rewrite_window_days: 3,
         }
     }
 }
@@ -165,6 +170,12 @@ impl ConfigBuilder {
     #[must_use]
     pub fn rewrite_threshold(mut self, t: f64) -> Self {
         self.0.rewrite_threshold = t;
+        self
+    }
+    /// Sets the rewrite time window in days (0: no limit).
+    #[must_use]
+    pub fn rewrite_window_days(mut self, days: u32) -> Self {
+        self.0.rewrite_window_days = days;
         self
     }
     /// Validates and returns the configuration.

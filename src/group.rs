@@ -204,6 +204,7 @@ mod tests {
                 containment: 0.5,
                 content: 0.5,
                 title: None,
+                days_apart: None,
             },
         }
     }

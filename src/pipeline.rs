@@ -35,7 +35,8 @@ pub struct ReadOptions {
 pub struct DocInfo {
     /// The id.
     pub id: String,
-    /// The headline, if any.
+    /// The headline; without one, the first line of the text (at most 100 characters),
+    /// so that a report can say what the story is.
     pub title: Option<String>,
     /// Publication time, if known.
     pub timestamp: Option<i64>,
@@ -220,7 +221,7 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
         seen.insert(&d.id, line);
         infos.push(DocInfo {
             id: d.id.clone(),
-            title: d.title.clone(),
+            title: headline(d),
             timestamp: d.timestamp,
             len: d.text.len() as u64,
             file: 0,
@@ -270,17 +271,21 @@ fn read_corpus(
             break;
         }
         let files = reader.files();
-        let mut sigs = vec![0u32; chunk.len() * perms];
+        // Signatures are written in place at the end of the corpus; the slots of
+        // skipped records are closed up below.
+        let base = corpus.sigs.len();
+        corpus.sigs.resize(base + chunk.len() * perms, 0);
         let results: Vec<Result<(crate::io::read::Parsed, Features)>> = chunk
             .par_iter()
-            .zip(sigs.par_chunks_mut(perms))
+            .zip(corpus.sigs[base..].par_chunks_mut(perms))
             .map_init(Scratch::default, |s, (raw, sig)| {
                 let p = parse_record(raw, files, &opts.fields)?;
                 let f = featurizer.featurize(&p.doc, s, sig);
                 Ok((p, f))
             })
             .collect();
-        for ((raw, res), sig) in chunk.iter().zip(results).zip(sigs.chunks(perms)) {
+        let mut write = base;
+        for (k, (raw, res)) in chunk.iter().zip(results).enumerate() {
             let (parsed, feat) = match res {
                 Ok(x) => x,
                 Err(e) if opts.skip_invalid && e.is_bad_input() => {
@@ -314,22 +319,42 @@ fn read_corpus(
             stats.lossy_utf8 += u64::from(parsed.lossy);
             stats.bad_dates += u64::from(parsed.bad_date);
             stats.empty += u64::from(feat.exact == 0);
+            let title = headline(&doc);
             corpus.docs.push(DocInfo {
                 id: doc.id,
-                title: doc.title,
+                title,
                 timestamp: doc.timestamp,
                 len: doc.text.len() as u64,
                 file: raw.file,
                 line: raw.line,
             });
             corpus.feats.push(feat);
-            corpus.sigs.extend_from_slice(sig);
+            let read = base + k * perms;
+            if read != write {
+                corpus.sigs.copy_within(read..read + perms, write);
+            }
+            write += perms;
         }
+        corpus.sigs.truncate(write);
         let now = reader.bytes_read();
         progress.advance(now - last_bytes);
         last_bytes = now;
     }
     Ok(corpus)
+}
+
+/// The headline of a document for reports: its title, else its first non-blank line
+/// cut to 100 characters.
+fn headline(doc: &Document) -> Option<String> {
+    if let Some(t) = &doc.title {
+        return Some(t.clone());
+    }
+    let line = doc.text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let mut cut: String = line.chars().take(100).collect();
+    if cut.len() < line.len() {
+        cut.push('…');
+    }
+    Some(cut)
 }
 
 fn skip(stats: &mut RunStats, e: &Error) {
@@ -420,6 +445,7 @@ fn finish(
     let view = |d: u32| DocView {
         features: &corpus.feats[d as usize],
         weights: &weights[d as usize],
+        timestamp: corpus.docs[d as usize].timestamp,
     };
     let relate = |a: u32, b: u32| {
         let s = verifier.score(view(a), view(b));

@@ -63,6 +63,8 @@ pub struct Scores {
     /// When both have a headline: the smaller and the larger of the two headline
     /// coverages (share of one headline's rarity found in the other document).
     pub title: Option<(f32, f32)>,
+    /// Days between the two publication times, when both are known.
+    pub days_apart: Option<f32>,
 }
 
 impl Scores {
@@ -191,13 +193,26 @@ pub struct DocView<'a> {
     pub features: &'a Features,
     /// Its word weights (empty when the rewrite tier is off).
     pub weights: &'a Weights,
+    /// Its publication time, if known.
+    pub timestamp: Option<i64>,
 }
 
 /// Shingle sets smaller than this are too short for containment to mean an excerpt.
 const MIN_CONTAINED_SHINGLES: usize = 10;
-/// Headline gate: below these coverages, two headlines name different stories.
+/// Headline gate for every edge but exact copies: when both documents have a headline
+/// and the better-covered one has less than this share of its rarity in the other
+/// document, or the worse-covered one less than [`TITLE_MIN_COVERAGE`], they name
+/// different stories.
 const TITLE_MAX_COVERAGE: f32 = 0.5;
+/// See [`TITLE_MAX_COVERAGE`].
 const TITLE_MIN_COVERAGE: f32 = 0.3;
+/// Rewrites, and copies below [`CLOSE_COPY_JACCARD`], need headlines that agree this
+/// much: formulaic items (offerings, payouts, ratings) of different companies share
+/// most of their body and differ in the headline's subject.
+const LOOSE_TITLE_COVERAGE: f32 = 0.65;
+/// Shingle Jaccard from which a copy is close enough that a reworded headline does not
+/// matter.
+const CLOSE_COPY_JACCARD: f32 = 0.8;
 
 /// Scores pairs and decides their relation under one configuration.
 #[derive(Debug)]
@@ -235,11 +250,16 @@ impl<'a> Verifier<'a> {
             let y = title_coverage(fb, b.weights, fa);
             (x.min(y), x.max(y))
         });
+        let days_apart = match (a.timestamp, b.timestamp) {
+            (Some(x), Some(y)) => Some((x - y).unsigned_abs() as f32 / 86_400.0),
+            _ => None,
+        };
         Scores {
             jaccard,
             containment,
             content,
             title,
+            days_apart,
         }
     }
 
@@ -252,16 +272,28 @@ impl<'a> Verifier<'a> {
         // Two headlines that do not cover each other name different stories, however
         // alike the (often formulaic) bodies are.
         if let Some((lo, hi)) = s.title
-            && (hi < TITLE_MAX_COVERAGE || lo < TITLE_MIN_COVERAGE) {
-                return None;
-            }
+            && (hi < TITLE_MAX_COVERAGE || lo < TITLE_MIN_COVERAGE)
+        {
+            return None;
+        }
         let c = self.config;
+        // Below a close copy, bodies alike can be one template filled for two subjects:
+        // then the headlines must agree more.
+        let title_hi = s.title.map_or(1.0, |t| t.1);
+        let headlines_agree = title_hi >= LOOSE_TITLE_COVERAGE;
         let contained = f64::from(s.containment) >= c.containment
             && a.shingles.len().min(b.shingles.len()) >= MIN_CONTAINED_SHINGLES;
-        if f64::from(s.jaccard) >= c.threshold || contained {
+        let copy = f64::from(s.jaccard) >= c.threshold || contained;
+        if copy && (headlines_agree || s.jaccard >= CLOSE_COPY_JACCARD) {
             return Some(Relation::NearDuplicate);
         }
-        if c.rewrites && f64::from(s.rewrite_score()) >= c.rewrite_threshold {
+        if !headlines_agree {
+            return None;
+        }
+        let in_window = c.rewrite_window_days == 0
+            || s.days_apart
+                .is_none_or(|d| d <= c.rewrite_window_days as f32);
+        if c.rewrites && in_window && f64::from(s.rewrite_score()) >= c.rewrite_threshold {
             return Some(Relation::Rewrite);
         }
         None

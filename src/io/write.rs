@@ -166,24 +166,37 @@ impl Clustering {
     /// Whatever writing to `out` returns.
     pub fn write_summary(&self, out: &mut dyn Write) -> io::Result<()> {
         let s = &self.stats;
+        let copies = s.docs_in_groups - s.groups;
         let share = if s.documents > 0 {
-            100.0 * (s.docs_in_groups - s.groups) as f64 / s.documents as f64
+            100.0 * copies as f64 / s.documents as f64
         } else {
             0.0
         };
-        writeln!(out, "documents          {}", s.documents)?;
-        writeln!(out, "groups             {}", s.groups)?;
-        writeln!(out, "documents in groups {}", s.docs_in_groups)?;
+        let rate = if s.elapsed > 0.0 {
+            s.documents as f64 / s.elapsed
+        } else {
+            0.0
+        };
+        writeln!(out, "documents        {}", s.documents)?;
         writeln!(
             out,
-            "duplicate share    {share:.1}% ({} documents are not canonical)",
-            s.docs_in_groups - s.groups
+            "groups           {} ({} documents in groups)",
+            s.groups, s.docs_in_groups
+        )?;
+        writeln!(
+            out,
+            "duplicate share  {share:.1}% ({copies} {} not canonical)",
+            if copies == 1 {
+                "document is"
+            } else {
+                "documents are"
+            }
         )?;
         if s.empty > 0 {
-            writeln!(out, "empty texts        {} (each alone)", s.empty)?;
+            writeln!(out, "empty texts      {} (each alone)", s.empty)?;
         }
         if s.skipped_invalid > 0 {
-            writeln!(out, "skipped invalid    {}", s.skipped_invalid)?;
+            writeln!(out, "skipped invalid  {}", s.skipped_invalid)?;
             for e in &s.invalid_examples {
                 writeln!(out, "  {e}")?;
             }
@@ -191,41 +204,47 @@ impl Clustering {
         if s.lossy_utf8 > 0 {
             writeln!(
                 out,
-                "lossy UTF-8        {} (invalid bytes replaced)",
+                "lossy UTF-8      {} (invalid bytes replaced)",
                 s.lossy_utf8
             )?;
         }
         if s.bad_dates > 0 {
-            writeln!(
-                out,
-                "dates not understood {} (treated as undated)",
-                s.bad_dates
-            )?;
+            writeln!(out, "unknown dates    {} (treated as undated)", s.bad_dates)?;
         }
-        writeln!(out, "elapsed            {:.2} s", s.elapsed)
+        writeln!(
+            out,
+            "elapsed          {:.2} s ({rate:.0} documents/s)",
+            s.elapsed
+        )
     }
 
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         self.write_summary(out)?;
+        let width = self
+            .groups
+            .iter()
+            .flat_map(|g| &g.members)
+            .map(|m| self.docs[m.doc as usize].id.chars().count())
+            .max()
+            .unwrap_or(0);
         for (i, g) in self.groups.iter().enumerate() {
             let c = &self.docs[g.canonical as usize];
             writeln!(out)?;
-            write!(
+            writeln!(
                 out,
-                "group {} · {} documents · canonical {}",
+                "group {} · {} documents · {}",
                 i + 1,
                 g.members.len(),
-                c.id
+                g.id
             )?;
-            match &c.title {
-                Some(t) => writeln!(out, " · {}", one_line(t, 80))?,
-                None => writeln!(out)?,
+            if let Some(t) = &c.title {
+                writeln!(out, "  {}", one_line(t, 96))?;
             }
             for m in &g.members {
                 let d = &self.docs[m.doc as usize];
                 writeln!(
                     out,
-                    "  {:<16} {:<15} {:.3}",
+                    "  {:<width$}  {:<14}  {:.3}",
                     d.id,
                     relation_name(m),
                     m.similarity

@@ -31,10 +31,10 @@ impl MinHasher {
     /// A hasher producing `perms` values per signature.
     ///
     /// # Panics
-    /// When `perms` is 0.
+    /// When `perms` is 0 or more than 4096.
     #[must_use]
     pub fn new(perms: usize, seed: u64) -> Self {
-        assert!(perms >= 1, "perms must be at least 1");
+        assert!((1..=4096).contains(&perms), "perms must be from 1 to 4096");
         MinHasher { perms, seed }
     }
 
@@ -71,7 +71,9 @@ impl MinHasher {
     /// every document; densified values are never donors, so the result does not depend
     /// on the order in which bins are visited.
     fn densify(&self, sig: &mut [u32]) {
-        let mut filled = vec![0u64; sig.len().div_ceil(64)];
+        // perms ≤ 4096 (checked by `Config::validate`): 64 words of bits, on the stack.
+        let mut filled = [0u64; 64];
+        assert!(sig.len() <= 64 * 64, "at most 4096 perms");
         let mut count = 0;
         for (i, &v) in sig.iter().enumerate() {
             if v != EMPTY {

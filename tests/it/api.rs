@@ -84,13 +84,20 @@ fn different_headlines_over_one_template_are_different_stories() {
     for i in 0..40 {
         let a = 10 + rng.below(40);
         let b = 1 + rng.below(27);
-        let name = crate::common::word(&mut rng);
+        // A distinct made-up company name per notice.
+        let syl = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo"];
+        let name = format!(
+            "{}{}{}",
+            syl[i / 8],
+            syl[i % 8],
+            crate::common::word(&mut rng)
+        );
         docs.push(
             Document::new(
                 format!("n{i}"),
                 format!("Qtly div {a} cts vs {a} cts prior Pay April {b} Record March {b}"),
             )
-            .with_title(format!("{name} corp sets quarterly dividend")),
+            .with_title(format!("{name} corp sets regular quarterly cash dividend")),
         );
     }
     let r = cluster_documents(&docs, &Config::default()).unwrap();
@@ -99,7 +106,11 @@ fn different_headlines_over_one_template_are_different_stories() {
             assert_eq!(
                 m.relation,
                 Some(Relation::Exact),
-                "only identical bodies may group here"
+                "only identical bodies may group here: {:?}",
+                g.members
+                    .iter()
+                    .map(|m| &r.docs[m.doc as usize])
+                    .collect::<Vec<_>>()
             );
         }
     }

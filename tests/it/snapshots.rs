@@ -7,7 +7,7 @@ fn mask_times(s: &str) -> String {
     s.lines()
         .map(|l| {
             if l.starts_with("elapsed") {
-                "elapsed            [time]".to_owned()
+                "elapsed          [time]".to_owned()
             } else if l.trim_start().starts_with("\"elapsed\"") {
                 "  \"elapsed\": [time],".to_owned()
             } else {

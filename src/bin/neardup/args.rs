@@ -111,6 +111,15 @@ pub struct Common {
     /// two documents are rewrites of one story [default: 0.24].
     #[arg(long, help_heading = "Similarity")]
     pub rewrite_threshold: Option<f64>,
+    /// Dated documents more than this many days apart are not rewrites of one story
+    /// (copies still are); 0 for no limit.
+    #[arg(
+        long,
+        default_value_t = 3,
+        value_name = "DAYS",
+        help_heading = "Similarity"
+    )]
+    pub rewrite_window: u32,
 
     /// JSON field holding the id.
     #[arg(long, default_value = "id", help_heading = "Input")]
@@ -177,7 +186,8 @@ impl Common {
             .perms(self.perms)
             .threshold(self.threshold)
             .containment(self.containment)
-            .rewrites(!self.no_rewrites);
+            .rewrites(!self.no_rewrites)
+            .rewrite_window_days(self.rewrite_window);
         if let Some(s) = self.seed {
             b = b.seed(s);
         }
