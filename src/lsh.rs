@@ -46,6 +46,13 @@ impl Banding {
     /// false-negative probability (integrated above it), as datasketch does.
     #[must_use]
     pub fn optimal(threshold: f64, perms: usize) -> Banding {
+        Banding::optimal_weighted(threshold, perms, 0.5)
+    }
+
+    /// The banding that minimises `fp_weight * FP + (1 - fp_weight) * FN`, the
+    /// integrated false-positive and false-negative probabilities around `threshold`.
+    #[must_use]
+    pub fn optimal_weighted(threshold: f64, perms: usize, fp_weight: f64) -> Banding {
         let mut best = (
             f64::INFINITY,
             Banding {
@@ -58,7 +65,7 @@ impl Banding {
                 let b = Banding { bands, rows };
                 let fp = integrate(|s| b.candidate_probability(s), 0.0, threshold);
                 let fn_ = integrate(|s| 1.0 - b.candidate_probability(s), threshold, 1.0);
-                let err = 0.5 * fp + 0.5 * fn_;
+                let err = fp_weight * fp + (1.0 - fp_weight) * fn_;
                 if err < best.0 - 1e-12 {
                     best = (err, b);
                 }
@@ -156,6 +163,13 @@ mod tests {
     fn optimal_matches_datasketch() {
         // datasketch's MinHashLSH(threshold=0.5, num_perm=128) picks b=25, r=5 (bench/README).
         assert_eq!(Banding::optimal(0.5, 128), Banding { bands: 25, rows: 5 });
+    }
+
+    #[test]
+    fn recall_weighted_banding() {
+        let b = Banding::optimal_weighted(0.5, 128, 0.05);
+        assert_eq!(b, Banding { bands: 26, rows: 3 });
+        assert!(b.candidate_probability(0.5) > 0.95);
     }
 
     #[test]

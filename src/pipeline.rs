@@ -380,7 +380,7 @@ fn finish(
     let n32 = u32::try_from(n).map_err(|_| Error::Config("more than 2^32 documents".into()))?;
 
     // Weigh: word statistics and weighted vectors (rewrite tier only).
-    progress.start(Stage::Weigh, Some(n as u64));
+    progress.start(Stage::Weigh, None);
     let term_stats = if config.rewrites {
         TermStats::from_features(&corpus.feats)
     } else {
@@ -452,19 +452,21 @@ fn finish(
         verifier.classify(view(a).features, view(b).features, &s)
     };
     let mut edges: Vec<Edge> = pairs
-        .par_iter()
-        .with_min_len(1024)
-        .filter_map(|&(a, b)| {
-            let (va, vb) = (view(a), view(b));
-            let scores = verifier.score(va, vb);
-            verifier
-                .classify(va.features, vb.features, &scores)
-                .map(|relation| Edge {
-                    a,
-                    b,
-                    relation,
-                    scores,
-                })
+        .par_chunks(4096)
+        .flat_map_iter(|chunk| {
+            progress.advance(chunk.len() as u64);
+            chunk.iter().filter_map(|&(a, b)| {
+                let (va, vb) = (view(a), view(b));
+                let scores = verifier.score(va, vb);
+                verifier
+                    .classify(va.features, vb.features, &scores)
+                    .map(|relation| Edge {
+                        a,
+                        b,
+                        relation,
+                        scores,
+                    })
+            })
         })
         .collect();
     for &(a, b) in &exact_pairs {
@@ -497,6 +499,9 @@ fn finish(
         let hi = lo + edges[lo..].partition_point(|e| e.b == d);
         grouper.place(&edges[lo..hi], key, |a, b| relate(a, b).is_some());
         lo = hi;
+        if d % 4096 == 4095 {
+            progress.advance(4096);
+        }
     }
     edges.par_sort_unstable_by_key(|e| (e.a, e.b));
     let find_edge = |a: u32, b: u32| {

@@ -35,7 +35,7 @@ impl Progress for Bars {
             (Stage::Sketch, Some(_)) => {
                 "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
             }
-            (_, Some(_)) => "{prefix:>10} [{bar:30}] {pos}/{len} {per_sec}",
+            (_, Some(_)) => "{prefix:>10} [{bar:30}] {human_pos}/{human_len}",
             (_, None) => "{prefix:>10} {spinner} {elapsed}",
         };
         bar.set_style(
