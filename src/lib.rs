@@ -30,6 +30,7 @@
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod eval;
 pub mod features;
 pub mod group;
 pub mod io;

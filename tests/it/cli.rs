@@ -389,3 +389,57 @@ fn bad_options_are_usage_errors() {
         assert!(!stderr(&o).is_empty());
     }
 }
+
+#[test]
+fn eval_scores_a_gold_file() {
+    let d = tmp();
+    // Gold: every copy belongs with its story.
+    let gold: String = corpus(9, 6)
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let id = v["id"].as_str().unwrap().to_owned();
+            let story = id.split('-').next().unwrap().to_owned();
+            let copied = id.contains('-');
+            v["cluster"] = if copied || corpus(9, 6).contains(&format!("\"{story}-copy\"")) {
+                serde_json::json!(story)
+            } else {
+                serde_json::Value::Null
+            };
+            if copied {
+                v["pair_of"] = serde_json::json!(story);
+                v["label"] = serde_json::json!(if id.ends_with("-copy") {
+                    "exact"
+                } else {
+                    "wrapped"
+                });
+            }
+            v.to_string() + "\n"
+        })
+        .collect();
+    std::fs::write(d.path().join("gold.jsonl"), gold).unwrap();
+    let o = run(
+        d.path(),
+        &["eval", "--gold", "gold.jsonl", "--format", "json", "-q"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(s["precision"], 1.0);
+    assert_eq!(s["recall"], 1.0);
+    assert_eq!(s["labelled_pairs"]["exact"]["merged"], 1.0);
+    assert_eq!(s["labelled_pairs"]["wrapped"]["pairs"], 3);
+    // A sweep prints one row per value.
+    let o = run(
+        d.path(),
+        &[
+            "eval",
+            "--gold",
+            "gold.jsonl",
+            "--sweep",
+            "threshold=0.3:0.9:0.3",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 4);
+}

@@ -105,3 +105,24 @@ fn reuters_exact_copies_grouped_and_deterministic() {
         );
     }
 }
+
+/// `neardup eval` prints what `score.py` prints for the same predictions.
+#[test]
+#[ignore = "needs ../shared"]
+fn eval_equals_score_py() {
+    let d = tempfile::tempdir().unwrap();
+    for set in ["seeds", "clough-dev", "counter-dev"] {
+        let gold = shared().join(format!("eval/{set}.jsonl"));
+        let g = gold.to_str().unwrap();
+        let o = run(d.path(), &["eval", "--gold", g, "--format", "json", "-q"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let ours: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let o = run(
+            d.path(),
+            &["cluster", g, "--format", "jsonl", "-o", "p.jsonl", "-q"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let theirs = score(&gold, &d.path().join("p.jsonl"));
+        assert_eq!(ours, theirs, "{set}");
+    }
+}

@@ -30,6 +30,19 @@ pub enum Command {
     ///   neardup cluster crawl.jsonl --no-rewrites --threshold 0.8
     #[command(verbatim_doc_comment)]
     Cluster(ClusterArgs),
+    /// Score the groups against a gold file (pairwise precision/recall/F1, ARI,
+    /// B-cubed F1, per-label merge rates), optionally across a sweep of one setting.
+    ///
+    /// The gold file is JSON Lines with id, text, title?, date?, cluster (gold group or
+    /// null) and optionally pair_of + label (a labelled pair). The figures equal those
+    /// of shared/eval/score.py on the same predictions.
+    ///
+    /// Examples:
+    ///   neardup eval --gold clough-dev.jsonl
+    ///   neardup eval --gold counter-dev.jsonl --sweep rewrite-threshold=0.1:0.5:0.02
+    ///   neardup eval --gold g.jsonl --corpus c.jsonl --format json
+    #[command(verbatim_doc_comment)]
+    Eval(EvalArgs),
     /// Keep one copy of each story: write every input record except non-canonical
     /// group members, unchanged, in input order.
     ///
@@ -54,6 +67,40 @@ pub struct ClusterArgs {
     pub output: Option<PathBuf>,
 }
 
+/// Arguments of `eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The gold file (JSON Lines: id, cluster, and optionally pair_of + label).
+    #[arg(long, value_name = "FILE")]
+    pub gold: PathBuf,
+    /// Read the documents from this file instead of the gold file (when the gold file
+    /// holds labels only).
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+    /// Run once per value of one setting and print a table: KNOB=START:END:STEP, with
+    /// KNOB one of threshold, rewrite-threshold, containment, rewrite-window, perms.
+    #[arg(long, value_name = "KNOB=START:END:STEP")]
+    pub sweep: Option<String>,
+    /// Output format: text (a table) or json.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+    #[command(flatten)]
+    pub input: InputOpts,
+    #[command(flatten)]
+    pub sim: SimilarityOpts,
+    #[command(flatten)]
+    pub run: RunOpts,
+}
+
+/// Output formats of `eval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalFormat {
+    /// Tables for a person.
+    Text,
+    /// JSON (the keys of score.py).
+    Json,
+}
+
 /// Arguments of `dedup`.
 #[derive(Debug, Args)]
 pub struct DedupArgs {
@@ -76,7 +123,7 @@ fn parse_relation(s: &str) -> Result<Relation, String> {
     s.parse().map_err(|e: neardup::Error| e.to_string())
 }
 
-/// Options shared by the subcommands.
+/// Options shared by the subcommands that read inputs.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
     /// Inputs: JSON Lines files (.jsonl, .jsonl.gz), plain-text files (one document
@@ -84,65 +131,81 @@ pub struct Common {
     /// .jsonl.gz below, in path order), or - for JSON Lines on standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputOpts,
+    #[command(flatten)]
+    pub sim: SimilarityOpts,
+    #[command(flatten)]
+    pub run: RunOpts,
+}
 
+/// How two documents are compared.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Similarity")]
+pub struct SimilarityOpts {
     /// Shingles: word:K (K consecutive words) or char:K (K consecutive characters).
-    #[arg(long, default_value = "word:3", value_parser = parse_shingle, help_heading = "Similarity")]
+    #[arg(long, default_value = "word:3", value_parser = parse_shingle)]
     pub shingle: Shingle,
-    /// `MinHash` signature length: more is more precise and slower.
-    #[arg(long, default_value_t = 128, help_heading = "Similarity")]
+    /// MinHash signature length: more is more precise and slower.
+    #[arg(long, default_value_t = 128)]
     pub perms: usize,
     /// Seed of every hash; the same seed gives the same output.
-    #[arg(long, help_heading = "Similarity")]
+    #[arg(long)]
     pub seed: Option<u64>,
     /// Shingle Jaccard similarity from which two documents are near-duplicates.
-    #[arg(long, default_value_t = 0.5, help_heading = "Similarity")]
+    #[arg(long, default_value_t = 0.5)]
     pub threshold: f64,
     /// Share of the shorter text's shingles found in the longer from which an excerpt or
     /// a truncated copy is a near-duplicate.
-    #[arg(long, default_value_t = 0.8, help_heading = "Similarity")]
+    #[arg(long, default_value_t = 0.8)]
     pub containment: f64,
     /// LSH bands x rows, e.g. 32x4 (default: derived from --threshold and --perms).
-    #[arg(long, value_name = "BxR", value_parser = parse_bands, help_heading = "Similarity")]
+    #[arg(long, value_name = "BxR", value_parser = parse_bands)]
     pub bands: Option<Banding>,
-    /// Find copies only, as classic `MinHash` deduplication does (no rewrite tier).
-    #[arg(long, help_heading = "Similarity")]
+    /// Find copies only, as classic MinHash deduplication does (no rewrite tier).
+    #[arg(long)]
     pub no_rewrites: bool,
     /// Rewrite score (rarity-weighted word Jaccard + shingle Jaccard, 0 to 2) from which
     /// two documents are rewrites of one story [default: 0.24].
-    #[arg(long, help_heading = "Similarity")]
+    #[arg(long)]
     pub rewrite_threshold: Option<f64>,
     /// Dated documents more than this many days apart are not rewrites of one story
     /// (copies still are); 0 for no limit.
-    #[arg(
-        long,
-        default_value_t = 3,
-        value_name = "DAYS",
-        help_heading = "Similarity"
-    )]
+    #[arg(long, default_value_t = 3, value_name = "DAYS")]
     pub rewrite_window: u32,
+}
 
+/// How records are read.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputOpts {
     /// JSON field holding the id.
-    #[arg(long, default_value = "id", help_heading = "Input")]
+    #[arg(long, default_value = "id")]
     pub id_field: String,
     /// JSON field holding the body.
-    #[arg(long, default_value = "text", help_heading = "Input")]
+    #[arg(long, default_value = "text")]
     pub text_field: String,
     /// JSON field holding the headline (optional in records).
-    #[arg(long, default_value = "title", help_heading = "Input")]
+    #[arg(long, default_value = "title")]
     pub title_field: String,
     /// JSON field holding the publication date, ISO-8601 (optional in records).
-    #[arg(long, default_value = "date", help_heading = "Input")]
+    #[arg(long, default_value = "date")]
     pub date_field: String,
     /// Skip malformed records (bad JSON, missing id or text, repeated id), count them and
     /// report them in the summary, instead of stopping at the first.
-    #[arg(long, help_heading = "Input")]
+    #[arg(long)]
     pub skip_invalid: bool,
+}
 
+/// How the run behaves.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Run")]
+pub struct RunOpts {
     /// Worker threads (default: one per core).
-    #[arg(long, help_heading = "Run")]
+    #[arg(long)]
     pub threads: Option<usize>,
     /// No progress bars and no closing summary line on standard error.
-    #[arg(short, long, help_heading = "Run")]
+    #[arg(short, long)]
     pub quiet: bool,
 }
 
@@ -178,7 +241,7 @@ impl From<FormatArg> for neardup::Format {
     }
 }
 
-impl Common {
+impl SimilarityOpts {
     /// The library configuration these options describe.
     pub fn config(&self) -> neardup::Result<Config> {
         let mut b = Config::builder()
@@ -199,7 +262,9 @@ impl Common {
         }
         b.build()
     }
+}
 
+impl InputOpts {
     /// The field names to read.
     pub fn fields(&self) -> neardup::io::read::FieldNames {
         neardup::io::read::FieldNames {

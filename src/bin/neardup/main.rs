@@ -5,6 +5,7 @@
 #![allow(clippy::print_stderr)]
 
 mod args;
+mod eval;
 mod progress;
 
 use std::collections::HashSet;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Cluster(a) => run_cluster(a),
         Command::Dedup(a) => run_dedup(a),
+        Command::Eval(a) => eval::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -54,8 +56,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn set_threads(common: &Common) -> Result<()> {
-    if let Some(n) = common.threads {
+pub(crate) fn set_threads(run: &args::RunOpts) -> Result<()> {
+    if let Some(n) = run.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
@@ -66,16 +68,16 @@ fn set_threads(common: &Common) -> Result<()> {
 
 /// Reads, sketches, verifies and groups the inputs of `common`.
 fn run_pipeline(common: &Common) -> Result<(Clustering, Vec<InputFile>)> {
-    set_threads(common)?;
-    let config = common.config()?;
+    set_threads(&common.run)?;
+    let config = common.sim.config()?;
     let files = expand_inputs(&common.inputs)?;
     let opts = ReadOptions {
-        fields: common.fields(),
-        skip_invalid: common.skip_invalid,
+        fields: common.input.fields(),
+        skip_invalid: common.input.skip_invalid,
     };
-    let bars = progress::Bars::new(!common.quiet);
+    let bars = progress::Bars::new(!common.run.quiet);
     let result = cluster_files(files.clone(), &config, &opts, &bars)?;
-    if !common.quiet {
+    if !common.run.quiet {
         let s = &result.stats;
         let rate = if s.elapsed > 0.0 {
             s.documents as f64 / s.elapsed
@@ -95,7 +97,7 @@ fn run_pipeline(common: &Common) -> Result<(Clustering, Vec<InputFile>)> {
 
 /// Writes through `write` to `path` atomically (temporary file, then rename), or to
 /// standard output when `path` is `None`.
-fn write_output(
+pub(crate) fn write_output(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
@@ -183,7 +185,7 @@ fn run_dedup(a: &DedupArgs) -> Result<()> {
     if let Some(g) = &a.groups {
         write_output(Some(g), |out| result.write_jsonl(out))?;
     }
-    if !a.common.quiet {
+    if !a.common.run.quiet {
         eprintln!(
             "neardup: kept {} of {} documents in {}",
             kept.len(),
