@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::document::Document;
-use crate::normalize::{normalize_into, words};
+use crate::normalize::{is_number, normalize_into, words};
 use crate::shingle::{ShingleKind, char_shingles, hash_word, word_shingles};
 use crate::sketch::minhash::MinHasher;
 
@@ -23,6 +23,8 @@ pub struct Features {
     pub tf: Vec<u16>,
     /// Distinct headline words (sorted 32-bit hashes); empty without a headline.
     pub title: Vec<u32>,
+    /// Distinct numbers of the body (sorted 32-bit hashes; a subset of `terms`).
+    pub numbers: Vec<u32>,
 }
 
 /// Reusable buffers, so that featurising a document allocates only its results.
@@ -102,6 +104,12 @@ impl Featurizer {
         shingles.sort_unstable();
         shingles.dedup();
 
+        let mut numbers: Vec<u32> = words(&scratch.norm)
+            .filter(|w| is_number(w))
+            .map(|w| term_key(hash_word(w, seed)))
+            .collect();
+        numbers.sort_unstable();
+        numbers.dedup();
         let mut keys: Vec<u32> = wh.iter().map(|&h| term_key(h)).collect();
         keys.sort_unstable();
         let mut terms = Vec::with_capacity(keys.len() / 2);
@@ -131,6 +139,7 @@ impl Featurizer {
             terms,
             tf,
             title,
+            numbers,
         }
     }
 }

@@ -210,6 +210,11 @@ const TITLE_MIN_COVERAGE: f32 = 0.3;
 /// much: formulaic items (offerings, payouts, ratings) of different companies share
 /// most of their body and differ in the headline's subject.
 const LOOSE_TITLE_COVERAGE: f32 = 0.65;
+/// Documents with at least this many distinct numbers each must share some to be
+/// rewrites of one story.
+const MIN_NUMBERS: usize = 5;
+/// Share of the smaller set of numbers a rewrite must share (see [`MIN_NUMBERS`]).
+const NUMBER_AGREEMENT: f32 = 0.5;
 /// Shingle Jaccard from which a copy is close enough that a reworded headline does not
 /// matter.
 const CLOSE_COPY_JACCARD: f32 = 0.8;
@@ -293,7 +298,12 @@ impl<'a> Verifier<'a> {
         let in_window = c.rewrite_window_days == 0
             || s.days_apart
                 .is_none_or(|d| d <= c.rewrite_window_days as f32);
-        if c.rewrites && in_window && f64::from(s.rewrite_score()) >= c.rewrite_threshold {
+        // A rewrite reports the story's figures; a template filled for another item
+        // (a price table, a results table) carries other figures.
+        let fewer = a.numbers.len().min(b.numbers.len());
+        let numbers_agree = fewer < MIN_NUMBERS
+            || intersection(&a.numbers, &b.numbers) as f32 >= NUMBER_AGREEMENT * fewer as f32;
+        if c.rewrites && in_window && numbers_agree && f64::from(s.rewrite_score()) >= c.rewrite_threshold {
             return Some(Relation::Rewrite);
         }
         None
