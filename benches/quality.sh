@@ -20,8 +20,8 @@ for set in seeds clough-dev counter-dev; do
     | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-labels = ", ".join(f"{k} {v[\"merged\"]}" for k, v in d["labelled_pairs"].items())
-print(f"| {sys.argv[1]} | {d[\"precision\"]} | {d[\"recall\"]} | {d[\"f1\"]} | {labels} |")
+labels = ", ".join("%s %s" % (k, v["merged"]) for k, v in d["labelled_pairs"].items())
+print("| %s | %s | %s | %s | %s |" % (sys.argv[1], d["precision"], d["recall"], d["f1"], labels))
 ' "$set"
 done
 

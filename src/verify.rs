@@ -210,8 +210,8 @@ const TITLE_MIN_COVERAGE: f32 = 0.3;
 /// much: formulaic items (offerings, payouts, ratings) of different companies share
 /// most of their body and differ in the headline's subject.
 const LOOSE_TITLE_COVERAGE: f32 = 0.65;
-/// Documents with at least this many distinct numbers each must share some to be
-/// rewrites of one story.
+/// Documents with at least this many distinct numbers each must share some to be one
+/// story (rewrites, and copies below [`CLOSE_COPY_JACCARD`]).
 const MIN_NUMBERS: usize = 5;
 /// Share of the smaller set of numbers a rewrite must share (see [`MIN_NUMBERS`]).
 const NUMBER_AGREEMENT: f32 = 0.5;
@@ -286,10 +286,16 @@ impl<'a> Verifier<'a> {
         // then the headlines must agree more.
         let title_hi = s.title.map_or(1.0, |t| t.1);
         let headlines_agree = title_hi >= LOOSE_TITLE_COVERAGE;
+        // A copy or a rewrite reports the story's figures; a template filled for
+        // another item or another day (a price table, weekly output) carries others.
+        let fewer = a.numbers.len().min(b.numbers.len());
+        let numbers_agree = fewer < MIN_NUMBERS
+            || intersection(&a.numbers, &b.numbers) as f32 >= NUMBER_AGREEMENT * fewer as f32;
+        let close_copy = s.jaccard >= CLOSE_COPY_JACCARD;
         let contained = f64::from(s.containment) >= c.containment
             && a.shingles.len().min(b.shingles.len()) >= MIN_CONTAINED_SHINGLES;
         let copy = f64::from(s.jaccard) >= c.threshold || contained;
-        if copy && (headlines_agree || s.jaccard >= CLOSE_COPY_JACCARD) {
+        if copy && (close_copy || (headlines_agree && numbers_agree)) {
             return Some(Relation::NearDuplicate);
         }
         if !headlines_agree {
@@ -298,12 +304,11 @@ impl<'a> Verifier<'a> {
         let in_window = c.rewrite_window_days == 0
             || s.days_apart
                 .is_none_or(|d| d <= c.rewrite_window_days as f32);
-        // A rewrite reports the story's figures; a template filled for another item
-        // (a price table, a results table) carries other figures.
-        let fewer = a.numbers.len().min(b.numbers.len());
-        let numbers_agree = fewer < MIN_NUMBERS
-            || intersection(&a.numbers, &b.numbers) as f32 >= NUMBER_AGREEMENT * fewer as f32;
-        if c.rewrites && in_window && numbers_agree && f64::from(s.rewrite_score()) >= c.rewrite_threshold {
+        if c.rewrites
+            && in_window
+            && numbers_agree
+            && f64::from(s.rewrite_score()) >= c.rewrite_threshold
+        {
             return Some(Relation::Rewrite);
         }
         None
