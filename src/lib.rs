@@ -33,6 +33,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod group;
+pub mod hamming;
 pub mod io;
 pub mod keywords;
 pub mod lsh;

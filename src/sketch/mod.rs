@@ -1,3 +1,4 @@
 //! Signatures of documents: a closed set of sketch kinds.
 
 pub mod minhash;
+pub mod simhash;

@@ -7,4 +7,5 @@ mod cli;
 mod common;
 mod properties;
 mod shared;
+mod simhash;
 mod snapshots;

@@ -34,7 +34,7 @@ pub enum Command {
     /// B-cubed F1, per-label merge rates), optionally across a sweep of one setting.
     ///
     /// The gold file is JSON Lines with id, text, title?, date?, cluster (gold group or
-    /// null) and optionally pair_of + label (a labelled pair). The figures equal those
+    /// null) and optionally `pair_of` + label (a labelled pair). The figures equal those
     /// of shared/eval/score.py on the same predictions.
     ///
     /// Examples:
@@ -70,7 +70,7 @@ pub struct ClusterArgs {
 /// Arguments of `eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// The gold file (JSON Lines: id, cluster, and optionally pair_of + label).
+    /// The gold file (JSON Lines: id, cluster, and optionally `pair_of` + label).
     #[arg(long, value_name = "FILE")]
     pub gold: PathBuf,
     /// Read the documents from this file instead of the gold file (when the gold file
@@ -146,7 +146,7 @@ pub struct SimilarityOpts {
     /// Shingles: word:K (K consecutive words) or char:K (K consecutive characters).
     #[arg(long, default_value = "word:3", value_parser = parse_shingle)]
     pub shingle: Shingle,
-    /// MinHash signature length: more is more precise and slower.
+    /// `MinHash` signature length: more is more precise and slower.
     #[arg(long, default_value_t = 128)]
     pub perms: usize,
     /// Seed of every hash; the same seed gives the same output.
@@ -162,7 +162,7 @@ pub struct SimilarityOpts {
     /// LSH bands x rows, e.g. 32x4 (default: derived from --threshold and --perms).
     #[arg(long, value_name = "BxR", value_parser = parse_bands)]
     pub bands: Option<Banding>,
-    /// Find copies only, as classic MinHash deduplication does (no rewrite tier).
+    /// Find copies only, as classic `MinHash` deduplication does (no rewrite tier).
     #[arg(long)]
     pub no_rewrites: bool,
     /// Rewrite score (rarity-weighted word Jaccard + shingle Jaccard, 0 to 2) from which
