@@ -34,6 +34,8 @@ pub struct Scratch {
     word_hashes: Vec<u64>,
     shingles: Vec<u64>,
     chars: String,
+    bytes: Vec<u8>,
+    sort: Vec<u32>,
 }
 
 /// Computes [`Features`] and `MinHash` signatures under one configuration.
@@ -41,6 +43,37 @@ pub struct Scratch {
 pub struct Featurizer {
     config: Config,
     minhash: MinHasher,
+}
+
+/// Sorts `v` ascending: LSD radix sort (4 byte passes) for long inputs, else the
+/// standard sort. The order of `u32`s is unique, so results equal `sort_unstable`.
+fn sort_u32(v: &mut Vec<u32>, tmp: &mut Vec<u32>) {
+    if v.len() < 128 {
+        v.sort_unstable();
+        return;
+    }
+    let mut counts = [[0u32; 256]; 4];
+    for &x in v.iter() {
+        for (d, c) in counts.iter_mut().enumerate() {
+            c[((x >> (8 * d)) & 0xff) as usize] += 1;
+        }
+    }
+    tmp.clear();
+    tmp.resize(v.len(), 0);
+    for (d, c) in counts.iter_mut().enumerate() {
+        let mut sum = 0;
+        for n in c.iter_mut() {
+            let here = *n;
+            *n = sum;
+            sum += here;
+        }
+        for &x in v.iter() {
+            let slot = &mut c[((x >> (8 * d)) & 0xff) as usize];
+            tmp[*slot as usize] = x;
+            *slot += 1;
+        }
+        std::mem::swap(v, tmp);
+    }
 }
 
 /// 32-bit term key of a 64-bit word hash.
@@ -70,18 +103,23 @@ impl Featurizer {
         let seed = self.config.seed;
         normalize_into(&doc.text, &mut scratch.norm);
         scratch.word_hashes.clear();
-        scratch
-            .word_hashes
-            .extend(words(&scratch.norm).map(|w| hash_word(w, seed)));
+        scratch.bytes.clear();
+        let mut numbers: Vec<u32> = Vec::new();
+        for w in words(&scratch.norm) {
+            let h = hash_word(w, seed);
+            scratch.word_hashes.push(h);
+            scratch.bytes.extend_from_slice(&h.to_le_bytes());
+            if is_number(w) {
+                numbers.push(term_key(h));
+            }
+        }
         let wh = &scratch.word_hashes;
 
         let exact = if wh.is_empty() {
             0
         } else {
             let mut hasher = xxhash_rust::xxh3::Xxh3::with_seed(seed ^ 0x5eed);
-            for h in wh {
-                hasher.update(&h.to_le_bytes());
-            }
+            hasher.update(&scratch.bytes);
             // Never 0: 0 marks a document without words.
             hasher.digest() | 1
         };
@@ -101,17 +139,13 @@ impl Featurizer {
         }
         self.minhash.sketch_into(&scratch.shingles, sig);
         let mut shingles: Vec<u32> = scratch.shingles.iter().map(|&h| (h >> 32) as u32).collect();
-        shingles.sort_unstable();
+        sort_u32(&mut shingles, &mut scratch.sort);
         shingles.dedup();
 
-        let mut numbers: Vec<u32> = words(&scratch.norm)
-            .filter(|w| is_number(w))
-            .map(|w| term_key(hash_word(w, seed)))
-            .collect();
         numbers.sort_unstable();
         numbers.dedup();
         let mut keys: Vec<u32> = wh.iter().map(|&h| term_key(h)).collect();
-        keys.sort_unstable();
+        sort_u32(&mut keys, &mut scratch.sort);
         let mut terms = Vec::with_capacity(keys.len() / 2);
         let mut tf: Vec<u16> = Vec::with_capacity(keys.len() / 2);
         for k in keys {

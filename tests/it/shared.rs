@@ -111,8 +111,11 @@ fn reuters_exact_copies_grouped_and_deterministic() {
 #[ignore = "needs ../shared"]
 fn eval_equals_score_py() {
     let d = tempfile::tempdir().unwrap();
-    for set in ["seeds", "clough-dev", "counter-dev"] {
-        let gold = shared().join(format!("eval/{set}.jsonl"));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/eval-fixture.jsonl");
+    let sets =
+        ["seeds", "clough-dev", "counter-dev"].map(|s| shared().join(format!("eval/{s}.jsonl")));
+    for gold in std::iter::once(fixture).chain(sets) {
+        let set = gold.display().to_string();
         let g = gold.to_str().unwrap();
         let o = run(d.path(), &["eval", "--gold", g, "--format", "json", "-q"]);
         assert!(o.status.success(), "{}", stderr(&o));
