@@ -33,6 +33,8 @@ pub struct Config {
     /// LSH banding; `None` derives it from `threshold` and `perms`.
     pub bands: Option<Banding>,
     /// Whether to look for rewrites (same story, new words) beside copies (default on).
+    /// Off, the run is classic `MinHash` deduplication: a pair is a near-duplicate when its
+    /// shingle Jaccard reaches `threshold`, with no containment, headline or figures test.
     pub rewrites: bool,
     /// Rewrite score (rarity-weighted word Jaccard plus shingle Jaccard) from which a
     /// pair is a rewrite of one story (default 0.24).

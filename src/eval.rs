@@ -99,9 +99,11 @@ impl Gold {
             })?;
             let cluster = str_field(&v, "cluster");
             if let (Some(p), Some(l)) = (str_field(&v, "pair_of"), str_field(&v, "label"))
-                && !p.is_empty() && !l.is_empty() {
-                    gold.pairs.push((id.clone(), p, l));
-                }
+                && !p.is_empty()
+                && !l.is_empty()
+            {
+                gold.pairs.push((id.clone(), p, l));
+            }
             gold.clusters.push((id, cluster));
         }
         Ok(gold)

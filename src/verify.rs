@@ -274,6 +274,11 @@ impl<'a> Verifier<'a> {
         if a.exact != 0 && a.exact == b.exact {
             return Some(Relation::Exact);
         }
+        let c = self.config;
+        if !c.rewrites {
+            // Classic MinHash deduplication: shingle Jaccard alone decides.
+            return (f64::from(s.jaccard) >= c.threshold).then_some(Relation::NearDuplicate);
+        }
         // Two headlines that do not cover each other name different stories, however
         // alike the (often formulaic) bodies are.
         if let Some((lo, hi)) = s.title
@@ -281,7 +286,6 @@ impl<'a> Verifier<'a> {
         {
             return None;
         }
-        let c = self.config;
         // Below a close copy, bodies alike can be one template filled for two subjects:
         // then the headlines must agree more.
         let title_hi = s.title.map_or(1.0, |t| t.1);

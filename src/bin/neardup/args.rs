@@ -162,7 +162,9 @@ pub struct SimilarityOpts {
     /// LSH bands x rows, e.g. 32x4 (default: derived from --threshold and --perms).
     #[arg(long, value_name = "BxR", value_parser = parse_bands)]
     pub bands: Option<Banding>,
-    /// Find copies only, as classic `MinHash` deduplication does (no rewrite tier).
+    /// Classic `MinHash` deduplication: copies only; a pair is a near-duplicate when its
+    /// shingle Jaccard reaches --threshold (no rewrites, containment, headline or figures
+    /// tests).
     #[arg(long)]
     pub no_rewrites: bool,
     /// Rewrite score (rarity-weighted word Jaccard + shingle Jaccard, 0 to 2) from which
