@@ -182,10 +182,6 @@ impl RecordReader {
         self.bytes_read
     }
 
-    fn path_of(&self, file: u32) -> &Path {
-        &self.files[file as usize].path
-    }
-
     /// Reads the next records, stopping after `max_bytes` of text or at the end.
     /// An empty chunk means the end of all inputs.
     ///
@@ -265,7 +261,6 @@ impl RecordReader {
                 self.current = Some((idx, Box::new(r)));
             }
         }
-        let _ = self.path_of(idx);
         Ok(true)
     }
 }
