@@ -21,7 +21,8 @@ pub struct Features {
     pub terms: Vec<u32>,
     /// How often each of `terms` occurs in the body.
     pub tf: Vec<u16>,
-    /// Distinct headline words (sorted 32-bit hashes); empty without a headline.
+    /// Distinct headline words (sorted 32-bit hashes): the title's, else those of a first
+    /// line that reads as a headline; empty without either.
     pub title: Vec<u32>,
     /// Distinct numbers of the body (sorted 32-bit hashes; a subset of `terms`).
     pub numbers: Vec<u32>,
@@ -74,6 +75,16 @@ fn sort_u32(v: &mut Vec<u32>, tmp: &mut Vec<u32>) {
         }
         std::mem::swap(v, tmp);
     }
+}
+
+/// The first line of a text when it reads as a headline: short (at most 12 words), not
+/// a sentence (no final period), and followed by more text.
+fn headline_line(text: &str) -> Option<&str> {
+    let text = text.trim_start();
+    let (first, rest) = text.split_once('\n')?;
+    let first = first.trim();
+    let words = first.split_whitespace().count();
+    (words > 0 && words <= 12 && !first.ends_with('.') && !rest.trim().is_empty()).then_some(first)
 }
 
 /// 32-bit term key of a 64-bit word hash.
@@ -159,7 +170,10 @@ impl Featurizer {
         }
 
         let mut title: Vec<u32> = Vec::new();
-        if let Some(t) = &doc.title {
+        // Without a headline field, a first line that reads as one serves the headline
+        // gate (wire tables and syndicated copies often start with their headline).
+        let head = doc.title.as_deref().or_else(|| headline_line(&doc.text));
+        if let Some(t) = head {
             normalize_into(t, &mut scratch.norm);
             title.extend(words(&scratch.norm).map(|w| term_key(hash_word(w, seed))));
             title.sort_unstable();
@@ -175,5 +189,27 @@ impl Featurizer {
             title,
             numbers,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::headline_line;
+
+    #[test]
+    fn first_line_as_headline() {
+        assert_eq!(
+            headline_line("LME SILVER 1ST RING\n cash 1 2\n"),
+            Some("LME SILVER 1ST RING")
+        );
+        assert_eq!(
+            headline_line("Russia signals talks\n\nBody text."),
+            Some("Russia signals talks")
+        );
+        // A sentence, a lone line, or a long first line is not a headline.
+        assert_eq!(headline_line("It rained today.\nMore."), None);
+        assert_eq!(headline_line("Only one line"), None);
+        let long = "one two three four five six seven eight nine ten eleven twelve thirteen\nx";
+        assert_eq!(headline_line(long), None);
     }
 }
