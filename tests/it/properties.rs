@@ -69,7 +69,7 @@ proptest! {
     ) {
         let kw: Vec<Vec<u32>> = lists.iter().map(|s| s.iter().copied().collect()).collect();
         let docs: Vec<u32> = (0..kw.len() as u32).collect();
-        let p = KeywordParams { k: 6, min_shared, max_postings: usize::MAX };
+        let p = KeywordParams { k: 6, min_shared, max_postings: usize::MAX, ..KeywordParams::default() };
         let got: HashSet<(u32, u32)> = keyword_pairs(&kw, &docs, p).into_iter().collect();
         let mut want = HashSet::new();
         for i in 0..kw.len() {
