@@ -65,6 +65,21 @@ pub enum Error {
         /// Where it was seen again.
         second: Location,
     },
+    /// A document with this id is already in the index.
+    #[error("id {id:?} is already in the index")]
+    IdExists {
+        /// The id.
+        id: String,
+    },
+    /// An index file cannot be read: not an index, another format version, another
+    /// configuration, truncated or corrupted.
+    #[error("{}: {message}", path.display())]
+    IndexFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A configuration value is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),

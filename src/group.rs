@@ -49,7 +49,7 @@ impl PartialOrd for CanonicalKey<'_> {
 
 /// Incremental grouping state: which group each document is in, and each group's
 /// members and canonical member. Used by the batch pipeline and by the index alike.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Grouper {
     /// Group of each document (index into `groups`).
     group_of: Vec<u32>,
@@ -156,6 +156,23 @@ impl Grouper {
         };
         self.group_of.push(g);
         g
+    }
+
+    /// Takes a document out of its group (it stays counted in `len`, as a tombstone).
+    /// When it was the canonical member, the best remaining member by `key` takes its
+    /// place; the group keeps its founder's id even when the founder leaves, so group ids
+    /// stay stable. Anchors that leave are not replaced.
+    pub fn remove<'k>(&mut self, doc: u32, key: impl Fn(u32) -> CanonicalKey<'k>) {
+        let g = self.group_of[doc as usize] as usize;
+        self.members[g].retain(|&m| m != doc);
+        self.anchors[g].retain(|&m| m != doc);
+        if self.canonical[g] == doc
+            && let Some(&best) = self.members[g]
+                .iter()
+                .min_by(|&&x, &&y| key(x).cmp(&key(y)))
+        {
+            self.canonical[g] = best;
+        }
     }
 
     /// Group index of a document.

@@ -33,7 +33,7 @@ impl Hasher for KeyHasher {
 pub type KeyMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
 /// Document frequencies of words (body and headline words together, once per document).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TermStats {
     docs: u32,
     df: KeyMap<u32, u32>,

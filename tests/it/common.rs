@@ -29,7 +29,7 @@ pub fn word(rng: &mut Rng) -> String {
         "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ba", "de", "fi", "go", "hu", "ja", "pe",
         "zu",
     ];
-    let n = 1 + rng.below(3);
+    let n = 2 + rng.below(3);
     (0..n).map(|_| SYL[rng.below(SYL.len())]).collect()
 }
 

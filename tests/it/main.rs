@@ -5,6 +5,7 @@
 mod api;
 mod cli;
 mod common;
+mod index;
 mod properties;
 mod shared;
 mod simhash;

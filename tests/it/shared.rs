@@ -129,3 +129,55 @@ fn eval_equals_score_py() {
         assert_eq!(ours, theirs, "{set}");
     }
 }
+
+/// An index fed the Reuters documents one by one, with the corpus's word statistics,
+/// groups them as `cluster_documents` does.
+#[test]
+#[ignore = "needs ../shared"]
+fn index_matches_batch_on_a_reuters_sample() {
+    use neardup::io::read::{FieldNames, InputFile, InputKind, RawRecord, parse_record};
+    use neardup::weights::TermStats;
+    use neardup::{Config, Index, cluster_documents};
+    let path = shared().join("corpora/reuters21578.jsonl");
+    let files = vec![InputFile {
+        path: path.clone(),
+        kind: InputKind::Jsonl,
+    }];
+    let docs: Vec<neardup::Document> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .take(3000)
+        .enumerate()
+        .map(|(i, l)| {
+            let raw = RawRecord {
+                file: 0,
+                line: i as u64 + 1,
+                bytes: l.as_bytes().to_vec(),
+            };
+            parse_record(&raw, &files, &FieldNames::default())
+                .unwrap()
+                .doc
+        })
+        .collect();
+    let config = Config::default();
+    let batch = cluster_documents(&docs, &config).unwrap();
+    let index =
+        Index::with_stats(config.clone(), TermStats::from_documents(&docs, &config)).unwrap();
+    for d in &docs {
+        index.insert(d.clone()).unwrap();
+    }
+    let mut grouped = 0;
+    for (i, d) in docs.iter().enumerate() {
+        let line = batch.doc_line(i as u32);
+        let (g, c) = index.group_of(&d.id).unwrap();
+        assert_eq!(g.as_deref(), line.group, "{}", d.id);
+        if g.is_some() {
+            grouped += 1;
+            assert_eq!(Some(c.as_str()), line.canonical, "{}", d.id);
+        }
+    }
+    assert!(
+        grouped > 100,
+        "the sample has groups to compare ({grouped})"
+    );
+}

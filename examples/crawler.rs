@@ -1,0 +1,126 @@
+//! A crawler's view of neardup: several fetcher threads insert articles into one shared
+//! index as they arrive, the index is saved every few hundred articles, and a restart
+//! loads it and goes on where it left off.
+//!
+//! Run: `cargo run --release --example crawler`
+//!
+//! The "crawl" is made from the bundled seeds (`data/seeds`): each article arrives as
+//! published, copied by other outlets under their boilerplate, or cut short, mixed with
+//! unrelated filler stories.
+
+#![allow(clippy::print_stdout)] // an example reports to its user
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use neardup::{Config, Document, Index, Relation};
+
+/// The articles a crawl would fetch, in arrival order.
+fn crawl() -> Vec<Document> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/seeds");
+    let mut seeds: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("data/seeds exists")
+        .map(|e| {
+            let p = e.expect("readable directory").path();
+            let id = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (id, std::fs::read_to_string(&p).expect("readable seed"))
+        })
+        .collect();
+    seeds.sort();
+    let outlets = ["Valley Times", "Harbor Post", "Coast Gazette"];
+    let mut docs = Vec::new();
+    for round in 0..200 {
+        for (id, text) in &seeds {
+            let t = 1_750_000_000 + i64::from(round) * 3600;
+            let doc = match round % 4 {
+                0 => Document::new(format!("{id}-r{round}"), text.clone()),
+                1 => {
+                    let o = outlets[round as usize % outlets.len()];
+                    Document::new(
+                        format!("{id}-r{round}"),
+                        format!("{o} staff. {text} (c) {o}."),
+                    )
+                }
+                2 => {
+                    let cut: String = text.chars().take(text.len() * 2 / 3).collect();
+                    Document::new(format!("{id}-r{round}"), cut)
+                }
+                _ => Document::new(
+                    format!("filler-{round}-{id}"),
+                    format!(
+                        "Filler story number {round} about {id}: the council met and nothing changed."
+                    ),
+                ),
+            };
+            docs.push(doc.with_timestamp(t));
+        }
+    }
+    docs
+}
+
+fn run(index: &Index, docs: &[Document], path: &Path, threads: usize) -> usize {
+    let done = AtomicUsize::new(0);
+    let copies = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for part in docs.chunks(docs.len().div_ceil(threads)) {
+            let (done, copies) = (&done, &copies);
+            s.spawn(move || {
+                for d in part {
+                    let verdict = index.insert(d.clone()).expect("unique ids");
+                    if matches!(
+                        verdict.relation,
+                        Some(Relation::Exact | Relation::NearDuplicate)
+                    ) {
+                        copies.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Every 250 articles, one fetcher saves the index (atomically).
+                    if done.fetch_add(1, Ordering::Relaxed) % 250 == 249 {
+                        index.save(path).expect("index saved");
+                    }
+                }
+            });
+        }
+    });
+    copies.into_inner()
+}
+
+fn main() -> Result<(), neardup::Error> {
+    let dir = tempfile::tempdir().map_err(|e| neardup::Error::io(".", e))?;
+    let path = dir.path().join("crawl.ndx");
+    let docs = crawl();
+    let (first, second) = docs.split_at(docs.len() / 2);
+
+    let index = Index::new(Config::default())?;
+    let copies = run(&index, first, &path, 4);
+    index.save(&path)?;
+    println!(
+        "first run: {} articles held, {copies} copies of earlier articles, saved to {}",
+        index.len(),
+        path.display()
+    );
+    drop(index);
+
+    // Restart: load and go on; keep a rolling window of the last 100 hours.
+    let index = Index::load(&path)?;
+    let copies = run(&index, second, &path, 4);
+    let newest = second.iter().filter_map(|d| d.timestamp).max().unwrap_or(0);
+    let evicted = index.evict_before(newest - 100 * 3600);
+    println!(
+        "after restart: {copies} more copies; evicted {evicted} older articles; {} held",
+        index.len()
+    );
+    let probe = &second[0];
+    let matches = index.query(&Document::new("probe", probe.text.clone()));
+    println!(
+        "a new copy of {} would match {} held articles",
+        probe.id,
+        matches.len()
+    );
+    if let Some((group, canonical)) = index.group_of(&second[4].id) {
+        println!(
+            "{} is in group {group:?}, canonical {canonical}",
+            second[4].id
+        );
+    }
+    Ok(())
+}

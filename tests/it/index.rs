@@ -1,0 +1,280 @@
+//! The incremental index: batch equivalence, concurrency, persistence, eviction.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use neardup::weights::TermStats;
+use neardup::{Config, Document, Index, Relation, cluster_documents};
+
+use crate::common::{Rng, story};
+
+/// Stories with copies, wrapped copies, truncations and rewrites, some dated.
+fn docs(n: usize, seed: u64) -> Vec<Document> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let text = story(&mut rng, 8);
+        let day = 1_700_000_000 + (i as i64 % 5) * 86_400;
+        out.push(Document::new(format!("s{i}"), text.clone()).with_timestamp(day));
+        match i % 4 {
+            0 => out.push(Document::new(format!("s{i}-copy"), text.clone())),
+            1 => out.push(
+                Document::new(
+                    format!("s{i}-wrap"),
+                    format!("Valley Times. {text} Subscribe."),
+                )
+                .with_timestamp(day + 3600),
+            ),
+            2 => {
+                let half: String = text.split(". ").take(5).collect::<Vec<_>>().join(". ");
+                out.push(Document::new(format!("s{i}-cut"), half));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Per document: (group id, canonical id), as the batch pipeline says.
+fn batch_groups(docs: &[Document], config: &Config) -> Vec<(Option<String>, Option<String>)> {
+    let r = cluster_documents(docs, config).unwrap();
+    (0..docs.len() as u32)
+        .map(|d| {
+            let l = r.doc_line(d);
+            (l.group.map(str::to_owned), l.canonical.map(str::to_owned))
+        })
+        .collect()
+}
+
+fn index_groups(index: &Index, docs: &[Document]) -> Vec<(Option<String>, Option<String>)> {
+    docs.iter()
+        .map(|d| {
+            let (g, c) = index.group_of(&d.id).unwrap();
+            let c = g.as_ref().map(|_| c);
+            (g, c)
+        })
+        .collect()
+}
+
+#[test]
+fn same_groups_as_the_batch_run() {
+    let config = Config::default();
+    let seeds: Vec<Document> = [
+        "000_674dd88529f57a27",
+        "001_e8efe33f63bedb2f",
+        "003_3248d27a2e2ad0ae",
+    ]
+    .iter()
+    .map(|id| {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("data/seeds/{id}.txt"));
+        Document::new(*id, std::fs::read_to_string(p).unwrap())
+    })
+    .collect();
+    for corpus in [seeds, docs(120, 21)] {
+        let stats = TermStats::from_documents(&corpus, &config);
+        let index = Index::with_stats(config.clone(), stats).unwrap();
+        for d in &corpus {
+            index.insert(d.clone()).unwrap();
+        }
+        assert_eq!(
+            index_groups(&index, &corpus),
+            batch_groups(&corpus, &config)
+        );
+    }
+}
+
+#[test]
+fn verdicts_name_matches_and_group() {
+    let index = Index::new(Config::default()).unwrap();
+    let mut rng = Rng::new(3);
+    let text = story(&mut rng, 8);
+    let v = index.insert(Document::new("a", text.clone())).unwrap();
+    assert_eq!(
+        (v.group, v.canonical.as_str(), v.matches.len()),
+        (None, "a", 0)
+    );
+    let v = index.insert(Document::new("b", text.clone())).unwrap();
+    assert_eq!(v.group.as_deref(), Some("a"));
+    assert_eq!(v.matches[0].id, "a");
+    assert_eq!(v.matches[0].relation, Relation::Exact);
+    // query looks without inserting.
+    let m = index.query(&Document::new("c", text));
+    assert_eq!(m.len(), 1);
+    assert_eq!(index.len(), 2);
+    assert!(matches!(
+        index.insert(Document::new("a", "x")),
+        Err(neardup::Error::IdExists { .. })
+    ));
+}
+
+#[test]
+fn concurrent_inserts_group_like_sequential_ones() {
+    let config = Config::default();
+    let corpus = docs(200, 22);
+    let sequential = Index::new(config.clone()).unwrap();
+    for d in &corpus {
+        sequential.insert(d.clone()).unwrap();
+    }
+    let concurrent = Index::new(config).unwrap();
+    std::thread::scope(|s| {
+        for part in corpus.chunks(corpus.len() / 4 + 1) {
+            let index = &concurrent;
+            s.spawn(move || {
+                for d in part {
+                    index.insert(d.clone()).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(concurrent.len(), corpus.len());
+    // Copies, wraps and truncations group the same whatever the order: compare the
+    // partitions (group ids may differ, the founder depends on the order).
+    let partition = |index: &Index| {
+        let mut by_group: HashMap<String, Vec<String>> = HashMap::new();
+        for d in &corpus {
+            let (g, _) = index.group_of(&d.id).unwrap();
+            by_group
+                .entry(g.unwrap_or_else(|| d.id.clone()))
+                .or_default()
+                .push(d.id.clone());
+        }
+        let mut parts: Vec<Vec<String>> = by_group.into_values().collect();
+        for p in &mut parts {
+            p.sort();
+        }
+        parts.sort();
+        parts
+    };
+    assert_eq!(partition(&concurrent), partition(&sequential));
+}
+
+#[test]
+fn insert_batch_equals_one_by_one() {
+    let corpus = docs(60, 23);
+    let a = Index::new(Config::default()).unwrap();
+    for d in &corpus {
+        a.insert(d.clone()).unwrap();
+    }
+    let b = Index::new(Config::default()).unwrap();
+    assert!(b.insert_batch(corpus.clone()).iter().all(Result::is_ok));
+    assert_eq!(index_groups(&a, &corpus), index_groups(&b, &corpus));
+}
+
+#[test]
+fn save_and_load_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idx.ndx");
+    let corpus = docs(40, 24);
+    let index = Index::new(Config::default()).unwrap();
+    index.insert_batch(corpus[..30].to_vec());
+    index.save(&path).unwrap();
+    let loaded = Index::load(&path).unwrap();
+    assert_eq!(loaded.len(), index.len());
+    assert_eq!(
+        index_groups(&loaded, &corpus[..30]),
+        index_groups(&index, &corpus[..30])
+    );
+    // Both go on the same way.
+    let rest = corpus[30..].to_vec();
+    let v1: Vec<_> = index
+        .insert_batch(rest.clone())
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let v2: Vec<_> = loaded
+        .insert_batch(rest)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(v1, v2);
+}
+
+#[test]
+fn bad_index_files_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idx.ndx");
+    let index = Index::new(Config::default()).unwrap();
+    index.insert_batch(docs(10, 25));
+    index.save(&path).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let check = |bytes: &[u8], want: &str| {
+        let p = dir.path().join("bad.ndx");
+        std::fs::write(&p, bytes).unwrap();
+        let e = Index::load(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.ndx") && e.contains(want), "{e}");
+    };
+    check(&good[..good.len() / 2], "truncated");
+    check(&good[..5], "not a neardup index");
+    check(b"hello world, not an index", "not a neardup index");
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x55;
+    check(&flipped, "checksum");
+    let mut version = good.clone();
+    version[8..12].copy_from_slice(&2u32.to_le_bytes());
+    check(&version, "format version 2");
+    let other = Config::builder().perms(64).build().unwrap();
+    let e = Index::load_with(&path, &other).unwrap_err().to_string();
+    assert!(e.contains("another configuration"), "{e}");
+    let e = Index::load(&dir.path().join("missing.ndx"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing.ndx"), "{e}");
+}
+
+/// The committed index file of format version 1 keeps loading.
+#[test]
+fn golden_file_of_format_version_1() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/index-v1.ndx");
+    if std::env::var_os("NEARDUP_WRITE_GOLDEN").is_some() {
+        let index = Index::new(Config::default()).unwrap();
+        index.insert_batch(docs(8, 26));
+        index.save(&path).unwrap();
+    }
+    let index = Index::load(&path).unwrap();
+    assert_eq!(index.len(), 14);
+    assert_eq!(index.config(), &Config::default());
+    let (g, c) = index.group_of("s0-copy").unwrap();
+    assert_eq!((g.as_deref(), c.as_str()), (Some("s0"), "s0"));
+    assert_eq!(index.group_of("s3").unwrap().0, None);
+}
+
+#[test]
+fn eviction_keeps_groups_consistent() {
+    let index = Index::new(Config::default()).unwrap();
+    let mut rng = Rng::new(27);
+    let text = story(&mut rng, 8);
+    let day = 86_400;
+    index
+        .insert(Document::new("old", text.clone()).with_timestamp(day))
+        .unwrap();
+    index
+        .insert(Document::new("mid", format!("{text} Extra line.")).with_timestamp(2 * day))
+        .unwrap();
+    index
+        .insert(Document::new("new", text.clone()).with_timestamp(3 * day))
+        .unwrap();
+    index
+        .insert(Document::new("undated", story(&mut rng, 8)))
+        .unwrap();
+    assert_eq!(
+        index.group_of("new").unwrap(),
+        (Some("old".into()), "old".into())
+    );
+    assert_eq!(index.evict_before(2 * day), 1);
+    assert_eq!(index.len(), 3);
+    assert!(index.group_of("old").is_none());
+    // The canonical member left: the earliest remaining one takes over; the id stays.
+    assert_eq!(
+        index.group_of("new").unwrap(),
+        (Some("old".into()), "mid".into())
+    );
+    // A new copy of the evicted story still finds the group through its copies.
+    let v = index
+        .insert(Document::new("again", text).with_timestamp(4 * day))
+        .unwrap();
+    assert_eq!(v.group.as_deref(), Some("old"));
+    assert!(index.remove("undated"));
+    assert!(!index.remove("undated"));
+    assert_eq!(index.len(), 3);
+}
