@@ -53,6 +53,44 @@ fn featurize(b: Bencher) {
     });
 }
 
+/// Reading and parsing JSON Lines from a file (block reads, borrowed or buffered text).
+#[divan::bench]
+fn read_parse(b: Bencher) {
+    use neardup::io::read::{FieldNames, InputFile, InputKind, RecordReader, parse_raw};
+    use std::io::Write;
+    let docs = corpus(2000);
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    for d in &docs {
+        let line = serde_json::json!({"id": d.id, "text": format!("{}\n{}", d.id, d.text)});
+        writeln!(file, "{line}").unwrap();
+    }
+    let files = vec![InputFile {
+        path: file.path().to_path_buf(),
+        kind: InputKind::Jsonl,
+    }];
+    let fields = FieldNames::default();
+    let size = std::fs::metadata(file.path()).unwrap().len();
+    b.counter(divan::counter::BytesCount::new(size))
+        .bench_local(|| {
+            let mut reader = RecordReader::new(files.clone());
+            let mut buf = String::new();
+            let mut total = 0;
+            loop {
+                let chunk = reader.next_block(1 << 20).unwrap();
+                if chunk.is_empty() {
+                    break;
+                }
+                for raw in chunk.iter() {
+                    total += parse_raw(raw, &files, &fields, &mut buf)
+                        .unwrap()
+                        .text
+                        .len();
+                }
+            }
+            black_box(total)
+        });
+}
+
 #[divan::bench(args = [128, 256])]
 fn minhash(b: Bencher, perms: usize) {
     let h = MinHasher::new(perms, 7);

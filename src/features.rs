@@ -8,6 +8,10 @@ use crate::shingle::{ShingleKind, char_shingles, hash_word, word_shingles};
 use crate::sketch::minhash::MinHasher;
 
 /// Compact features of one document.
+///
+/// Without the rewrite tier (`Config::rewrites` off) only `exact`, `words` and
+/// `shingles` are computed; `terms`, `tf`, `title` and `numbers` are left empty, since
+/// verification then decides by the exact-body hash and shingle Jaccard alone.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Features {
     /// Hash of the normalised body (its words in order); equal for exact copies.
@@ -111,8 +115,24 @@ impl Featurizer {
 
     /// Features of `doc`, and its `MinHash` signature written into `sig` (`perms` long).
     pub fn featurize(&self, doc: &Document, scratch: &mut Scratch, sig: &mut [u32]) -> Features {
+        self.featurize_text(&doc.text, doc.title.as_deref(), scratch, sig)
+    }
+
+    /// [`Featurizer::featurize`] of a document given by its body and headline, for
+    /// callers that hold the text without a [`Document`].
+    ///
+    /// Without the rewrite tier (`rewrites` off), `terms`, `tf`, `numbers` and `title`
+    /// are left empty: verification then reads only `exact` and `shingles`.
+    pub fn featurize_text(
+        &self,
+        text: &str,
+        title: Option<&str>,
+        scratch: &mut Scratch,
+        sig: &mut [u32],
+    ) -> Features {
         let seed = self.config.seed;
-        normalize_into(&doc.text, &mut scratch.norm);
+        let rewrites = self.config.rewrites;
+        normalize_into(text, &mut scratch.norm);
         scratch.word_hashes.clear();
         scratch.bytes.clear();
         let mut numbers: Vec<u32> = Vec::new();
@@ -120,7 +140,7 @@ impl Featurizer {
             let h = hash_word(w, seed);
             scratch.word_hashes.push(h);
             scratch.bytes.extend_from_slice(&h.to_le_bytes());
-            if is_number(w) {
+            if rewrites && is_number(w) {
                 numbers.push(term_key(h));
             }
         }
@@ -153,6 +173,16 @@ impl Featurizer {
         sort_u32(&mut shingles, &mut scratch.sort);
         shingles.dedup();
 
+        let word_count = u32::try_from(wh.len()).unwrap_or(u32::MAX);
+        if !rewrites {
+            return Features {
+                exact,
+                words: word_count,
+                shingles,
+                ..Features::default()
+            };
+        }
+
         numbers.sort_unstable();
         numbers.dedup();
         let mut keys: Vec<u32> = wh.iter().map(|&h| term_key(h)).collect();
@@ -169,24 +199,24 @@ impl Featurizer {
             }
         }
 
-        let mut title: Vec<u32> = Vec::new();
+        let mut title_words: Vec<u32> = Vec::new();
         // Without a headline field, a first line that reads as one serves the headline
         // gate (wire tables and syndicated copies often start with their headline).
-        let head = doc.title.as_deref().or_else(|| headline_line(&doc.text));
+        let head = title.or_else(|| headline_line(text));
         if let Some(t) = head {
             normalize_into(t, &mut scratch.norm);
-            title.extend(words(&scratch.norm).map(|w| term_key(hash_word(w, seed))));
-            title.sort_unstable();
-            title.dedup();
+            title_words.extend(words(&scratch.norm).map(|w| term_key(hash_word(w, seed))));
+            title_words.sort_unstable();
+            title_words.dedup();
         }
 
         Features {
             exact,
-            words: u32::try_from(wh.len()).unwrap_or(u32::MAX),
+            words: word_count,
             shingles,
             terms,
             tf,
-            title,
+            title: title_words,
             numbers,
         }
     }

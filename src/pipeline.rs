@@ -13,7 +13,7 @@ use crate::document::Document;
 use crate::error::{Error, Location, Result};
 use crate::features::{Features, Featurizer, Scratch};
 use crate::group::{CanonicalKey, Grouper};
-use crate::io::read::{FieldNames, InputFile, RecordReader, parse_record};
+use crate::io::read::{FieldNames, InputFile, RawChunk, RecordReader, parse_raw};
 use crate::keywords::{self, KeywordParams};
 use crate::lsh;
 use crate::progress::{Progress, Stage};
@@ -254,39 +254,58 @@ fn read_corpus(
     progress: &dyn Progress,
     stats: &mut RunStats,
 ) -> Result<Corpus> {
-    const CHUNK_BYTES: usize = 8 << 20;
     let featurizer = Featurizer::new(config);
     let perms = config.perms;
-    let mut reader = RecordReader::new(files);
+    let list = files;
+    let files = &list[..];
+    let chunks = ChunkReader::spawn(RecordReader::new(list.clone()));
     let mut corpus = Corpus {
         docs: Vec::new(),
         feats: Vec::new(),
         sigs: Vec::new(),
     };
-    let mut seen: HashMap<String, (u32, u64)> = HashMap::new();
+    // Ids by their hash; ids whose hash an earlier, different id holds go to `collided`.
+    let mut seen: KeyMap<u64, u32> = KeyMap::default();
+    let mut collided: HashMap<String, u32> = HashMap::new();
     let mut last_bytes = 0;
     loop {
-        let chunk = reader.next_chunk(CHUNK_BYTES)?;
+        let (chunk, now) = chunks.next()?;
         if chunk.is_empty() {
             break;
         }
-        let files = reader.files();
         // Signatures are written in place at the end of the corpus; the slots of
         // skipped records are closed up below.
         let base = corpus.sigs.len();
         corpus.sigs.resize(base + chunk.len() * perms, 0);
-        let results: Vec<Result<(crate::io::read::Parsed, Features)>> = chunk
-            .par_iter()
+        let results: Vec<Result<Sketched>> = (0..chunk.len())
+            .into_par_iter()
             .zip(corpus.sigs[base..].par_chunks_mut(perms))
-            .map_init(Scratch::default, |s, (raw, sig)| {
-                let p = parse_record(raw, files, &opts.fields)?;
-                let f = featurizer.featurize(&p.doc, s, sig);
-                Ok((p, f))
-            })
+            .map_init(
+                || (Scratch::default(), String::new()),
+                |(s, buf), (i, sig)| {
+                    let raw = chunk.get(i);
+                    let p = parse_raw(raw, files, &opts.fields, buf)?;
+                    let feat = featurizer.featurize_text(p.text, p.title.as_deref(), s, sig);
+                    Ok(Sketched {
+                        key: xxhash_rust::xxh3::xxh3_64(p.id.as_bytes()),
+                        info: DocInfo {
+                            title: report_title(p.title, p.text),
+                            id: p.id,
+                            timestamp: p.timestamp,
+                            len: p.text.len() as u64,
+                            file: raw.file,
+                            line: raw.line,
+                        },
+                        lossy: p.lossy,
+                        bad_date: p.bad_date,
+                        feat,
+                    })
+                },
+            )
             .collect();
         let mut write = base;
-        for (k, (raw, res)) in chunk.iter().zip(results).enumerate() {
-            let (parsed, feat) = match res {
+        for (k, res) in results.into_iter().enumerate() {
+            let doc = match res {
                 Ok(x) => x,
                 Err(e) if opts.skip_invalid && e.is_bad_input() => {
                     skip(stats, &e);
@@ -294,17 +313,35 @@ fn read_corpus(
                 }
                 Err(e) => return Err(e),
             };
-            let doc = parsed.doc;
-            if let Some(&(file, line)) = seen.get(&doc.id) {
+            let index = u32::try_from(corpus.docs.len()).unwrap_or(u32::MAX);
+            let first = match seen.entry(doc.key) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(index);
+                    None
+                }
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    let holder = *o.get();
+                    if corpus.docs[holder as usize].id == doc.info.id {
+                        Some(holder)
+                    } else if let Some(&other) = collided.get(&doc.info.id) {
+                        Some(other)
+                    } else {
+                        collided.insert(doc.info.id.clone(), index);
+                        None
+                    }
+                }
+            };
+            if let Some(first) = first {
+                let first = &corpus.docs[first as usize];
                 let e = Error::DuplicateId {
-                    id: doc.id.clone(),
+                    id: doc.info.id.clone(),
                     first: Location {
-                        path: files[file as usize].path.clone(),
-                        line,
+                        path: files[first.file as usize].path.clone(),
+                        line: first.line,
                     },
                     second: Location {
-                        path: files[raw.file as usize].path.clone(),
-                        line: raw.line,
+                        path: files[doc.info.file as usize].path.clone(),
+                        line: doc.info.line,
                     },
                 };
                 if opts.skip_invalid {
@@ -313,22 +350,13 @@ fn read_corpus(
                 }
                 return Err(e);
             }
-            seen.insert(doc.id.clone(), (raw.file, raw.line));
             stats.documents += 1;
-            stats.bytes += doc.text.len() as u64;
-            stats.lossy_utf8 += u64::from(parsed.lossy);
-            stats.bad_dates += u64::from(parsed.bad_date);
-            stats.empty += u64::from(feat.exact == 0);
-            let title = headline(&doc);
-            corpus.docs.push(DocInfo {
-                id: doc.id,
-                title,
-                timestamp: doc.timestamp,
-                len: doc.text.len() as u64,
-                file: raw.file,
-                line: raw.line,
-            });
-            corpus.feats.push(feat);
+            stats.bytes += doc.info.len;
+            stats.lossy_utf8 += u64::from(doc.lossy);
+            stats.bad_dates += u64::from(doc.bad_date);
+            stats.empty += u64::from(doc.feat.exact == 0);
+            corpus.docs.push(doc.info);
+            corpus.feats.push(doc.feat);
             let read = base + k * perms;
             if read != write {
                 corpus.sigs.copy_within(read..read + perms, write);
@@ -336,25 +364,86 @@ fn read_corpus(
             write += perms;
         }
         corpus.sigs.truncate(write);
-        let now = reader.bytes_read();
+        chunks.recycle(chunk);
         progress.advance(now - last_bytes);
         last_bytes = now;
     }
     Ok(corpus)
 }
 
+/// One record after sketching, before its id is checked against earlier ones.
+struct Sketched {
+    /// Hash of the id.
+    key: u64,
+    info: DocInfo,
+    lossy: bool,
+    bad_date: bool,
+    feat: Features,
+}
+
 /// The headline of a document for reports: its title, else its first non-blank line
 /// cut to 100 characters.
-fn headline(doc: &Document) -> Option<String> {
-    if let Some(t) = &doc.title {
-        return Some(t.clone());
+fn report_title(title: Option<String>, text: &str) -> Option<String> {
+    if title.is_some() {
+        return title;
     }
-    let line = doc.text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
     let mut cut: String = line.chars().take(100).collect();
     if cut.len() < line.len() {
         cut.push('…');
     }
     Some(cut)
+}
+
+/// Reads chunks on a thread of its own, one ahead of the one being sketched, so that
+/// reading overlaps with parsing and sketching. Used chunks go back to the reader for
+/// their memory.
+struct ChunkReader {
+    chunks: std::sync::mpsc::Receiver<Result<(RawChunk, u64)>>,
+    spent: std::sync::mpsc::SyncSender<RawChunk>,
+}
+
+impl ChunkReader {
+    /// Bytes of input per chunk.
+    const CHUNK_BYTES: usize = 8 << 20;
+
+    /// Starts reading. The thread stops at the end of the input, after an error, or
+    /// when the `ChunkReader` is dropped (at its next chunk).
+    fn spawn(mut reader: RecordReader) -> Self {
+        let (tx, chunks) = std::sync::mpsc::sync_channel(1);
+        let (spent, rx) = std::sync::mpsc::sync_channel::<RawChunk>(2);
+        std::thread::spawn(move || {
+            loop {
+                let reuse = rx.try_recv().unwrap_or_default();
+                let res = reader
+                    .next_block_into(Self::CHUNK_BYTES, reuse)
+                    .map(|c| (c, reader.bytes_read()));
+                let last = !matches!(&res, Ok((c, _)) if !c.is_empty());
+                if tx.send(res).is_err() || last {
+                    return;
+                }
+            }
+        });
+        ChunkReader { chunks, spent }
+    }
+
+    /// The next chunk (empty at the end) and the bytes read up to its end.
+    fn next(&self) -> Result<(RawChunk, u64)> {
+        // The reader sends its last chunk or its error before it ends, so a closed
+        // channel means that it panicked.
+        self.chunks.recv().expect("the reader thread panicked")
+    }
+
+    /// Hands a chunk's memory back to the reader.
+    fn recycle(&self, chunk: RawChunk) {
+        // A full queue or a finished reader: the memory is simply freed.
+        let _ = self.spent.try_send(chunk);
+    }
+}
+
+/// The headline of a document for reports (see [`report_title`]).
+fn headline(doc: &Document) -> Option<String> {
+    report_title(doc.title.clone(), &doc.text)
 }
 
 fn skip(stats: &mut RunStats, e: &Error) {

@@ -2,7 +2,7 @@
 //! a stream of raw records that are parsed in parallel.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
@@ -148,11 +148,111 @@ pub struct RawRecord {
     pub bytes: Vec<u8>,
 }
 
+/// An unparsed record borrowed from a [`RawChunk`].
+#[derive(Debug, Clone, Copy)]
+pub struct RawRef<'a> {
+    /// Index of the input file in the expanded list.
+    pub file: u32,
+    /// 1-based line number (1 for a text file).
+    pub line: u64,
+    /// The bytes, without the line terminator.
+    pub bytes: &'a [u8],
+}
+
+/// Where one record lies in a chunk's block.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    file: u32,
+    line: u64,
+    start: usize,
+    end: usize,
+}
+
+/// Raw records read as one block of bytes: the records are ranges of the block, so
+/// that reading allocates per chunk, not per record. A chunk can be handed back to
+/// [`RecordReader::next_block_into`] to reuse its memory.
+#[derive(Debug, Default)]
+pub struct RawChunk {
+    data: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+impl RawChunk {
+    /// Number of records.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True when there is no record (the end of all inputs, from the reader).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Record `i`.
+    ///
+    /// # Panics
+    /// When `i` is out of range.
+    #[must_use]
+    pub fn get(&self, i: usize) -> RawRef<'_> {
+        let s = self.spans[i];
+        RawRef {
+            file: s.file,
+            line: s.line,
+            bytes: &self.data[s.start..s.end],
+        }
+    }
+
+    /// The records in order.
+    #[must_use = "an iterator does nothing unless consumed"]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = RawRef<'_>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// The records as owned [`RawRecord`]s.
+    #[must_use]
+    pub fn to_records(&self) -> Vec<RawRecord> {
+        self.iter()
+            .map(|r| RawRecord {
+                file: r.file,
+                line: r.line,
+                bytes: r.bytes.to_vec(),
+            })
+            .collect()
+    }
+}
+
+/// Position of the first `\n` in `hay`, eight bytes at a time.
+fn find_newline(hay: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().expect("8 bytes")) ^ NL;
+        // The lowest byte flagged is the first zero byte of `x` (borrows only run up).
+        let zero = x.wrapping_sub(LO) & !x & HI;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| at + p)
+}
+
 /// Reads raw records from a list of inputs, in order, in chunks.
 pub struct RecordReader {
     files: Vec<InputFile>,
     next_file: usize,
-    current: Option<(u32, Box<dyn BufRead + Send>)>,
+    current: Option<(u32, Box<dyn Read + Send>)>,
+    /// The start of a line not yet complete, read past the end of the last chunk.
+    carry: Vec<u8>,
     line: u64,
     bytes_read: u64,
 }
@@ -165,6 +265,7 @@ impl RecordReader {
             files,
             next_file: 0,
             current: None,
+            carry: Vec::new(),
             line: 0,
             bytes_read: 0,
         }
@@ -176,57 +277,101 @@ impl RecordReader {
         &self.files
     }
 
-    /// Bytes consumed so far (compressed size for gzip input).
+    /// Bytes consumed so far (decompressed size for gzip input).
     #[must_use]
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }
 
-    /// Reads the next records, stopping after `max_bytes` of text or at the end.
+    /// Reads the next records, stopping after about `max_bytes` or at the end.
     /// An empty chunk means the end of all inputs.
     ///
     /// # Errors
     /// [`Error::Io`] naming the file that could not be opened or read.
     pub fn next_chunk(&mut self, max_bytes: usize) -> Result<Vec<RawRecord>> {
-        let mut chunk = Vec::new();
-        let mut size = 0;
-        while size < max_bytes {
-            if self.current.is_none() && !self.open_next(&mut chunk, &mut size)? {
+        Ok(self.next_block(max_bytes)?.to_records())
+    }
+
+    /// Reads the next records as one block, stopping after about `max_bytes` or at the
+    /// end. An empty chunk means the end of all inputs.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file that could not be opened or read.
+    pub fn next_block(&mut self, max_bytes: usize) -> Result<RawChunk> {
+        self.next_block_into(max_bytes, RawChunk::default())
+    }
+
+    /// [`RecordReader::next_block`] into the memory of a chunk done with.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file that could not be opened or read.
+    pub fn next_block_into(&mut self, max_bytes: usize, mut chunk: RawChunk) -> Result<RawChunk> {
+        /// The least read from a file at a time.
+        const MIN_READ: usize = 64 << 10;
+        chunk.data.clear();
+        chunk.spans.clear();
+        while chunk.data.len() < max_bytes {
+            if self.current.is_none() && !self.open_next(&mut chunk)? {
                 break;
             }
             let Some((file, reader)) = self.current.as_mut() else {
                 continue;
             };
             let file = *file;
-            let mut buf = Vec::new();
+            let start = chunk.data.len();
+            chunk.data.extend_from_slice(&self.carry);
+            // At least as much as carried over, so that a very long line is read in
+            // geometrically growing pieces.
+            let want = (max_bytes.saturating_sub(chunk.data.len()))
+                .max(MIN_READ)
+                .max(self.carry.len());
+            self.carry.clear();
             let n = reader
-                .read_until(b'\n', &mut buf)
+                .take(want as u64)
+                .read_to_end(&mut chunk.data)
                 .map_err(|e| Error::io(self.files[file as usize].path.clone(), e))?;
-            if n == 0 {
-                self.current = None;
-                continue;
-            }
             self.bytes_read += n as u64;
-            self.line += 1;
-            while buf.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
-                buf.pop();
+            let eof = n < want;
+            // Whole lines only; the start of an unfinished one waits for the next read.
+            let end = if eof {
+                chunk.data.len()
+            } else {
+                match chunk.data[start..].iter().rposition(|&b| b == b'\n') {
+                    Some(p) => start + p + 1,
+                    None => start,
+                }
+            };
+            self.carry.extend_from_slice(&chunk.data[end..]);
+            chunk.data.truncate(end);
+            let mut at = start;
+            while at < end {
+                let stop = find_newline(&chunk.data[at..end]).map_or(end, |p| at + p);
+                let next = (stop + 1).min(end);
+                self.line += 1;
+                let mut last = stop;
+                while last > at && matches!(chunk.data[last - 1], b'\n' | b'\r') {
+                    last -= 1;
+                }
+                if !chunk.data[at..last].iter().all(u8::is_ascii_whitespace) {
+                    chunk.spans.push(Span {
+                        file,
+                        line: self.line,
+                        start: at,
+                        end: last,
+                    });
+                }
+                at = next;
             }
-            if buf.iter().all(u8::is_ascii_whitespace) {
-                continue;
+            if eof {
+                self.current = None;
             }
-            size += buf.len();
-            chunk.push(RawRecord {
-                file,
-                line: self.line,
-                bytes: buf,
-            });
         }
         Ok(chunk)
     }
 
     /// Opens the next file; a text file is read whole into `chunk` at once.
     /// Returns false when no file is left.
-    fn open_next(&mut self, chunk: &mut Vec<RawRecord>, size: &mut usize) -> Result<bool> {
+    fn open_next(&mut self, chunk: &mut RawChunk) -> Result<bool> {
         let Some(f) = self.files.get(self.next_file) else {
             return Ok(false);
         };
@@ -236,29 +381,26 @@ impl RecordReader {
         let open = |p: &Path| File::open(p).map_err(|e| Error::io(p, e));
         match &f.kind {
             InputKind::Text { .. } => {
-                let mut bytes = Vec::new();
+                let start = chunk.data.len();
                 open(&f.path)?
-                    .read_to_end(&mut bytes)
+                    .read_to_end(&mut chunk.data)
                     .map_err(|e| Error::io(&f.path, e))?;
-                self.bytes_read += bytes.len() as u64;
-                *size += bytes.len();
-                chunk.push(RawRecord {
+                self.bytes_read += (chunk.data.len() - start) as u64;
+                chunk.spans.push(Span {
                     file: idx,
                     line: 1,
-                    bytes,
+                    start,
+                    end: chunk.data.len(),
                 });
             }
             InputKind::Jsonl => {
-                let r = BufReader::with_capacity(1 << 20, open(&f.path)?);
-                self.current = Some((idx, Box::new(r)));
+                self.current = Some((idx, Box::new(open(&f.path)?)));
             }
             InputKind::JsonlGz => {
-                let r = BufReader::with_capacity(1 << 20, MultiGzDecoder::new(open(&f.path)?));
-                self.current = Some((idx, Box::new(r)));
+                self.current = Some((idx, Box::new(MultiGzDecoder::new(open(&f.path)?))));
             }
             InputKind::Stdin => {
-                let r = BufReader::with_capacity(1 << 20, std::io::stdin());
-                self.current = Some((idx, Box::new(r)));
+                self.current = Some((idx, Box::new(std::io::stdin())));
             }
         }
         Ok(true)
@@ -276,6 +418,24 @@ pub struct Parsed {
     pub bad_date: bool,
 }
 
+/// A parsed record whose text is borrowed: from the raw bytes when it needed no
+/// unescaping, else from a buffer of the caller's.
+#[derive(Debug, Clone)]
+pub struct ParsedRef<'a> {
+    /// The id.
+    pub id: String,
+    /// The body.
+    pub text: &'a str,
+    /// The headline, when present and not blank.
+    pub title: Option<String>,
+    /// Publication time, if known.
+    pub timestamp: Option<i64>,
+    /// The text file was not valid UTF-8 and was decoded lossily.
+    pub lossy: bool,
+    /// A date was present but not understood (the document has no timestamp).
+    pub bad_date: bool,
+}
+
 /// Parses one raw record.
 ///
 /// # Errors
@@ -283,30 +443,69 @@ pub struct Parsed {
 /// [`Error::InvalidRecord`] for one whose id or text is missing or of the wrong type;
 /// both name the file and line.
 pub fn parse_record(raw: &RawRecord, files: &[InputFile], fields: &FieldNames) -> Result<Parsed> {
+    let mut buf = String::new();
+    let raw = RawRef {
+        file: raw.file,
+        line: raw.line,
+        bytes: &raw.bytes,
+    };
+    let p = parse_raw(raw, files, fields, &mut buf)?;
+    Ok(Parsed {
+        doc: Document {
+            id: p.id,
+            text: p.text.to_owned(),
+            title: p.title,
+            timestamp: p.timestamp,
+        },
+        lossy: p.lossy,
+        bad_date: p.bad_date,
+    })
+}
+
+/// [`parse_record`] without copying the text: it is borrowed from `raw` when it needs
+/// no unescaping, else unescaped into `buf` (whose memory is reused).
+///
+/// # Errors
+/// As [`parse_record`].
+pub fn parse_raw<'a>(
+    raw: RawRef<'a>,
+    files: &[InputFile],
+    fields: &FieldNames,
+    buf: &'a mut String,
+) -> Result<ParsedRef<'a>> {
     let input = &files[raw.file as usize];
     let at = || Location {
         path: input.path.clone(),
         line: raw.line,
     };
     if let InputKind::Text { id } = &input.kind {
-        let (text, lossy) = match std::str::from_utf8(&raw.bytes) {
-            Ok(s) => (s.to_owned(), false),
-            Err(_) => (String::from_utf8_lossy(&raw.bytes).into_owned(), true),
+        let (text, lossy) = if let Ok(s) = std::str::from_utf8(raw.bytes) {
+            (s, false)
+        } else {
+            buf.clear();
+            buf.push_str(&String::from_utf8_lossy(raw.bytes));
+            (buf.as_str(), true)
         };
-        return Ok(Parsed {
-            doc: Document::new(id.clone(), text),
+        return Ok(ParsedRef {
+            id: id.clone(),
+            text,
+            title: None,
+            timestamp: None,
             lossy,
             bad_date: false,
         });
     }
-    let mut de = serde_json::Deserializer::from_slice(&raw.bytes);
-    let rec = RecordSeed(fields)
-        .deserialize(&mut de)
-        .and_then(|r| de.end().map(|()| r))
-        .map_err(|e| Error::InvalidJson {
-            at: at(),
-            message: strip_position(&e.to_string()),
-        })?;
+    let mut de = serde_json::Deserializer::from_slice(raw.bytes);
+    let rec = RecordSeed {
+        fields,
+        text: &mut *buf,
+    }
+    .deserialize(&mut de)
+    .and_then(|r| de.end().map(|()| r))
+    .map_err(|e| Error::InvalidJson {
+        at: at(),
+        message: strip_position(&e.to_string()),
+    })?;
     let missing = |field: &str, what: &str| Error::InvalidRecord {
         at: at(),
         message: format!("field {field:?} {what}"),
@@ -317,7 +516,8 @@ pub fn parse_record(raw: &RawRecord, files: &[InputFile], fields: &FieldNames) -
         Field::Missing => return Err(missing(&fields.id, "is missing")),
     };
     let text = match rec.text {
-        Field::Value(t) => t,
+        Field::Value(Text::Borrowed(t)) => t,
+        Field::Value(Text::Buffered) => buf.as_str(),
         Field::WrongType => return Err(missing(&fields.text, "must be a string")),
         Field::Missing => return Err(missing(&fields.text, "is missing")),
     };
@@ -328,13 +528,11 @@ pub fn parse_record(raw: &RawRecord, files: &[InputFile], fields: &FieldNames) -
         },
         _ => (None, false),
     };
-    Ok(Parsed {
-        doc: Document {
-            id,
-            text,
-            title: rec.title.filter(|t| !t.trim().is_empty()),
-            timestamp,
-        },
+    Ok(ParsedRef {
+        id,
+        text,
+        title: rec.title.filter(|t| !t.trim().is_empty()),
+        timestamp,
         lossy: false,
         bad_date,
     })
@@ -354,57 +552,69 @@ fn strip_position(msg: &str) -> String {
 
 /// A required field as found in a record.
 #[derive(Default)]
-enum Field {
+enum Field<T> {
     #[default]
     Missing,
     WrongType,
-    Value(String),
+    Value(T),
+}
+
+/// Where a record's text is: in the record itself (no escapes), or unescaped into the
+/// caller's buffer.
+enum Text<'de> {
+    Borrowed(&'de str),
+    Buffered,
 }
 
 /// The fields of a record.
 #[derive(Default)]
-struct RawFields {
-    id: Field,
-    text: Field,
+struct RawFields<'de> {
+    id: Field<String>,
+    text: Field<Text<'de>>,
     title: Option<String>,
     date: Option<String>,
 }
 
 /// Reads only the named fields of a JSON object and skips the rest without allocating.
-struct RecordSeed<'a>(&'a FieldNames);
+struct RecordSeed<'a> {
+    fields: &'a FieldNames,
+    /// Where an escaped text is unescaped to.
+    text: &'a mut String,
+}
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
-    type Value = RawFields;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<RawFields, D::Error> {
+    type Value = RawFields<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<RawFields<'de>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for RecordSeed<'_> {
-    type Value = RawFields;
+    type Value = RawFields<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields<'de>, A::Error> {
         let mut out = RawFields::default();
+        let names = self.fields;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             let k = key.as_ref();
-            if k == self.0.id {
+            if k == names.id {
                 out.id = match map.next_value::<serde_json::Value>()? {
                     serde_json::Value::String(s) => Field::Value(s),
                     serde_json::Value::Number(n) => Field::Value(n.to_string()),
                     _ => Field::WrongType,
                 };
-            } else if k == self.0.text {
-                out.text = match map.next_value::<Option<String>>()? {
+            } else if k == names.text {
+                out.text = match map.next_value_seed(TextSeed(&mut *self.text))? {
                     Some(t) => Field::Value(t),
                     None => Field::WrongType,
                 };
-            } else if k == self.0.title {
+            } else if k == names.title {
                 out.title = map.next_value::<Option<String>>()?;
-            } else if k == self.0.date {
+            } else if k == names.date {
                 out.date = match map.next_value::<serde_json::Value>()? {
                     serde_json::Value::String(s) => Some(s),
                     _ => None,
@@ -414,6 +624,58 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// Reads the text as `Option<String>` would (same errors), but borrows it when it has no
+/// escapes and otherwise unescapes it into a reused buffer.
+struct TextSeed<'a>(&'a mut String);
+
+impl<'de> DeserializeSeed<'de> for TextSeed<'_> {
+    type Value = Option<Text<'de>>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSeed<'_> {
+    type Value = Option<Text<'de>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("option")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_string(TextVisitor(self.0)).map(Some)
+    }
+}
+
+/// The string inside [`TextSeed`].
+struct TextVisitor<'a>(&'a mut String);
+
+impl<'de> Visitor<'de> for TextVisitor<'_> {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text::Borrowed(v))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+        self.0.clear();
+        self.0.push_str(v);
+        Ok(Text::Buffered)
     }
 }
 
@@ -466,5 +728,53 @@ mod tests {
         let p = parse(r#"{"id": "a", "text": "x", "date": "someday"}"#).unwrap();
         assert!(p.bad_date);
         assert_eq!(p.doc.timestamp, None);
+    }
+
+    #[test]
+    fn blocks_split_lines_as_read_until_would() {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let long = "x".repeat(200_000);
+        let text = format!("a\r\n\n  \t\nb\r\r\n{long}\n\nc\rd\n \nlast\r");
+        let mut files = Vec::new();
+        for (k, body) in [text.as_str(), "", "one\n", "tail"].iter().enumerate() {
+            let path = dir.path().join(format!("{k}.jsonl"));
+            std::fs::write(&path, body).unwrap();
+            files.push(InputFile {
+                path,
+                kind: InputKind::Jsonl,
+            });
+        }
+        // The reference: one `read_until` per line, as the reader used to.
+        let mut want = Vec::new();
+        for (k, f) in files.iter().enumerate() {
+            let mut r = std::io::BufReader::new(File::open(&f.path).unwrap());
+            let mut line = 0;
+            loop {
+                let mut buf = Vec::new();
+                if r.read_until(b'\n', &mut buf).unwrap() == 0 {
+                    break;
+                }
+                line += 1;
+                while buf.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+                    buf.pop();
+                }
+                if !buf.iter().all(u8::is_ascii_whitespace) {
+                    want.push((k as u32, line, buf));
+                }
+            }
+        }
+        for max in [1, 7, 64, 100_000, 1 << 20] {
+            let mut reader = RecordReader::new(files.clone());
+            let mut got = Vec::new();
+            loop {
+                let chunk = reader.next_block(max).unwrap();
+                if chunk.is_empty() {
+                    break;
+                }
+                got.extend(chunk.iter().map(|r| (r.file, r.line, r.bytes.to_vec())));
+            }
+            assert_eq!(got, want, "max {max}");
+        }
     }
 }

@@ -11,11 +11,18 @@
 /// The value of a bin no shingle fell into (before densification).
 const EMPTY: u32 = u32::MAX;
 
+/// How many donor candidates per bin are computed in advance (see [`MinHasher::new`]).
+const PROBES: usize = 16;
+
 /// Computes `MinHash` signatures of a fixed length with a fixed seed.
 #[derive(Debug, Clone)]
 pub struct MinHasher {
     perms: usize,
     seed: u64,
+    /// The first [`PROBES`] donor candidates of every bin, `PROBES` per bin: the probe
+    /// sequence depends only on the seed and the bin, so it is computed once here
+    /// rather than hashed again for every empty bin of every document.
+    probes: Vec<u16>,
 }
 
 /// A strong 64-bit mixer (the finaliser of `SplitMix64`).
@@ -35,7 +42,14 @@ impl MinHasher {
     #[must_use]
     pub fn new(perms: usize, seed: u64) -> Self {
         assert!((1..=4096).contains(&perms), "perms must be from 1 to 4096");
-        MinHasher { perms, seed }
+        let probes = (0..perms)
+            .flat_map(|i| (1..=PROBES as u64).map(move |attempt| probe(seed, perms, i, attempt)))
+            .collect();
+        MinHasher {
+            perms,
+            seed,
+            probes,
+        }
     }
 
     /// Signature length.
@@ -59,10 +73,9 @@ impl MinHasher {
             let bin = (((x >> 32) * n) >> 32) as usize;
             // u32::MAX is reserved for "empty".
             let v = (x as u32).min(EMPTY - 1);
+            // Branch-free: whether a value lowers its bin's minimum is a coin toss.
             let slot = &mut out[bin];
-            if v < *slot {
-                *slot = v;
-            }
+            *slot = (*slot).min(v);
         }
         self.densify(out);
     }
@@ -76,33 +89,50 @@ impl MinHasher {
         assert!(sig.len() <= 64 * 64, "at most 4096 perms");
         let mut count = 0;
         for (i, &v) in sig.iter().enumerate() {
-            if v != EMPTY {
-                filled[i / 64] |= 1 << (i % 64);
-                count += 1;
-            }
+            let bit = u64::from(v != EMPTY);
+            filled[i / 64] |= bit << (i % 64);
+            count += bit as usize;
         }
         if count == 0 || count == sig.len() {
             return;
         }
-        let n = self.perms as u64;
-        for i in 0..sig.len() {
-            if filled[i / 64] & (1 << (i % 64)) != 0 {
-                continue;
-            }
-            let mut attempt = 1u64;
-            loop {
-                let x = mix64(
-                    self.seed ^ ((i as u64) << 32) ^ attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-                );
-                let j = (((x >> 32) * n) >> 32) as usize;
-                if filled[j / 64] & (1 << (j % 64)) != 0 {
-                    sig[i] = sig[j];
+        let is_filled = |j: usize| filled[j / 64] & (1 << (j % 64)) != 0;
+        for (w, &bits) in filled.iter().enumerate().take(sig.len().div_ceil(64)) {
+            // The empty bins of this word, lowest first.
+            let mut empty = !bits;
+            while empty != 0 {
+                let i = w * 64 + empty.trailing_zeros() as usize;
+                empty &= empty - 1;
+                if i >= sig.len() {
                     break;
                 }
-                attempt += 1;
+                let table = &self.probes[i * PROBES..][..PROBES];
+                let donor = if let Some(&j) = table.iter().find(|&&j| is_filled(usize::from(j))) {
+                    usize::from(j)
+                } else {
+                    // Beyond the table: hash further probes. Some bin is filled, so the
+                    // search ends.
+                    let mut attempt = PROBES as u64;
+                    loop {
+                        attempt += 1;
+                        let j = usize::from(probe(self.seed, self.perms, i, attempt));
+                        if is_filled(j) {
+                            break j;
+                        }
+                    }
+                };
+                sig[i] = sig[donor];
             }
         }
     }
+}
+
+/// The donor candidate of bin `i` at the given attempt (from 1): the fixed probe
+/// sequence of densification.
+#[inline]
+fn probe(seed: u64, perms: usize, i: usize, attempt: u64) -> u16 {
+    let x = mix64(seed ^ ((i as u64) << 32) ^ attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    (((x >> 32) * perms as u64) >> 32) as u16
 }
 
 /// Share of equal positions of two signatures: the Jaccard estimate.
@@ -142,6 +172,51 @@ mod tests {
         assert_eq!(sig(&h, 0..50), sig(&h, (0..50).rev()));
         assert_eq!(sig(&h, [1, 1, 2]), sig(&h, [2, 1]));
         assert!((jaccard(&sig(&h, 0..5), &sig(&h, 0..5)) - 1.0).abs() < 1e-12);
+    }
+
+    /// Densification as first written, hashing every probe: the table must not change it.
+    fn reference(h: &MinHasher, shingles: &[u64]) -> Vec<u32> {
+        let mut out = vec![EMPTY; h.perms];
+        let n = h.perms as u64;
+        for &s in shingles {
+            let x = mix64(s ^ h.seed);
+            let bin = (((x >> 32) * n) >> 32) as usize;
+            out[bin] = out[bin].min((x as u32).min(EMPTY - 1));
+        }
+        let filled: Vec<bool> = out.iter().map(|&v| v != EMPTY).collect();
+        if filled.iter().any(|&f| f) {
+            for i in 0..out.len() {
+                if filled[i] {
+                    continue;
+                }
+                let mut attempt = 1u64;
+                loop {
+                    let x = mix64(
+                        h.seed ^ ((i as u64) << 32) ^ attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                    );
+                    let j = (((x >> 32) * n) >> 32) as usize;
+                    if filled[j] {
+                        out[i] = out[j];
+                        break;
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn probe_table_matches_reference() {
+        for (perms, seed) in [(128, 0), (256, 7), (1, 3), (4096, 11), (100, 42)] {
+            let h = MinHasher::new(perms, seed);
+            for count in [0u64, 1, 2, 3, 5, 20, 100, 1000] {
+                let v: Vec<u64> = (0..count).map(|i| mix64(i ^ seed)).collect();
+                let mut out = vec![0; perms];
+                h.sketch_into(&v, &mut out);
+                assert_eq!(out, reference(&h, &v), "perms {perms} count {count}");
+            }
+        }
     }
 
     #[test]
