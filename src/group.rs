@@ -175,6 +175,42 @@ impl Grouper {
         }
     }
 
+    /// Renumbers after documents left: `new_number[d]` is document `d`'s new number, or
+    /// `None` for a removed one; numbers must keep the documents' order. Groups without
+    /// members are dropped. Returns, for each old group, its new index (or `None`).
+    ///
+    /// # Panics
+    /// When `new_number` is shorter than [`Grouper::len`] or maps a member to `None`.
+    pub fn compact(&mut self, new_number: &[Option<u32>]) -> Vec<Option<u32>> {
+        let renumber = |v: &[u32]| -> Vec<u32> {
+            v.iter()
+                .map(|&d| new_number[d as usize].expect("members are live"))
+                .collect()
+        };
+        let mut group_map = vec![None; self.members.len()];
+        let mut out = Grouper::default();
+        for (g, members) in self.members.iter().enumerate() {
+            if members.is_empty() {
+                continue;
+            }
+            group_map[g] = Some(u32::try_from(out.members.len()).expect("fewer than 2^32 groups"));
+            out.members.push(renumber(members));
+            out.canonical
+                .push(new_number[self.canonical[g] as usize].expect("canonical is live"));
+            out.anchors.push(renumber(&self.anchors[g]));
+        }
+        for (d, n) in new_number.iter().enumerate().take(self.group_of.len()) {
+            if n.is_some() {
+                let g = self.group_of[d] as usize;
+                out.group_of
+                    .push(group_map[g].expect("a live document's group is kept"));
+                out.via.push(self.via[d]);
+            }
+        }
+        *self = out;
+        group_map
+    }
+
     /// Group index of a document.
     #[must_use]
     pub fn group_of(&self, doc: u32) -> u32 {

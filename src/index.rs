@@ -19,7 +19,13 @@
 //! leaves, the best remaining member by the canonical order (earliest date, longest,
 //! smallest id) becomes canonical. The group keeps its id, the id of its first document,
 //! even after that document is evicted, so group ids stay stable across a rolling
-//! window.
+//! window. Eviction then renumbers the documents held ([`Index::compact`]), so a rolling
+//! window holds memory for the documents in it only.
+//!
+//! **Memory.** A document is held as its features (shingle and word hashes, headline
+//! words, figures), 32-bit LSH bucket keys and keywords; later exact copies of a body
+//! share its representative's keys. The tables (ids, exact bodies, LSH buckets as
+//! chains through the documents, keyword postings) are derived and rebuilt on load.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -34,7 +40,7 @@ use crate::group::{CanonicalKey, Grouper};
 use crate::keywords::{self, KeywordParams};
 use crate::lsh::band_hash;
 use crate::sketch::minhash::is_empty_signature;
-use crate::verify::{DocView, Edge, Relation, Verifier, Weights, relation_similarity};
+use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
 
 /// A bucket keeps pairing a new document with at most this many of its latest members
@@ -67,37 +73,92 @@ pub struct Verdict {
     pub matches: Vec<Match>,
 }
 
-/// One document held by the index.
+/// No document: the end of an LSH bucket chain.
+const NIL: u32 = u32::MAX;
+
+/// One document held by the index: what verification, grouping and the tables need,
+/// and nothing derivable.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Slot {
-    id: String,
+    id: Box<str>,
     timestamp: Option<i64>,
     len: u64,
+    /// Features without term frequencies (used only to pick keywords, at insertion).
     features: Features,
-    signature: Vec<u32>,
-    /// Keywords it was listed under (empty unless it is in the tables).
-    keywords: Vec<u32>,
-    /// Whether it is in the LSH and keyword tables (first of its exact body).
-    indexed: bool,
+    /// LSH bucket keys, one per band (32 bits: a rare false bucket-mate costs one
+    /// verification), and the keywords it is listed under. Held by the first copy of a
+    /// body (its representative in the tables); empty for later copies, which inherit
+    /// them when the representative leaves.
+    bands: Box<[u32]>,
+    keywords: Box<[u32]>,
+    /// Whether it has a body (words and shingles); bodiless documents are in no table.
+    listed: bool,
 }
 
-/// Everything behind the lock; also what is saved.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// Everything behind the lock. Only the documents, the word statistics and the groups
+/// are saved; the tables are derived from them ([`State::rebuild`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct State {
+    /// Documents by number; `None` once removed (until [`State::compact`]).
     slots: Vec<Option<Slot>>,
-    by_id: HashMap<String, u32>,
-    /// Exact-body hash → documents with that body, first the one in the tables.
-    exact: KeyMap<u64, Vec<u32>>,
-    bands: Vec<KeyMap<u64, Vec<u32>>>,
-    postings: KeyMap<u32, Vec<u32>>,
     stats: TermStats,
     learn: bool,
     grouper: Grouper,
     /// Id of each group (its first document's), by group index.
     group_ids: Vec<String>,
+    #[serde(skip)]
+    tables: Tables,
+}
+
+/// Lookup tables over the live documents, rebuilt on load.
+#[derive(Debug, Clone)]
+struct Tables {
+    /// xxh3 of an id → document; ids whose hash is taken by another id go to `by_id_rest`.
+    by_id: KeyMap<u64, u32>,
+    by_id_rest: HashMap<Box<str>, u32>,
+    /// Exact-body hash → the representative (first live copy), and for bodies held more
+    /// than once, all copies in order.
+    exact: KeyMap<u64, u32>,
+    copies: KeyMap<u64, Vec<u32>>,
+    /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
+    /// member of `d`'s bucket in that band. Buckets are ordered by document number.
+    heads: Vec<KeyMap<u32, u32>>,
+    next: Vec<u32>,
+    postings: KeyMap<u32, Vec<u32>>,
     live: usize,
-    /// The LSH banding in force (derived once from the configuration).
+    /// The LSH banding in force (derived from the configuration).
     banding: crate::lsh::Banding,
+}
+
+impl Default for Tables {
+    /// Empty tables; [`State::rebuild`] sets the banding in force.
+    fn default() -> Self {
+        Tables {
+            by_id: KeyMap::default(),
+            by_id_rest: HashMap::new(),
+            exact: KeyMap::default(),
+            copies: KeyMap::default(),
+            heads: Vec::new(),
+            next: Vec::new(),
+            postings: KeyMap::default(),
+            live: 0,
+            banding: crate::lsh::Banding { bands: 0, rows: 0 },
+        }
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+/// 32-bit bucket keys of a signature, one per band.
+fn bucket_keys(signature: &[u32], banding: crate::lsh::Banding) -> Box<[u32]> {
+    (0..banding.bands)
+        .map(|i| {
+            let lo = i * banding.rows;
+            band_hash(&signature[lo..lo + banding.rows], i) as u32
+        })
+        .collect()
 }
 
 /// An incremental near-duplicate and rewrite index. See the module docs.
@@ -135,30 +196,20 @@ impl Index {
     }
 
     fn build(config: Config, stats: TermStats, learn: bool) -> Result<Self> {
-        config.validate()?;
-        let banding = config.banding();
         let state = State {
             slots: Vec::new(),
-            by_id: HashMap::new(),
-            exact: KeyMap::default(),
-            bands: vec![KeyMap::default(); banding.bands],
-            postings: KeyMap::default(),
             stats,
             learn,
             grouper: Grouper::default(),
             group_ids: Vec::new(),
-            live: 0,
-            banding,
+            tables: Tables::default(),
         };
-        Ok(Index {
-            featurizer: Featurizer::new(&config),
-            config,
-            state: RwLock::new(state),
-        })
+        Self::from_state(config, state)
     }
 
-    pub(crate) fn from_state(config: Config, state: State) -> Result<Self> {
+    pub(crate) fn from_state(config: Config, mut state: State) -> Result<Self> {
         config.validate()?;
+        state.rebuild(config.banding());
         Ok(Index {
             featurizer: Featurizer::new(&config),
             config,
@@ -187,7 +238,7 @@ impl Index {
     /// Number of documents held.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.state().live
+        self.state().tables.live
     }
 
     /// True when no document is held.
@@ -253,28 +304,80 @@ impl Index {
     }
 
     /// Removes every document dated before `timestamp` (seconds since the epoch);
-    /// undated documents stay. Returns how many were removed.
+    /// undated documents stay. Returns how many were removed. The memory of removed
+    /// documents is given back ([`Index::compact`]).
     pub fn evict_before(&self, timestamp: i64) -> usize {
         let mut state = self.state_mut();
-        let old: Vec<String> = state
-            .slots
-            .iter()
-            .flatten()
-            .filter(|s| s.timestamp.is_some_and(|t| t < timestamp))
-            .map(|s| s.id.clone())
+        let old: Vec<u32> = (0..state.slots.len())
+            .filter(|&d| {
+                state.slots[d]
+                    .as_ref()
+                    .is_some_and(|s| s.timestamp.is_some_and(|t| t < timestamp))
+            })
+            .map(|d| d as u32)
             .collect();
-        old.iter()
+        for &d in &old {
+            state.remove_doc(&self.config, d);
+        }
+        if !old.is_empty() {
+            state.compact(self.config.banding());
+        }
+        old.len()
+    }
+
+    /// Removes the documents with these ids (those held), then gives their memory back.
+    /// Returns how many were removed.
+    pub fn remove_all<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> usize {
+        let mut state = self.state_mut();
+        let n = ids
+            .into_iter()
             .filter(|id| state.remove(&self.config, id))
-            .count()
+            .count();
+        if n > 0 {
+            state.compact(self.config.banding());
+        }
+        n
+    }
+
+    /// Gives back the memory of removed documents by renumbering those held. Answers do
+    /// not change. [`Index::evict_before`] and [`Index::remove_all`] do it themselves;
+    /// after many [`Index::remove`] calls, call it once.
+    pub fn compact(&self) {
+        self.state_mut().compact(self.config.banding());
     }
 
     /// The group id and canonical id of a held document.
     #[must_use]
     pub fn group_of(&self, id: &str) -> Option<(Option<String>, String)> {
         let state = self.state();
-        let &d = state.by_id.get(id)?;
+        let d = state.find(id)?;
         let (group, canonical, _) = state.placement(&self.config, d);
         Some((group, canonical))
+    }
+
+    /// Where a held document stands: its group id (when in a group of two or more), the
+    /// canonical member's id, and its relation and similarity to the canonical member
+    /// (`None` for the canonical member itself).
+    #[must_use]
+    pub fn placement(&self, id: &str) -> Option<Verdict> {
+        let state = self.state();
+        let d = state.find(id)?;
+        let (group, canonical, relation) = state.placement(&self.config, d);
+        Some(Verdict {
+            group,
+            canonical,
+            relation: relation.map(|r| r.0),
+            similarity: relation.map(|r| r.1),
+            matches: Vec::new(),
+        })
+    }
+
+    /// The publication time of a held document, if it has one.
+    #[must_use]
+    pub fn timestamp_of(&self, id: &str) -> Option<Option<i64>> {
+        let state = self.state();
+        let d = state.find(id)?;
+        Some(state.slot(d).timestamp)
     }
 }
 
@@ -292,12 +395,70 @@ impl State {
         }
     }
 
+    fn find(&self, id: &str) -> Option<u32> {
+        let t = &self.tables;
+        match t.by_id.get(&id_hash(id)) {
+            Some(&d) if &*self.slot(d).id == id => Some(d),
+            Some(_) => t.by_id_rest.get(id).copied(),
+            None => None,
+        }
+    }
+
+    fn add_id(&mut self, d: u32) {
+        let slot = self.slots[d as usize].as_ref().expect("live document");
+        let id = &slot.id;
+        let h = id_hash(id);
+        match self.tables.by_id.entry(h) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.tables.by_id_rest.insert(id.clone(), d);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(d);
+            }
+        }
+    }
+
+    fn remove_id(&mut self, d: u32) {
+        let id = self.slot(d).id.clone();
+        let h = id_hash(&id);
+        if self.tables.by_id.get(&h) == Some(&d) {
+            self.tables.by_id.remove(&h);
+            // An id that collided moves into the freed place.
+            let moved = self
+                .tables
+                .by_id_rest
+                .iter()
+                .find(|(k, _)| id_hash(k) == h)
+                .map(|(k, &v)| (k.clone(), v));
+            if let Some((k, v)) = moved {
+                self.tables.by_id_rest.remove(&k);
+                self.tables.by_id.insert(h, v);
+            }
+        } else {
+            self.tables.by_id_rest.remove(&id);
+        }
+    }
+
     fn weights(&self, f: &Features, config: &Config) -> Weights {
         if config.rewrites {
             Weights::new(f, &self.stats)
         } else {
             Weights::default()
         }
+    }
+
+    /// Members of an LSH bucket, newest first.
+    fn bucket(&self, band: usize, key: u32) -> impl Iterator<Item = u32> + '_ {
+        let t = &self.tables;
+        let bands = t.banding.bands;
+        let mut d = t.heads[band].get(&key).copied().unwrap_or(NIL);
+        std::iter::from_fn(move || {
+            (d != NIL).then(|| {
+                let here = d;
+                d = t.next[here as usize * bands + band];
+                here
+            })
+        })
     }
 
     /// Verified edges from earlier held documents to a new one, and its keywords.
@@ -315,25 +476,14 @@ impl State {
         let verifier = Verifier::new(config);
         let view = DocView {
             features,
-            weights: &weights,
+            rarity: Rarity::Weights(&weights),
             timestamp,
-        };
-        let edge_to = |a: u32| {
-            let s = self.slot(a);
-            let w = self.weights(&s.features, config);
-            let other = DocView {
-                features: &s.features,
-                weights: &w,
-                timestamp: s.timestamp,
-            };
-            let scores = verifier.score(other, view);
-            (scores, verifier.classify(&s.features, features, &scores))
         };
         if features.exact == 0 || is_empty_signature(signature) {
             return (Vec::new(), Vec::new());
         }
-        if let Some(&rep) = self.exact.get(&features.exact).and_then(|v| v.first()) {
-            let (scores, _) = edge_to(rep);
+        if let Some(&rep) = self.tables.exact.get(&features.exact) {
+            let scores = verifier.score(self.view(rep), view);
             let edge = Edge {
                 a: rep,
                 b,
@@ -342,14 +492,12 @@ impl State {
             };
             return (vec![edge], Vec::new());
         }
-        let banding = self.banding;
         let mut cands: Vec<u32> = Vec::new();
-        for (i, table) in self.bands.iter().enumerate() {
-            let lo = i * banding.rows;
-            let h = band_hash(&signature[lo..lo + banding.rows], i);
-            if let Some(bucket) = table.get(&h) {
-                cands.extend(&bucket[bucket.len().saturating_sub(MAX_BUCKET)..]);
-            }
+        for (i, &key) in bucket_keys(signature, self.tables.banding)
+            .iter()
+            .enumerate()
+        {
+            cands.extend(self.bucket(i, key).take(MAX_BUCKET));
         }
         let mut kw = Vec::new();
         if config.rewrites {
@@ -357,7 +505,7 @@ impl State {
             kw = keywords::keywords(features, &weights, &self.stats, params);
             let mut listed: Vec<u32> = kw
                 .iter()
-                .filter_map(|t| self.postings.get(t))
+                .filter_map(|t| self.tables.postings.get(t))
                 .filter(|p| p.len() <= params.max_postings)
                 .flatten()
                 .copied()
@@ -377,13 +525,14 @@ impl State {
         let edges = cands
             .into_iter()
             .filter_map(|a| {
-                let (scores, relation) = edge_to(a);
-                relation.map(|relation| Edge {
-                    a,
-                    b,
-                    relation,
-                    scores,
-                })
+                verifier
+                    .relate(self.view(a), view)
+                    .map(|(relation, scores)| Edge {
+                        a,
+                        b,
+                        relation,
+                        scores,
+                    })
             })
             .collect();
         (edges, kw)
@@ -393,7 +542,7 @@ impl State {
         let mut m: Vec<Match> = edges
             .iter()
             .map(|e| Match {
-                id: self.slot(e.a).id.clone(),
+                id: self.slot(e.a).id.to_string(),
                 relation: e.relation,
                 similarity: e.similarity(),
             })
@@ -407,29 +556,21 @@ impl State {
         m
     }
 
-    /// Scores and relation of held documents `a` and `b`.
-    fn relate(&self, config: &Config, a: u32, b: u32) -> (crate::verify::Scores, Option<Relation>) {
-        let (sa, sb) = (self.slot(a), self.slot(b));
-        let (wa, wb) = (
-            self.weights(&sa.features, config),
-            self.weights(&sb.features, config),
-        );
-        let verifier = Verifier::new(config);
-        let va = DocView {
-            features: &sa.features,
-            weights: &wa,
-            timestamp: sa.timestamp,
-        };
-        let vb = DocView {
-            features: &sb.features,
-            weights: &wb,
-            timestamp: sb.timestamp,
-        };
-        let scores = verifier.score(va, vb);
-        (
-            scores,
-            verifier.classify(&sa.features, &sb.features, &scores),
-        )
+    /// The view of held document `d` for verification.
+    fn view(&self, d: u32) -> DocView<'_> {
+        let s = self.slot(d);
+        DocView {
+            features: &s.features,
+            rarity: Rarity::Stats(&self.stats),
+            timestamp: s.timestamp,
+        }
+    }
+
+    /// Relation of held documents `a` and `b`, when they are related.
+    fn related(&self, config: &Config, a: u32, b: u32) -> Option<Relation> {
+        Verifier::new(config)
+            .relate(self.view(a), self.view(b))
+            .map(|r| r.0)
     }
 
     /// Group id (when in a group of two or more), canonical id, relation and similarity
@@ -444,53 +585,63 @@ impl State {
         let group =
             (self.grouper.members(g).len() >= 2).then(|| self.group_ids[g as usize].clone());
         let relation = (canon != d).then(|| {
-            let (scores, r) = self.relate(config, canon.min(d), canon.max(d));
-            let r = r.unwrap_or(self.grouper.joined_by(d));
+            let verifier = Verifier::new(config);
+            let (a, b) = (self.view(canon.min(d)), self.view(canon.max(d)));
+            let scores = verifier.score(a, b);
+            let r = verifier
+                .classify(a.features, b.features, &scores)
+                .unwrap_or(self.grouper.joined_by(d));
             (r, relation_similarity(r, &scores))
         });
-        (group, self.slot(canon).id.clone(), relation)
+        (group, self.slot(canon).id.to_string(), relation)
     }
 
     fn insert(&mut self, config: &Config, p: Prepared) -> Result<Verdict> {
-        if self.by_id.contains_key(&p.doc.id) {
+        if self.find(&p.doc.id).is_some() {
             return Err(Error::IdExists { id: p.doc.id });
         }
         if self.learn {
             self.stats.add(&p.features);
         }
-        let d = u32::try_from(self.slots.len()).map_err(|_| Error::Config("index full".into()))?;
+        let d = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&d| d != NIL)
+            .ok_or_else(|| Error::Config("index full: 2^32 - 1 documents".into()))?;
         let (edges, kw) =
             self.candidate_edges(config, &p.features, &p.signature, p.doc.timestamp, Some(d));
-        let empty = p.features.exact == 0 || is_empty_signature(&p.signature);
-        let exact = p.features.exact;
+        let listed = p.features.exact != 0 && !is_empty_signature(&p.signature);
+        let bands = if listed {
+            bucket_keys(&p.signature, self.tables.banding)
+        } else {
+            Box::default()
+        };
+        let mut features = p.features;
+        features.tf = Vec::new();
         self.slots.push(Some(Slot {
-            id: p.doc.id.clone(),
+            id: p.doc.id.clone().into_boxed_str(),
             timestamp: p.doc.timestamp,
             len: p.doc.text.len() as u64,
-            features: p.features,
-            signature: p.signature,
-            keywords: Vec::new(),
-            indexed: false,
+            features,
+            bands,
+            keywords: kw.into_boxed_slice(),
+            listed,
         }));
-        self.by_id.insert(p.doc.id.clone(), d);
-        self.live += 1;
+        self.tables
+            .next
+            .resize(self.slots.len() * self.tables.banding.bands, NIL);
+        self.add_id(d);
+        self.tables.live += 1;
         let mut grouper = std::mem::take(&mut self.grouper);
         let g = grouper.place(
             &edges,
             |i| self.key(i),
-            |a, b| self.relate(config, a, b).1.is_some(),
+            |a, b| self.related(config, a, b).is_some(),
         );
         self.grouper = grouper;
         if g as usize == self.group_ids.len() {
             self.group_ids.push(p.doc.id.clone());
         }
-        if !empty {
-            let copies = self.exact.entry(exact).or_default();
-            copies.push(d);
-            if copies.len() == 1 {
-                self.add_to_tables(d, kw);
-            }
-        }
+        self.list(d);
         let (group, canonical, relation) = self.placement(config, d);
         Ok(Verdict {
             group,
@@ -501,103 +652,306 @@ impl State {
         })
     }
 
-    /// Puts a document into the LSH and keyword tables.
-    fn add_to_tables(&mut self, d: u32, kw: Vec<u32>) {
-        let banding = self.banding;
-        let slot = self.slots[d as usize].as_mut().expect("live document");
-        for (i, table) in self.bands.iter_mut().enumerate() {
-            let lo = i * banding.rows;
-            let h = band_hash(&slot.signature[lo..lo + banding.rows], i);
-            table.entry(h).or_default().push(d);
+    /// Enters a new (highest-numbered) document into the exact-body table, and into the
+    /// LSH and keyword tables when it is the first of its body.
+    fn list(&mut self, d: u32) {
+        let s = self.slot(d);
+        if !s.listed {
+            return;
         }
-        for &t in &kw {
-            self.postings.entry(t).or_default().push(d);
+        let exact = s.features.exact;
+        match self.tables.exact.get(&exact) {
+            None => {
+                self.tables.exact.insert(exact, d);
+                self.add_to_tables(d);
+            }
+            Some(&rep) => {
+                let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
+                copies.push(d);
+                // A later copy needs no keys of its own while the representative lives.
+                let s = self.slots[d as usize].as_mut().expect("live document");
+                s.bands = Box::default();
+                s.keywords = Box::default();
+            }
         }
-        slot.keywords = kw;
-        slot.indexed = true;
+    }
+
+    /// Puts a document into the LSH and keyword tables, keeping buckets ordered by
+    /// document number (newest first).
+    fn add_to_tables(&mut self, d: u32) {
+        let bands = self.tables.banding.bands;
+        let slot = self.slots[d as usize].as_ref().expect("live document");
+        for (i, &key) in slot.bands.iter().enumerate() {
+            let head = self.tables.heads[i].entry(key).or_insert(NIL);
+            if *head == NIL || *head < d {
+                self.tables.next[d as usize * bands + i] = *head;
+                *head = d;
+            } else {
+                // An older copy taking a representative's place: walk to its position.
+                let mut at = *head;
+                loop {
+                    let nx = self.tables.next[at as usize * bands + i];
+                    if nx == NIL || nx < d {
+                        self.tables.next[d as usize * bands + i] = nx;
+                        self.tables.next[at as usize * bands + i] = d;
+                        break;
+                    }
+                    at = nx;
+                }
+            }
+        }
+        for &t in &slot.keywords {
+            self.tables.postings.entry(t).or_default().push(d);
+        }
     }
 
     /// Takes a document out of the LSH and keyword tables.
     fn remove_from_tables(&mut self, d: u32) {
-        let banding = self.banding;
-        let slot = self.slots[d as usize].as_mut().expect("live document");
-        for (i, table) in self.bands.iter_mut().enumerate() {
-            let lo = i * banding.rows;
-            let h = band_hash(&slot.signature[lo..lo + banding.rows], i);
-            if let Some(bucket) = table.get_mut(&h) {
-                bucket.retain(|&x| x != d);
-                if bucket.is_empty() {
-                    table.remove(&h);
+        let bands = self.tables.banding.bands;
+        let slot = self.slots[d as usize].as_ref().expect("live document");
+        for (i, &key) in slot.bands.iter().enumerate() {
+            let after = self.tables.next[d as usize * bands + i];
+            let Some(head) = self.tables.heads[i].get_mut(&key) else {
+                continue;
+            };
+            if *head == d {
+                if after == NIL {
+                    self.tables.heads[i].remove(&key);
+                } else {
+                    *head = after;
+                }
+            } else {
+                let mut at = *head;
+                while at != NIL {
+                    let nx = self.tables.next[at as usize * bands + i];
+                    if nx == d {
+                        self.tables.next[at as usize * bands + i] = after;
+                        break;
+                    }
+                    at = nx;
                 }
             }
+            self.tables.next[d as usize * bands + i] = NIL;
         }
-        for t in std::mem::take(&mut slot.keywords) {
-            if let Some(p) = self.postings.get_mut(&t) {
+        for t in &slot.keywords {
+            if let Some(p) = self.tables.postings.get_mut(t) {
                 p.retain(|&x| x != d);
                 if p.is_empty() {
-                    self.postings.remove(&t);
+                    self.tables.postings.remove(t);
                 }
             }
         }
-        slot.indexed = false;
     }
 
     fn remove(&mut self, config: &Config, id: &str) -> bool {
-        let Some(d) = self.by_id.remove(id) else {
-            return false;
-        };
-        let (exact, indexed) = {
-            let s = self.slot(d);
-            (s.features.exact, s.indexed)
-        };
-        if indexed {
-            self.remove_from_tables(d);
+        match self.find(id) {
+            Some(d) => {
+                self.remove_doc(config, d);
+                true
+            }
+            None => false,
         }
-        if let Some(copies) = self.exact.get_mut(&exact) {
-            copies.retain(|&x| x != d);
-            // The next copy of the same body takes the removed one's place in the tables.
-            if let Some(&next) = copies.first() {
-                if indexed {
-                    let s = self.slot(next);
-                    let w = self.weights(&s.features, config);
-                    let kw = if config.rewrites {
-                        keywords::keywords(&s.features, &w, &self.stats, KeywordParams::default())
-                    } else {
-                        Vec::new()
-                    };
-                    self.add_to_tables(next, kw);
+    }
+
+    fn remove_doc(&mut self, config: &Config, d: u32) {
+        let _ = config;
+        self.remove_id(d);
+        let (exact, listed) = {
+            let s = self.slot(d);
+            (s.features.exact, s.listed)
+        };
+        if listed {
+            let rep = self.tables.exact.get(&exact) == Some(&d);
+            if rep {
+                self.remove_from_tables(d);
+            }
+            let mut rest = None;
+            if let Some(copies) = self.tables.copies.get_mut(&exact) {
+                copies.retain(|&x| x != d);
+                rest = copies.first().copied();
+                if copies.len() < 2 {
+                    self.tables.copies.remove(&exact);
                 }
-            } else {
-                self.exact.remove(&exact);
+            }
+            match (rep, rest) {
+                (true, Some(next)) => {
+                    // The next copy of the same body takes the removed one's place, with
+                    // its keys (same body, same signature and keywords).
+                    let gone = self.slots[d as usize].as_mut().expect("live document");
+                    let bands = std::mem::take(&mut gone.bands);
+                    let keywords = std::mem::take(&mut gone.keywords);
+                    let s = self.slots[next as usize].as_mut().expect("live document");
+                    s.bands = bands;
+                    s.keywords = keywords;
+                    self.tables.exact.insert(exact, next);
+                    self.add_to_tables(next);
+                }
+                (true, None) => {
+                    self.tables.exact.remove(&exact);
+                }
+                (false, _) => {}
             }
         }
         let mut grouper = std::mem::take(&mut self.grouper);
         grouper.remove(d, |i| self.key(i));
         self.grouper = grouper;
+        let s = self.slots[d as usize].take().expect("live document");
         if self.learn {
-            let s = self.slots[d as usize].take().expect("live document");
             self.stats.remove(&s.features);
-        } else {
-            self.slots[d as usize] = None;
         }
-        self.live -= 1;
-        true
+        self.tables.live -= 1;
+    }
+
+    /// Renumbers the live documents densely (in order) and rebuilds the tables, so
+    /// removed documents cost nothing. Answers do not change: every order the index uses
+    /// is that of document numbers, which renumbering keeps.
+    fn compact(&mut self, banding: crate::lsh::Banding) {
+        if self.tables.live == self.slots.len() {
+            return;
+        }
+        let mut new_number = vec![None; self.slots.len()];
+        let mut n = 0u32;
+        for (d, s) in self.slots.iter().enumerate() {
+            if s.is_some() {
+                new_number[d] = Some(n);
+                n += 1;
+            }
+        }
+        let group_map = self.grouper.compact(&new_number);
+        self.group_ids = std::mem::take(&mut self.group_ids)
+            .into_iter()
+            .zip(&group_map)
+            .filter_map(|(id, g)| g.map(|_| id))
+            .collect();
+        self.slots.retain(Option::is_some);
+        self.slots.shrink_to_fit();
+        self.rebuild(banding);
+    }
+
+    /// Derives the tables from the documents held.
+    fn rebuild(&mut self, banding: crate::lsh::Banding) {
+        self.tables = Tables {
+            heads: vec![KeyMap::default(); banding.bands],
+            next: vec![NIL; self.slots.len() * banding.bands],
+            banding,
+            ..Tables::default()
+        };
+        for d in 0..self.slots.len() {
+            if self.slots[d].is_none() {
+                continue;
+            }
+            let d = d as u32;
+            self.tables.live += 1;
+            self.add_id(d);
+            let s = self.slot(d);
+            if !s.listed {
+                continue;
+            }
+            let exact = s.features.exact;
+            match self.tables.exact.get(&exact) {
+                None => {
+                    self.tables.exact.insert(exact, d);
+                    self.add_to_tables(d);
+                }
+                Some(&rep) => self
+                    .tables
+                    .copies
+                    .entry(exact)
+                    .or_insert_with(|| vec![rep])
+                    .push(d),
+            }
+        }
     }
 }
 
 /// First bytes of an index file.
 const MAGIC: &[u8; 8] = b"NEARDUPX";
-/// Version of the file format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the file format this build writes. It reads this one and every earlier
+/// one (golden files of each are under `tests/data/`).
+///
+/// - 1: documents with their signatures, and every table.
+/// - 2: documents with LSH bucket keys only, no term frequencies, no tables (rebuilt on
+///   load): about a third of version 1's size.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The state as format version 1 stored it, read to convert.
+mod v1 {
+    use super::{Features, Grouper, HashMap, KeyMap, TermStats};
+
+    #[derive(serde::Deserialize)]
+    pub(super) struct Slot {
+        pub id: String,
+        pub timestamp: Option<i64>,
+        pub len: u64,
+        pub features: Features,
+        pub signature: Vec<u32>,
+        pub keywords: Vec<u32>,
+        pub indexed: bool,
+    }
+
+    #[derive(serde::Deserialize)]
+    pub(super) struct State {
+        pub slots: Vec<Option<Slot>>,
+        pub _by_id: HashMap<String, u32>,
+        pub _exact: KeyMap<u64, Vec<u32>>,
+        pub _bands: Vec<KeyMap<u64, Vec<u32>>>,
+        pub _postings: KeyMap<u32, Vec<u32>>,
+        pub stats: TermStats,
+        pub learn: bool,
+        pub grouper: Grouper,
+        pub group_ids: Vec<String>,
+        pub _live: usize,
+        pub _banding: crate::lsh::Banding,
+    }
+}
+
+impl State {
+    /// A version-1 state in the current layout (tables are rebuilt by the caller).
+    fn from_v1(old: v1::State, banding: crate::lsh::Banding) -> State {
+        let slots = old
+            .slots
+            .into_iter()
+            .map(|s| {
+                s.map(|s| {
+                    let mut features = s.features;
+                    features.tf = Vec::new();
+                    let listed = features.exact != 0 && !is_empty_signature(&s.signature);
+                    Slot {
+                        id: s.id.into_boxed_str(),
+                        timestamp: s.timestamp,
+                        len: s.len,
+                        features,
+                        bands: if s.indexed {
+                            bucket_keys(&s.signature, banding)
+                        } else {
+                            Box::default()
+                        },
+                        keywords: s.keywords.into_boxed_slice(),
+                        listed,
+                    }
+                })
+            })
+            .collect();
+        State {
+            slots,
+            stats: old.stats,
+            learn: old.learn,
+            grouper: old.grouper,
+            group_ids: old.group_ids,
+            tables: Tables::default(),
+        }
+    }
+}
 
 impl Index {
     /// Writes the index to `path` atomically: a temporary file in the same directory,
     /// flushed to disk, then renamed over `path`. A crash leaves the old file or the new
     /// one, never a mix.
     ///
-    /// The format: magic `NEARDUPX`, format version (u32 LE), the configuration as JSON
-    /// (u32 LE length first), the state (u64 LE length first, postcard-encoded), and an
-    /// xxh3-64 checksum of everything before it (u64 LE).
+    /// The format: magic `NEARDUPX`, format version (u32 LE, [`FORMAT_VERSION`]), the
+    /// configuration as JSON (u32 LE length first), the state (u64 LE length first,
+    /// postcard-encoded: documents, word statistics, groups), and an xxh3-64 checksum of
+    /// everything before it (u64 LE).
     ///
     /// # Errors
     /// [`Error::Io`] naming the file.
@@ -630,6 +984,14 @@ impl Index {
         };
         let io = |e| Error::io(path, e);
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        // A data file, readable like any other (temporary files are private).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(io)?;
+        }
         tmp.write_all(&bytes).map_err(io)?;
         tmp.as_file().sync_all().map_err(io)?;
         tmp.persist(path).map_err(|e| io(e.error))?;
@@ -675,9 +1037,9 @@ impl Index {
         };
         let u32_at = |b: Vec<u8>| u64_at(b) as u32;
         let version = u32_at(take(&mut at, 4)?);
-        if version != FORMAT_VERSION {
+        if version == 0 || version > FORMAT_VERSION {
             return Err(bad(format!(
-                "index format version {version}; this build reads version {FORMAT_VERSION}"
+                "index format version {version}; this build reads versions 1 to {FORMAT_VERSION}"
             )));
         }
         let config_len = u32_at(take(&mut at, 4)?) as usize;
@@ -694,8 +1056,21 @@ impl Index {
         }
         let config: Config = serde_json::from_slice(&config_bytes)
             .map_err(|e| bad(format!("corrupted configuration: {e}")))?;
-        let state: State =
-            postcard::from_bytes(&payload).map_err(|e| bad(format!("corrupted state: {e}")))?;
+        config
+            .validate()
+            .map_err(|e| bad(format!("invalid configuration: {e}")))?;
+        let corrupted = |e: postcard::Error| bad(format!("corrupted state: {e}"));
+        let state: State = if version == 1 {
+            let old: v1::State = postcard::from_bytes(&payload).map_err(corrupted)?;
+            State::from_v1(old, config.banding())
+        } else {
+            postcard::from_bytes(&payload).map_err(corrupted)?
+        };
+        if state.grouper.len() != state.slots.len()
+            || state.group_ids.len() != state.grouper.groups()
+        {
+            return Err(bad("corrupted state: documents and groups disagree".into()));
+        }
         Index::from_state(config, state)
     }
 

@@ -18,7 +18,7 @@ use crate::keywords::{self, KeywordParams};
 use crate::lsh;
 use crate::progress::{Progress, Stage};
 use crate::sketch::minhash::is_empty_signature;
-use crate::verify::{DocView, Edge, Relation, Verifier, Weights, relation_similarity};
+use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
 
 /// How records are read.
@@ -533,23 +533,18 @@ fn finish(
     let verifier = Verifier::new(config);
     let view = |d: u32| DocView {
         features: &corpus.feats[d as usize],
-        weights: &weights[d as usize],
+        rarity: Rarity::Weights(&weights[d as usize]),
         timestamp: corpus.docs[d as usize].timestamp,
     };
-    let relate = |a: u32, b: u32| {
-        let s = verifier.score(view(a), view(b));
-        verifier.classify(view(a).features, view(b).features, &s)
-    };
+    let relate = |a: u32, b: u32| verifier.relate(view(a), view(b)).map(|r| r.0);
     let mut edges: Vec<Edge> = pairs
         .par_chunks(4096)
         .flat_map_iter(|chunk| {
             progress.advance(chunk.len() as u64);
             chunk.iter().filter_map(|&(a, b)| {
-                let (va, vb) = (view(a), view(b));
-                let scores = verifier.score(va, vb);
                 verifier
-                    .classify(va.features, vb.features, &scores)
-                    .map(|relation| Edge {
+                    .relate(view(a), view(b))
+                    .map(|(relation, scores)| Edge {
                         a,
                         b,
                         relation,

@@ -137,53 +137,88 @@ impl Weights {
     }
 }
 
-/// Size of the intersection of two sorted sets.
-fn intersection(a: &[u32], b: &[u32]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
+/// Where a document's word rarity comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Rarity<'a> {
+    /// Weights computed beforehand (the batch computes them once per document).
+    Weights(&'a Weights),
+    /// Looked up in word statistics when a pair needs them (the index, which holds no
+    /// weights: most candidate pairs are decided before their words are weighed).
+    Stats(&'a TermStats),
+}
+
+impl Rarity<'_> {
+    /// Weight of body word `i` of `f`.
+    fn term(&self, f: &Features, i: usize) -> f32 {
+        match self {
+            Rarity::Weights(w) => w.terms[i],
+            Rarity::Stats(s) => s.idf(f.terms[i]),
+        }
+    }
+
+    /// Total weight of the body words of `f`, summed in order (as [`Weights::new`]).
+    fn mass(&self, f: &Features) -> f32 {
+        match self {
+            Rarity::Weights(w) => w.mass,
+            Rarity::Stats(s) => f.terms.iter().map(|&t| s.idf(t)).sum(),
+        }
+    }
+
+    /// Weight of headline word `i` of `f`.
+    fn title(&self, f: &Features, i: usize) -> f32 {
+        match self {
+            Rarity::Weights(w) => w.title[i],
+            Rarity::Stats(s) => s.idf(f.title[i]),
+        }
+    }
+
+    /// Total weight of the headline words of `f`.
+    fn title_mass(&self, f: &Features) -> f32 {
+        match self {
+            Rarity::Weights(w) => w.title_mass,
+            Rarity::Stats(s) => f.title.iter().map(|&t| s.idf(t)).sum(),
+        }
+    }
+}
+
+/// Calls `f(i, j)` for each element the sorted sets `a` and `b` share, at `a[i] == b[j]`.
+#[inline]
+fn for_each_shared(a: &[u32], b: &[u32], mut f: impl FnMut(usize, usize)) {
+    let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                n += 1;
+                f(i, j);
                 i += 1;
                 j += 1;
             }
         }
     }
+}
+
+/// Size of the intersection of two sorted sets.
+fn intersection(a: &[u32], b: &[u32]) -> usize {
+    let mut n = 0;
+    for_each_shared(a, b, |_, _| n += 1);
     n
 }
 
-/// Weight of the words two sorted sets share, weights taken from `wa` (aligned with `a`).
-fn shared_weight(a: &[u32], wa: &[f32], b: &[u32]) -> f32 {
-    let (mut i, mut j, mut s) = (0, 0, 0.0f32);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                s += wa[i];
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    s
-}
-
 /// Share of `a`'s headline rarity found in `b`'s headline or body.
-fn title_coverage(a: &Features, wa: &Weights, b: &Features) -> f32 {
-    if wa.title_mass <= 0.0 {
+fn title_coverage(a: &Features, wa: Rarity<'_>, b: &Features) -> f32 {
+    let mass = wa.title_mass(a);
+    if mass <= 0.0 {
         return 0.0;
     }
-    let found: f32 = a
-        .title
-        .iter()
-        .zip(&wa.title)
-        .filter(|&(t, _)| b.title.binary_search(t).is_ok() || b.terms.binary_search(t).is_ok())
-        .map(|(_, w)| w)
+    let found: f32 = (0..a.title.len())
+        .filter(|&i| {
+            let t = a.title[i];
+            b.title.binary_search(&t).is_ok() || b.terms.binary_search(&t).is_ok()
+        })
+        .map(|i| wa.title(a, i))
         .sum();
-    found / wa.title_mass
+    found / mass
 }
 
 /// One side of a pair, as verification sees it.
@@ -191,8 +226,8 @@ fn title_coverage(a: &Features, wa: &Weights, b: &Features) -> f32 {
 pub struct DocView<'a> {
     /// The document's features.
     pub features: &'a Features,
-    /// Its word weights (empty when the rewrite tier is off).
-    pub weights: &'a Weights,
+    /// Its word rarity (unused when the rewrite tier is off).
+    pub rarity: Rarity<'a>,
     /// Its publication time, if known.
     pub timestamp: Option<i64>,
 }
@@ -235,6 +270,23 @@ impl<'a> Verifier<'a> {
     /// The scores of a pair.
     #[must_use]
     pub fn score(&self, a: DocView<'_>, b: DocView<'_>) -> Scores {
+        let mut s = self.cheap_scores(a, b);
+        s.content = self.content(a, b);
+        s
+    }
+
+    /// Scores and relation of a pair, or `None` when it is not an edge. The same answer
+    /// as [`Verifier::classify`] of [`Verifier::score`], but the rarity-weighted word
+    /// overlap (the dearest score) is computed only for pairs that get that far.
+    #[must_use]
+    pub fn relate(&self, a: DocView<'_>, b: DocView<'_>) -> Option<(Relation, Scores)> {
+        let mut s = self.cheap_scores(a, b);
+        self.decide(a.features, b.features, &mut s, || self.content(a, b))
+            .map(|r| (r, s))
+    }
+
+    /// Every score but `content` (left 0).
+    fn cheap_scores(&self, a: DocView<'_>, b: DocView<'_>) -> Scores {
         let (fa, fb) = (a.features, b.features);
         let inter = intersection(&fa.shingles, &fb.shingles) as f32;
         let (na, nb) = (fa.shingles.len() as f32, fb.shingles.len() as f32);
@@ -242,19 +294,12 @@ impl<'a> Verifier<'a> {
         let jaccard = if union > 0.0 { inter / union } else { 0.0 };
         let smaller = na.min(nb);
         let containment = if smaller > 0.0 { inter / smaller } else { 0.0 };
-        let rewrites = self.config.rewrites;
-        let content = if rewrites {
-            let shared = shared_weight(&fa.terms, &a.weights.terms, &fb.terms);
-            let union = a.weights.mass + b.weights.mass - shared;
-            if union > 0.0 { shared / union } else { 0.0 }
-        } else {
-            0.0
-        };
-        let title = (rewrites && !fa.title.is_empty() && !fb.title.is_empty()).then(|| {
-            let x = title_coverage(fa, a.weights, fb);
-            let y = title_coverage(fb, b.weights, fa);
-            (x.min(y), x.max(y))
-        });
+        let title =
+            (self.config.rewrites && !fa.title.is_empty() && !fb.title.is_empty()).then(|| {
+                let x = title_coverage(fa, a.rarity, fb);
+                let y = title_coverage(fb, b.rarity, fa);
+                (x.min(y), x.max(y))
+            });
         let days_apart = match (a.timestamp, b.timestamp) {
             (Some(x), Some(y)) => Some((x - y).unsigned_abs() as f32 / 86_400.0),
             _ => None,
@@ -262,16 +307,42 @@ impl<'a> Verifier<'a> {
         Scores {
             jaccard,
             containment,
-            content,
+            content: 0.0,
             title,
             days_apart,
         }
     }
 
+    /// Rarity-weighted Jaccard similarity of the two bodies' words (0 without the
+    /// rewrite tier).
+    fn content(&self, a: DocView<'_>, b: DocView<'_>) -> f32 {
+        if !self.config.rewrites {
+            return 0.0;
+        }
+        let (fa, fb) = (a.features, b.features);
+        let mut shared = 0.0f32;
+        for_each_shared(&fa.terms, &fb.terms, |i, _| shared += a.rarity.term(fa, i));
+        let union = a.rarity.mass(fa) + b.rarity.mass(fb) - shared;
+        if union > 0.0 { shared / union } else { 0.0 }
+    }
+
     /// The relation of a scored pair, or `None` when it is not an edge.
     #[must_use]
     pub fn classify(&self, a: &Features, b: &Features, s: &Scores) -> Option<Relation> {
+        self.decide(a, b, &mut s.clone(), || s.content)
+    }
+
+    /// The relation of a pair whose scores are complete but for `content`, which
+    /// `content()` gives when the decision needs it; it is then stored into `s`.
+    fn decide(
+        &self,
+        a: &Features,
+        b: &Features,
+        s: &mut Scores,
+        content: impl FnOnce() -> f32,
+    ) -> Option<Relation> {
         if a.exact != 0 && a.exact == b.exact {
+            s.content = content();
             return Some(Relation::Exact);
         }
         let c = self.config;
@@ -300,6 +371,7 @@ impl<'a> Verifier<'a> {
             && a.shingles.len().min(b.shingles.len()) >= MIN_CONTAINED_SHINGLES;
         let copy = f64::from(s.jaccard) >= c.threshold || contained;
         if copy && (close_copy || (headlines_agree && numbers_agree)) {
+            s.content = content();
             return Some(Relation::NearDuplicate);
         }
         if !headlines_agree {
@@ -308,13 +380,10 @@ impl<'a> Verifier<'a> {
         let in_window = c.rewrite_window_days == 0
             || s.days_apart
                 .is_none_or(|d| d <= c.rewrite_window_days as f32);
-        if c.rewrites
-            && in_window
-            && numbers_agree
-            && f64::from(s.rewrite_score()) >= c.rewrite_threshold
-        {
-            return Some(Relation::Rewrite);
+        if !in_window || !numbers_agree {
+            return None;
         }
-        None
+        s.content = content();
+        (f64::from(s.rewrite_score()) >= c.rewrite_threshold).then_some(Relation::Rewrite)
     }
 }

@@ -211,8 +211,8 @@ fn bad_index_files_give_clear_errors() {
     flipped[mid] ^= 0x55;
     check(&flipped, "checksum");
     let mut version = good.clone();
-    version[8..12].copy_from_slice(&2u32.to_le_bytes());
-    check(&version, "format version 2");
+    version[8..12].copy_from_slice(&99u32.to_le_bytes());
+    check(&version, "format version 99");
     let other = Config::builder().perms(64).build().unwrap();
     let e = Index::load_with(&path, &other).unwrap_err().to_string();
     assert!(e.contains("another configuration"), "{e}");
@@ -222,21 +222,36 @@ fn bad_index_files_give_clear_errors() {
     assert!(e.contains("missing.ndx"), "{e}");
 }
 
-/// The committed index file of format version 1 keeps loading.
+/// The committed index files of every format version keep loading, with the same
+/// answers. `NEARDUP_WRITE_GOLDEN=1` writes the current version's file (only when the
+/// format changes: commit it beside the older ones).
 #[test]
-fn golden_file_of_format_version_1() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/index-v1.ndx");
+fn golden_files_of_every_format_version() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let current = dir.join(format!("index-v{}.ndx", neardup::index::FORMAT_VERSION));
     if std::env::var_os("NEARDUP_WRITE_GOLDEN").is_some() {
         let index = Index::new(Config::default()).unwrap();
         index.insert_batch(docs(8, 26));
-        index.save(&path).unwrap();
+        index.save(&current).unwrap();
     }
-    let index = Index::load(&path).unwrap();
-    assert_eq!(index.len(), 14);
-    assert_eq!(index.config(), &Config::default());
-    let (g, c) = index.group_of("s0-copy").unwrap();
-    assert_eq!((g.as_deref(), c.as_str()), (Some("s0"), "s0"));
-    assert_eq!(index.group_of("s3").unwrap().0, None);
+    assert!(
+        current.exists(),
+        "no golden file for the current format version"
+    );
+    for version in 1..=neardup::index::FORMAT_VERSION {
+        let path = dir.join(format!("index-v{version}.ndx"));
+        let index = Index::load(&path).unwrap();
+        assert_eq!(index.len(), 14, "{}", path.display());
+        assert_eq!(index.config(), &Config::default());
+        let (g, c) = index.group_of("s0-copy").unwrap();
+        assert_eq!((g.as_deref(), c.as_str()), (Some("s0"), "s0"));
+        assert_eq!(index.group_of("s3").unwrap().0, None);
+        // A loaded index goes on answering like the one that was saved.
+        let again = docs(8, 26);
+        let probe = again.iter().find(|d| d.id == "s0-copy").unwrap();
+        let m = index.query(probe);
+        assert!(m.iter().any(|m| m.id == "s0"), "{m:?}");
+    }
 }
 
 #[test]
@@ -277,4 +292,49 @@ fn eviction_keeps_groups_consistent() {
     assert!(index.remove("undated"));
     assert!(!index.remove("undated"));
     assert_eq!(index.len(), 3);
+}
+
+/// Removing documents and giving their memory back changes no answer: every remaining
+/// document keeps its group and canonical member, queries find the same matches, and a
+/// save/load round trip of the compacted index agrees too.
+#[test]
+fn compaction_keeps_answers() {
+    let all = docs(40, 31);
+    let index = Index::new(Config::default()).unwrap();
+    index.insert_batch(all.clone());
+    let gone: Vec<&str> = all
+        .iter()
+        .map(|d| d.id.as_str())
+        .filter(|id| id.ends_with('3') || id.ends_with("7-wrap") || *id == "s0")
+        .collect();
+    for id in &gone {
+        assert!(index.remove(id));
+    }
+    let kept: Vec<&Document> = all
+        .iter()
+        .filter(|d| !gone.contains(&d.id.as_str()))
+        .collect();
+    let answers = |index: &Index| -> Vec<_> {
+        kept.iter()
+            .map(|d| (index.placement(&d.id).unwrap(), index.query(d)))
+            .collect()
+    };
+    let before = answers(&index);
+    index.compact();
+    assert_eq!(index.len(), kept.len());
+    assert_eq!(answers(&index), before);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("compacted.ndx");
+    index.save(&path).unwrap();
+    assert_eq!(answers(&Index::load(&path).unwrap()), before);
+    // Removed ids are free again; a copy left alone is its own canonical member, and a
+    // returning founder finds it again, under the group id it founded.
+    assert!(index.group_of("s0").is_none());
+    assert_eq!(
+        index.group_of("s0-copy").unwrap(),
+        (None, "s0-copy".to_string())
+    );
+    let v = index.insert(all[0].clone()).unwrap();
+    assert_eq!(v.group.as_deref(), Some("s0"), "{v:?}");
+    assert_eq!(index.remove_all(["s0", "s1", "nope"]), 2);
 }

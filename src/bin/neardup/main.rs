@@ -116,6 +116,14 @@ pub(crate) fn write_output(
             let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| {
                 format!("{}: cannot create a file in this directory", p.display())
             })?;
+            // An output file, readable like any other (temporary files are private).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                tmp.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o644))
+                    .with_context(|| format!("{}: cannot set permissions", p.display()))?;
+            }
             let mut out = BufWriter::with_capacity(1 << 16, tmp);
             write(&mut out).with_context(|| format!("{}: write failed", p.display()))?;
             let tmp = out
