@@ -53,6 +53,22 @@ pub fn parse_date(s: &str) -> Option<i64> {
         .or_else(|| parse_dotted(s))
 }
 
+/// The UTC calendar date (`YYYY-MM-DD`) of a time in seconds since the Unix epoch.
+#[must_use]
+pub fn format_date(timestamp: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = timestamp.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 fn num(s: &str) -> Option<i64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -165,6 +181,23 @@ fn parse_dotted(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_format_back() {
+        for s in [
+            "1970-01-01",
+            "1987-02-26",
+            "2000-02-29",
+            "2026-12-31",
+            "1969-07-20",
+        ] {
+            assert_eq!(format_date(parse_date(s).unwrap()), s);
+        }
+        assert_eq!(
+            format_date(parse_date("2026-03-01T23:59:59Z").unwrap()),
+            "2026-03-01"
+        );
+    }
 
     #[test]
     fn iso_dates() {

@@ -83,6 +83,15 @@ pub enum Error {
     /// A configuration value is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The state directory of the nightly job cannot be used as asked: corrupted,
+    /// locked by another run, or the inputs were already processed.
+    #[error("state {}: {message}", path.display())]
+    State {
+        /// The state directory or the file in it.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// `Result` with neardup's [`Error`].

@@ -503,7 +503,21 @@ impl State {
         if config.rewrites {
             let params = KeywordParams::default();
             kw = keywords::keywords(features, &weights, &self.stats, params);
-            let mut listed: Vec<u32> = kw
+            // Looked up: words earlier documents have. Listed: when learning, also the
+            // document's new words, which the later versions of its story will share.
+            let lookup = if self.learn {
+                let listed = KeywordParams {
+                    min_df: 1,
+                    ..params
+                };
+                std::mem::replace(
+                    &mut kw,
+                    keywords::keywords(features, &weights, &self.stats, listed),
+                )
+            } else {
+                kw.clone()
+            };
+            let mut listed: Vec<u32> = lookup
                 .iter()
                 .filter_map(|t| self.tables.postings.get(t))
                 .filter(|p| p.len() <= params.max_postings)

@@ -30,6 +30,10 @@ pub struct KeywordParams {
     pub max_df: u32,
     /// See `max_df`.
     pub max_df_share: f64,
+    /// Words in fewer documents than this are no keywords (2 in a batch: a word seen
+    /// once matches nothing; 1 for what an incremental index lists, since the documents
+    /// that will share a new word have not arrived yet).
+    pub min_df: u32,
 }
 
 impl KeywordParams {
@@ -49,6 +53,7 @@ impl Default for KeywordParams {
             max_postings: 200,
             max_df: 200,
             max_df_share: 0.001,
+            min_df: 2,
         }
     }
 }
@@ -64,7 +69,7 @@ pub fn keywords(f: &Features, w: &Weights, stats: &TermStats, p: KeywordParams) 
         .zip(&w.terms)
         .filter(|&((&t, _), _)| {
             let df = stats.df(t);
-            df >= 2 && df <= max_df
+            df >= p.min_df && df <= max_df
         })
         .map(|((&t, &tf), &idf)| ((1.0 + f32::from(tf).ln()) * idf, t))
         .collect();

@@ -38,6 +38,7 @@ pub mod index;
 pub mod io;
 pub mod keywords;
 pub mod lsh;
+pub mod nightly;
 pub mod normalize;
 pub mod pipeline;
 pub mod progress;

@@ -13,6 +13,14 @@ pub enum Stage {
     Verify,
     /// Building groups.
     Cluster,
+    /// Loading a saved state (the nightly job).
+    Load,
+    /// Reading documents and inserting them into an index (the nightly job), in bytes.
+    Insert,
+    /// Writing outputs.
+    Write,
+    /// Saving a state.
+    Save,
 }
 
 impl Stage {
@@ -25,6 +33,10 @@ impl Stage {
             Stage::Candidates => "candidates",
             Stage::Verify => "verify",
             Stage::Cluster => "cluster",
+            Stage::Load => "load",
+            Stage::Insert => "insert",
+            Stage::Write => "write",
+            Stage::Save => "save",
         }
     }
 }

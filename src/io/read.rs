@@ -407,6 +407,43 @@ impl RecordReader {
     }
 }
 
+/// Copies the records of `files` for which `keep(file, line)` holds to `out`, byte for
+/// byte, one per line. A plain-text document has no record and is written as
+/// `{"id", "text"}`.
+///
+/// # Errors
+/// [`Error::Io`] naming the input that cannot be read, or what writing to `out` returns
+/// (as [`Error::Io`] naming `out_name`).
+pub fn copy_records(
+    files: &[InputFile],
+    mut keep: impl FnMut(u32, u64) -> bool,
+    out: &mut dyn std::io::Write,
+    out_name: &Path,
+) -> Result<()> {
+    let w = |e| Error::io(out_name, e);
+    let mut reader = RecordReader::new(files.to_vec());
+    loop {
+        let chunk = reader.next_chunk(8 << 20)?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        for raw in chunk {
+            if !keep(raw.file, raw.line) {
+                continue;
+            }
+            match &files[raw.file as usize].kind {
+                InputKind::Text { id } => {
+                    let text = String::from_utf8_lossy(&raw.bytes);
+                    serde_json::to_writer(&mut *out, &serde_json::json!({"id": id, "text": text}))
+                        .map_err(|e| w(e.into()))?;
+                }
+                _ => out.write_all(&raw.bytes).map_err(w)?,
+            }
+            out.write_all(b"\n").map_err(w)?;
+        }
+    }
+}
+
 /// A parsed record and what was noticed while parsing it.
 #[derive(Debug, Clone)]
 pub struct Parsed {

@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod common;
 mod index;
+mod nightly;
 mod properties;
 mod shared;
 mod simhash;

@@ -51,6 +51,54 @@ pub enum Command {
     ///   neardup dedup crawl.jsonl -o kept.jsonl --min-relation `near_duplicate`
     #[command(verbatim_doc_comment)]
     Dedup(DedupArgs),
+    /// Run one night of a nightly dedup job: tonight's articles against each other and
+    /// against the last nights' stories, with the state carried in --state.
+    ///
+    /// Writes into --out: kept.jsonl (the deduplicated records, unchanged), groups.jsonl
+    /// (per input document: id, group, canonical, relation, similarity, and whether the
+    /// canonical came from an earlier night), report.txt (as `cluster`) and summary.json
+    /// (counts, seconds per stage, documents/s, peak memory).
+    ///
+    /// A night's state is committed only when complete: a run killed at any moment leaves
+    /// the previous state usable. Running the last night again (same inputs) recomputes
+    /// it from the state before it and gives the same outputs; inputs of an earlier
+    /// night are refused. Pass the same similarity options every night (the state
+    /// remembers them and refuses others).
+    ///
+    /// Examples:
+    ///   neardup nightly --state state/ --out out/2026-11-21 crawl-2026-11-21.jsonl
+    ///   neardup nightly --state state/ --out out/today --window-days 7 --date 2026-11-22 day/
+    #[command(verbatim_doc_comment)]
+    Nightly(NightlyArgs),
+}
+
+/// Arguments of `nightly`.
+#[derive(Debug, Args)]
+pub struct NightlyArgs {
+    /// The state directory: the last nights' documents and groups (created on the first
+    /// night).
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// Where tonight's outputs go (created when missing; files there are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Days of documents the state keeps, counted back from the night's date; older
+    /// ones leave it after the night (their groups keep their ids).
+    #[arg(long, default_value_t = 3, value_name = "DAYS")]
+    pub window_days: u32,
+    /// The night's date, YYYY-MM-DD (default: today, UTC). Undated documents take it.
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub date: Option<i64>,
+    /// Leave out of kept.jsonl the members related to their canonical at least this
+    /// closely: exact, `near_duplicate`, or rewrite (every non-canonical member).
+    #[arg(long, value_name = "RELATION", default_value = "rewrite", value_parser = parse_relation)]
+    pub min_relation: Relation,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+fn parse_day(s: &str) -> Result<i64, String> {
+    neardup::document::parse_date(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
 }
 
 /// Arguments of `cluster`.

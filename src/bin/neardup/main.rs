@@ -15,11 +15,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use neardup::io::read::{InputFile, InputKind, RecordReader, expand_inputs};
+use neardup::io::read::{InputFile, copy_records, expand_inputs};
 use neardup::pipeline::{ReadOptions, cluster_files};
 use neardup::{Clustering, Format};
 
-use args::{Cli, ClusterArgs, Command, Common, DedupArgs};
+use args::{Cli, ClusterArgs, Command, Common, DedupArgs, NightlyArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Cluster(a) => run_cluster(a),
         Command::Dedup(a) => run_dedup(a),
         Command::Eval(a) => eval::run(a),
+        Command::Nightly(a) => run_nightly(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,7 +41,10 @@ fn main() -> ExitCode {
                     e.is_bad_input()
                         || matches!(
                             e,
-                            neardup::Error::NotFound { .. } | neardup::Error::Config(_)
+                            neardup::Error::NotFound { .. }
+                                | neardup::Error::Config(_)
+                                | neardup::Error::State { .. }
+                                | neardup::Error::IndexFile { .. }
                         )
                 })
             });
@@ -189,7 +193,10 @@ fn run_dedup(a: &DedupArgs) -> Result<()> {
         .filter(|k| !drop.contains(k))
         .collect();
 
-    write_output(Some(&a.output), |out| copy_kept(&files, &kept, out))?;
+    write_output(Some(&a.output), |out| {
+        copy_records(&files, |f, l| kept.contains(&(f, l)), out, &a.output)
+            .map_err(io::Error::other)
+    })?;
     if let Some(g) = &a.groups {
         write_output(Some(g), |out| result.write_jsonl(out))?;
     }
@@ -204,31 +211,37 @@ fn run_dedup(a: &DedupArgs) -> Result<()> {
     Ok(())
 }
 
-/// Second pass over the inputs: copies each kept record byte for byte. A plain-text
-/// document has no record to copy and is written as `{"id", "text"}`.
-fn copy_kept(
-    files: &[InputFile],
-    kept: &HashSet<(u32, u64)>,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let mut reader = RecordReader::new(files.to_vec());
-    loop {
-        let chunk = reader.next_chunk(8 << 20).map_err(io::Error::other)?;
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        for raw in chunk {
-            if !kept.contains(&(raw.file, raw.line)) {
-                continue;
-            }
-            match &files[raw.file as usize].kind {
-                InputKind::Text { id } => {
-                    let text = String::from_utf8_lossy(&raw.bytes);
-                    serde_json::to_writer(&mut *out, &serde_json::json!({"id": id, "text": text}))?;
-                }
-                _ => out.write_all(&raw.bytes)?,
-            }
-            out.write_all(b"\n")?;
-        }
+fn run_nightly(a: &NightlyArgs) -> Result<()> {
+    set_threads(&a.common.run)?;
+    let config = a.common.sim.config()?;
+    let opts = neardup::nightly::NightOptions {
+        state: a.state.clone(),
+        out: a.out.clone(),
+        window_days: a.window_days,
+        date: a.date,
+        min_relation: a.min_relation,
+        read: ReadOptions {
+            fields: a.common.input.fields(),
+            skip_invalid: a.common.input.skip_invalid,
+        },
+    };
+    let bars = progress::Bars::new(!a.common.run.quiet);
+    let s = neardup::nightly::run_night(&a.common.inputs, &config, &opts, &bars)?;
+    if !a.common.run.quiet {
+        eprintln!(
+            "neardup: night {} ({}){}: {} documents, {} kept, {} in groups ({} joined earlier nights' stories), {} held ({} evicted) in {:.1} s, {:.0} docs/s",
+            s.night,
+            s.date,
+            if s.rerun { ", run again" } else { "" },
+            s.documents,
+            s.kept,
+            s.in_groups,
+            s.joined_earlier,
+            s.held_after,
+            s.evicted,
+            s.elapsed,
+            s.docs_per_second
+        );
     }
+    Ok(())
 }

@@ -1,0 +1,680 @@
+//! The nightly job: one night's articles against the stories of earlier nights, with the
+//! state carried from night to night in a directory.
+//!
+//! [`run_night`] loads the state (an [`Index`] of the last nights' documents with their
+//! groups), streams the night's inputs into it, and writes into the output directory:
+//!
+//! - `kept.jsonl`: the deduplicated articles, records byte for byte: every document that
+//!   is alone or canonical at the end of the night, and members related to their canonical
+//!   more loosely than `min_relation`;
+//! - `groups.jsonl`: one line per input document (see [`GroupLine`]);
+//! - `report.txt`: the report of `neardup cluster` for the groups the night touched;
+//! - `summary.json`: counts, timings, documents per second and peak memory
+//!   ([`NightSummary`]); the only output that differs between two runs of one night.
+//!
+//! **State directory.** `manifest.json` lists the nights run (number, date, a digest of
+//! the inputs, the index file) and is the commit point: a night's index is saved to a new
+//! file `night-NNNNNN.ndx`, then the manifest is replaced atomically (temporary file,
+//! fsync, rename). A run killed at any moment leaves the previous manifest and the files
+//! it names untouched. The index of the night before the last is kept too, so the last
+//! night can be run again.
+//!
+//! **Running a night again.** Inputs whose digest equals the last night's are that night
+//! again: it is recomputed from the state before it, with the date it had, and gives
+//! byte-identical outputs and state. Inputs equal to an earlier night's are refused.
+//! Runs on one state directory exclude each other (a lock the system releases when the
+//! process dies).
+//!
+//! **Dates and the window.** Undated documents are dated by the night (`date`, midnight
+//! UTC). Documents dated more than `window_days` before the night's date leave the state
+//! before the night (and tonight's as old, after it); their groups keep their ids
+//! ([`Index::evict_before`]).
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::document::{Document, format_date};
+use crate::error::{Error, Result};
+use crate::index::Index;
+use crate::io::read::{InputKind, RecordReader, copy_records, expand_inputs, parse_record};
+use crate::io::write::Format;
+use crate::pipeline::{Clustering, DocInfo, Group, Member, ReadOptions, RunStats};
+use crate::progress::{Progress, Stage};
+use crate::verify::Relation;
+
+/// Name of the manifest in a state directory.
+pub const MANIFEST: &str = "manifest.json";
+/// Version of the manifest's layout.
+const MANIFEST_FORMAT: u32 = 1;
+const DAY: i64 = 86_400;
+
+/// How a night runs.
+#[derive(Debug, Clone)]
+pub struct NightOptions {
+    /// The state directory (created on the first night).
+    pub state: PathBuf,
+    /// Where the night's outputs go (created when missing).
+    pub out: PathBuf,
+    /// Days of documents the state keeps, counted back from the night's date.
+    pub window_days: u32,
+    /// The night's date (seconds since the epoch, any time of that day); `None` for
+    /// today (UTC). A night run again keeps the date it had.
+    pub date: Option<i64>,
+    /// Members related to their canonical at least this closely are left out of
+    /// `kept.jsonl`.
+    pub min_relation: Relation,
+    /// How records are read.
+    pub read: ReadOptions,
+}
+
+/// One night in the manifest.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NightRecord {
+    /// 1 for the first night.
+    pub night: u32,
+    /// The night's date, `YYYY-MM-DD`.
+    pub date: String,
+    /// xxh3-64 digest of the inputs' bytes, in order (hex).
+    pub inputs: String,
+    /// Documents read.
+    pub documents: u64,
+    /// The index file after this night (in the state directory).
+    pub index: String,
+}
+
+/// The state directory's table of contents.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    /// Layout version.
+    pub format: u32,
+    /// The nights run, oldest first.
+    pub nights: Vec<NightRecord>,
+}
+
+/// One line of `groups.jsonl`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GroupLine {
+    /// Document id.
+    pub id: String,
+    /// Its group's id, when it is in a group of two or more.
+    pub group: Option<String>,
+    /// The group's canonical member's id (when in a group).
+    pub canonical: Option<String>,
+    /// `canonical` for the canonical member, else its relation to it (when in a group).
+    pub relation: Option<String>,
+    /// Similarity to the canonical member, 4 decimals (when in a group).
+    pub similarity: Option<f64>,
+    /// The canonical member arrived on an earlier night.
+    pub canonical_from_earlier_night: bool,
+    /// The id was already held (an earlier night's, or earlier tonight): the record was
+    /// not inserted again and is not kept; the line gives the held document's group.
+    pub repeated_id: bool,
+}
+
+/// Counts and timings of a night (`summary.json`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct NightSummary {
+    /// The night's number (1 for the first).
+    pub night: u32,
+    /// The night's date.
+    pub date: String,
+    /// Whether this run repeated the last night.
+    pub rerun: bool,
+    /// Documents read.
+    pub documents: u64,
+    /// Records skipped as malformed (with `skip_invalid`).
+    pub skipped_invalid: u64,
+    /// Records whose id was already held.
+    pub repeated_ids: u64,
+    /// Documents written to `kept.jsonl`.
+    pub kept: u64,
+    /// Tonight's documents in groups of two or more.
+    pub in_groups: u64,
+    /// Groups that tonight's documents are in.
+    pub groups: u64,
+    /// Tonight's documents whose canonical member arrived on an earlier night.
+    pub joined_earlier: u64,
+    /// Documents held when the night began (after the window's evictions).
+    pub held_before: u64,
+    /// Documents that left the state for the window (dated more than the window before
+    /// the night's date).
+    pub evicted: u64,
+    /// Documents held after the night.
+    pub held_after: u64,
+    /// Seconds per stage.
+    pub seconds: Vec<(String, f64)>,
+    /// Seconds from start to the committed state.
+    pub elapsed: f64,
+    /// Documents per second over the whole run.
+    pub docs_per_second: f64,
+    /// Peak resident memory of the process, bytes (Linux; `None` elsewhere).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// A document read tonight.
+struct NightDoc {
+    info: DocInfo,
+    repeated: bool,
+}
+
+fn state_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::State {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`).
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// Writes `path` atomically: a temporary file beside it, flushed to disk, renamed.
+fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let io = |e| Error::io(path, e);
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp);
+    write(&mut out)?;
+    let tmp = out.into_inner().map_err(|e| io(e.into_error()))?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Reads the manifest of a state directory (empty when there is none yet).
+///
+/// # Errors
+/// [`Error::State`] when it cannot be parsed or has another layout version.
+pub fn read_manifest(state: &Path) -> Result<Manifest> {
+    let path = state.join(MANIFEST);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Manifest {
+                format: MANIFEST_FORMAT,
+                nights: Vec::new(),
+            });
+        }
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let m: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| state_error(&path, format!("corrupted manifest: {e}")))?;
+    if m.format != MANIFEST_FORMAT {
+        return Err(state_error(
+            &path,
+            format!(
+                "manifest format {}; this build reads format {MANIFEST_FORMAT}",
+                m.format
+            ),
+        ));
+    }
+    Ok(m)
+}
+
+/// xxh3-64 of the inputs' bytes, in order.
+fn digest_inputs(files: &[crate::io::read::InputFile]) -> Result<String> {
+    use std::io::Read;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for f in files {
+        let mut file = std::fs::File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::io(&f.path, e))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(format!("{:016x}", h.digest()))
+}
+
+/// Midnight (UTC) of the day of `t`.
+fn midnight(t: i64) -> i64 {
+    t.div_euclid(DAY) * DAY
+}
+
+/// Runs one night: see the module docs.
+///
+/// # Errors
+/// [`Error::State`] for a state directory that is locked, corrupted, or has seen these
+/// inputs on a night before the last; [`Error::IndexFile`] for a state built with another
+/// configuration; reading errors of the inputs (naming file and line); [`Error::Io`] for
+/// outputs that cannot be written. On error the state is the one before the run.
+///
+/// # Panics
+/// Only on a broken invariant (every document read tonight is held by the index).
+#[allow(clippy::too_many_lines)] // one night, in the order it happens
+pub fn run_night(
+    inputs: &[PathBuf],
+    config: &Config,
+    opts: &NightOptions,
+    progress: &dyn Progress,
+) -> Result<NightSummary> {
+    let started = Instant::now();
+    let mut lap = started;
+    let mut seconds: Vec<(String, f64)> = Vec::new();
+    let mut timer = |stage: Stage| {
+        let now = Instant::now();
+        seconds.push((stage.name().to_owned(), (now - lap).as_secs_f64()));
+        lap = now;
+    };
+    if inputs.iter().any(|p| p.as_os_str() == "-") {
+        return Err(Error::Config(
+            "the nightly job reads files (it reads them twice); standard input is not one".into(),
+        ));
+    }
+    config.validate()?;
+    let state_dir = &opts.state;
+    std::fs::create_dir_all(state_dir).map_err(|e| Error::io(state_dir, e))?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
+    let lock_path = state_dir.join("lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    if lock.try_lock().is_err() {
+        return Err(state_error(
+            state_dir,
+            "another nightly run is using this state directory",
+        ));
+    }
+
+    // Which night is this, and from which state?
+    progress.start(Stage::Load, None);
+    let mut manifest = read_manifest(state_dir)?;
+    let files = expand_inputs(inputs)?;
+    let digest = digest_inputs(&files)?;
+    let last = manifest.nights.last().cloned();
+    let rerun = last.as_ref().is_some_and(|l| l.inputs == digest);
+    if !rerun && let Some(old) = manifest.nights.iter().find(|n| n.inputs == digest) {
+        return Err(state_error(
+            state_dir,
+            format!(
+                "these inputs were night {} ({}); only the last night (night {}) can be run again",
+                old.night,
+                old.date,
+                last.as_ref().map_or(0, |l| l.night)
+            ),
+        ));
+    }
+    let (night, base, date) = if rerun {
+        let l = last.clone().expect("a last night");
+        let recorded = crate::document::parse_date(&l.date).ok_or_else(|| {
+            state_error(state_dir, format!("bad date {:?} in the manifest", l.date))
+        })?;
+        if let Some(d) = opts.date
+            && midnight(d) != recorded
+        {
+            return Err(state_error(
+                state_dir,
+                format!(
+                    "these inputs were night {} dated {}; run it again with that date or none",
+                    l.night, l.date
+                ),
+            ));
+        }
+        manifest.nights.pop();
+        (l.night, manifest.nights.last().cloned(), recorded)
+    } else {
+        let today = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        let date = midnight(opts.date.unwrap_or(today));
+        (last.as_ref().map_or(1, |l| l.night + 1), last, date)
+    };
+    let index = match &base {
+        Some(b) => {
+            let path = state_dir.join(&b.index);
+            if !path.exists() {
+                return Err(state_error(
+                    &path,
+                    format!(
+                        "the index of night {} named by the manifest is missing",
+                        b.night
+                    ),
+                ));
+            }
+            Index::load_with(&path, config)?
+        }
+        None => Index::new(config.clone())?,
+    };
+    // The window: documents dated too long before tonight leave before it starts (and
+    // those of tonight's that are as old, after it).
+    let cutoff = date - i64::from(opts.window_days) * DAY;
+    let evicted_before = index.evict_before(cutoff) as u64;
+    let held_before = index.len() as u64;
+    progress.finish(Stage::Load);
+    timer(Stage::Load);
+
+    // Read and insert, block by block.
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len())
+        .sum();
+    progress.start(Stage::Insert, Some(total));
+    let mut reader = RecordReader::new(files.clone());
+    let mut docs: Vec<NightDoc> = Vec::new();
+    let mut skipped = 0u64;
+    loop {
+        let before = reader.bytes_read();
+        let chunk = reader.next_chunk(4 << 20)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let parsed: Vec<Result<Document>> = chunk
+            .par_iter()
+            .map(|raw| parse_record(raw, &files, &opts.read.fields).map(|p| p.doc))
+            .collect();
+        let mut batch = Vec::with_capacity(parsed.len());
+        for (raw, p) in chunk.iter().zip(parsed) {
+            let mut doc = match p {
+                Ok(d) => d,
+                Err(e) if opts.read.skip_invalid && e.is_bad_input() => {
+                    skipped += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let title = match &files[raw.file as usize].kind {
+                InputKind::Text { .. } => None,
+                _ => doc.title.clone(),
+            };
+            doc.timestamp.get_or_insert(date);
+            docs.push(NightDoc {
+                info: DocInfo {
+                    id: doc.id.clone(),
+                    title: title.or_else(|| {
+                        doc.text
+                            .lines()
+                            .map(str::trim)
+                            .find(|l| !l.is_empty())
+                            .map(|l| l.chars().take(100).collect())
+                    }),
+                    timestamp: doc.timestamp,
+                    len: doc.text.len() as u64,
+                    file: raw.file,
+                    line: raw.line,
+                },
+                repeated: false,
+            });
+            batch.push(doc);
+        }
+        let first = docs.len() - batch.len();
+        for (i, r) in index.insert_batch(batch).into_iter().enumerate() {
+            match r {
+                Ok(_) => {}
+                Err(Error::IdExists { .. }) => docs[first + i].repeated = true,
+                Err(e) => return Err(e),
+            }
+        }
+        progress.advance(reader.bytes_read() - before);
+    }
+    progress.finish(Stage::Insert);
+    timer(Stage::Insert);
+
+    // Where each of tonight's documents ends up.
+    progress.start(Stage::Write, None);
+    let tonight: HashSet<&str> = docs
+        .iter()
+        .filter(|d| !d.repeated)
+        .map(|d| d.info.id.as_str())
+        .collect();
+    let placements: Vec<_> = docs
+        .par_iter()
+        .map(|d| index.placement(&d.info.id))
+        .collect();
+    let round4 = |x: f32| (f64::from(x) * 10_000.0).round() / 10_000.0;
+    let lines: Vec<GroupLine> = docs
+        .iter()
+        .zip(&placements)
+        .map(|(d, p)| {
+            let p = p.as_ref().expect("every document read is held");
+            let grouped = p.group.is_some();
+            GroupLine {
+                id: d.info.id.clone(),
+                group: p.group.clone(),
+                canonical: grouped.then(|| p.canonical.clone()),
+                relation: grouped
+                    .then(|| p.relation.map_or("canonical", Relation::as_str).to_owned()),
+                similarity: grouped.then(|| p.similarity.map_or(1.0, round4)),
+                canonical_from_earlier_night: grouped && !tonight.contains(p.canonical.as_str()),
+                repeated_id: d.repeated,
+            }
+        })
+        .collect();
+    let kept_set: HashSet<(u32, u64)> = docs
+        .iter()
+        .zip(&placements)
+        .filter(|(d, p)| {
+            let p = p.as_ref().expect("held");
+            !d.repeated && p.relation.is_none_or(|r| r > opts.min_relation)
+        })
+        .map(|(d, _)| (d.info.file, d.info.line))
+        .collect();
+
+    // The report: tonight's groups, with an earlier night's canonical member when the
+    // group has one.
+    let report = night_report(&docs, &placements, &lines);
+    let mut summary = NightSummary {
+        night,
+        date: format_date(date),
+        rerun,
+        documents: docs.len() as u64,
+        skipped_invalid: skipped,
+        repeated_ids: docs.iter().filter(|d| d.repeated).count() as u64,
+        kept: kept_set.len() as u64,
+        in_groups: lines
+            .iter()
+            .filter(|l| l.group.is_some() && !l.repeated_id)
+            .count() as u64,
+        groups: report.groups.len() as u64,
+        joined_earlier: lines
+            .iter()
+            .filter(|l| l.canonical_from_earlier_night && !l.repeated_id)
+            .count() as u64,
+        held_before,
+        ..NightSummary::default()
+    };
+    let out = &opts.out;
+    let kept_path = out.join("kept.jsonl");
+    write_atomic(&kept_path, |w| {
+        copy_records(&files, |f, l| kept_set.contains(&(f, l)), w, &kept_path)
+    })?;
+    let groups_path = out.join("groups.jsonl");
+    write_atomic(&groups_path, |w| {
+        for l in &lines {
+            serde_json::to_writer(&mut *w, l).map_err(|e| Error::io(&groups_path, e.into()))?;
+            w.write_all(b"\n").map_err(|e| Error::io(&groups_path, e))?;
+        }
+        Ok(())
+    })?;
+    let report_path = out.join("report.txt");
+    write_atomic(&report_path, |w| {
+        writeln!(w, "night            {night} ({})", summary.date)
+            .and_then(|()| report.write(Format::Text, w))
+            .map_err(|e| Error::io(&report_path, e))
+    })?;
+    drop(placements);
+    progress.finish(Stage::Write);
+    timer(Stage::Write);
+
+    // The window, then the new state: index file first, the manifest last (the commit).
+    progress.start(Stage::Save, None);
+    summary.evicted = evicted_before + index.evict_before(cutoff) as u64;
+    summary.held_after = index.len() as u64;
+    let name = format!("night-{night:06}.ndx");
+    index.save(&state_dir.join(&name))?;
+    manifest.nights.push(NightRecord {
+        night,
+        date: summary.date.clone(),
+        inputs: digest,
+        documents: summary.documents,
+        index: name,
+    });
+    manifest.format = MANIFEST_FORMAT;
+    let manifest_path = state_dir.join(MANIFEST);
+    write_atomic(&manifest_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &manifest)
+            .map_err(|e| Error::io(&manifest_path, e.into()))?;
+        w.write_all(b"\n").map_err(|e| Error::io(&manifest_path, e))
+    })?;
+    // Index files no longer needed: all but the last two nights'.
+    let keep: HashSet<&str> = manifest
+        .nights
+        .iter()
+        .rev()
+        .take(2)
+        .map(|n| n.index.as_str())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(state_dir) {
+        for e in entries.flatten() {
+            let file = e.file_name();
+            let file = file.to_string_lossy();
+            if file.starts_with("night-") && file.ends_with(".ndx") && !keep.contains(&*file) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    progress.finish(Stage::Save);
+    timer(Stage::Save);
+
+    summary.elapsed = started.elapsed().as_secs_f64();
+    summary.docs_per_second = if summary.elapsed > 0.0 {
+        summary.documents as f64 / summary.elapsed
+    } else {
+        0.0
+    };
+    summary.seconds = seconds;
+    summary.peak_rss_bytes = peak_rss();
+    let summary_path = out.join("summary.json");
+    write_atomic(&summary_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &summary)
+            .map_err(|e| Error::io(&summary_path, e.into()))?;
+        w.write_all(b"\n").map_err(|e| Error::io(&summary_path, e))
+    })?;
+    drop(lock);
+    Ok(summary)
+}
+
+/// The night's groups as a [`Clustering`], for the text report: tonight's documents,
+/// then the earlier nights' canonical members they joined (without a title: the state
+/// keeps none).
+fn night_report(
+    docs: &[NightDoc],
+    placements: &[Option<crate::index::Verdict>],
+    lines: &[GroupLine],
+) -> Clustering {
+    let mut infos: Vec<DocInfo> = docs.iter().map(|d| d.info.clone()).collect();
+    let mut number: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for (i, d) in docs.iter().enumerate() {
+        if !d.repeated {
+            number.insert(d.info.id.clone(), i as u32);
+        }
+    }
+    // Group id → (canonical, members); in order of first appearance tonight.
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: std::collections::HashMap<String, (u32, Vec<Member>)> =
+        std::collections::HashMap::new();
+    for (i, (d, (p, l))) in docs.iter().zip(placements.iter().zip(lines)).enumerate() {
+        let (Some(p), Some(g)) = (p, &l.group) else {
+            continue;
+        };
+        if d.repeated {
+            continue;
+        }
+        let canon = *number.entry(p.canonical.clone()).or_insert_with(|| {
+            infos.push(DocInfo {
+                id: p.canonical.clone(),
+                title: None,
+                timestamp: None,
+                len: 0,
+                file: u32::MAX,
+                line: 0,
+            });
+            (infos.len() - 1) as u32
+        });
+        let entry = groups.entry(g.clone()).or_insert_with(|| {
+            order.push(g.clone());
+            (canon, Vec::new())
+        });
+        entry.1.push(Member {
+            doc: i as u32,
+            relation: p.relation,
+            similarity: p.similarity.unwrap_or(1.0),
+        });
+    }
+    let mut out: Vec<Group> = order
+        .into_iter()
+        .map(|id| {
+            let (canon, mut members) = groups.remove(&id).expect("listed group");
+            if let Some(at) = members.iter().position(|m| m.doc == canon) {
+                let c = members.remove(at);
+                members.insert(0, c);
+            } else {
+                members.insert(
+                    0,
+                    Member {
+                        doc: canon,
+                        relation: None,
+                        similarity: 1.0,
+                    },
+                );
+            }
+            Group {
+                id,
+                canonical: canon,
+                members,
+            }
+        })
+        .collect();
+    out.sort_by_key(|g| (std::cmp::Reverse(g.members.len()), g.canonical));
+    let mut placement = vec![None; infos.len()];
+    for (gi, g) in out.iter().enumerate() {
+        for m in &g.members {
+            placement[m.doc as usize] = Some((gi as u32, *m));
+        }
+    }
+    let docs_in_groups = out.iter().map(|g| g.members.len() as u64).sum();
+    let stats = RunStats {
+        documents: docs.len() as u64,
+        groups: out.len() as u64,
+        docs_in_groups,
+        ..RunStats::default()
+    };
+    Clustering {
+        docs: infos,
+        groups: out,
+        placement,
+        edges: Vec::new(),
+        stats,
+    }
+}
