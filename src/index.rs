@@ -73,8 +73,10 @@ pub struct Verdict {
     pub matches: Vec<Match>,
 }
 
-/// No document: the end of an LSH bucket chain.
+/// No document: the end of an LSH bucket or keyword chain.
 const NIL: u32 = u32::MAX;
+/// Keyword chain links per document (the most keywords a document lists).
+const KW: usize = 20;
 
 /// One document held by the index: what verification, grouping and the tables need,
 /// and nothing derivable.
@@ -124,7 +126,10 @@ struct Tables {
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
     heads: Vec<KeyMap<u32, u32>>,
     next: Vec<u32>,
-    postings: KeyMap<u32, Vec<u32>>,
+    /// Keyword → (newest document listing it, how many do); `post_next[d * KW + j]` is
+    /// the next document listing `d`'s `j`-th keyword.
+    postings: KeyMap<u32, (u32, u32)>,
+    post_next: Vec<u32>,
     live: usize,
     /// The LSH banding in force (derived from the configuration).
     banding: crate::lsh::Banding,
@@ -141,6 +146,7 @@ impl Default for Tables {
             heads: Vec::new(),
             next: Vec::new(),
             postings: KeyMap::default(),
+            post_next: Vec::new(),
             live: 0,
             banding: crate::lsh::Banding { bands: 0, rows: 0 },
         }
@@ -300,7 +306,7 @@ impl Index {
 
     /// Removes a document. Returns false when no document has this id.
     pub fn remove(&self, id: &str) -> bool {
-        self.state_mut().remove(&self.config, id)
+        self.state_mut().remove(id)
     }
 
     /// Removes every document dated before `timestamp` (seconds since the epoch);
@@ -317,7 +323,7 @@ impl Index {
             .map(|d| d as u32)
             .collect();
         for &d in &old {
-            state.remove_doc(&self.config, d);
+            state.remove_doc(d, true);
         }
         if !old.is_empty() {
             state.compact(self.config.banding());
@@ -329,10 +335,13 @@ impl Index {
     /// Returns how many were removed.
     pub fn remove_all<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> usize {
         let mut state = self.state_mut();
-        let n = ids
-            .into_iter()
-            .filter(|id| state.remove(&self.config, id))
-            .count();
+        let mut n = 0;
+        for id in ids {
+            if let Some(d) = state.find(id) {
+                state.remove_doc(d, true);
+                n += 1;
+            }
+        }
         if n > 0 {
             state.compact(self.config.banding());
         }
@@ -517,13 +526,14 @@ impl State {
             } else {
                 kw.clone()
             };
-            let mut listed: Vec<u32> = lookup
-                .iter()
-                .filter_map(|t| self.tables.postings.get(t))
-                .filter(|p| p.len() <= params.max_postings)
-                .flatten()
-                .copied()
-                .collect();
+            let mut listed: Vec<u32> = Vec::new();
+            for t in &lookup {
+                if let Some(&(head, count)) = self.tables.postings.get(t)
+                    && count as usize <= params.max_postings
+                {
+                    listed.extend(self.posting(*t, head));
+                }
+            }
             listed.sort_unstable();
             let mut i = 0;
             while i < listed.len() {
@@ -643,6 +653,7 @@ impl State {
         self.tables
             .next
             .resize(self.slots.len() * self.tables.banding.bands, NIL);
+        self.tables.post_next.resize(self.slots.len() * KW, NIL);
         self.add_id(d);
         self.tables.live += 1;
         let mut grouper = std::mem::take(&mut self.grouper);
@@ -714,9 +725,30 @@ impl State {
                 }
             }
         }
-        for &t in &slot.keywords {
-            self.tables.postings.entry(t).or_default().push(d);
+        debug_assert!(slot.keywords.len() <= KW && KeywordParams::default().k <= KW);
+        for (j, &t) in slot.keywords.iter().enumerate() {
+            let (head, count) = self.tables.postings.entry(t).or_insert((NIL, 0));
+            self.tables.post_next[d as usize * KW + j] = *head;
+            *head = d;
+            *count += 1;
         }
+    }
+
+    /// The documents listing keyword `t`, from `head` on.
+    fn posting(&self, t: u32, head: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut d = head;
+        std::iter::from_fn(move || {
+            (d != NIL).then(|| {
+                let here = d;
+                let j = self
+                    .slot(here)
+                    .keywords
+                    .binary_search(&t)
+                    .expect("a listed document has its keyword");
+                d = self.tables.post_next[here as usize * KW + j];
+                here
+            })
+        })
     }
 
     /// Takes a document out of the LSH and keyword tables.
@@ -747,28 +779,46 @@ impl State {
             }
             self.tables.next[d as usize * bands + i] = NIL;
         }
-        for t in &slot.keywords {
-            if let Some(p) = self.tables.postings.get_mut(t) {
-                p.retain(|&x| x != d);
-                if p.is_empty() {
-                    self.tables.postings.remove(t);
+        for (j, &t) in slot.keywords.iter().enumerate() {
+            let after = self.tables.post_next[d as usize * KW + j];
+            let Some(&(head, count)) = self.tables.postings.get(&t) else {
+                continue;
+            };
+            if count <= 1 {
+                self.tables.postings.remove(&t);
+            } else if head == d {
+                self.tables.postings.insert(t, (after, count - 1));
+            } else {
+                let mut at = head;
+                while at != NIL {
+                    let k = self.slot(at).keywords.binary_search(&t).expect("listed");
+                    let link = at as usize * KW + k;
+                    if self.tables.post_next[link] == d {
+                        self.tables.post_next[link] = after;
+                        break;
+                    }
+                    at = self.tables.post_next[link];
                 }
+                self.tables.postings.insert(t, (head, count - 1));
             }
+            self.tables.post_next[d as usize * KW + j] = NIL;
         }
     }
 
-    fn remove(&mut self, config: &Config, id: &str) -> bool {
+    fn remove(&mut self, id: &str) -> bool {
         match self.find(id) {
             Some(d) => {
-                self.remove_doc(config, d);
+                self.remove_doc(d, false);
                 true
             }
             None => false,
         }
     }
 
-    fn remove_doc(&mut self, config: &Config, d: u32) {
-        let _ = config;
+    /// Removes document `d`. In `bulk`, the LSH and keyword tables are left stale for a
+    /// [`State::compact`] to rebuild: removing many documents one by one from long
+    /// postings would cost their square.
+    fn remove_doc(&mut self, d: u32, bulk: bool) {
         self.remove_id(d);
         let (exact, listed) = {
             let s = self.slot(d);
@@ -776,7 +826,7 @@ impl State {
         };
         if listed {
             let rep = self.tables.exact.get(&exact) == Some(&d);
-            if rep {
+            if rep && !bulk {
                 self.remove_from_tables(d);
             }
             let mut rest = None;
@@ -798,7 +848,9 @@ impl State {
                     s.bands = bands;
                     s.keywords = keywords;
                     self.tables.exact.insert(exact, next);
-                    self.add_to_tables(next);
+                    if !bulk {
+                        self.add_to_tables(next);
+                    }
                 }
                 (true, None) => {
                     self.tables.exact.remove(&exact);
@@ -847,6 +899,7 @@ impl State {
         self.tables = Tables {
             heads: vec![KeyMap::default(); banding.bands],
             next: vec![NIL; self.slots.len() * banding.bands],
+            post_next: vec![NIL; self.slots.len() * KW],
             banding,
             ..Tables::default()
         };
