@@ -77,6 +77,14 @@ pub struct Verdict {
 const NIL: u32 = u32::MAX;
 /// Keyword chain links per document (the most keywords a document lists).
 const KW: usize = 20;
+/// Document slots an index can number: every keyword link `d * KW + j` must fit in a
+/// `u32` below [`NIL`].
+const MAX_DOCS: u32 = (NIL - 1) / KW as u32;
+
+/// The keyword link of document `d`'s `j`-th keyword.
+fn link(d: u32, j: usize) -> u32 {
+    d * KW as u32 + j as u32
+}
 
 /// One document held by the index: what verification, grouping and the tables need,
 /// and nothing derivable.
@@ -126,8 +134,10 @@ struct Tables {
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
     heads: Vec<KeyMap<u32, u32>>,
     next: Vec<u32>,
-    /// Keyword → (newest document listing it, how many do); `post_next[d * KW + j]` is
-    /// the next document listing `d`'s `j`-th keyword.
+    /// Keyword → (link of the newest document listing it, how many do). A link is
+    /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
+    /// link of the same keyword. Links name the position, so walking a posting touches
+    /// one array entry per document, not the document's keyword list.
     postings: KeyMap<u32, (u32, u32)>,
     post_next: Vec<u32>,
     live: usize,
@@ -531,7 +541,7 @@ impl State {
                 if let Some(&(head, count)) = self.tables.postings.get(t)
                     && count as usize <= params.max_postings
                 {
-                    listed.extend(self.posting(*t, head));
+                    listed.extend(self.posting(head));
                 }
             }
             listed.sort_unstable();
@@ -624,13 +634,17 @@ impl State {
         if self.find(&p.doc.id).is_some() {
             return Err(Error::IdExists { id: p.doc.id });
         }
+        let d = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&d| d < MAX_DOCS)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "index full: {MAX_DOCS} document slots (remove documents and compact)"
+                ))
+            })?;
         if self.learn {
             self.stats.add(&p.features);
         }
-        let d = u32::try_from(self.slots.len())
-            .ok()
-            .filter(|&d| d != NIL)
-            .ok_or_else(|| Error::Config("index full: 2^32 - 1 documents".into()))?;
         let (edges, kw) =
             self.candidate_edges(config, &p.features, &p.signature, p.doc.timestamp, Some(d));
         let listed = p.features.exact != 0 && !is_empty_signature(&p.signature);
@@ -727,26 +741,22 @@ impl State {
         }
         debug_assert!(slot.keywords.len() <= KW && KeywordParams::default().k <= KW);
         for (j, &t) in slot.keywords.iter().enumerate() {
+            let link = link(d, j);
             let (head, count) = self.tables.postings.entry(t).or_insert((NIL, 0));
-            self.tables.post_next[d as usize * KW + j] = *head;
-            *head = d;
+            self.tables.post_next[link as usize] = *head;
+            *head = link;
             *count += 1;
         }
     }
 
-    /// The documents listing keyword `t`, from `head` on.
-    fn posting(&self, t: u32, head: u32) -> impl Iterator<Item = u32> + '_ {
-        let mut d = head;
+    /// The documents listing a keyword, newest first, from the link `head` on.
+    fn posting(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut at = head;
         std::iter::from_fn(move || {
-            (d != NIL).then(|| {
-                let here = d;
-                let j = self
-                    .slot(here)
-                    .keywords
-                    .binary_search(&t)
-                    .expect("a listed document has its keyword");
-                d = self.tables.post_next[here as usize * KW + j];
-                here
+            (at != NIL).then(|| {
+                let here = at;
+                at = self.tables.post_next[here as usize];
+                here / KW as u32
             })
         })
     }
@@ -780,28 +790,28 @@ impl State {
             self.tables.next[d as usize * bands + i] = NIL;
         }
         for (j, &t) in slot.keywords.iter().enumerate() {
-            let after = self.tables.post_next[d as usize * KW + j];
+            let mine = link(d, j);
+            let after = self.tables.post_next[mine as usize];
             let Some(&(head, count)) = self.tables.postings.get(&t) else {
                 continue;
             };
             if count <= 1 {
                 self.tables.postings.remove(&t);
-            } else if head == d {
+            } else if head == mine {
                 self.tables.postings.insert(t, (after, count - 1));
             } else {
                 let mut at = head;
                 while at != NIL {
-                    let k = self.slot(at).keywords.binary_search(&t).expect("listed");
-                    let link = at as usize * KW + k;
-                    if self.tables.post_next[link] == d {
-                        self.tables.post_next[link] = after;
+                    let nx = self.tables.post_next[at as usize];
+                    if nx == mine {
+                        self.tables.post_next[at as usize] = after;
                         break;
                     }
-                    at = self.tables.post_next[link];
+                    at = nx;
                 }
                 self.tables.postings.insert(t, (head, count - 1));
             }
-            self.tables.post_next[d as usize * KW + j] = NIL;
+            self.tables.post_next[mine as usize] = NIL;
         }
     }
 
