@@ -135,6 +135,10 @@ struct Corpus {
     docs: Vec<DocInfo>,
     feats: Vec<Features>,
     sigs: Vec<u32>,
+    /// For each document, the first document with the same text and headline (itself
+    /// for the first): their features are equal, so what derives from them alone is
+    /// computed once.
+    same: Vec<u32>,
 }
 
 struct Timer {
@@ -233,6 +237,7 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
     stats.empty = feats.iter().filter(|f| f.exact == 0).count() as u64;
     timer.lap(Stage::Sketch);
     let corpus = Corpus {
+        same: (0..docs.len() as u32).collect(),
         docs: infos,
         feats,
         sigs,
@@ -263,10 +268,13 @@ fn read_corpus(
         docs: Vec::new(),
         feats: Vec::new(),
         sigs: Vec::new(),
+        same: Vec::new(),
     };
     // Ids by their hash; ids whose hash an earlier, different id holds go to `collided`.
     let mut seen: KeyMap<u64, u32> = KeyMap::default();
     let mut collided: HashMap<String, u32> = HashMap::new();
+    // The first document of each text (see `text_key`), from earlier chunks.
+    let mut texts: KeyMap<u128, u32> = KeyMap::default();
     let mut last_bytes = 0;
     loop {
         let (chunk, now) = chunks.next()?;
@@ -277,16 +285,28 @@ fn read_corpus(
         // skipped records are closed up below.
         let base = corpus.sigs.len();
         corpus.sigs.resize(base + chunk.len() * perms, 0);
+        let (done_sigs, new_sigs) = corpus.sigs.split_at_mut(base);
+        let (done_sigs, done_feats, seen_texts) = (&*done_sigs, &corpus.feats, &texts);
         let results: Vec<Result<Sketched>> = (0..chunk.len())
             .into_par_iter()
-            .zip(corpus.sigs[base..].par_chunks_mut(perms))
+            .zip(new_sigs.par_chunks_mut(perms))
             .map_init(
                 || (Scratch::default(), String::new()),
                 |(s, buf), (i, sig)| {
                     let raw = chunk.get(i);
                     let p = parse_raw(raw, files, &opts.fields, buf)?;
-                    let feat = featurizer.featurize_text(p.text, p.title.as_deref(), s, sig);
+                    // A text (with its headline) seen in an earlier chunk has its features
+                    // and signature already: they depend on nothing else.
+                    let text_key = text_key(p.text, p.title.as_deref());
+                    let feat = if let Some(&first) = seen_texts.get(&text_key) {
+                        let first = first as usize;
+                        sig.copy_from_slice(&done_sigs[first * perms..][..perms]);
+                        done_feats[first].clone()
+                    } else {
+                        featurizer.featurize_text(p.text, p.title.as_deref(), s, sig)
+                    };
                     Ok(Sketched {
+                        text_key,
                         key: xxhash_rust::xxh3::xxh3_64(p.id.as_bytes()),
                         info: DocInfo {
                             title: report_title(p.title, p.text),
@@ -355,6 +375,9 @@ fn read_corpus(
             stats.lossy_utf8 += u64::from(doc.lossy);
             stats.bad_dates += u64::from(doc.bad_date);
             stats.empty += u64::from(doc.feat.exact == 0);
+            corpus
+                .same
+                .push(*texts.entry(doc.text_key).or_insert(index));
             corpus.docs.push(doc.info);
             corpus.feats.push(doc.feat);
             let read = base + k * perms;
@@ -371,8 +394,24 @@ fn read_corpus(
     Ok(corpus)
 }
 
+/// A 128-bit hash of a body and its headline: documents with equal keys have equal
+/// features and signatures, so a copy takes them from the first of its kind instead of
+/// sketching again (a collision of 128-bit hashes is not a practical concern).
+fn text_key(text: &str, title: Option<&str>) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(text.as_bytes());
+    if let Some(t) = title {
+        // 0xff never occurs in UTF-8: the boundary between body and headline is unique.
+        h.update(&[0xff]);
+        h.update(t.as_bytes());
+    }
+    h.digest128()
+}
+
 /// One record after sketching, before its id is checked against earlier ones.
 struct Sketched {
+    /// See [`text_key`].
+    text_key: u128,
     /// Hash of the id.
     key: u64,
     info: DocInfo,
@@ -470,8 +509,16 @@ fn finish(
 
     // Weigh: word statistics and weighted vectors (rewrite tier only).
     progress.start(Stage::Weigh, None);
+    // Copies of a text are weighed once, through its first document (`corpus.same`).
+    let first = |d: usize| corpus.same[d] as usize == d;
     let term_stats = if config.rewrites {
-        TermStats::from_features(&corpus.feats)
+        let mut copies = vec![0u32; n];
+        for &s in &corpus.same {
+            copies[s as usize] += 1;
+        }
+        TermStats::from_counted_features(
+            corpus.feats.par_iter().zip(copies).filter(|&(_, c)| c > 0),
+        )
     } else {
         TermStats::default()
     };
@@ -479,11 +526,19 @@ fn finish(
         corpus
             .feats
             .par_iter()
-            .map(|f| Weights::new(f, &term_stats))
+            .enumerate()
+            .map(|(d, f)| {
+                if first(d) {
+                    Weights::new(f, &term_stats)
+                } else {
+                    Weights::default()
+                }
+            })
             .collect()
     } else {
         vec![Weights::default(); n]
     };
+    let weights_of = |d: u32| &weights[corpus.same[d as usize] as usize];
     progress.finish(Stage::Weigh);
     timer.lap(Stage::Weigh);
 
@@ -515,8 +570,15 @@ fn finish(
         let kw: Vec<Vec<u32>> = corpus
             .feats
             .par_iter()
-            .zip(&weights)
-            .map(|(f, w)| keywords::keywords(f, w, &term_stats, params))
+            .enumerate()
+            .map(|(d, f)| {
+                // Only the first of each body is a representative, whose keywords count.
+                if first(d) {
+                    keywords::keywords(f, weights_of(d as u32), &term_stats, params)
+                } else {
+                    Vec::new()
+                }
+            })
             .collect();
         let kp = keywords::candidate_pairs(&kw, &reps, params);
         stats.keyword_pairs = kp.len() as u64;
@@ -533,7 +595,7 @@ fn finish(
     let verifier = Verifier::new(config);
     let view = |d: u32| DocView {
         features: &corpus.feats[d as usize],
-        rarity: Rarity::Weights(&weights[d as usize]),
+        rarity: Rarity::Weights(weights_of(d)),
         timestamp: corpus.docs[d as usize].timestamp,
     };
     let relate = |a: u32, b: u32| verifier.relate(view(a), view(b)).map(|r| r.0);
@@ -581,7 +643,12 @@ fn finish(
     let mut lo = 0;
     for d in 0..n32 {
         let hi = lo + edges[lo..].partition_point(|e| e.b == d);
-        grouper.place(&edges[lo..hi], key, |a, b| relate(a, b).is_some());
+        if config.rewrites {
+            grouper.place(&edges[lo..hi], key, |a, b| relate(a, b).is_some());
+        } else {
+            // Copies only: groups are the connected components of the edges.
+            grouper.place_merging(&edges[lo..hi], key);
+        }
         lo = hi;
         if d % 4096 == 4095 {
             progress.advance(4096);
