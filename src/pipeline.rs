@@ -17,7 +17,6 @@ use crate::io::read::{FieldNames, InputFile, RawChunk, RecordReader, parse_raw};
 use crate::keywords::{self, KeywordParams};
 use crate::lsh;
 use crate::progress::{Progress, Stage};
-use crate::sketch::minhash::is_empty_signature;
 use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
 
@@ -134,10 +133,15 @@ impl Clustering {
 struct Corpus {
     docs: Vec<DocInfo>,
     feats: Vec<Features>,
-    sigs: Vec<u32>,
+    /// LSH bucket keys, `banding.bands` per document (see [`lsh::band_keys`]): what the
+    /// candidate stage needs of a `MinHash` signature, in a fifth of its memory.
+    keys: Vec<u32>,
+    /// The banding of `keys` (computed once: finding the optimal one takes a while).
+    banding: lsh::Banding,
     /// For each document, the first document with the same text and headline (itself
     /// for the first): their features are equal, so what derives from them alone is
-    /// computed once.
+    /// computed once. A copy's own entry in `feats` may hold only `exact` and `words`:
+    /// read features through `same`.
     same: Vec<u32>,
 }
 
@@ -198,14 +202,19 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
     };
     let mut stats = RunStats::default();
     let featurizer = Featurizer::new(config);
-    let perms = config.perms;
-    let mut sigs = vec![0u32; docs.len() * perms];
+    let (perms, banding) = (config.perms, config.banding());
+    let mut keys = vec![0u32; docs.len() * banding.bands];
     let feats: Vec<Features> = docs
         .par_iter()
-        .zip(sigs.par_chunks_mut(perms))
-        .map_init(Scratch::default, |s, (d, sig)| {
-            featurizer.featurize(d, s, sig)
-        })
+        .zip(keys.par_chunks_mut(banding.bands))
+        .map_init(
+            || (Scratch::default(), vec![0u32; perms]),
+            |(s, sig), (d, keys)| {
+                let f = featurizer.featurize(d, s, sig);
+                lsh::band_keys(sig, banding, keys);
+                f
+            },
+        )
         .collect();
     let mut seen: HashMap<&str, u64> = HashMap::new();
     let mut infos = Vec::with_capacity(docs.len());
@@ -240,7 +249,8 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
         same: (0..docs.len() as u32).collect(),
         docs: infos,
         feats,
-        sigs,
+        keys,
+        banding,
     };
     finish(
         corpus,
@@ -260,14 +270,16 @@ fn read_corpus(
     stats: &mut RunStats,
 ) -> Result<Corpus> {
     let featurizer = Featurizer::new(config);
-    let perms = config.perms;
+    let (perms, banding) = (config.perms, config.banding());
+    let bands = banding.bands;
     let list = files;
     let files = &list[..];
     let chunks = ChunkReader::spawn(RecordReader::new(list.clone()));
     let mut corpus = Corpus {
         docs: Vec::new(),
         feats: Vec::new(),
-        sigs: Vec::new(),
+        keys: Vec::new(),
+        banding,
         same: Vec::new(),
     };
     // Ids by their hash; ids whose hash an earlier, different id holds go to `collided`.
@@ -281,18 +293,18 @@ fn read_corpus(
         if chunk.is_empty() {
             break;
         }
-        // Signatures are written in place at the end of the corpus; the slots of
+        // Bucket keys are written in place at the end of the corpus; the slots of
         // skipped records are closed up below.
-        let base = corpus.sigs.len();
-        corpus.sigs.resize(base + chunk.len() * perms, 0);
-        let (done_sigs, new_sigs) = corpus.sigs.split_at_mut(base);
-        let (done_sigs, done_feats, seen_texts) = (&*done_sigs, &corpus.feats, &texts);
+        let base = corpus.keys.len();
+        corpus.keys.resize(base + chunk.len() * bands, 0);
+        let (done_keys, new_keys) = corpus.keys.split_at_mut(base);
+        let (done_keys, done_feats, seen_texts) = (&*done_keys, &corpus.feats, &texts);
         let results: Vec<Result<Sketched>> = (0..chunk.len())
             .into_par_iter()
-            .zip(new_sigs.par_chunks_mut(perms))
+            .zip(new_keys.par_chunks_mut(bands))
             .map_init(
-                || (Scratch::default(), String::new()),
-                |(s, buf), (i, sig)| {
+                || (Scratch::default(), String::new(), vec![0u32; perms]),
+                |(s, buf, sig), (i, keys)| {
                     let raw = chunk.get(i);
                     let p = parse_raw(raw, files, &opts.fields, buf)?;
                     // A text (with its headline) seen in an earlier chunk has its features
@@ -300,10 +312,19 @@ fn read_corpus(
                     let text_key = text_key(p.text, p.title.as_deref());
                     let feat = if let Some(&first) = seen_texts.get(&text_key) {
                         let first = first as usize;
-                        sig.copy_from_slice(&done_sigs[first * perms..][..perms]);
-                        done_feats[first].clone()
+                        keys.copy_from_slice(&done_keys[first * bands..][..bands]);
+                        // Only the counts are kept; the rest is read through
+                        // `Corpus::same` from the first.
+                        let f = &done_feats[first];
+                        Features {
+                            exact: f.exact,
+                            words: f.words,
+                            ..Features::default()
+                        }
                     } else {
-                        featurizer.featurize_text(p.text, p.title.as_deref(), s, sig)
+                        let f = featurizer.featurize_text(p.text, p.title.as_deref(), s, sig);
+                        lsh::band_keys(sig, banding, keys);
+                        f
                     };
                     Ok(Sketched {
                         text_key,
@@ -380,13 +401,13 @@ fn read_corpus(
                 .push(*texts.entry(doc.text_key).or_insert(index));
             corpus.docs.push(doc.info);
             corpus.feats.push(doc.feat);
-            let read = base + k * perms;
+            let read = base + k * bands;
             if read != write {
-                corpus.sigs.copy_within(read..read + perms, write);
+                corpus.keys.copy_within(read..read + bands, write);
             }
-            write += perms;
+            write += bands;
         }
-        corpus.sigs.truncate(write);
+        corpus.keys.truncate(write);
         chunks.recycle(chunk);
         progress.advance(now - last_bytes);
         last_bytes = now;
@@ -504,7 +525,7 @@ fn finish(
     start: Instant,
 ) -> Result<Clustering> {
     let n = corpus.docs.len();
-    let perms = config.perms;
+    let banding = corpus.banding;
     let n32 = u32::try_from(n).map_err(|_| Error::Config("more than 2^32 documents".into()))?;
 
     // Weigh: word statistics and weighted vectors (rewrite tier only).
@@ -551,7 +572,8 @@ fn finish(
     let mut exact_pairs = Vec::new();
     for d in 0..n32 {
         let f = &corpus.feats[d as usize];
-        if f.exact == 0 || is_empty_signature(&corpus.sigs[d as usize * perms..][..perms]) {
+        // No words (`exact` 0) is no shingles: an empty signature.
+        if f.exact == 0 {
             continue;
         }
         if let Some(&r) = first_of.get(&f.exact) {
@@ -561,8 +583,7 @@ fn finish(
             reps.push(d);
         }
     }
-    let banding = config.banding();
-    let lsh_pairs = lsh::candidate_pairs(&corpus.sigs, perms, &reps, banding, MAX_BUCKET);
+    let lsh_pairs = lsh::candidate_pairs_by_keys(&corpus.keys, banding.bands, &reps, MAX_BUCKET);
     stats.lsh_pairs = lsh_pairs.len() as u64;
     let mut pairs = lsh_pairs;
     if config.rewrites {
@@ -594,7 +615,7 @@ fn finish(
     progress.start(Stage::Verify, Some(pairs.len() as u64));
     let verifier = Verifier::new(config);
     let view = |d: u32| DocView {
-        features: &corpus.feats[d as usize],
+        features: &corpus.feats[corpus.same[d as usize] as usize],
         rarity: Rarity::Weights(weights_of(d)),
         timestamp: corpus.docs[d as usize].timestamp,
     };
