@@ -102,6 +102,27 @@ pub struct RunStats {
     pub seconds: Vec<(String, f64)>,
     /// Seconds from start to groups.
     pub elapsed: f64,
+    /// Peak resident memory of the process up to the end of grouping, in bytes, where
+    /// the system tells (Linux); it includes whatever the caller held before the run.
+    pub peak_rss_bytes: Option<u64>,
+    /// `peak_rss_bytes` per document read.
+    pub bytes_per_doc: Option<f64>,
+}
+
+/// Peak resident memory of this process so far (`VmHWM` of `/proc/self/status`), in
+/// bytes; `None` where that is not available.
+#[must_use]
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// The result of a batch run.
@@ -738,6 +759,11 @@ fn finish(
     timer.lap(Stage::Cluster);
     stats.seconds = timer.seconds;
     stats.elapsed = start.elapsed().as_secs_f64();
+    stats.peak_rss_bytes = peak_rss_bytes();
+    stats.bytes_per_doc = stats
+        .peak_rss_bytes
+        .filter(|_| stats.documents > 0)
+        .map(|b| b as f64 / stats.documents as f64);
     Ok(Clustering {
         docs: corpus.docs,
         groups,

@@ -241,11 +241,24 @@ impl Clustering {
         // A report without timings (the nightly job's, which two runs of one night must
         // give byte for byte) has no elapsed time.
         if s.elapsed > 0.0 {
+            let stages: Vec<String> = s
+                .seconds
+                .iter()
+                .map(|(stage, secs)| format!("{stage} {secs:.2}"))
+                .collect();
             writeln!(
                 out,
-                "elapsed          {:.2} s ({rate:.0} documents/s)",
-                s.elapsed
+                "elapsed          {:.2} s ({rate:.0} documents/s; {})",
+                s.elapsed,
+                stages.join(", ")
             )?;
+            if let (Some(peak), Some(per_doc)) = (s.peak_rss_bytes, s.bytes_per_doc) {
+                writeln!(
+                    out,
+                    "memory           {:.0} MB peak, {per_doc:.0} bytes/document",
+                    peak as f64 / 1e6
+                )?;
+            }
         }
         Ok(())
     }
