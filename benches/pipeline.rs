@@ -1,9 +1,11 @@
 //! Stage benchmarks on a seeded synthetic corpus of made-up words (divan).
-//! Run: `cargo bench --bench pipeline`.
+//! Run: `cargo bench --bench pipeline`. Covers normalise+shingle, featurize (with
+//! `MinHash`), `MinHash` alone, LSH candidates (from signatures and from band keys),
+//! clustering and the whole run; `benches/index.rs` covers LSH insert and query.
 
 use divan::{Bencher, black_box};
 use neardup::features::{Featurizer, Scratch};
-use neardup::lsh::candidate_pairs;
+use neardup::lsh::{band_keys, candidate_pairs, candidate_pairs_by_keys};
 use neardup::sketch::minhash::MinHasher;
 use neardup::{Config, Document, cluster_documents};
 
@@ -115,9 +117,87 @@ fn lsh_candidates(b: Bencher) {
     b.bench_local(|| candidate_pairs(&sigs, 128, &ids, config.banding(), 64));
 }
 
-#[divan::bench(sample_count = 10)]
-fn end_to_end(b: Bencher) {
+/// The candidate stage of the batch run: buckets of 32-bit band keys (computed while
+/// sketching there, so outside the timed part here).
+#[divan::bench]
+fn lsh_candidates_by_keys(b: Bencher) {
     let docs = corpus(2000);
     let config = Config::default();
+    let banding = config.banding();
+    let f = Featurizer::new(&config);
+    let mut sig = vec![0u32; 128];
+    let mut keys = vec![0u32; docs.len() * banding.bands];
+    let mut s = Scratch::default();
+    for (d, k) in docs.iter().zip(keys.chunks_mut(banding.bands)) {
+        f.featurize(d, &mut s, &mut sig);
+        band_keys(&sig, banding, k);
+    }
+    let ids: Vec<u32> = (0..docs.len() as u32).collect();
+    b.bench_local(|| candidate_pairs_by_keys(black_box(&keys), banding.bands, &ids, 64));
+}
+
+/// Normalising, word splitting and word-3 shingling alone (no `MinHash`).
+#[divan::bench]
+fn normalize_shingle(b: Bencher) {
+    use neardup::normalize::{normalize_into, words};
+    use neardup::shingle::{hash_word, word_shingles};
+    let docs = corpus(200);
+    let (mut norm, mut hashes, mut shingles) = (String::new(), Vec::new(), Vec::new());
+    b.counter(divan::counter::BytesCount::new(
+        docs.iter().map(|d| d.text.len()).sum::<usize>(),
+    ))
+    .bench_local(|| {
+        for d in &docs {
+            normalize_into(&d.text, &mut norm);
+            hashes.clear();
+            hashes.extend(words(&norm).map(|w| hash_word(w, 0)));
+            shingles.clear();
+            word_shingles(&hashes, 3, 0, &mut shingles);
+            black_box(&shingles);
+        }
+    });
+}
+
+/// Grouping verified edges in input order: anchored (with rewrites) or by connected
+/// components (`--no-rewrites`).
+#[divan::bench(args = [true, false])]
+fn clustering(b: Bencher, rewrites: bool) {
+    use neardup::group::{CanonicalKey, Grouper};
+    let docs = corpus(2000);
+    let config = Config {
+        rewrites,
+        ..Config::default()
+    };
+    let mut edges = cluster_documents(&docs, &config).unwrap().edges;
+    edges.sort_unstable_by_key(|e| (e.b, e.a));
+    let key = |d: u32| CanonicalKey {
+        timestamp: None,
+        len: 100,
+        id: &docs[d as usize].id,
+    };
+    b.bench_local(|| {
+        let mut g = Grouper::new();
+        let mut lo = 0;
+        for d in 0..docs.len() as u32 {
+            let hi = lo + edges[lo..].partition_point(|e| e.b == d);
+            if rewrites {
+                g.place(&edges[lo..hi], key, |_, _| false);
+            } else {
+                g.place_merging(&edges[lo..hi], key);
+            }
+            lo = hi;
+        }
+        black_box(g.groups())
+    });
+}
+
+/// The whole batch run, with rewrites (the default) and without.
+#[divan::bench(args = [true, false], sample_count = 10)]
+fn end_to_end(b: Bencher, rewrites: bool) {
+    let docs = corpus(2000);
+    let config = Config {
+        rewrites,
+        ..Config::default()
+    };
     b.bench_local(|| cluster_documents(black_box(&docs), &config).unwrap());
 }

@@ -158,6 +158,87 @@ impl Grouper {
         g
     }
 
+    /// Places the next document (its index is `self.len()`) by connected components:
+    /// it joins the groups of all its earlier neighbours in `edges`, which merge into the
+    /// one founded first. Used when every edge is a copy (no rewrite tier), where
+    /// chaining is wanted: the groups are then the transitive closure of the edges, in
+    /// which members stay in input order. Returns the group index.
+    ///
+    /// Merged groups are left empty (they keep their index; [`Grouper::compact`] drops
+    /// them).
+    ///
+    /// # Panics
+    /// With 2^32 documents or more.
+    pub fn place_merging<'k>(
+        &mut self,
+        edges: &[Edge],
+        key: impl Fn(u32) -> CanonicalKey<'k>,
+    ) -> u32 {
+        let doc = u32::try_from(self.group_of.len()).expect("fewer than 2^32 documents");
+        let mut groups: Vec<u32> = Vec::new();
+        let mut via = None;
+        for e in edges.iter().filter(|e| e.b == doc && e.a < doc) {
+            let g = self.group_of[e.a as usize];
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+            via = Some(via.map_or(e.relation, |v: Relation| v.min(e.relation)));
+        }
+        self.via.push(via.unwrap_or(Relation::Exact));
+        let Some(&target) = groups.iter().min() else {
+            let g = u32::try_from(self.members.len()).expect("fewer than 2^32 groups");
+            self.members.push(vec![doc]);
+            self.canonical.push(doc);
+            self.anchors.push(vec![doc]);
+            self.group_of.push(g);
+            return g;
+        };
+        let t = target as usize;
+        let mut canon = self.canonical[t];
+        for &g in groups.iter().filter(|&&g| g != target) {
+            let moved = std::mem::take(&mut self.members[g as usize]);
+            for &m in &moved {
+                self.group_of[m as usize] = target;
+            }
+            let c = self.canonical[g as usize];
+            if key(c) < key(canon) {
+                canon = c;
+            }
+            let anchors = std::mem::take(&mut self.anchors[g as usize]);
+            for a in anchors {
+                if self.anchors[t].len() < MAX_ANCHORS {
+                    self.anchors[t].push(a);
+                }
+            }
+            // Both lists are in input order: merge them.
+            let kept = std::mem::take(&mut self.members[t]);
+            let mut merged = Vec::with_capacity(kept.len() + moved.len() + 1);
+            let (mut i, mut j) = (0, 0);
+            while i < kept.len() && j < moved.len() {
+                if kept[i] < moved[j] {
+                    merged.push(kept[i]);
+                    i += 1;
+                } else {
+                    merged.push(moved[j]);
+                    j += 1;
+                }
+            }
+            merged.extend_from_slice(&kept[i..]);
+            merged.extend_from_slice(&moved[j..]);
+            self.members[t] = merged;
+        }
+        self.members[t].push(doc);
+        if self.anchors[t].len() < MAX_ANCHORS {
+            self.anchors[t].push(doc);
+        }
+        if key(doc) < key(canon) {
+            canon = doc;
+        }
+        self.canonical[t] = canon;
+        self.group_of.push(target);
+        target
+    }
+
     /// Takes a document out of its group (it stays counted in `len`, as a tombstone).
     /// When it was the canonical member, the best remaining member by `key` takes its
     /// place; the group keeps its founder's id even when the founder leaves, so group ids
@@ -298,6 +379,27 @@ mod tests {
         assert_eq!(g.group_of(0), g.group_of(2));
         assert_eq!(g.canonical(g.group_of(0)), 0);
         assert_eq!(g.members(g.group_of(0)), &[0, 1, 2]);
+    }
+
+    #[test]
+    fn merging_follows_components() {
+        let mut g = Grouper::new();
+        // 0-2 and 1-3 form two groups that 4 joins into one, founded by 0.
+        let edges = [
+            edge(0, 2, Relation::NearDuplicate),
+            edge(1, 3, Relation::NearDuplicate),
+            edge(3, 4, Relation::Exact),
+            edge(2, 4, Relation::NearDuplicate),
+        ];
+        for _ in 0..5 {
+            g.place_merging(&edges, key);
+        }
+        assert_eq!(g.group_of(4), 0);
+        assert!((0..5).all(|d| g.group_of(d) == 0));
+        assert_eq!(g.members(0), &[0, 1, 2, 3, 4]);
+        assert!(g.members(1).is_empty());
+        assert_eq!(g.canonical(0), 0);
+        assert_eq!(g.joined_by(4), Relation::Exact);
     }
 
     #[test]

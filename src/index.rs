@@ -671,11 +671,16 @@ impl State {
         self.add_id(d);
         self.tables.live += 1;
         let mut grouper = std::mem::take(&mut self.grouper);
-        let g = grouper.place(
-            &edges,
-            |i| self.key(i),
-            |a, b| self.related(config, a, b).is_some(),
-        );
+        // The same placement as the batch run (see `pipeline`).
+        let g = if config.rewrites {
+            grouper.place(
+                &edges,
+                |i| self.key(i),
+                |a, b| self.related(config, a, b).is_some(),
+            )
+        } else {
+            grouper.place_merging(&edges, |i| self.key(i))
+        };
         self.grouper = grouper;
         if g as usize == self.group_ids.len() {
             self.group_ids.push(p.doc.id.clone());

@@ -169,20 +169,6 @@ fn state_error(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-/// Peak resident set size of this process (Linux `VmHWM`).
-fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse::<u64>()
-        .ok()?;
-    Some(kb * 1024)
-}
-
 /// Writes `path` atomically: a temporary file beside it, flushed to disk, renamed.
 fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -574,7 +560,7 @@ pub fn run_night(
         0.0
     };
     summary.seconds = seconds;
-    summary.peak_rss_bytes = peak_rss();
+    summary.peak_rss_bytes = crate::pipeline::peak_rss_bytes();
     let summary_path = out.join("summary.json");
     write_atomic(&summary_path, |w| {
         serde_json::to_writer_pretty(&mut *w, &summary)

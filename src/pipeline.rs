@@ -17,7 +17,6 @@ use crate::io::read::{FieldNames, InputFile, RawChunk, RecordReader, parse_raw};
 use crate::keywords::{self, KeywordParams};
 use crate::lsh;
 use crate::progress::{Progress, Stage};
-use crate::sketch::minhash::is_empty_signature;
 use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
 
@@ -103,6 +102,27 @@ pub struct RunStats {
     pub seconds: Vec<(String, f64)>,
     /// Seconds from start to groups.
     pub elapsed: f64,
+    /// Peak resident memory of the process up to the end of grouping, in bytes, where
+    /// the system tells (Linux); it includes whatever the caller held before the run.
+    pub peak_rss_bytes: Option<u64>,
+    /// `peak_rss_bytes` per document read.
+    pub bytes_per_doc: Option<f64>,
+}
+
+/// Peak resident memory of this process so far (`VmHWM` of `/proc/self/status`), in
+/// bytes; `None` where that is not available.
+#[must_use]
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// The result of a batch run.
@@ -134,7 +154,16 @@ impl Clustering {
 struct Corpus {
     docs: Vec<DocInfo>,
     feats: Vec<Features>,
-    sigs: Vec<u32>,
+    /// LSH bucket keys, `banding.bands` per document (see [`lsh::band_keys`]): what the
+    /// candidate stage needs of a `MinHash` signature, in a fifth of its memory.
+    keys: Vec<u32>,
+    /// The banding of `keys` (computed once: finding the optimal one takes a while).
+    banding: lsh::Banding,
+    /// For each document, the first document with the same text and headline (itself
+    /// for the first): their features are equal, so what derives from them alone is
+    /// computed once. A copy's own entry in `feats` may hold only `exact` and `words`:
+    /// read features through `same`.
+    same: Vec<u32>,
 }
 
 struct Timer {
@@ -194,14 +223,19 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
     };
     let mut stats = RunStats::default();
     let featurizer = Featurizer::new(config);
-    let perms = config.perms;
-    let mut sigs = vec![0u32; docs.len() * perms];
+    let (perms, banding) = (config.perms, config.banding());
+    let mut keys = vec![0u32; docs.len() * banding.bands];
     let feats: Vec<Features> = docs
         .par_iter()
-        .zip(sigs.par_chunks_mut(perms))
-        .map_init(Scratch::default, |s, (d, sig)| {
-            featurizer.featurize(d, s, sig)
-        })
+        .zip(keys.par_chunks_mut(banding.bands))
+        .map_init(
+            || (Scratch::default(), vec![0u32; perms]),
+            |(s, sig), (d, keys)| {
+                let f = featurizer.featurize(d, s, sig);
+                lsh::band_keys(sig, banding, keys);
+                f
+            },
+        )
         .collect();
     let mut seen: HashMap<&str, u64> = HashMap::new();
     let mut infos = Vec::with_capacity(docs.len());
@@ -233,9 +267,11 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
     stats.empty = feats.iter().filter(|f| f.exact == 0).count() as u64;
     timer.lap(Stage::Sketch);
     let corpus = Corpus {
+        same: (0..docs.len() as u32).collect(),
         docs: infos,
         feats,
-        sigs,
+        keys,
+        banding,
     };
     finish(
         corpus,
@@ -255,38 +291,64 @@ fn read_corpus(
     stats: &mut RunStats,
 ) -> Result<Corpus> {
     let featurizer = Featurizer::new(config);
-    let perms = config.perms;
+    let (perms, banding) = (config.perms, config.banding());
+    let bands = banding.bands;
     let list = files;
     let files = &list[..];
     let chunks = ChunkReader::spawn(RecordReader::new(list.clone()));
     let mut corpus = Corpus {
         docs: Vec::new(),
         feats: Vec::new(),
-        sigs: Vec::new(),
+        keys: Vec::new(),
+        banding,
+        same: Vec::new(),
     };
     // Ids by their hash; ids whose hash an earlier, different id holds go to `collided`.
     let mut seen: KeyMap<u64, u32> = KeyMap::default();
     let mut collided: HashMap<String, u32> = HashMap::new();
+    // The first document of each text (see `text_key`), from earlier chunks.
+    let mut texts: KeyMap<u128, u32> = KeyMap::default();
     let mut last_bytes = 0;
     loop {
         let (chunk, now) = chunks.next()?;
         if chunk.is_empty() {
             break;
         }
-        // Signatures are written in place at the end of the corpus; the slots of
+        // Bucket keys are written in place at the end of the corpus; the slots of
         // skipped records are closed up below.
-        let base = corpus.sigs.len();
-        corpus.sigs.resize(base + chunk.len() * perms, 0);
+        let base = corpus.keys.len();
+        corpus.keys.resize(base + chunk.len() * bands, 0);
+        let (done_keys, new_keys) = corpus.keys.split_at_mut(base);
+        let (done_keys, done_feats, seen_texts) = (&*done_keys, &corpus.feats, &texts);
         let results: Vec<Result<Sketched>> = (0..chunk.len())
             .into_par_iter()
-            .zip(corpus.sigs[base..].par_chunks_mut(perms))
+            .zip(new_keys.par_chunks_mut(bands))
             .map_init(
-                || (Scratch::default(), String::new()),
-                |(s, buf), (i, sig)| {
+                || (Scratch::default(), String::new(), vec![0u32; perms]),
+                |(s, buf, sig), (i, keys)| {
                     let raw = chunk.get(i);
                     let p = parse_raw(raw, files, &opts.fields, buf)?;
-                    let feat = featurizer.featurize_text(p.text, p.title.as_deref(), s, sig);
+                    // A text (with its headline) seen in an earlier chunk has its features
+                    // and signature already: they depend on nothing else.
+                    let text_key = text_key(p.text, p.title.as_deref());
+                    let feat = if let Some(&first) = seen_texts.get(&text_key) {
+                        let first = first as usize;
+                        keys.copy_from_slice(&done_keys[first * bands..][..bands]);
+                        // Only the counts are kept; the rest is read through
+                        // `Corpus::same` from the first.
+                        let f = &done_feats[first];
+                        Features {
+                            exact: f.exact,
+                            words: f.words,
+                            ..Features::default()
+                        }
+                    } else {
+                        let f = featurizer.featurize_text(p.text, p.title.as_deref(), s, sig);
+                        lsh::band_keys(sig, banding, keys);
+                        f
+                    };
                     Ok(Sketched {
+                        text_key,
                         key: xxhash_rust::xxh3::xxh3_64(p.id.as_bytes()),
                         info: DocInfo {
                             title: report_title(p.title, p.text),
@@ -355,15 +417,18 @@ fn read_corpus(
             stats.lossy_utf8 += u64::from(doc.lossy);
             stats.bad_dates += u64::from(doc.bad_date);
             stats.empty += u64::from(doc.feat.exact == 0);
+            corpus
+                .same
+                .push(*texts.entry(doc.text_key).or_insert(index));
             corpus.docs.push(doc.info);
             corpus.feats.push(doc.feat);
-            let read = base + k * perms;
+            let read = base + k * bands;
             if read != write {
-                corpus.sigs.copy_within(read..read + perms, write);
+                corpus.keys.copy_within(read..read + bands, write);
             }
-            write += perms;
+            write += bands;
         }
-        corpus.sigs.truncate(write);
+        corpus.keys.truncate(write);
         chunks.recycle(chunk);
         progress.advance(now - last_bytes);
         last_bytes = now;
@@ -371,8 +436,24 @@ fn read_corpus(
     Ok(corpus)
 }
 
+/// A 128-bit hash of a body and its headline: documents with equal keys have equal
+/// features and signatures, so a copy takes them from the first of its kind instead of
+/// sketching again (a collision of 128-bit hashes is not a practical concern).
+fn text_key(text: &str, title: Option<&str>) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(text.as_bytes());
+    if let Some(t) = title {
+        // 0xff never occurs in UTF-8: the boundary between body and headline is unique.
+        h.update(&[0xff]);
+        h.update(t.as_bytes());
+    }
+    h.digest128()
+}
+
 /// One record after sketching, before its id is checked against earlier ones.
 struct Sketched {
+    /// See [`text_key`].
+    text_key: u128,
     /// Hash of the id.
     key: u64,
     info: DocInfo,
@@ -465,13 +546,21 @@ fn finish(
     start: Instant,
 ) -> Result<Clustering> {
     let n = corpus.docs.len();
-    let perms = config.perms;
+    let banding = corpus.banding;
     let n32 = u32::try_from(n).map_err(|_| Error::Config("more than 2^32 documents".into()))?;
 
     // Weigh: word statistics and weighted vectors (rewrite tier only).
     progress.start(Stage::Weigh, None);
+    // Copies of a text are weighed once, through its first document (`corpus.same`).
+    let first = |d: usize| corpus.same[d] as usize == d;
     let term_stats = if config.rewrites {
-        TermStats::from_features(&corpus.feats)
+        let mut copies = vec![0u32; n];
+        for &s in &corpus.same {
+            copies[s as usize] += 1;
+        }
+        TermStats::from_counted_features(
+            corpus.feats.par_iter().zip(copies).filter(|&(_, c)| c > 0),
+        )
     } else {
         TermStats::default()
     };
@@ -479,11 +568,19 @@ fn finish(
         corpus
             .feats
             .par_iter()
-            .map(|f| Weights::new(f, &term_stats))
+            .enumerate()
+            .map(|(d, f)| {
+                if first(d) {
+                    Weights::new(f, &term_stats)
+                } else {
+                    Weights::default()
+                }
+            })
             .collect()
     } else {
         vec![Weights::default(); n]
     };
+    let weights_of = |d: u32| &weights[corpus.same[d as usize] as usize];
     progress.finish(Stage::Weigh);
     timer.lap(Stage::Weigh);
 
@@ -496,7 +593,8 @@ fn finish(
     let mut exact_pairs = Vec::new();
     for d in 0..n32 {
         let f = &corpus.feats[d as usize];
-        if f.exact == 0 || is_empty_signature(&corpus.sigs[d as usize * perms..][..perms]) {
+        // No words (`exact` 0) is no shingles: an empty signature.
+        if f.exact == 0 {
             continue;
         }
         if let Some(&r) = first_of.get(&f.exact) {
@@ -506,8 +604,7 @@ fn finish(
             reps.push(d);
         }
     }
-    let banding = config.banding();
-    let lsh_pairs = lsh::candidate_pairs(&corpus.sigs, perms, &reps, banding, MAX_BUCKET);
+    let lsh_pairs = lsh::candidate_pairs_by_keys(&corpus.keys, banding.bands, &reps, MAX_BUCKET);
     stats.lsh_pairs = lsh_pairs.len() as u64;
     let mut pairs = lsh_pairs;
     if config.rewrites {
@@ -515,8 +612,15 @@ fn finish(
         let kw: Vec<Vec<u32>> = corpus
             .feats
             .par_iter()
-            .zip(&weights)
-            .map(|(f, w)| keywords::keywords(f, w, &term_stats, params))
+            .enumerate()
+            .map(|(d, f)| {
+                // Only the first of each body is a representative, whose keywords count.
+                if first(d) {
+                    keywords::keywords(f, weights_of(d as u32), &term_stats, params)
+                } else {
+                    Vec::new()
+                }
+            })
             .collect();
         let kp = keywords::candidate_pairs(&kw, &reps, params);
         stats.keyword_pairs = kp.len() as u64;
@@ -532,8 +636,8 @@ fn finish(
     progress.start(Stage::Verify, Some(pairs.len() as u64));
     let verifier = Verifier::new(config);
     let view = |d: u32| DocView {
-        features: &corpus.feats[d as usize],
-        rarity: Rarity::Weights(&weights[d as usize]),
+        features: &corpus.feats[corpus.same[d as usize] as usize],
+        rarity: Rarity::Weights(weights_of(d)),
         timestamp: corpus.docs[d as usize].timestamp,
     };
     let relate = |a: u32, b: u32| verifier.relate(view(a), view(b)).map(|r| r.0);
@@ -581,7 +685,12 @@ fn finish(
     let mut lo = 0;
     for d in 0..n32 {
         let hi = lo + edges[lo..].partition_point(|e| e.b == d);
-        grouper.place(&edges[lo..hi], key, |a, b| relate(a, b).is_some());
+        if config.rewrites {
+            grouper.place(&edges[lo..hi], key, |a, b| relate(a, b).is_some());
+        } else {
+            // Copies only: groups are the connected components of the edges.
+            grouper.place_merging(&edges[lo..hi], key);
+        }
         lo = hi;
         if d % 4096 == 4095 {
             progress.advance(4096);
@@ -650,6 +759,11 @@ fn finish(
     timer.lap(Stage::Cluster);
     stats.seconds = timer.seconds;
     stats.elapsed = start.elapsed().as_secs_f64();
+    stats.peak_rss_bytes = peak_rss_bytes();
+    stats.bytes_per_doc = stats
+        .peak_rss_bytes
+        .filter(|_| stats.documents > 0)
+        .map(|b| b as f64 / stats.documents as f64);
     Ok(Clustering {
         docs: corpus.docs,
         groups,

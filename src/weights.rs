@@ -27,6 +27,9 @@ impl Hasher for KeyHasher {
     fn write_u64(&mut self, i: u64) {
         self.0 = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
+    fn write_u128(&mut self, i: u128) {
+        self.0 = ((i as u64) ^ (i >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 /// A map keyed by hashes.
@@ -76,6 +79,23 @@ impl TermStats {
             .into_par_iter()
             .fold(TermStats::default, |mut s, f| {
                 s.add(f);
+                s
+            })
+            .reduce(TermStats::default, TermStats::merge)
+    }
+
+    /// Counts document frequencies over a corpus given as distinct feature sets, each
+    /// with the number of documents that have it (in parallel). Equal to
+    /// [`TermStats::from_features`] over the documents.
+    #[must_use]
+    pub fn from_counted_features<'a>(
+        feats: impl IntoParallelIterator<Item = (&'a Features, u32)>,
+    ) -> Self {
+        feats
+            .into_par_iter()
+            .fold(TermStats::default, |mut s, (f, n)| {
+                s.docs += n;
+                for_each_term(f, |t| *s.df.entry(t).or_insert(0) += n);
                 s
             })
             .reduce(TermStats::default, TermStats::merge)

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::pipeline::{Clustering, Member};
@@ -84,26 +85,52 @@ impl Clustering {
     /// # Errors
     /// Whatever writing to `out` returns.
     pub fn write_jsonl(&self, out: &mut dyn Write) -> io::Result<()> {
-        for d in 0..self.docs.len() {
-            serde_json::to_writer(&mut *out, &self.doc_line(d as u32))?;
-            out.write_all(b"\n")?;
-        }
-        Ok(())
+        self.write_lines(out, |buf, l| {
+            serde_json::to_writer(&mut *buf, l)?;
+            buf.push(b'\n');
+            Ok(())
+        })
     }
 
     fn write_csv(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "id,group,canonical,relation,similarity")?;
-        for d in 0..self.docs.len() {
-            let l = self.doc_line(d as u32);
+        self.write_lines(out, |buf, l| {
             writeln!(
-                out,
+                buf,
                 "{},{},{},{},{}",
                 csv_field(l.id),
                 csv_field(l.group.unwrap_or("")),
                 csv_field(l.canonical.unwrap_or("")),
                 l.relation.unwrap_or(""),
                 l.similarity.map(|s| s.to_string()).unwrap_or_default()
-            )?;
+            )
+        })
+    }
+
+    /// Writes one line per document, in input order, formatting blocks of documents in
+    /// parallel (a bounded number at a time) and writing them in order.
+    fn write_lines(
+        &self,
+        out: &mut dyn Write,
+        line: impl Fn(&mut Vec<u8>, &DocLine<'_>) -> io::Result<()> + Sync,
+    ) -> io::Result<()> {
+        const BLOCK: usize = 4096;
+        let n = self.docs.len();
+        let starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
+        for batch in starts.chunks(4 * rayon::current_num_threads().max(1)) {
+            let bufs: Vec<io::Result<Vec<u8>>> = batch
+                .par_iter()
+                .map(|&lo| {
+                    let mut buf = Vec::with_capacity(BLOCK * 64);
+                    for d in lo..(lo + BLOCK).min(n) {
+                        line(&mut buf, &self.doc_line(d as u32))?;
+                    }
+                    Ok(buf)
+                })
+                .collect();
+            for buf in bufs {
+                out.write_all(&buf?)?;
+            }
         }
         Ok(())
     }
@@ -214,11 +241,24 @@ impl Clustering {
         // A report without timings (the nightly job's, which two runs of one night must
         // give byte for byte) has no elapsed time.
         if s.elapsed > 0.0 {
+            let stages: Vec<String> = s
+                .seconds
+                .iter()
+                .map(|(stage, secs)| format!("{stage} {secs:.2}"))
+                .collect();
             writeln!(
                 out,
-                "elapsed          {:.2} s ({rate:.0} documents/s)",
-                s.elapsed
+                "elapsed          {:.2} s ({rate:.0} documents/s; {})",
+                s.elapsed,
+                stages.join(", ")
             )?;
+            if let (Some(peak), Some(per_doc)) = (s.peak_rss_bytes, s.bytes_per_doc) {
+                writeln!(
+                    out,
+                    "memory           {:.0} MB peak, {per_doc:.0} bytes/document",
+                    peak as f64 / 1e6
+                )?;
+            }
         }
         Ok(())
     }

@@ -84,6 +84,45 @@ fn same_groups_as_the_batch_run() {
 }
 
 #[test]
+fn same_groups_as_the_batch_run_without_rewrites() {
+    // Copies only: groups are connected components, and a later document can join two
+    // earlier groups into one; the index must merge them as the batch run does.
+    let config = Config {
+        rewrites: false,
+        ..Config::default()
+    };
+    let mut rng = Rng::new(77);
+    let (s, t) = (story(&mut rng, 8), story(&mut rng, 8));
+    let s: Vec<&str> = s.split(". ").collect();
+    let t: Vec<&str> = t.split(". ").collect();
+    let join = |parts: &[&[&str]]| parts.concat().join(". ");
+    // "a" and "b" share a third of their sentences: two groups, until "ab", which shares
+    // about 60% with each, links them.
+    let bridge = vec![
+        Document::new("a", join(&[&s[..8]])),
+        Document::new("b", join(&[&s[4..8], &t[..4]])),
+        Document::new("a-copy", join(&[&s[..8]])),
+        Document::new("ab", join(&[&s[2..8], &t[..2]])),
+        Document::new("b-copy", join(&[&s[4..8], &t[..4]])),
+    ];
+    let expect = batch_groups(&bridge, &config);
+    assert!(
+        expect.iter().all(|(g, _)| g.as_deref() == Some("a")),
+        "{expect:?}"
+    );
+    for corpus in [bridge, docs(120, 21)] {
+        let index = Index::new(config.clone()).unwrap();
+        for d in &corpus {
+            index.insert(d.clone()).unwrap();
+        }
+        assert_eq!(
+            index_groups(&index, &corpus),
+            batch_groups(&corpus, &config)
+        );
+    }
+}
+
+#[test]
 fn verdicts_name_matches_and_group() {
     let index = Index::new(Config::default()).unwrap();
     let mut rng = Rng::new(3);

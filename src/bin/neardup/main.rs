@@ -148,7 +148,10 @@ pub(crate) fn write_output(
 fn run_cluster(a: &ClusterArgs) -> Result<()> {
     let (result, _) = run_pipeline(&a.common)?;
     let format: Format = a.format.into();
-    write_output(a.output.as_deref(), |out| result.write(format, out))
+    write_output(a.output.as_deref(), |out| result.write(format, out))?;
+    // The process ends now: freeing a large clustering piece by piece would only delay it.
+    std::mem::forget(result);
+    Ok(())
 }
 
 fn run_dedup(a: &DedupArgs) -> Result<()> {
