@@ -8,16 +8,18 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::config::Config;
+use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Location, Result};
 use crate::features::{Features, Featurizer, Scratch};
 use crate::group::{CanonicalKey, Grouper};
+use crate::hamming;
 use crate::io::read::{FieldNames, InputFile, RawChunk, RecordReader, parse_raw};
 use crate::keywords::{self, KeywordParams};
 use crate::lsh;
 use crate::progress::{Progress, Stage};
-use crate::sketch::minhash::is_empty_signature;
+use crate::sketch::listed;
+use crate::sketch::simhash::from_words;
 use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
 
@@ -87,7 +89,8 @@ pub struct RunStats {
     pub empty: u64,
     /// Dates that were present but not understood.
     pub bad_dates: u64,
-    /// Candidate pairs from LSH buckets.
+    /// Candidate pairs from the signatures: LSH buckets (`MinHash`) or fingerprints
+    /// within `hamming` bits (`SimHash`).
     pub lsh_pairs: u64,
     /// Candidate pairs from the rare-word index.
     pub keyword_pairs: u64,
@@ -134,6 +137,8 @@ impl Clustering {
 struct Corpus {
     docs: Vec<DocInfo>,
     feats: Vec<Features>,
+    /// [`Config::signature_len`] words per document: `MinHash` values, or a `SimHash`
+    /// fingerprint.
     sigs: Vec<u32>,
 }
 
@@ -194,7 +199,7 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
     };
     let mut stats = RunStats::default();
     let featurizer = Featurizer::new(config);
-    let perms = config.perms;
+    let perms = config.signature_len();
     let mut sigs = vec![0u32; docs.len() * perms];
     let feats: Vec<Features> = docs
         .par_iter()
@@ -255,7 +260,7 @@ fn read_corpus(
     stats: &mut RunStats,
 ) -> Result<Corpus> {
     let featurizer = Featurizer::new(config);
-    let perms = config.perms;
+    let perms = config.signature_len();
     let list = files;
     let files = &list[..];
     let chunks = ChunkReader::spawn(RecordReader::new(list.clone()));
@@ -465,7 +470,7 @@ fn finish(
     start: Instant,
 ) -> Result<Clustering> {
     let n = corpus.docs.len();
-    let perms = config.perms;
+    let perms = config.signature_len();
     let n32 = u32::try_from(n).map_err(|_| Error::Config("more than 2^32 documents".into()))?;
 
     // Weigh: word statistics and weighted vectors (rewrite tier only).
@@ -496,7 +501,11 @@ fn finish(
     let mut exact_pairs = Vec::new();
     for d in 0..n32 {
         let f = &corpus.feats[d as usize];
-        if f.exact == 0 || is_empty_signature(&corpus.sigs[d as usize * perms..][..perms]) {
+        if !listed(
+            config.method,
+            f,
+            &corpus.sigs[d as usize * perms..][..perms],
+        ) {
             continue;
         }
         if let Some(&r) = first_of.get(&f.exact) {
@@ -506,8 +515,17 @@ fn finish(
             reps.push(d);
         }
     }
-    let banding = config.banding();
-    let lsh_pairs = lsh::candidate_pairs(&corpus.sigs, perms, &reps, banding, MAX_BUCKET);
+    // The signature stage: LSH buckets of MinHash signatures, or fingerprints within
+    // `hamming` bits (exact, by block-permutation tables).
+    let lsh_pairs = match config.method {
+        Method::MinHash => {
+            lsh::candidate_pairs(&corpus.sigs, perms, &reps, config.banding(), MAX_BUCKET)
+        }
+        Method::SimHash => {
+            let fps: Vec<u64> = corpus.sigs.par_chunks(perms).map(from_words).collect();
+            hamming::pairs_within(&fps, &reps, config.hamming)
+        }
+    };
     stats.lsh_pairs = lsh_pairs.len() as u64;
     let mut pairs = lsh_pairs;
     if config.rewrites {

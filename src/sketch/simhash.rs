@@ -65,6 +65,61 @@ impl SimHasher {
     }
 }
 
+impl SimHasher {
+    /// The fingerprint of a document given by its distinct shingles (32-bit hashes, as
+    /// in [`crate::features::Features::shingles`]), every shingle of weight 1: each is
+    /// hashed again with xxh3 (seeded) into a 64-bit feature. Equal to
+    /// [`SimHasher::fingerprint`] of those features with weight 1, computed with
+    /// bit-sliced counters (a few word operations per shingle instead of 64 additions).
+    #[must_use]
+    pub fn shingle_fingerprint(&self, shingles: &[u32]) -> u64 {
+        // planes[p] holds bit p of the 64 counters of set bits.
+        let mut planes = [0u64; 33];
+        for &s in shingles {
+            let mut carry = mix64(self.feature(s) ^ self.seed);
+            let mut p = 0;
+            while carry != 0 {
+                let next = planes[p] & carry;
+                planes[p] ^= carry;
+                carry = next;
+                p += 1;
+            }
+        }
+        let n = shingles.len() as u64;
+        let used = &planes[..(64 - n.leading_zeros()) as usize];
+        (0..64).fold(0u64, |fp, i| {
+            let ones = used
+                .iter()
+                .enumerate()
+                .fold(0u64, |c, (p, &plane)| c | (plane >> i & 1) << p);
+            // Votes: ones - (n - ones) > 0.
+            fp | u64::from(2 * ones > n) << i
+        })
+    }
+
+    /// The 64-bit feature hash of a shingle (xxh3, seeded).
+    #[inline]
+    fn feature(self, shingle: u32) -> u64 {
+        xxhash_rust::xxh3::xxh3_64_with_seed(&shingle.to_le_bytes(), self.seed)
+    }
+}
+
+/// The two 32-bit words that hold a fingerprint in a signature buffer (low word first),
+/// where the batch pipeline and the index keep `MinHash` values.
+#[must_use]
+pub fn to_words(fp: u64) -> [u32; 2] {
+    [fp as u32, (fp >> 32) as u32]
+}
+
+/// The fingerprint held in the first two words of `words` (see [`to_words`]).
+///
+/// # Panics
+/// When `words` has fewer than two words.
+#[must_use]
+pub fn from_words(words: &[u32]) -> u64 {
+    u64::from(words[0]) | u64::from(words[1]) << 32
+}
+
 /// Number of differing bits of two fingerprints.
 #[inline]
 #[must_use]
@@ -137,6 +192,29 @@ mod tests {
         }
         let mean = f64::from(total) / trials as f64;
         assert!((mean - 32.0).abs() < 2.0, "{mean}");
+    }
+
+    #[test]
+    fn words_round_trip() {
+        for fp in [0, 1, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(from_words(&to_words(fp)), fp);
+        }
+        let h = SimHasher::new(1);
+        let a = h.shingle_fingerprint(&[1, 2, 3]);
+        assert_ne!(a, h.shingle_fingerprint(&[1, 2, 4]));
+        assert_eq!(h.shingle_fingerprint(&[]), 0);
+    }
+
+    #[test]
+    fn bit_sliced_equals_weighted() {
+        for seed in [0, 1, 0xdead_beef] {
+            let h = SimHasher::new(seed);
+            for n in [1u32, 2, 3, 4, 7, 64, 255, 256, 1000, 5000] {
+                let shingles: Vec<u32> = (0..n).map(|i| mix64(u64::from(i + n)) as u32).collect();
+                let weighted = h.fingerprint(shingles.iter().map(|&s| (h.feature(s), 1.0)));
+                assert_eq!(h.shingle_fingerprint(&shingles), weighted, "n = {n}");
+            }
+        }
     }
 
     #[test]

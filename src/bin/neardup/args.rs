@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use neardup::{Banding, Config, Relation, Shingle};
+use neardup::{Banding, Config, Method, Relation, Shingle};
 
 /// Find copies and rewrites of news stories and group them into syndication groups.
 ///
@@ -191,6 +191,18 @@ pub struct Common {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Similarity")]
 pub struct SimilarityOpts {
+    /// How candidate pairs are found (every candidate is then scored the same way):
+    /// minhash (128 `MinHash` values and LSH bands: finds pairs down to --threshold, the
+    /// choice for rewrites and loose copies) or simhash (one 64-bit fingerprint per
+    /// document, 8 bytes, and an exact Hamming index: faster and smaller, for copies
+    /// with small edits, shingle Jaccard from about 0.8; see --hamming).
+    #[arg(long, value_enum, default_value_t = MethodArg::Minhash)]
+    pub method: MethodArg,
+    /// With --method simhash: the most fingerprint bits two candidates may differ in, 0
+    /// to 16. Lower is faster and finds only closer copies; 9 finds about 0.92 of the
+    /// pairs with shingle Jaccard ≥ 0.8 on Reuters (see QUALITY.md).
+    #[arg(long, default_value_t = neardup::config::DEFAULT_HAMMING, value_name = "K")]
+    pub hamming: u32,
     /// Shingles: word:K (K consecutive words) or char:K (K consecutive characters).
     #[arg(long, default_value = "word:3", value_parser = parse_shingle)]
     pub shingle: Shingle,
@@ -267,6 +279,24 @@ fn parse_bands(s: &str) -> Result<Banding, String> {
     s.parse().map_err(|e: neardup::Error| e.to_string())
 }
 
+/// Candidate methods (see `--method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// `MinHash` signatures with LSH bands.
+    Minhash,
+    /// A 64-bit `SimHash` fingerprint and a Hamming-distance index.
+    Simhash,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Minhash => Method::MinHash,
+            MethodArg::Simhash => Method::SimHash,
+        }
+    }
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
@@ -295,6 +325,8 @@ impl SimilarityOpts {
     /// The library configuration these options describe.
     pub fn config(&self) -> neardup::Result<Config> {
         let mut b = Config::builder()
+            .method(self.method.into())
+            .hamming(self.hamming)
             .shingle(self.shingle)
             .perms(self.perms)
             .threshold(self.threshold)
