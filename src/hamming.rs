@@ -22,7 +22,8 @@
 //!   stays near the number of pairs found, and the result is the same exact set.
 //!
 //! Every `k` is accepted: as `k` grows the blocks shrink and the cost model falls back to
-//! comparing every pair (at `k ≥ 64` every pair matches). Useful values are 0 to about 8.
+//! comparing every pair (at `k ≥ 64` every pair matches). Useful values are 0 to about 12
+//! (`neardup --method simhash` uses 9 by default).
 
 use rayon::prelude::*;
 

@@ -40,6 +40,7 @@ pub enum Command {
     /// Examples:
     ///   neardup eval --gold clough-dev.jsonl
     ///   neardup eval --gold counter-dev.jsonl --sweep rewrite-threshold=0.1:0.5:0.02
+    ///   neardup eval --gold clough-dev.jsonl --method simhash --sweep hamming=3:12:1
     ///   neardup eval --gold g.jsonl --corpus c.jsonl --format json
     #[command(verbatim_doc_comment)]
     Eval(EvalArgs),
@@ -126,7 +127,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
     /// Run once per value of one setting and print a table: KNOB=START:END:STEP, with
-    /// KNOB one of threshold, rewrite-threshold, containment, rewrite-window, perms.
+    /// KNOB one of threshold, rewrite-threshold, containment, rewrite-window, perms,
+    /// hamming (with --method simhash).
     #[arg(long, value_name = "KNOB=START:END:STEP")]
     pub sweep: Option<String>,
     /// Output format: text (a table) or json.
