@@ -26,6 +26,11 @@
 //! words, figures), 32-bit LSH bucket keys and keywords; later exact copies of a body
 //! share its representative's keys. The tables (ids, exact bodies, LSH buckets as
 //! chains through the documents, keyword postings) are derived and rebuilt on load.
+//!
+//! **`SimHash`.** With `Config::method = SimHash` a document has no bucket keys: its
+//! 64-bit fingerprint goes into a [`HammingTable`] (every held representative within
+//! `Config::hamming` bits, exactly) and is recomputed from the stored shingles when the
+//! tables are rebuilt, so files of either method have the same format.
 
 use std::collections::HashMap;
 use std::sync::RwLock;

@@ -67,16 +67,16 @@ impl SimHasher {
 
 impl SimHasher {
     /// The fingerprint of a document given by its distinct shingles (32-bit hashes, as
-    /// in [`crate::features::Features::shingles`]), every shingle of weight 1: each is
-    /// hashed again with xxh3 (seeded) into a 64-bit feature. Equal to
-    /// [`SimHasher::fingerprint`] of those features with weight 1, computed with
-    /// bit-sliced counters (a few word operations per shingle instead of 64 additions).
+    /// in [`crate::features::Features::shingles`]: the top half of each shingle's seeded
+    /// xxh3), every shingle of weight 1. Equal to [`SimHasher::fingerprint`] of the
+    /// shingles with weight 1 (each remixed with the seed into 64 bits), computed with
+    /// bit-sliced counters: a few word operations per shingle instead of 64 additions.
     #[must_use]
     pub fn shingle_fingerprint(&self, shingles: &[u32]) -> u64 {
         // planes[p] holds bit p of the 64 counters of set bits.
         let mut planes = [0u64; 33];
         for &s in shingles {
-            let mut carry = mix64(self.feature(s) ^ self.seed);
+            let mut carry = mix64(u64::from(s) ^ self.seed);
             let mut p = 0;
             while carry != 0 {
                 let next = planes[p] & carry;
@@ -95,12 +95,6 @@ impl SimHasher {
             // Votes: ones - (n - ones) > 0.
             fp | u64::from(2 * ones > n) << i
         })
-    }
-
-    /// The 64-bit feature hash of a shingle (xxh3, seeded).
-    #[inline]
-    fn feature(self, shingle: u32) -> u64 {
-        xxhash_rust::xxh3::xxh3_64_with_seed(&shingle.to_le_bytes(), self.seed)
     }
 }
 
@@ -211,7 +205,7 @@ mod tests {
             let h = SimHasher::new(seed);
             for n in [1u32, 2, 3, 4, 7, 64, 255, 256, 1000, 5000] {
                 let shingles: Vec<u32> = (0..n).map(|i| mix64(u64::from(i + n)) as u32).collect();
-                let weighted = h.fingerprint(shingles.iter().map(|&s| (h.feature(s), 1.0)));
+                let weighted = h.fingerprint(shingles.iter().map(|&s| (u64::from(s), 1.0)));
                 assert_eq!(h.shingle_fingerprint(&shingles), weighted, "n = {n}");
             }
         }
