@@ -73,28 +73,34 @@ impl SimHasher {
     /// bit-sliced counters: a few word operations per shingle instead of 64 additions.
     #[must_use]
     pub fn shingle_fingerprint(&self, shingles: &[u32]) -> u64 {
-        // planes[p] holds bit p of the 64 counters of set bits.
-        let mut planes = [0u64; 33];
+        let n = shingles.len() as u64;
+        // planes[p] holds bit p of the 64 counters of set bits; counters reach n, which
+        // needs `width` bits. A fixed number of planes per shingle keeps the loop free
+        // of data-dependent branches.
+        let width = (64 - n.leading_zeros()) as usize;
+        let mut planes = [0u64; 64];
+        let planes = &mut planes[..width];
         for &s in shingles {
             let mut carry = mix64(u64::from(s) ^ self.seed);
-            let mut p = 0;
-            while carry != 0 {
-                let next = planes[p] & carry;
-                planes[p] ^= carry;
+            for plane in planes.iter_mut() {
+                let next = *plane & carry;
+                *plane ^= carry;
                 carry = next;
-                p += 1;
             }
         }
-        let n = shingles.len() as u64;
-        let used = &planes[..(64 - n.leading_zeros()) as usize];
-        (0..64).fold(0u64, |fp, i| {
-            let ones = used
-                .iter()
-                .enumerate()
-                .fold(0u64, |c, (p, &plane)| c | (plane >> i & 1) << p);
-            // Votes: ones - (n - ones) > 0.
-            fp | u64::from(2 * ones > n) << i
-        })
+        // Bit i is set when counter i exceeds n / 2 (votes: ones - (n - ones) > 0): a
+        // bit-sliced comparison of all 64 counters with floor(n / 2), top plane first.
+        let half = n / 2;
+        let (mut greater, mut equal) = (0u64, u64::MAX);
+        for (p, &plane) in planes.iter().enumerate().rev() {
+            if half >> p & 1 == 1 {
+                equal &= plane;
+            } else {
+                greater |= equal & plane;
+                equal &= !plane;
+            }
+        }
+        greater
     }
 }
 
