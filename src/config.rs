@@ -16,8 +16,8 @@ pub enum Method {
     MinHash,
     /// One weighted 64-bit `SimHash` fingerprint per document (8 bytes) and a
     /// block-permutation Hamming index: candidates are the pairs whose fingerprints
-    /// differ in at most `hamming` bits. Cheaper to sketch and to hold than `MinHash`,
-    /// and aimed at close copies (shingle Jaccard from about 0.8); verification,
+    /// differ in at most `hamming` bits. Smaller to hold than `MinHash`, and aimed at
+    /// close copies (shingle Jaccard from about 0.8); verification,
     /// grouping and reports are the same.
     #[serde(rename = "simhash")]
     SimHash,

@@ -196,8 +196,9 @@ pub struct SimilarityOpts {
     /// How candidate pairs are found (every candidate is then scored the same way):
     /// minhash (128 `MinHash` values and LSH bands: finds pairs down to --threshold, the
     /// choice for rewrites and loose copies) or simhash (one 64-bit fingerprint per
-    /// document, 8 bytes, and an exact Hamming index: faster and smaller, for copies
-    /// with small edits, shingle Jaccard from about 0.8; see --hamming).
+    /// document, 8 bytes instead of 512, and an exact Hamming index: less memory and a
+    /// little less CPU, for copies with small edits, shingle Jaccard from about 0.8;
+    /// see --hamming). Rewrites are found the same way with either.
     #[arg(long, value_enum, default_value_t = MethodArg::Minhash)]
     pub method: MethodArg,
     /// With --method simhash: the most fingerprint bits two candidates may differ in, 0
