@@ -1,7 +1,7 @@
 //! Index benchmark: insert and query latency, and resident bytes per document held.
 //!
 //! ```text
-//! cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen]
+//! cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash]
 //! ```
 //!
 //! Streams the first `N` records of `CORPUS` (default: all) into one [`neardup::Index`]
@@ -11,7 +11,8 @@
 //! Documents are dropped once inserted, so the growth of resident memory (`VmRSS` from
 //! `/proc/self/status`, Linux) over the run is what the index holds. `--frozen` first
 //! learns word statistics from the whole corpus (`Index::with_stats`, the batch-equivalent
-//! mode) instead of learning them online (`Index::new`, the default).
+//! mode) instead of learning them online (`Index::new`, the default). `--simhash` uses
+//! `SimHash` candidates (`Method::SimHash`, default Hamming distance) instead of `MinHash`.
 //!
 //! `benches/index.sh` builds a 1,000,000-document corpus with `synth.py` and runs this.
 //! Latency is a benchmark, never a timed test.
@@ -23,25 +24,26 @@ use std::time::{Duration, Instant};
 
 use neardup::io::read::{FieldNames, RecordReader, expand_inputs, parse_record};
 use neardup::weights::TermStats;
-use neardup::{Config, Document, Index};
+use neardup::{Config, Document, Index, Method};
 
 struct Args {
     corpus: PathBuf,
     docs: usize,
     queries: usize,
     frozen: bool,
+    simhash: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen]"
+        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash]"
     );
     std::process::exit(2)
 }
 
 fn parse_args() -> Args {
     let mut corpus = None;
-    let (mut docs, mut queries, mut frozen) = (usize::MAX, 10_000, false);
+    let (mut docs, mut queries, mut frozen, mut simhash) = (usize::MAX, 10_000, false, false);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let number = |v: Option<String>| -> usize {
@@ -53,6 +55,7 @@ fn parse_args() -> Args {
             "--docs" => docs = number(it.next()),
             "--queries" => queries = number(it.next()),
             "--frozen" => frozen = true,
+            "--simhash" => simhash = true,
             "-h" | "--help" => usage(),
             s if s.starts_with('-') => usage(),
             s => corpus = Some(PathBuf::from(s)),
@@ -64,6 +67,7 @@ fn parse_args() -> Args {
         docs,
         queries,
         frozen,
+        simhash,
     }
 }
 
@@ -125,7 +129,14 @@ fn report(what: &str, mut t: Vec<Duration>) {
 
 fn main() {
     let args = parse_args();
-    let config = Config::default();
+    let config = if args.simhash {
+        Config::builder()
+            .method(Method::SimHash)
+            .build()
+            .expect("valid configuration")
+    } else {
+        Config::default()
+    };
     let index = if args.frozen {
         let mut docs = Vec::new();
         stream(&args.corpus, |d| {

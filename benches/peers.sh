@@ -4,13 +4,16 @@
 # Jaccard), same shingles (word 3-grams), 128 permutations, threshold 0.5.
 #
 # usage: benches/peers.sh [-n RUNS] [-d WORKDIR] [--corpus PATH] [--tools "datasketch rensa gaoya simhash"]
-#                         [--no-neardup] [--no-quality] [--keep]
+#                         [--methods "minhash simhash"] [--hamming K] [--no-neardup] [--no-quality] [--keep]
 #
 #   -n RUNS        timed runs per tool on Reuters x5, tools alternating (default 3)
 #   --corpus PATH  base corpus (default: SHARED/corpora/reuters21578.jsonl); x5 is built from it
 #   -d WORKDIR     where the x5 corpus, predictions and raw measurements go
 #                  (default: a new temp dir, removed at the end unless --keep)
 #   --tools LIST   peers to run (default: all four)
+#   --methods LIST neardup candidate methods to run (default: minhash); each is a tool of
+#                  its own: "neardup" (minhash) and "neardup-simhash" (--method simhash)
+#   --hamming K    --hamming for neardup-simhash (default: neardup's own default)
 #   --no-neardup   run the peers only (e.g. before the CLI exists)
 #   --no-quality   skip the plain-Reuters recall/precision part
 #   --keep         keep the temp WORKDIR
@@ -41,6 +44,8 @@ RUNS=3
 REUTERS=""
 WORK=""
 TOOLS="datasketch rensa gaoya simhash"
+METHODS="minhash"
+HAMMING=""
 WITH_NEARDUP=1
 WITH_QUALITY=1
 KEEP=0
@@ -50,6 +55,8 @@ while [[ $# -gt 0 ]]; do
     -d) [[ $# -ge 2 ]] || die "-d needs a value"; WORK="$2"; shift 2 ;;
     --corpus) [[ $# -ge 2 ]] || die "--corpus needs a value"; REUTERS="$2"; shift 2 ;;
     --tools) [[ $# -ge 2 ]] || die "--tools needs a value"; TOOLS="$2"; shift 2 ;;
+    --methods) [[ $# -ge 2 ]] || die "--methods needs a value"; METHODS="$2"; shift 2 ;;
+    --hamming) [[ $# -ge 2 ]] || die "--hamming needs a value"; HAMMING="$2"; shift 2 ;;
     --no-neardup) WITH_NEARDUP=0; shift ;;
     --no-quality) WITH_QUALITY=0; shift ;;
     --keep) KEEP=1; shift ;;
@@ -61,6 +68,10 @@ done
 for t in $TOOLS; do
   case "$t" in datasketch|rensa|gaoya|simhash) ;; *) die "unknown peer '$t' (datasketch rensa gaoya simhash)" ;; esac
 done
+for m in $METHODS; do
+  case "$m" in minhash|simhash) ;; *) die "unknown method '$m' (minhash simhash)" ;; esac
+done
+[[ -z "$HAMMING" || "$HAMMING" =~ ^[0-9]+$ ]] || die "--hamming must be a number, got '$HAMMING'"
 
 BENCH="$SHARED/bench"
 REUTERS="${REUTERS:-$SHARED/corpora/reuters21578.jsonl}"
@@ -144,9 +155,14 @@ EOF
 run_tool() {
   local tool="$1" corpus="$2" tag="$3" tsv="$WORK/$4"
   local pred="$WORK/$tag.pred.jsonl" tfile="$WORK/$tag.time" out="$WORK/$tag.json" err="$WORK/$tag.stderr"
-  if [[ "$tool" == neardup ]]; then
+  if [[ "$tool" == neardup* ]]; then
+    local method=()
+    if [[ "$tool" == neardup-simhash ]]; then
+      method=(--method simhash)
+      [[ -n "$HAMMING" ]] && method+=(--hamming "$HAMMING")
+    fi
     /usr/bin/time -v -o "$tfile" "$NEARDUP" cluster "$corpus" --shingle word:3 --perms 128 \
-      --threshold 0.5 --no-rewrites --format jsonl -o "$WORK/$tag.neardup.jsonl" >"$out" 2>"$err" \
+      --threshold 0.5 --no-rewrites "${method[@]}" --format jsonl -o "$WORK/$tag.neardup.jsonl" >"$out" 2>"$err" \
       || die "neardup failed on $corpus (exit $?); see $err: $(tail -n 3 "$err")"
     to_cluster "$corpus" "$WORK/$tag.neardup.jsonl" "$pred" || die "converting neardup output $WORK/$tag.neardup.jsonl failed"
   else
@@ -158,7 +174,11 @@ run_tool() {
 }
 
 ALL=()
-[[ $WITH_NEARDUP -eq 1 ]] && ALL+=(neardup)
+if [[ $WITH_NEARDUP -eq 1 ]]; then
+  for m in $METHODS; do
+    if [[ "$m" == minhash ]]; then ALL+=(neardup); else ALL+=("neardup-$m"); fi
+  done
+fi
 for t in $TOOLS; do ALL+=("$t"); done
 [[ ${#ALL[@]} -gt 0 ]] || die "nothing to run"
 
@@ -181,10 +201,11 @@ if [[ $WITH_QUALITY -eq 1 ]]; then
   for t in "${ALL[@]}"; do specs+=("$t=$WORK/r1_$t.pred.jsonl"); done
   "$PY" "$BENCH/exact.py" "$REUTERS" --k 3 --threshold 0.5 --out "$WORK/exact_pairs_0.5.jsonl" "${specs[@]}" \
     >"$WORK/exact_0.5.json" || die "exact.py failed"
-  if [[ " ${ALL[*]} " == *" simhash "* ]]; then
-    say "exact Jaccard >= 0.8 on the plain corpus for simhash (exact.py)"
+  if [[ " ${ALL[*]} " == *" simhash "* || " ${ALL[*]} " == *" neardup-simhash "* ]]; then
+    # SimHash is meant for close copies: every tool is scored at J >= 0.8 too.
+    say "exact Jaccard >= 0.8 on the plain corpus (exact.py)"
     "$PY" "$BENCH/exact.py" "$REUTERS" --k 3 --threshold 0.8 --out "$WORK/exact_pairs_0.8.jsonl" \
-      "simhash=$WORK/r1_simhash.pred.jsonl" >"$WORK/exact_0.8.json" || die "exact.py failed"
+      "${specs[@]}" >"$WORK/exact_0.8.json" || die "exact.py failed"
   fi
   for t in "${ALL[@]}"; do
     "$PY" "$BENCH/compare.py" copies "$WORK/r1_$t.pred.jsonl" "$WORK/x5_${t}_run1.pred.jsonl" \
@@ -218,7 +239,7 @@ def load_tsv(name):
             tool, tag, tfile, out = line.rstrip("\n").split("\t")
             wall, rss = gnu_time(tfile)
             inner = None
-            if tool != "neardup":
+            if not tool.startswith("neardup"):
                 inner = json.loads(open(out).read().strip().splitlines()[-1])["seconds_total"]
             rows.setdefault(tool, []).append((wall, rss, inner))
     return rows
@@ -267,8 +288,13 @@ if ex:
     print(f"\nExact Jaccard >= 0.5 (word 3-grams) on plain {name}: {ex['exact_pairs']} pairs, "
           f"{ex['docs_with_partner']} docs with a partner, {ex['docs']} docs.")
 if ex8:
-    s = ex8["tools"]["simhash"]
-    print(f"simhash against exact Jaccard >= 0.8: {ex8['exact_pairs']} pairs; pair recall {f(s['pair_recall'], 4)}, "
-          f"doc recall {f(s['doc_recall'], 4)}, doc precision {f(s['doc_precision'], 4)}.")
+    print(f"\nAgainst exact Jaccard >= 0.8 on plain {name}: {ex8['exact_pairs']} pairs, "
+          f"{ex8['docs_with_partner']} docs with a partner.\n")
+    print("| tool | pair recall (J >= 0.8) | doc recall | doc precision |")
+    print("|---|---|---|---|")
+    for t in tools:
+        s = ex8["tools"].get(t)
+        if s:
+            print(f"| {t} | {f(s['pair_recall'], 4)} | {f(s['doc_recall'], 4)} | {f(s['doc_precision'], 4)} |")
 print(f"\nRaw measurements: {work}" + ("" if kept else " (temporary, removed on exit; pass --keep or -d DIR to keep)"))
 EOF

@@ -9,9 +9,34 @@ use crate::shingle::Shingle;
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Method {
-    /// `MinHash` signatures with banded LSH.
+    /// `MinHash` signatures with banded LSH (the default): candidates at a Jaccard
+    /// similarity around `threshold` are found with a tunable probability, at
+    /// `perms` × 4 bytes of signature per document.
     #[default]
     MinHash,
+    /// One weighted 64-bit `SimHash` fingerprint per document (8 bytes) and a
+    /// block-permutation Hamming index: candidates are the pairs whose fingerprints
+    /// differ in at most `hamming` bits. Smaller to hold than `MinHash`, and aimed at
+    /// close copies (shingle Jaccard from about 0.8); verification,
+    /// grouping and reports are the same.
+    #[serde(rename = "simhash")]
+    SimHash,
+}
+
+/// Default `Config::hamming` (see QUALITY.md, section "`SimHash` beside `MinHash`").
+pub const DEFAULT_HAMMING: u32 = 9;
+
+/// Largest accepted `Config::hamming`: beyond it the block tables key on too few bits
+/// to prune, and most unrelated pairs become candidates.
+pub const MAX_HAMMING: u32 = 16;
+
+fn default_hamming() -> u32 {
+    DEFAULT_HAMMING
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_default_hamming(k: &u32) -> bool {
+    *k == DEFAULT_HAMMING
 }
 
 /// Every setting of a run. Build one with [`Config::builder`] or take [`Config::default`].
@@ -43,6 +68,16 @@ pub struct Config {
     /// story (copies still are): a wire story is rewritten within days, while the same
     /// template recurs every day, week or quarter (default 3; 0 for no limit).
     pub rewrite_window_days: u32,
+    /// With [`Method::SimHash`]: the largest Hamming distance (differing bits of the
+    /// 64-bit fingerprints) at which two documents are candidates (default 9, from 0 to
+    /// 16). Ignored by `MinHash`.
+    /// (Written only when not the default, so that index files of runs without it
+    /// stay byte-identical.)
+    #[serde(
+        default = "default_hamming",
+        skip_serializing_if = "is_default_hamming"
+    )]
+    pub hamming: u32,
 }
 
 impl Default for Config {
@@ -58,6 +93,7 @@ impl Default for Config {
             rewrites: true,
             rewrite_threshold: 0.24,
             rewrite_window_days: 3,
+            hamming: DEFAULT_HAMMING,
         }
     }
 }
@@ -79,6 +115,16 @@ impl Config {
     pub fn banding(&self) -> Banding {
         self.bands
             .unwrap_or_else(|| Banding::optimal_weighted(self.threshold, self.perms, 0.05))
+    }
+
+    /// Length in 32-bit words of the per-document signature the pipeline and the index
+    /// compute: `perms` for `MinHash`, 2 (one 64-bit fingerprint) for `SimHash`.
+    #[must_use]
+    pub fn signature_len(&self) -> usize {
+        match self.method {
+            Method::MinHash => self.perms,
+            Method::SimHash => 2,
+        }
     }
 
     /// Checks ranges and consistency.
@@ -105,6 +151,12 @@ impl Config {
             return Err(Error::Config(format!(
                 "perms must be from 1 to 4096, got {}",
                 self.perms
+            )));
+        }
+        if self.hamming > MAX_HAMMING {
+            return Err(Error::Config(format!(
+                "hamming must be from 0 to {MAX_HAMMING}, got {}",
+                self.hamming
             )));
         }
         if let Some(b) = self.bands
@@ -185,6 +237,12 @@ impl ConfigBuilder {
         self.0.rewrite_window_days = days;
         self
     }
+    /// Sets the Hamming distance of `SimHash` candidates.
+    #[must_use]
+    pub fn hamming(mut self, k: u32) -> Self {
+        self.0.hamming = k;
+        self
+    }
     /// Validates and returns the configuration.
     ///
     /// # Errors
@@ -212,5 +270,26 @@ mod tests {
         let b = Banding { bands: 64, rows: 4 };
         assert!(Config::builder().perms(128).bands(b).build().is_err());
         assert!(Config::builder().perms(256).bands(b).build().is_ok());
+        let e = Config::builder().hamming(17).build().unwrap_err();
+        assert!(e.to_string().contains("hamming"), "{e}");
+        assert!(Config::builder().hamming(0).build().is_ok());
+    }
+
+    #[test]
+    fn method_and_hamming_serde() {
+        let c = Config::builder()
+            .method(Method::SimHash)
+            .hamming(7)
+            .build()
+            .unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains("\"method\":\"simhash\""), "{json}");
+        assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), c);
+        // A configuration written before `hamming` existed reads with the default.
+        let mut v: serde_json::Value = serde_json::to_value(Config::default()).unwrap();
+        v.as_object_mut().unwrap().remove("hamming");
+        let old: Config = serde_json::from_value(v).unwrap();
+        assert_eq!(old.hamming, DEFAULT_HAMMING);
+        assert_eq!(old, Config::default());
     }
 }

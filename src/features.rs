@@ -1,11 +1,12 @@
 //! Per-document features: everything later stages need, computed once from the text,
 //! after which the text itself can be dropped.
 
-use crate::config::Config;
+use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::normalize::{is_number, normalize_into, words};
 use crate::shingle::{ShingleKind, char_shingles, hash_word, word_shingles};
 use crate::sketch::minhash::MinHasher;
+use crate::sketch::simhash::{SimHasher, to_words};
 
 /// Compact features of one document.
 ///
@@ -43,11 +44,13 @@ pub struct Scratch {
     sort: Vec<u32>,
 }
 
-/// Computes [`Features`] and `MinHash` signatures under one configuration.
+/// Computes [`Features`] and signatures (`MinHash` values or a `SimHash` fingerprint,
+/// as the configuration's method says) under one configuration.
 #[derive(Debug, Clone)]
 pub struct Featurizer {
     config: Config,
     minhash: MinHasher,
+    simhash: SimHasher,
 }
 
 /// Sorts `v` ascending: LSD radix sort (4 byte passes) for long inputs, else the
@@ -104,6 +107,7 @@ impl Featurizer {
         Featurizer {
             config: config.clone(),
             minhash: MinHasher::new(config.perms, config.seed),
+            simhash: SimHasher::new(config.seed),
         }
     }
 
@@ -113,7 +117,19 @@ impl Featurizer {
         &self.config
     }
 
-    /// Features of `doc`, and its `MinHash` signature written into `sig` (`perms` long).
+    /// The `SimHash` fingerprint of a document from its features (its distinct
+    /// shingles, each of weight 1; see QUALITY.md for why not rarity weights): what
+    /// [`Featurizer::featurize`] writes with [`Method::SimHash`], recomputable from
+    /// stored features.
+    #[must_use]
+    pub fn fingerprint(&self, features: &Features) -> u64 {
+        self.simhash.shingle_fingerprint(&features.shingles)
+    }
+
+    /// Features of `doc`, and its signature written into `sig`
+    /// ([`Config::signature_len`] long): the `MinHash` values, or with
+    /// [`Method::SimHash`] the fingerprint as two words
+    /// ([`crate::sketch::simhash::to_words`]).
     pub fn featurize(&self, doc: &Document, scratch: &mut Scratch, sig: &mut [u32]) -> Features {
         self.featurize_text(&doc.text, doc.title.as_deref(), scratch, sig)
     }
@@ -168,10 +184,16 @@ impl Featurizer {
                 &mut scratch.shingles,
             ),
         }
-        self.minhash.sketch_into(&scratch.shingles, sig);
+        if self.config.method == Method::MinHash {
+            self.minhash.sketch_into(&scratch.shingles, sig);
+        }
         let mut shingles: Vec<u32> = scratch.shingles.iter().map(|&h| (h >> 32) as u32).collect();
         sort_u32(&mut shingles, &mut scratch.sort);
         shingles.dedup();
+        if self.config.method == Method::SimHash {
+            let fp = self.simhash.shingle_fingerprint(&shingles);
+            sig.copy_from_slice(&to_words(fp));
+        }
 
         let word_count = u32::try_from(wh.len()).unwrap_or(u32::MAX);
         if !rewrites {

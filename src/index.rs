@@ -26,20 +26,28 @@
 //! words, figures), 32-bit LSH bucket keys and keywords; later exact copies of a body
 //! share its representative's keys. The tables (ids, exact bodies, LSH buckets as
 //! chains through the documents, keyword postings) are derived and rebuilt on load.
+//!
+//! **`SimHash`.** With `Config::method = SimHash` a document has no bucket keys: its
+//! 64-bit fingerprint goes into a [`HammingTable`] (every held representative within
+//! `Config::hamming` bits, exactly) and is recomputed from the stored shingles when the
+//! tables are rebuilt, so files of either method have the same format.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use rayon::prelude::*;
 
-use crate::config::Config;
+use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::features::{Features, Featurizer, Scratch};
 use crate::group::{CanonicalKey, Grouper};
+use crate::hamming::HammingTable;
 use crate::keywords::{self, KeywordParams};
 use crate::lsh::band_hash;
+use crate::sketch::listed;
 use crate::sketch::minhash::is_empty_signature;
+use crate::sketch::simhash::{SimHasher, from_words};
 use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
 
@@ -141,8 +149,12 @@ struct Tables {
     postings: KeyMap<u32, (u32, u32)>,
     post_next: Vec<u32>,
     live: usize,
-    /// The LSH banding in force (derived from the configuration).
+    /// The LSH banding in force (derived from the configuration; no bands with
+    /// `SimHash`).
     banding: crate::lsh::Banding,
+    /// With `SimHash`: the representatives' fingerprints within `hamming` bits, and the
+    /// hasher that recomputes a fingerprint from a document's stored shingles.
+    hamming: Option<(HammingTable, SimHasher)>,
 }
 
 impl Default for Tables {
@@ -159,7 +171,17 @@ impl Default for Tables {
             post_next: Vec::new(),
             live: 0,
             banding: crate::lsh::Banding { bands: 0, rows: 0 },
+            hamming: None,
         }
+    }
+}
+
+/// The LSH banding of the index's tables: none with `SimHash`, whose candidates come
+/// from the Hamming table.
+fn table_banding(config: &Config) -> crate::lsh::Banding {
+    match config.method {
+        Method::MinHash => config.banding(),
+        Method::SimHash => crate::lsh::Banding { bands: 0, rows: 0 },
     }
 }
 
@@ -225,7 +247,7 @@ impl Index {
 
     pub(crate) fn from_state(config: Config, mut state: State) -> Result<Self> {
         config.validate()?;
-        state.rebuild(config.banding());
+        state.rebuild(&config);
         Ok(Index {
             featurizer: Featurizer::new(&config),
             config,
@@ -264,7 +286,7 @@ impl Index {
     }
 
     fn prepare(&self, doc: Document, scratch: &mut Scratch) -> Prepared {
-        let mut signature = vec![0; self.config.perms];
+        let mut signature = vec![0; self.config.signature_len()];
         let features = self.featurizer.featurize(&doc, scratch, &mut signature);
         Prepared {
             doc,
@@ -336,7 +358,7 @@ impl Index {
             state.remove_doc(d, true);
         }
         if !old.is_empty() {
-            state.compact(self.config.banding());
+            state.compact(&self.config);
         }
         old.len()
     }
@@ -353,7 +375,7 @@ impl Index {
             }
         }
         if n > 0 {
-            state.compact(self.config.banding());
+            state.compact(&self.config);
         }
         n
     }
@@ -362,7 +384,7 @@ impl Index {
     /// not change. [`Index::evict_before`] and [`Index::remove_all`] do it themselves;
     /// after many [`Index::remove`] calls, call it once.
     pub fn compact(&self) {
-        self.state_mut().compact(self.config.banding());
+        self.state_mut().compact(&self.config);
     }
 
     /// The group id and canonical id of a held document.
@@ -498,7 +520,7 @@ impl State {
             rarity: Rarity::Weights(&weights),
             timestamp,
         };
-        if features.exact == 0 || is_empty_signature(signature) {
+        if !listed(config.method, features, signature) {
             return (Vec::new(), Vec::new());
         }
         if let Some(&rep) = self.tables.exact.get(&features.exact) {
@@ -512,6 +534,9 @@ impl State {
             return (vec![edge], Vec::new());
         }
         let mut cands: Vec<u32> = Vec::new();
+        if let Some((table, _)) = &self.tables.hamming {
+            cands = table.query(from_words(signature));
+        }
         for (i, &key) in bucket_keys(signature, self.tables.banding)
             .iter()
             .enumerate()
@@ -647,7 +672,7 @@ impl State {
         }
         let (edges, kw) =
             self.candidate_edges(config, &p.features, &p.signature, p.doc.timestamp, Some(d));
-        let listed = p.features.exact != 0 && !is_empty_signature(&p.signature);
+        let listed = listed(config.method, &p.features, &p.signature);
         let bands = if listed {
             bucket_keys(&p.signature, self.tables.banding)
         } else {
@@ -720,11 +745,14 @@ impl State {
         }
     }
 
-    /// Puts a document into the LSH and keyword tables, keeping buckets ordered by
-    /// document number (newest first).
+    /// Puts a document into the LSH (or Hamming) and keyword tables, keeping buckets
+    /// ordered by document number (newest first).
     fn add_to_tables(&mut self, d: u32) {
         let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
+        if let Some((table, hasher)) = &mut self.tables.hamming {
+            table.insert(d, hasher.shingle_fingerprint(&slot.features.shingles));
+        }
         for (i, &key) in slot.bands.iter().enumerate() {
             let head = self.tables.heads[i].entry(key).or_insert(NIL);
             if *head == NIL || *head < d {
@@ -766,8 +794,11 @@ impl State {
         })
     }
 
-    /// Takes a document out of the LSH and keyword tables.
+    /// Takes a document out of the LSH (or Hamming) and keyword tables.
     fn remove_from_tables(&mut self, d: u32) {
+        if let Some((table, _)) = &mut self.tables.hamming {
+            table.remove(d);
+        }
         let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
         for (i, &key) in slot.bands.iter().enumerate() {
@@ -886,7 +917,7 @@ impl State {
     /// Renumbers the live documents densely (in order) and rebuilds the tables, so
     /// removed documents cost nothing. Answers do not change: every order the index uses
     /// is that of document numbers, which renumbering keeps.
-    fn compact(&mut self, banding: crate::lsh::Banding) {
+    fn compact(&mut self, config: &Config) {
         if self.tables.live == self.slots.len() {
             return;
         }
@@ -906,12 +937,19 @@ impl State {
             .collect();
         self.slots.retain(Option::is_some);
         self.slots.shrink_to_fit();
-        self.rebuild(banding);
+        self.rebuild(config);
     }
 
     /// Derives the tables from the documents held.
-    fn rebuild(&mut self, banding: crate::lsh::Banding) {
+    fn rebuild(&mut self, config: &Config) {
+        let banding = table_banding(config);
         self.tables = Tables {
+            hamming: (config.method == Method::SimHash).then(|| {
+                (
+                    HammingTable::new(config.hamming),
+                    SimHasher::new(config.seed),
+                )
+            }),
             heads: vec![KeyMap::default(); banding.bands],
             next: vec![NIL; self.slots.len() * banding.bands],
             post_next: vec![NIL; self.slots.len() * KW],
@@ -1144,7 +1182,7 @@ impl Index {
         let corrupted = |e: postcard::Error| bad(format!("corrupted state: {e}"));
         let state: State = if version == 1 {
             let old: v1::State = postcard::from_bytes(&payload).map_err(corrupted)?;
-            State::from_v1(old, config.banding())
+            State::from_v1(old, table_banding(&config))
         } else {
             postcard::from_bytes(&payload).map_err(corrupted)?
         };
@@ -1184,7 +1222,7 @@ impl TermStats {
         let feats: Vec<Features> = docs
             .par_iter()
             .map_init(
-                || (Scratch::default(), vec![0u32; config.perms]),
+                || (Scratch::default(), vec![0u32; config.signature_len()]),
                 |(s, sig), d| f.featurize(d, s, sig),
             )
             .collect();

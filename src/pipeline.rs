@@ -8,15 +8,17 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::config::Config;
+use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Location, Result};
 use crate::features::{Features, Featurizer, Scratch};
 use crate::group::{CanonicalKey, Grouper};
+use crate::hamming;
 use crate::io::read::{FieldNames, InputFile, RawChunk, RecordReader, parse_raw};
 use crate::keywords::{self, KeywordParams};
 use crate::lsh;
 use crate::progress::{Progress, Stage};
+use crate::sketch::simhash::from_words;
 use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
 
@@ -86,7 +88,8 @@ pub struct RunStats {
     pub empty: u64,
     /// Dates that were present but not understood.
     pub bad_dates: u64,
-    /// Candidate pairs from LSH buckets.
+    /// Candidate pairs from the signatures: LSH buckets (`MinHash`) or fingerprints
+    /// within `hamming` bits (`SimHash`).
     pub lsh_pairs: u64,
     /// Candidate pairs from the rare-word index.
     pub keyword_pairs: u64,
@@ -154,8 +157,9 @@ impl Clustering {
 struct Corpus {
     docs: Vec<DocInfo>,
     feats: Vec<Features>,
-    /// LSH bucket keys, `banding.bands` per document (see [`lsh::band_keys`]): what the
-    /// candidate stage needs of a `MinHash` signature, in a fifth of its memory.
+    /// Candidate keys, [`key_len`] per document: LSH bucket keys for `MinHash` (see
+    /// [`lsh::band_keys`]), what the candidate stage needs of a signature in a fifth of
+    /// its memory; the fingerprint as two words for `SimHash`.
     keys: Vec<u32>,
     /// The banding of `keys` (computed once: finding the optimal one takes a while).
     banding: lsh::Banding,
@@ -223,16 +227,17 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
     };
     let mut stats = RunStats::default();
     let featurizer = Featurizer::new(config);
-    let (perms, banding) = (config.perms, config.banding());
-    let mut keys = vec![0u32; docs.len() * banding.bands];
+    let (perms, banding) = (config.signature_len(), config.banding());
+    let stride = key_len(config, banding);
+    let mut keys = vec![0u32; docs.len() * stride];
     let feats: Vec<Features> = docs
         .par_iter()
-        .zip(keys.par_chunks_mut(banding.bands))
+        .zip(keys.par_chunks_mut(stride))
         .map_init(
             || (Scratch::default(), vec![0u32; perms]),
             |(s, sig), (d, keys)| {
                 let f = featurizer.featurize(d, s, sig);
-                lsh::band_keys(sig, banding, keys);
+                write_keys(config, banding, sig, keys);
                 f
             },
         )
@@ -291,8 +296,8 @@ fn read_corpus(
     stats: &mut RunStats,
 ) -> Result<Corpus> {
     let featurizer = Featurizer::new(config);
-    let (perms, banding) = (config.perms, config.banding());
-    let bands = banding.bands;
+    let (perms, banding) = (config.signature_len(), config.banding());
+    let bands = key_len(config, banding);
     let list = files;
     let files = &list[..];
     let chunks = ChunkReader::spawn(RecordReader::new(list.clone()));
@@ -344,7 +349,7 @@ fn read_corpus(
                         }
                     } else {
                         let f = featurizer.featurize_text(p.text, p.title.as_deref(), s, sig);
-                        lsh::band_keys(sig, banding, keys);
+                        write_keys(config, banding, sig, keys);
                         f
                     };
                     Ok(Sketched {
@@ -434,6 +439,23 @@ fn read_corpus(
         last_bytes = now;
     }
     Ok(corpus)
+}
+
+/// Words of candidate keys per document: the LSH band keys of a `MinHash` signature, or
+/// a `SimHash` fingerprint as two words.
+fn key_len(config: &Config, banding: lsh::Banding) -> usize {
+    match config.method {
+        Method::MinHash => banding.bands,
+        Method::SimHash => 2,
+    }
+}
+
+/// Writes a document's candidate keys ([`key_len`] words) from its signature.
+fn write_keys(config: &Config, banding: lsh::Banding, sig: &[u32], keys: &mut [u32]) {
+    match config.method {
+        Method::MinHash => lsh::band_keys(sig, banding, keys),
+        Method::SimHash => keys.copy_from_slice(sig),
+    }
 }
 
 /// A 128-bit hash of a body and its headline: documents with equal keys have equal
@@ -604,7 +626,17 @@ fn finish(
             reps.push(d);
         }
     }
-    let lsh_pairs = lsh::candidate_pairs_by_keys(&corpus.keys, banding.bands, &reps, MAX_BUCKET);
+    // The signature stage: LSH buckets of MinHash signatures, or fingerprints within
+    // `hamming` bits (exact, by block-permutation tables).
+    let lsh_pairs = match config.method {
+        Method::MinHash => {
+            lsh::candidate_pairs_by_keys(&corpus.keys, banding.bands, &reps, MAX_BUCKET)
+        }
+        Method::SimHash => {
+            let fps: Vec<u64> = corpus.keys.par_chunks(2).map(from_words).collect();
+            hamming::pairs_within(&fps, &reps, config.hamming)
+        }
+    };
     stats.lsh_pairs = lsh_pairs.len() as u64;
     let mut pairs = lsh_pairs;
     if config.rewrites {

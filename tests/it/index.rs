@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use neardup::weights::TermStats;
-use neardup::{Config, Document, Index, Relation, cluster_documents};
+use neardup::{Config, Document, Index, Method, Relation, cluster_documents};
 
 use crate::common::{Rng, story};
 
 /// Stories with copies, wrapped copies, truncations and rewrites, some dated.
-fn docs(n: usize, seed: u64) -> Vec<Document> {
+pub fn docs(n: usize, seed: u64) -> Vec<Document> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     for i in 0..n {
@@ -36,7 +36,7 @@ fn docs(n: usize, seed: u64) -> Vec<Document> {
 }
 
 /// Per document: (group id, canonical id), as the batch pipeline says.
-fn batch_groups(docs: &[Document], config: &Config) -> Vec<(Option<String>, Option<String>)> {
+pub fn batch_groups(docs: &[Document], config: &Config) -> Vec<(Option<String>, Option<String>)> {
     let r = cluster_documents(docs, config).unwrap();
     (0..docs.len() as u32)
         .map(|d| {
@@ -46,7 +46,7 @@ fn batch_groups(docs: &[Document], config: &Config) -> Vec<(Option<String>, Opti
         .collect()
 }
 
-fn index_groups(index: &Index, docs: &[Document]) -> Vec<(Option<String>, Option<String>)> {
+pub fn index_groups(index: &Index, docs: &[Document]) -> Vec<(Option<String>, Option<String>)> {
     docs.iter()
         .map(|d| {
             let (g, c) = index.group_of(&d.id).unwrap();
@@ -56,9 +56,23 @@ fn index_groups(index: &Index, docs: &[Document]) -> Vec<(Option<String>, Option
         .collect()
 }
 
+/// The default configuration, and the same with `SimHash` candidates.
+fn both_methods() -> [Config; 2] {
+    [
+        Config::default(),
+        Config::builder().method(Method::SimHash).build().unwrap(),
+    ]
+}
+
 #[test]
 fn same_groups_as_the_batch_run() {
-    let config = Config::default();
+    for config in both_methods() {
+        same_groups_as_the_batch_run_with(&config);
+    }
+}
+
+fn same_groups_as_the_batch_run_with(config: &Config) {
+    let config = config.clone();
     let seeds: Vec<Document> = [
         "000_674dd88529f57a27",
         "001_e8efe33f63bedb2f",
@@ -201,13 +215,20 @@ fn insert_batch_equals_one_by_one() {
 
 #[test]
 fn save_and_load_round_trip() {
+    for config in both_methods() {
+        save_and_load_round_trip_with(&config);
+    }
+}
+
+fn save_and_load_round_trip_with(config: &Config) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("idx.ndx");
     let corpus = docs(40, 24);
-    let index = Index::new(Config::default()).unwrap();
+    let index = Index::new(config.clone()).unwrap();
     index.insert_batch(corpus[..30].to_vec());
     index.save(&path).unwrap();
     let loaded = Index::load(&path).unwrap();
+    assert_eq!(loaded.config(), config);
     assert_eq!(loaded.len(), index.len());
     assert_eq!(
         index_groups(&loaded, &corpus[..30]),
@@ -338,8 +359,14 @@ fn eviction_keeps_groups_consistent() {
 /// save/load round trip of the compacted index agrees too.
 #[test]
 fn compaction_keeps_answers() {
+    for config in both_methods() {
+        compaction_keeps_answers_with(config);
+    }
+}
+
+fn compaction_keeps_answers_with(config: Config) {
     let all = docs(40, 31);
-    let index = Index::new(Config::default()).unwrap();
+    let index = Index::new(config).unwrap();
     index.insert_batch(all.clone());
     let gone: Vec<&str> = all
         .iter()

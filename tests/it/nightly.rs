@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use crate::common::{Rng, run, stderr, story};
 
@@ -75,13 +75,59 @@ fn two_nights(dir: &Path) {
 
 /// Runs one night; panics with its standard error when it fails.
 fn night(dir: &Path, state: &str, out: &str, input: &str, date: &str) {
-    let o = run(
-        dir,
-        &[
-            "nightly", "--state", state, "--out", out, "--date", date, "-q", input,
-        ],
-    );
+    night_with(dir, state, out, input, date, &[]);
+}
+
+/// [`night`] with more options.
+fn night_with(dir: &Path, state: &str, out: &str, input: &str, date: &str, more: &[&str]) {
+    let o = night_run(dir, [state, out, input, date], more);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Runs one night: `[state, out, input, date]` and more options.
+fn night_run(dir: &Path, [state, out, input, date]: [&str; 4], more: &[&str]) -> Output {
+    let mut args = vec![
+        "nightly", "--state", state, "--out", out, "--date", date, "-q", input,
+    ];
+    args.extend_from_slice(more);
+    run(dir, &args)
+}
+
+/// With `--method simhash` the state remembers the method: the nights give the groups
+/// that `MinHash` gives, and a night with another method is refused.
+#[test]
+fn simhash_nights_group_like_minhash() {
+    let d = tempfile::tempdir().unwrap();
+    two_nights(d.path());
+    let sim = ["--method", "simhash"];
+    for (state, more) in [("s-min", &[][..]), ("s-sim", &sim[..])] {
+        night_with(
+            d.path(),
+            state,
+            &format!("{state}-1"),
+            "night1.jsonl",
+            "2026-11-20",
+            more,
+        );
+        night_with(
+            d.path(),
+            state,
+            &format!("{state}-2"),
+            "night2.jsonl",
+            "2026-11-21",
+            more,
+        );
+    }
+    for n in ["1", "2"] {
+        let file = |state: &str| d.path().join(format!("{state}-{n}/groups.jsonl"));
+        assert_eq!(read(&file("s-min")), read(&file("s-sim")), "night {n}");
+    }
+    let two = lines(&d.path().join("s-sim-2/groups.jsonl"));
+    assert_eq!(line(&two, "b-wrap2")["canonical"], "a2");
+    let night3 = ["s-sim", "s-sim-3", "night3.jsonl", "2026-11-30"];
+    let o = night_run(d.path(), night3, &[]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("simhash"), "{}", stderr(&o));
 }
 
 fn lines(path: &Path) -> Vec<serde_json::Value> {

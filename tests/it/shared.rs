@@ -131,13 +131,12 @@ fn eval_equals_score_py() {
 }
 
 /// An index fed the Reuters documents one by one, with the corpus's word statistics,
-/// groups them as `cluster_documents` does.
+/// groups them as `cluster_documents` does, with `MinHash` and with `SimHash` candidates.
 #[test]
 #[ignore = "needs ../shared"]
 fn index_matches_batch_on_a_reuters_sample() {
+    use neardup::Config;
     use neardup::io::read::{FieldNames, InputFile, InputKind, RawRecord, parse_record};
-    use neardup::weights::TermStats;
-    use neardup::{Config, Index, cluster_documents};
     let path = shared().join("corpora/reuters21578.jsonl");
     let files = vec![InputFile {
         path: path.clone(),
@@ -159,11 +158,23 @@ fn index_matches_batch_on_a_reuters_sample() {
                 .doc
         })
         .collect();
-    let config = Config::default();
-    let batch = cluster_documents(&docs, &config).unwrap();
-    let index =
-        Index::with_stats(config.clone(), TermStats::from_documents(&docs, &config)).unwrap();
-    for d in &docs {
+    for config in [
+        Config::default(),
+        Config::builder()
+            .method(neardup::Method::SimHash)
+            .build()
+            .unwrap(),
+    ] {
+        index_matches_batch(&docs, &config);
+    }
+}
+
+fn index_matches_batch(docs: &[neardup::Document], config: &neardup::Config) {
+    use neardup::weights::TermStats;
+    use neardup::{Index, cluster_documents};
+    let batch = cluster_documents(docs, config).unwrap();
+    let index = Index::with_stats(config.clone(), TermStats::from_documents(docs, config)).unwrap();
+    for d in docs {
         index.insert(d.clone()).unwrap();
     }
     let mut grouped = 0;
@@ -178,6 +189,7 @@ fn index_matches_batch_on_a_reuters_sample() {
     }
     assert!(
         grouped > 100,
-        "the sample has groups to compare ({grouped})"
+        "the sample has groups to compare ({grouped}, {:?})",
+        config.method
     );
 }

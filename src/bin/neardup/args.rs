@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use neardup::{Banding, Config, Relation, Shingle};
+use neardup::{Banding, Config, Method, Relation, Shingle};
 
 /// Find copies and rewrites of news stories and group them into syndication groups.
 ///
@@ -40,6 +40,7 @@ pub enum Command {
     /// Examples:
     ///   neardup eval --gold clough-dev.jsonl
     ///   neardup eval --gold counter-dev.jsonl --sweep rewrite-threshold=0.1:0.5:0.02
+    ///   neardup eval --gold clough-dev.jsonl --method simhash --sweep hamming=3:12:1
     ///   neardup eval --gold g.jsonl --corpus c.jsonl --format json
     #[command(verbatim_doc_comment)]
     Eval(EvalArgs),
@@ -126,7 +127,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
     /// Run once per value of one setting and print a table: KNOB=START:END:STEP, with
-    /// KNOB one of threshold, rewrite-threshold, containment, rewrite-window, perms.
+    /// KNOB one of threshold, rewrite-threshold, containment, rewrite-window, perms,
+    /// hamming (with --method simhash).
     #[arg(long, value_name = "KNOB=START:END:STEP")]
     pub sweep: Option<String>,
     /// Output format: text (a table) or json.
@@ -191,6 +193,19 @@ pub struct Common {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Similarity")]
 pub struct SimilarityOpts {
+    /// How candidate pairs are found (every candidate is then scored the same way):
+    /// minhash (128 `MinHash` values and LSH bands: finds pairs down to --threshold, the
+    /// choice for rewrites and loose copies) or simhash (one 64-bit fingerprint per
+    /// document, 8 bytes instead of 512, and an exact Hamming index: less memory and a
+    /// little less CPU, for copies with small edits, shingle Jaccard from about 0.8;
+    /// see --hamming). Rewrites are found the same way with either.
+    #[arg(long, value_enum, default_value_t = MethodArg::Minhash)]
+    pub method: MethodArg,
+    /// With --method simhash: the most fingerprint bits two candidates may differ in, 0
+    /// to 16. Lower is faster and finds only closer copies; 9 finds about 0.92 of the
+    /// pairs with shingle Jaccard ≥ 0.8 on Reuters (see QUALITY.md).
+    #[arg(long, default_value_t = neardup::config::DEFAULT_HAMMING, value_name = "K")]
+    pub hamming: u32,
     /// Shingles: word:K (K consecutive words) or char:K (K consecutive characters).
     #[arg(long, default_value = "word:3", value_parser = parse_shingle)]
     pub shingle: Shingle,
@@ -267,6 +282,24 @@ fn parse_bands(s: &str) -> Result<Banding, String> {
     s.parse().map_err(|e: neardup::Error| e.to_string())
 }
 
+/// Candidate methods (see `--method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// `MinHash` signatures with LSH bands.
+    Minhash,
+    /// A 64-bit `SimHash` fingerprint and a Hamming-distance index.
+    Simhash,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Minhash => Method::MinHash,
+            MethodArg::Simhash => Method::SimHash,
+        }
+    }
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
@@ -295,6 +328,8 @@ impl SimilarityOpts {
     /// The library configuration these options describe.
     pub fn config(&self) -> neardup::Result<Config> {
         let mut b = Config::builder()
+            .method(self.method.into())
+            .hamming(self.hamming)
             .shingle(self.shingle)
             .perms(self.perms)
             .threshold(self.threshold)

@@ -14,12 +14,13 @@ use neardup::progress::NoProgress;
 use crate::args::{EvalArgs, EvalFormat};
 
 /// The settings a sweep can vary.
-const KNOBS: [&str; 5] = [
+const KNOBS: [&str; 6] = [
     "threshold",
     "rewrite-threshold",
     "containment",
     "rewrite-window",
     "perms",
+    "hamming",
 ];
 
 /// Parses `KNOB=START:END:STEP` into the knob and its values (END included).
@@ -63,6 +64,7 @@ fn with_knob(mut c: Config, knob: &str, v: f64) -> Result<Config> {
         "containment" => c.containment = v,
         "rewrite-window" => c.rewrite_window_days = v as u32,
         "perms" => c.perms = v as usize,
+        "hamming" => c.hamming = v as u32,
         _ => unreachable!("checked by parse_sweep"),
     }
     c.validate()?;
@@ -94,6 +96,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         }
         Some(spec) => {
             let (knob, values) = parse_sweep(spec)?;
+            if knob == "hamming" && base.method != neardup::Method::SimHash {
+                bail!(
+                    "--sweep hamming=...: the Hamming distance is used only with --method simhash"
+                );
+            }
             let mut rows = Vec::new();
             for v in values {
                 let s = score(&with_knob(base.clone(), &knob, v)?)?;
@@ -178,5 +185,10 @@ mod tests {
         assert!(parse_sweep("speed=1:2:1").is_err());
         assert!(parse_sweep("threshold=0.5:0.1:0.1").is_err());
         assert!(parse_sweep("threshold=0.1:0.5").is_err());
+        let (k, v) = parse_sweep("hamming=7:9:1").unwrap();
+        assert_eq!((k.as_str(), v), ("hamming", vec![7.0, 8.0, 9.0]));
+        let c = with_knob(Config::default(), "hamming", 8.0).unwrap();
+        assert_eq!(c.hamming, 8);
+        assert!(with_knob(Config::default(), "hamming", 17.0).is_err());
     }
 }
