@@ -80,6 +80,16 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A WARC record that cannot be read (cut short, bad header, corrupted gzip member).
+    #[error("{}: byte {offset}: {message}", path.display())]
+    WarcRecord {
+        /// The WARC file.
+        path: PathBuf,
+        /// Where the record (its gzip member, in a compressed file) starts.
+        offset: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// A configuration value is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -110,6 +110,9 @@ pub struct RunStats {
     pub peak_rss_bytes: Option<u64>,
     /// `peak_rss_bytes` per document read.
     pub bytes_per_doc: Option<f64>,
+    /// WARC input: records read, pages passed on, records skipped by kind.
+    #[serde(skip_serializing_if = "crate::io::warc::WarcStats::is_empty")]
+    pub warc: crate::io::warc::WarcStats,
 }
 
 /// Peak resident memory of this process so far (`VmHWM` of `/proc/self/status`), in
@@ -316,6 +319,7 @@ fn read_corpus(
     let mut last_bytes = 0;
     loop {
         let (chunk, now) = chunks.next()?;
+        stats.warc.add(chunk.warc_stats());
         if chunk.is_empty() {
             break;
         }

@@ -1,4 +1,6 @@
 //! Readers of inputs and writers of results.
 
+pub mod html;
 pub mod read;
+pub mod warc;
 pub mod write;

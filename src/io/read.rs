@@ -49,6 +49,10 @@ pub enum InputKind {
     },
     /// JSON Lines on standard input.
     Stdin,
+    /// WARC (plain or gzip): one document per HTML 200 response (see [`crate::io::warc`]).
+    Warc,
+    /// WET (plain or gzip): one document per conversion record, its text as is.
+    Wet,
 }
 
 /// One input file after expansion of directories.
@@ -62,7 +66,9 @@ pub struct InputFile {
 
 fn kind_of(path: &Path, id_base: Option<&Path>) -> Option<InputKind> {
     let name = path.file_name()?.to_string_lossy();
-    if name.ends_with(".jsonl.gz") {
+    if let Some(kind) = crate::io::warc::kind_of_name(&name) {
+        Some(kind)
+    } else if name.ends_with(".jsonl.gz") {
         Some(InputKind::JsonlGz)
     } else if name.ends_with(".jsonl") {
         Some(InputKind::Jsonl)
@@ -175,6 +181,7 @@ struct Span {
 pub struct RawChunk {
     data: Vec<u8>,
     spans: Vec<Span>,
+    warc: crate::io::warc::WarcStats,
 }
 
 impl RawChunk {
@@ -208,6 +215,12 @@ impl RawChunk {
     #[must_use = "an iterator does nothing unless consumed"]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = RawRef<'_>> + '_ {
         (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// The WARC records skipped (by kind) and passed on while reading this chunk.
+    #[must_use]
+    pub fn warc_stats(&self) -> &crate::io::warc::WarcStats {
+        &self.warc
     }
 
     /// The records as owned [`RawRecord`]s.
@@ -251,6 +264,9 @@ pub struct RecordReader {
     files: Vec<InputFile>,
     next_file: usize,
     current: Option<(u32, Box<dyn Read + Send>)>,
+    /// The WARC file being read: its index, whether WET, the reader, bytes counted.
+    warc: Option<(u32, bool, crate::io::warc::WarcReader, u64)>,
+    pages: crate::io::warc::PageFilter,
     /// The start of a line not yet complete, read past the end of the last chunk.
     carry: Vec<u8>,
     line: u64,
@@ -265,6 +281,8 @@ impl RecordReader {
             files,
             next_file: 0,
             current: None,
+            warc: None,
+            pages: crate::io::warc::PageFilter::default(),
             carry: Vec::new(),
             line: 0,
             bytes_read: 0,
@@ -310,7 +328,26 @@ impl RecordReader {
         const MIN_READ: usize = 64 << 10;
         chunk.data.clear();
         chunk.spans.clear();
+        chunk.warc = crate::io::warc::WarcStats::default();
         while chunk.data.len() < max_bytes {
+            if let Some((file, wet, reader, counted)) = self.warc.as_mut() {
+                let start = chunk.data.len();
+                let page = self
+                    .pages
+                    .next_page(reader, *wet, &mut chunk.data, &mut chunk.warc)?;
+                self.bytes_read += reader.position() - *counted;
+                *counted = reader.position();
+                match page {
+                    Some(offset) => chunk.spans.push(Span {
+                        file: *file,
+                        line: offset,
+                        start,
+                        end: chunk.data.len(),
+                    }),
+                    None => self.warc = None,
+                }
+                continue;
+            }
             if self.current.is_none() && !self.open_next(&mut chunk)? {
                 break;
             }
@@ -402,6 +439,10 @@ impl RecordReader {
             InputKind::Stdin => {
                 self.current = Some((idx, Box::new(std::io::stdin())));
             }
+            InputKind::Warc | InputKind::Wet => {
+                let reader = crate::io::warc::WarcReader::new(&f.path, Box::new(open(&f.path)?))?;
+                self.warc = Some((idx, f.kind == InputKind::Wet, reader, 0));
+            }
         }
         Ok(true)
     }
@@ -420,6 +461,36 @@ pub fn copy_records(
     out: &mut dyn std::io::Write,
     out_name: &Path,
 ) -> Result<()> {
+    if files
+        .iter()
+        .any(|f| matches!(f.kind, InputKind::Warc | InputKind::Wet))
+    {
+        for (i, f) in files.iter().enumerate() {
+            let wet = f.kind == InputKind::Wet;
+            let i = i as u32;
+            if wet || f.kind == InputKind::Warc {
+                crate::io::warc::copy_kept(&f.path, wet, |l| keep(i, l), out, out_name)?;
+            } else {
+                copy_lines(
+                    std::slice::from_ref(f),
+                    &mut |_, l| keep(i, l),
+                    out,
+                    out_name,
+                )?;
+            }
+        }
+        return Ok(());
+    }
+    copy_lines(files, &mut keep, out, out_name)
+}
+
+/// [`copy_records`] of line-based inputs.
+fn copy_lines(
+    files: &[InputFile],
+    keep: &mut dyn FnMut(u32, u64) -> bool,
+    out: &mut dyn std::io::Write,
+    out_name: &Path,
+) -> Result<()> {
     let w = |e| Error::io(out_name, e);
     let mut reader = RecordReader::new(files.to_vec());
     loop {
@@ -432,6 +503,8 @@ pub fn copy_records(
                 continue;
             }
             match &files[raw.file as usize].kind {
+                // Read by `copy_kept` below, a file at a time.
+                InputKind::Warc | InputKind::Wet => continue,
                 InputKind::Text { id } => {
                     let text = String::from_utf8_lossy(&raw.bytes);
                     serde_json::to_writer(&mut *out, &serde_json::json!({"id": id, "text": text}))
@@ -515,6 +588,17 @@ pub fn parse_raw<'a>(
         path: input.path.clone(),
         line: raw.line,
     };
+    if matches!(input.kind, InputKind::Warc | InputKind::Wet) {
+        let (id, title, timestamp, bad_date) = crate::io::warc::page_fields(raw.bytes, buf);
+        return Ok(ParsedRef {
+            id,
+            text: buf.as_str(),
+            title,
+            timestamp,
+            lossy: false,
+            bad_date,
+        });
+    }
     if let InputKind::Text { id } = &input.kind {
         let (text, lossy) = if let Ok(s) = std::str::from_utf8(raw.bytes) {
             (s, false)

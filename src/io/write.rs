@@ -238,6 +238,25 @@ impl Clustering {
         if s.bad_dates > 0 {
             writeln!(out, "unknown dates    {} (treated as undated)", s.bad_dates)?;
         }
+        if !s.warc.is_empty() {
+            let w = &s.warc;
+            writeln!(
+                out,
+                "WARC records     {} ({} pages read)",
+                w.records, w.pages
+            )?;
+            let skipped: Vec<String> = w
+                .skipped()
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
+            if !skipped.is_empty() {
+                writeln!(out, "WARC skipped     {}", skipped.join(", "))?;
+            }
+            for e in &w.broken_examples {
+                writeln!(out, "  {e}")?;
+            }
+        }
         // A report without timings (the nightly job's, which two runs of one night must
         // give byte for byte) has no elapsed time.
         if s.elapsed > 0.0 {
