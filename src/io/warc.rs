@@ -890,6 +890,64 @@ pub fn copy_kept(
     Ok(())
 }
 
+/// Writes one JSON line per document of `result` for which `keep(doc)` holds, in input
+/// order: the columns of `cluster --format jsonl` and, for a document read from a WARC
+/// or WET file, the page's `url`, `title`, `date` and `text` (the pages are read and
+/// extracted again, in parallel, a chunk at a time: memory does not grow with the input).
+///
+/// # Errors
+/// [`Error::Io`] naming the input that cannot be read or `out_name` when writing fails.
+pub fn write_page_rows(
+    result: &crate::pipeline::Clustering,
+    files: &[InputFile],
+    keep: &(dyn Fn(u32) -> bool + Sync),
+    out: &mut dyn Write,
+    out_name: &Path,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let docs: std::collections::HashMap<(u32, u64), u32> = result
+        .docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ((d.file, d.line), i as u32))
+        .collect();
+    let mut reader = crate::io::read::RecordReader::new(files.to_vec());
+    loop {
+        let chunk = reader.next_block(8 << 20)?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Vec<u8>> = (0..chunk.len())
+            .into_par_iter()
+            .filter_map(|i| {
+                let raw = chunk.get(i);
+                let doc = *docs.get(&(raw.file, raw.line))?;
+                if !keep(doc) {
+                    return None;
+                }
+                let mut row = serde_json::to_value(result.doc_line(doc)).ok()?;
+                if matches!(
+                    files[raw.file as usize].kind,
+                    InputKind::Warc | InputKind::Wet
+                ) && let serde_json::Value::Object(map) = &mut row
+                {
+                    let p = parse_page(raw.bytes);
+                    map.insert("url".into(), p.url.into());
+                    map.insert("title".into(), p.title.into());
+                    map.insert("date".into(), p.date.into());
+                    map.insert("text".into(), p.text.into());
+                }
+                let mut line = serde_json::to_vec(&row).ok()?;
+                line.push(b'\n');
+                Some(line)
+            })
+            .collect();
+        for r in rows {
+            out.write_all(&r).map_err(|e| Error::io(out_name, e))?;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

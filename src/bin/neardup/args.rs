@@ -162,6 +162,12 @@ pub struct DedupArgs {
     /// Also write one line per input document with its group (as `cluster --format jsonl`).
     #[arg(long, value_name = "FILE")]
     pub groups: Option<PathBuf>,
+    /// What `-o` holds: the kept records as read (JSON Lines lines, or WARC records byte
+    /// for byte, with their request and metadata records), or `jsonl`: one line per kept
+    /// document with its group columns and, for WARC input, the extracted `url`,
+    /// `title`, `date` and `text`.
+    #[arg(long, value_name = "FORMAT", default_value = "same")]
+    pub format: KeptFormat,
     /// Drop members related to their canonical at least this closely: `exact` drops only
     /// verbatim copies, `near_duplicate` copies with small changes too, `rewrite` (the
     /// default) every non-canonical member.
@@ -260,6 +266,29 @@ pub struct InputOpts {
     /// report them in the summary, instead of stopping at the first.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Read every input file as WARC (HTML 200 responses, main text extracted) or WET
+    /// (conversion records), whatever its name. By default `*.warc`, `*.warc.gz` are WARC
+    /// and `*.wet`, `*.wet.gz`, `*.warc.wet.gz` are WET.
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<InputFormat>,
+}
+
+/// What `dedup -o` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeptFormat {
+    /// The kept records as read.
+    Same,
+    /// One JSON line per kept document, with the extracted fields of WARC pages.
+    Jsonl,
+}
+
+/// Input formats given by `--input-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// WARC: one document per HTML 200 response.
+    Warc,
+    /// WET: one document per conversion record.
+    Wet,
 }
 
 /// How the run behaves.
@@ -351,6 +380,15 @@ impl SimilarityOpts {
 
 impl InputOpts {
     /// The field names to read.
+    /// The input files of `paths`, read as `--input-format` says.
+    pub fn expand(&self, paths: &[PathBuf]) -> neardup::Result<Vec<neardup::io::read::InputFile>> {
+        let mut files = neardup::io::read::expand_inputs(paths)?;
+        if let Some(f) = self.input_format {
+            neardup::io::warc::set_kind(&mut files, f == InputFormat::Wet);
+        }
+        Ok(files)
+    }
+
     pub fn fields(&self) -> neardup::io::read::FieldNames {
         neardup::io::read::FieldNames {
             id: self.id_field.clone(),

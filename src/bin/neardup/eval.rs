@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use neardup::Config;
 use neardup::eval::{EvalScores, Gold};
-use neardup::io::read::expand_inputs;
 use neardup::pipeline::{ReadOptions, cluster_files};
 use neardup::progress::NoProgress;
 
@@ -75,7 +74,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     crate::set_threads(&a.run)?;
     let gold = Gold::read(&a.gold)?;
     let corpus: PathBuf = a.corpus.clone().unwrap_or_else(|| a.gold.clone());
-    let files = expand_inputs(std::slice::from_ref(&corpus))?;
+    let files = a.input.expand(std::slice::from_ref(&corpus))?;
     let opts = ReadOptions {
         fields: a.input.fields(),
         skip_invalid: a.input.skip_invalid,

@@ -15,7 +15,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use neardup::io::read::{InputFile, copy_records, expand_inputs};
+use neardup::io::read::{InputFile, InputKind, copy_records};
+use neardup::io::warc::write_page_rows;
 use neardup::pipeline::{ReadOptions, cluster_files};
 use neardup::{Clustering, Format};
 
@@ -74,7 +75,7 @@ pub(crate) fn set_threads(run: &args::RunOpts) -> Result<()> {
 fn run_pipeline(common: &Common) -> Result<(Clustering, Vec<InputFile>)> {
     set_threads(&common.run)?;
     let config = common.sim.config()?;
-    let files = expand_inputs(&common.inputs)?;
+    let files = common.input.expand(&common.inputs)?;
     let opts = ReadOptions {
         fields: common.input.fields(),
         skip_invalid: common.input.skip_invalid,
@@ -146,9 +147,20 @@ pub(crate) fn write_output(
 }
 
 fn run_cluster(a: &ClusterArgs) -> Result<()> {
-    let (result, _) = run_pipeline(&a.common)?;
+    let (result, files) = run_pipeline(&a.common)?;
     let format: Format = a.format.into();
-    write_output(a.output.as_deref(), |out| result.write(format, out))?;
+    let pages = files
+        .iter()
+        .any(|f| matches!(f.kind, InputKind::Warc | InputKind::Wet));
+    if pages && format == Format::Jsonl {
+        // WARC pages: the extracted fields beside the group columns.
+        let name = a.output.clone().unwrap_or_else(|| "-".into());
+        write_output(a.output.as_deref(), |out| {
+            write_page_rows(&result, &files, &|_| true, out, &name).map_err(io::Error::other)
+        })?;
+    } else {
+        write_output(a.output.as_deref(), |out| result.write(format, out))?;
+    }
     // The process ends now: freeing a large clustering piece by piece would only delay it.
     std::mem::forget(result);
     Ok(())
@@ -196,9 +208,18 @@ fn run_dedup(a: &DedupArgs) -> Result<()> {
         .filter(|k| !drop.contains(k))
         .collect();
 
-    write_output(Some(&a.output), |out| {
-        copy_records(&files, |f, l| kept.contains(&(f, l)), out, &a.output)
-            .map_err(io::Error::other)
+    write_output(Some(&a.output), |out| match a.format {
+        args::KeptFormat::Same => {
+            copy_records(&files, |f, l| kept.contains(&(f, l)), out, &a.output)
+                .map_err(io::Error::other)
+        }
+        args::KeptFormat::Jsonl => {
+            let keep = |d: u32| {
+                let d = &result.docs[d as usize];
+                kept.contains(&(d.file, d.line))
+            };
+            write_page_rows(&result, &files, &keep, out, &a.output).map_err(io::Error::other)
+        }
     })?;
     if let Some(g) = &a.groups {
         write_output(Some(g), |out| result.write_jsonl(out))?;
