@@ -787,8 +787,9 @@ struct Entry {
     keep: bool,
 }
 
-/// Copies the kept page records of a WARC file and the `request` and `metadata` records
-/// that go with them to `out`, byte for byte (the same gzip members), in file order.
+/// Copies the kept page records of a WARC file, the `request` and `metadata` records
+/// that go with them and the file's `warcinfo` records to `out`, byte for byte (the same
+/// gzip members), in file order.
 /// A page is kept when `keep(offset)` holds for its offset (as the reader gave it). A
 /// request or metadata record goes with a page when one names the other in
 /// `WARC-Concurrent-To`, or both name the same record, or, with no such link, when it is
@@ -850,6 +851,7 @@ pub fn copy_kept(
     let mut take = vec![false; entries.len()];
     for (i, e) in entries.iter().enumerate() {
         take[i] = e.keep
+            || e.kind == Kind::Warcinfo
             || (matches!(e.kind, Kind::Request | Kind::Metadata)
                 && (ids.contains(&e.id) || e.links.iter().any(|l| ids.contains(l))));
         // A request with no link, just before its page.

@@ -11,3 +11,4 @@ mod properties;
 mod shared;
 mod simhash;
 mod snapshots;
+mod warc;
