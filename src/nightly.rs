@@ -491,7 +491,7 @@ pub fn run_night(
         ..NightSummary::default()
     };
     let out = &opts.out;
-    let kept_path = out.join("kept.jsonl");
+    let kept_path = out.join(crate::io::warc::kept_name(&files));
     write_atomic(&kept_path, |w| {
         copy_records(&files, |f, l| kept_set.contains(&(f, l)), w, &kept_path)
     })?;

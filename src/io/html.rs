@@ -30,12 +30,25 @@ pub fn extract(bytes: &[u8], http_charset: Option<&str>, url: &str) -> Extracted
     let (html, encoding) = decode(bytes, http_charset, url);
     let meta = Meta::scan(&html);
     let opts = trafilatura::Options::default().with_fallback(true);
-    let text = trafilatura::extract(&html, &opts)
+    let mut text = trafilatura::extract(&html, &opts)
         .map(|r| r.content_text)
         .unwrap_or_default();
+    let title = meta.title();
+    // The headline opens the extracted text on most pages; it is kept apart as the title.
+    let h1 = first_h1(&html);
+    for t in [title.as_deref(), meta.title.as_deref(), h1.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(rest) = text.strip_prefix(t) {
+            let cut = text.len() - rest.trim_start().len();
+            text.drain(..cut);
+            break;
+        }
+    }
     Extracted {
         text,
-        title: meta.title(),
+        title,
         date: meta.date(),
         encoding: encoding.name(),
     }
@@ -272,6 +285,25 @@ fn unescape(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The text of the first `<h1>`, tags removed.
+fn first_h1(html: &str) -> Option<String> {
+    let open = find_ci(html, "<h1")?;
+    let body = open + tag_end(&html[open..])? + 1;
+    let close = body + find_ci(&html[body..], "</h1")?;
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html[body..close].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let t = squash(&unescape(&text));
+    (!t.is_empty()).then_some(t)
 }
 
 /// Collapses runs of white space.

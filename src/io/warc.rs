@@ -55,6 +55,25 @@ pub fn set_kind(files: &mut [InputFile], wet: bool) {
     }
 }
 
+/// The name of the nightly job's file of kept records: `kept.jsonl`, or, when every
+/// input is WARC or WET, `kept.warc.gz` (`kept.warc` when none is compressed).
+#[must_use]
+pub fn kept_name(files: &[InputFile]) -> &'static str {
+    let warc = |f: &InputFile| matches!(f.kind, InputKind::Warc | InputKind::Wet);
+    if files.is_empty() || !files.iter().all(warc) {
+        "kept.jsonl"
+    } else if files.iter().any(|f| {
+        f.path
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".gz")
+    }) {
+        "kept.warc.gz"
+    } else {
+        "kept.warc"
+    }
+}
+
 /// What the WARC reader skipped, counted by kind, and the pages it passed on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WarcStats {
