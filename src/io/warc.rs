@@ -985,6 +985,20 @@ mod tests {
     }
 
     #[test]
+    fn kinds_by_name() {
+        for (name, kind) in [
+            ("a.warc", Some(InputKind::Warc)),
+            ("a.WARC.GZ", Some(InputKind::Warc)),
+            ("CC-NEWS-1.warc.wet.gz", Some(InputKind::Wet)),
+            ("a.wet", Some(InputKind::Wet)),
+            ("a.jsonl.gz", None),
+            ("warc", None),
+        ] {
+            assert_eq!(kind_of_name(name), kind, "{name}");
+        }
+    }
+
+    #[test]
     fn dechunks() {
         assert_eq!(
             dechunk(b"4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\n").unwrap(),

@@ -275,6 +275,30 @@ fn input_format_overrides_the_name() {
 }
 
 #[test]
+fn nightly_reads_warc_and_keeps_warc() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "nightly",
+            "--state",
+            "state",
+            "--out",
+            "night",
+            "--date",
+            "2026-03-02",
+            fixture("small.warc.gz").to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kept = dir.path().join("night/kept.warc.gz");
+    assert!(!dir.path().join("night/kept.jsonl").exists());
+    let r = cluster(&[kept]);
+    assert_eq!((r.stats.warc.pages, r.stats.warc.broken), (2, 0));
+}
+
+#[test]
 #[ignore = "needs ../shared"]
 fn shared_warc_samples_every_record_accounted_for() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/warc");
