@@ -11,7 +11,7 @@ use encoding_rs::Encoding;
 /// What is read from one HTML page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extracted {
-    /// The main text, paragraphs on lines of their own; empty when none was found.
+    /// The main text (as the extractor joins it); empty when none was found.
     pub text: String,
     /// `og:title`, else `<title>` without the site name.
     pub title: Option<String>,

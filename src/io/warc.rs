@@ -656,7 +656,7 @@ impl PageFilter {
 }
 
 /// A page read from a WARC record: the fields of a document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Page {
     /// `WARC-Target-URI`.
     pub url: String,
@@ -911,6 +911,15 @@ pub fn copy_kept(
     Ok(())
 }
 
+/// A row of [`write_page_rows`]: the group columns, then the page's fields.
+#[derive(Serialize)]
+struct Row<'a> {
+    #[serde(flatten)]
+    line: crate::io::write::DocLine<'a>,
+    #[serde(flatten)]
+    page: Option<Page>,
+}
+
 /// Writes one JSON line per document of `result` for which `keep(doc)` holds, in input
 /// order: the columns of `cluster --format jsonl` and, for a document read from a WARC
 /// or WET file, the page's `url`, `title`, `date` and `text` (the pages are read and
@@ -946,18 +955,15 @@ pub fn write_page_rows(
                 if !keep(doc) {
                     return None;
                 }
-                let mut row = serde_json::to_value(result.doc_line(doc)).ok()?;
-                if matches!(
+                let page = matches!(
                     files[raw.file as usize].kind,
                     InputKind::Warc | InputKind::Wet
-                ) && let serde_json::Value::Object(map) = &mut row
-                {
-                    let p = parse_page(raw.bytes);
-                    map.insert("url".into(), p.url.into());
-                    map.insert("title".into(), p.title.into());
-                    map.insert("date".into(), p.date.into());
-                    map.insert("text".into(), p.text.into());
-                }
+                )
+                .then(|| parse_page(raw.bytes));
+                let row = Row {
+                    line: result.doc_line(doc),
+                    page,
+                };
                 let mut line = serde_json::to_vec(&row).ok()?;
                 line.push(b'\n');
                 Some(line)

@@ -3,7 +3,7 @@
 use crate::common::{run, seeds_dir, stderr, stdout};
 
 /// Masks the figures that change from run to run (elapsed time).
-fn mask_times(s: &str) -> String {
+pub fn mask_times(s: &str) -> String {
     s.lines()
         // Peak memory varies too.
         .filter(|l| !l.starts_with("memory"))

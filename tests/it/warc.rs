@@ -298,6 +298,36 @@ fn nightly_reads_warc_and_keeps_warc() {
     assert_eq!((r.stats.warc.pages, r.stats.warc.broken), (2, 0));
 }
 
+/// The outputs on the fixtures, run from their directory so that paths are relative.
+fn in_fixtures(args: &[&str]) -> String {
+    let o = run(&fixture(""), args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn snapshot_text_report_counts_skipped_records() {
+    let report = in_fixtures(&[
+        "cluster",
+        "small.warc.gz",
+        "truncated.warc.gz",
+        "bad-header.warc.gz",
+        "-q",
+    ]);
+    insta::assert_snapshot!(crate::snapshots::mask_times(&report));
+}
+
+#[test]
+fn snapshot_jsonl_rows_with_extracted_fields() {
+    insta::assert_snapshot!(in_fixtures(&[
+        "cluster",
+        "small.warc",
+        "--format",
+        "jsonl",
+        "-q"
+    ]));
+}
+
 #[test]
 #[ignore = "needs ../shared"]
 fn shared_warc_samples_every_record_accounted_for() {
