@@ -236,6 +236,15 @@ fn run_dedup(a: &DedupArgs) -> Result<()> {
 }
 
 fn run_nightly(a: &NightlyArgs) -> Result<()> {
+    if a.common.input.input_format.is_some() {
+        // The nightly job expands its inputs itself, by name.
+        return Err(neardup::Error::Config(
+            "nightly reads WARC and WET by file name (*.warc, *.warc.gz, *.warc.wet.gz); \
+             --input-format is for cluster, dedup and eval"
+                .into(),
+        )
+        .into());
+    }
     set_threads(&a.common.run)?;
     let config = a.common.sim.config()?;
     let opts = neardup::nightly::NightOptions {
