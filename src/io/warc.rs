@@ -907,7 +907,6 @@ pub fn copy_kept(
         at = e.end;
         last_end = e.end;
     }
-    let _ = reader.position();
     Ok(())
 }
 
