@@ -348,6 +348,26 @@ fn shared_warc_samples_every_record_accounted_for() {
         assert_eq!(r.stats.documents, w.pages, "{}", p.display());
         records += w.records;
     }
+    // The kept file of each parses whole: as many pages as documents kept, none broken.
+    let tmp = tempfile::tempdir().unwrap();
+    for p in &paths {
+        let kept = tmp.path().join(p.file_name().unwrap());
+        let out = run(
+            tmp.path(),
+            &["dedup", p.to_str().unwrap(), "-o", kept.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let said = stderr(&out);
+        let n: u64 = said
+            .split("kept ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no kept count in {said}"));
+        let r = cluster(&[kept]);
+        assert_eq!(r.stats.warc.pages, n, "{}", p.display());
+        assert_eq!(r.stats.warc.broken, 0, "{}", p.display());
+    }
     // PROVENANCE.md: 955 records in the eleven files.
     assert_eq!(records, 955);
     // All at once: the same, and a run over the whole directory does not stop.
