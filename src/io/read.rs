@@ -440,7 +440,12 @@ impl RecordReader {
                 self.current = Some((idx, Box::new(std::io::stdin())));
             }
             InputKind::Warc | InputKind::Wet => {
-                let reader = crate::io::warc::WarcReader::new(&f.path, Box::new(open(&f.path)?))?;
+                let input: Box<dyn Read + Send> = if f.path.as_os_str() == "-" {
+                    Box::new(std::io::stdin())
+                } else {
+                    Box::new(open(&f.path)?)
+                };
+                let reader = crate::io::warc::WarcReader::new(&f.path, input)?;
                 self.warc = Some((idx, f.kind == InputKind::Wet, reader, 0));
             }
         }

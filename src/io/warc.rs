@@ -45,13 +45,11 @@ pub(crate) fn kind_of_name(name: &str) -> Option<InputKind> {
     }
 }
 
-/// Reads every input file (not standard input) as WARC, or as WET when `wet`, whatever
-/// its name (`--input-format`).
+/// Reads every input (standard input too) as WARC, or as WET when `wet`, whatever its
+/// name (`--input-format`).
 pub fn set_kind(files: &mut [InputFile], wet: bool) {
     for f in files {
-        if f.kind != InputKind::Stdin {
-            f.kind = if wet { InputKind::Wet } else { InputKind::Warc };
-        }
+        f.kind = if wet { InputKind::Wet } else { InputKind::Warc };
     }
 }
 

@@ -298,6 +298,34 @@ fn nightly_reads_warc_and_keeps_warc() {
     assert_eq!((r.stats.warc.pages, r.stats.warc.broken), (2, 0));
 }
 
+#[test]
+fn warc_on_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept.warc.gz");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_neardup"))
+        .current_dir(dir.path())
+        .args([
+            "dedup",
+            "-",
+            "--input-format",
+            "warc",
+            "-o",
+            "kept.warc.gz",
+            "-q",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = std::fs::read(fixture("small.warc.gz")).unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = cluster(&[kept]);
+    assert_eq!((r.stats.warc.pages, r.stats.warc.broken), (2, 0));
+}
+
 /// The outputs on the fixtures, run from their directory so that paths are relative.
 fn in_fixtures(args: &[&str]) -> String {
     let o = run(&fixture(""), args);
