@@ -182,9 +182,11 @@ fn parse_relation(s: &str) -> Result<Relation, String> {
 /// Options shared by the subcommands that read inputs.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// Inputs: JSON Lines files (.jsonl, .jsonl.gz), plain-text files (one document
-    /// each; id = file name without extension), directories (every .txt, .jsonl and
-    /// .jsonl.gz below, in path order), or - for JSON Lines on standard input.
+    /// Inputs: JSON Lines files (.jsonl, .jsonl.gz), WARC and WET files (.warc,
+    /// .warc.gz, .warc.wet.gz: one document per HTML 200 response), plain-text files (one
+    /// document each; id = file name without extension), directories (every .txt, .jsonl,
+    /// .jsonl.gz, .warc, .warc.gz below, in path order), or - for JSON Lines on standard
+    /// input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
@@ -266,8 +268,8 @@ pub struct InputOpts {
     /// report them in the summary, instead of stopping at the first.
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Read every input file as WARC (HTML 200 responses, main text extracted) or WET
-    /// (conversion records), whatever its name. By default `*.warc`, `*.warc.gz` are WARC
+    /// Read every input (standard input too) as WARC (HTML 200 responses, main text
+    /// extracted) or WET (conversion records), whatever its name. By default `*.warc`, `*.warc.gz` are WARC
     /// and `*.wet`, `*.wet.gz`, `*.warc.wet.gz` are WET.
     #[arg(long, value_name = "FORMAT")]
     pub input_format: Option<InputFormat>,
