@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 /// A document with more verified neighbours than this pairs none of them: a story with
 /// that many versions is one group already, and its pairs would cost their square.
-pub const MAX_DEGREE: usize = 32;
+pub const MAX_DEGREE: usize = 8;
 
 /// Pairs `(a, b)`, `a < b`, of documents that share a neighbour in `edges` (pairs
 /// `(a, b)` with `a < b`, among documents `0..n`) and are not in `known` (sorted). A

@@ -451,6 +451,9 @@ impl Online {
     /// copy, or a rewrite of a member in its canonical's copy component) or founds one,
     /// and a group whose canonical left takes its best-ranked member. Groups can then
     /// differ from [`cluster`]'s; it takes one story copied tens of thousands of times.
+    ///
+    /// # Panics
+    /// When `neighbours` names a document number never given by [`Online::push`].
     pub fn regroup<'n, 'k>(
         &mut self,
         seeds: &[u32],
@@ -459,39 +462,47 @@ impl Online {
         id: impl Fn(u32) -> Box<str>,
         max_region: usize,
     ) -> Vec<Moved> {
-        // The documents connected to the seeds, numbered locally.
+        // The region grouped again: the seeds, their groups and their neighbours' groups,
+        // grown until its result agrees with the groups around it (below).
         let mut local: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
         let mut docs: Vec<u32> = Vec::new();
+        let add = |d: u32, local: &mut std::collections::HashMap<u32, u32>, docs: &mut Vec<u32>| {
+            if self.of[d as usize] != REMOVED && !local.contains_key(&d) {
+                local.insert(d, docs.len() as u32);
+                docs.push(d);
+            }
+        };
+        let mut taken: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut grow: Vec<u32> = Vec::new();
         for &s in seeds {
-            if self.of[s as usize] != REMOVED && !local.contains_key(&s) {
-                local.insert(s, docs.len() as u32);
-                docs.push(s);
+            if self.of[s as usize] == REMOVED {
+                continue;
             }
+            add(s, &mut local, &mut docs);
+            grow.push(s);
+            grow.extend(neighbours(s).iter().map(|nb| nb.doc));
         }
-        let mut at = 0;
-        while at < docs.len() && docs.len() <= max_region {
-            for nb in neighbours(docs[at]) {
-                if !local.contains_key(&nb.doc) {
-                    local.insert(nb.doc, docs.len() as u32);
-                    docs.push(nb.doc);
+        let (p, ranks) = loop {
+            for d in std::mem::take(&mut grow) {
+                match self.group_of(d) {
+                    Some(g) if taken.insert(g) => {
+                        for &m in &self.members[g as usize] {
+                            add(m, &mut local, &mut docs);
+                        }
+                    }
+                    Some(_) => {}
+                    None => add(d, &mut local, &mut docs),
                 }
             }
-            at += 1;
-        }
-        if docs.len() > max_region {
-            return self.place_locally(seeds, &neighbours, &rank, &id);
-        }
-        let mut edges: Vec<Link> = Vec::new();
-        for (i, &x) in docs.iter().enumerate() {
-            for nb in neighbours(x) {
-                let j = local[&nb.doc];
-                if (i as u32) < j {
-                    edges.push((i as u32, j, nb.relation));
-                }
+            if docs.len() > max_region {
+                return self.place_locally(seeds, &neighbours, &rank, &id);
             }
-        }
-        let ranks: Vec<Rank<'k>> = docs.iter().map(|&d| rank(d)).collect();
-        let p = cluster(docs.len(), &edges, |i| ranks[i as usize]);
+            let (p, ranks) = Self::cluster_region(&docs, &local, &neighbours, &rank);
+            grow = self.disagreements(&docs, &local, &p, &ranks, &neighbours, &rank);
+            if grow.is_empty() {
+                break (p, ranks);
+            }
+        };
         let mut old: Vec<u32> = docs
             .iter()
             .map(|&d| self.of[d as usize])
@@ -545,6 +556,76 @@ impl Online {
             }
         }
         moved
+    }
+
+    /// [`cluster`] of the region `docs` (numbered by `local`) over the edges inside it.
+    fn cluster_region<'n, 'k>(
+        docs: &[u32],
+        local: &std::collections::HashMap<u32, u32>,
+        neighbours: &impl Fn(u32) -> &'n [Neighbour],
+        rank: &impl Fn(u32) -> Rank<'k>,
+    ) -> (Partition, Vec<Rank<'k>>) {
+        let mut edges: Vec<Link> = Vec::new();
+        for (i, &x) in docs.iter().enumerate() {
+            for nb in neighbours(x) {
+                if let Some(&j) = local.get(&nb.doc)
+                    && (i as u32) < j
+                {
+                    edges.push((i as u32, j, nb.relation));
+                }
+            }
+        }
+        let ranks: Vec<Rank<'k>> = docs.iter().map(|&d| rank(d)).collect();
+        (cluster(docs.len(), &edges, |i| ranks[i as usize]), ranks)
+    }
+
+    /// Documents outside a region whose groups disagree with the region's new groups
+    /// `p`: the region's result joined to the groups around it is what [`cluster`] gives
+    /// for everything when, across every edge leaving the region, the founding
+    /// components (pivots) stay first in rank order. A pivot must have no pivot of an
+    /// earlier rank next to it, and a component that joined one must have none of a rank
+    /// earlier than its own pivot's; a copy edge leaving the region always disagrees.
+    fn disagreements<'n, 'k>(
+        &self,
+        docs: &[u32],
+        local: &std::collections::HashMap<u32, u32>,
+        p: &Partition,
+        ranks: &[Rank<'k>],
+        neighbours: &impl Fn(u32) -> &'n [Neighbour],
+        rank: &impl Fn(u32) -> Rank<'k>,
+    ) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (i, &x) in docs.iter().enumerate() {
+            let canon_x = p.canonical[p.group_of[i] as usize];
+            let x_pivot = p.component[i] == p.component[canon_x as usize];
+            let rank_x = ranks[canon_x as usize];
+            for nb in neighbours(x) {
+                if local.contains_key(&nb.doc) {
+                    continue;
+                }
+                let Some(g) = self.group_of(nb.doc) else {
+                    out.push(nb.doc);
+                    continue;
+                };
+                if is_copy(nb.relation) {
+                    out.push(nb.doc);
+                    continue;
+                }
+                let canon_y = self.canonical[g as usize];
+                let y_pivot = canon_y == nb.doc || is_copy(self.tie[nb.doc as usize]);
+                let rank_y = rank(canon_y);
+                let agree = match (x_pivot, y_pivot) {
+                    (true, true) => false,
+                    (false, true) => rank_x < rank_y,
+                    (true, false) => rank_y < rank_x,
+                    (false, false) => true,
+                };
+                if !agree {
+                    out.push(nb.doc);
+                }
+            }
+        }
+        out
     }
 
     /// The fallback of [`Online::regroup`] for a connected set too large to group again.
@@ -743,7 +824,10 @@ mod tests {
         assert_eq!(p.tie(2), Relation::Rewrite);
     }
 
-    fn graph() -> impl Strategy<Value = (usize, Vec<(u32, u32, bool)>, Vec<Option<i64>>)> {
+    /// A random graph: documents, edges `(a, b, copy)` and dates.
+    type Graph = (usize, Vec<(u32, u32, bool)>, Vec<Option<i64>>);
+
+    fn graph() -> impl Strategy<Value = Graph> {
         (2usize..12).prop_flat_map(|n| {
             let e = (0..n as u32, 0..n as u32, any::<bool>());
             (
@@ -847,8 +931,8 @@ mod tests {
             let rank_moved = |q: u32| rank(inv[q as usize]);
             let p = cluster(n, &links(&edges), rank);
             let r = cluster(n, &links(&moved), rank_moved);
-            for d in 0..n {
-                let q = perm[d] as usize;
+            for (d, &q) in perm.iter().enumerate() {
+                let q = q as usize;
                 prop_assert_eq!(
                     p.canonical[p.group_of[d] as usize],
                     inv[r.canonical[r.group_of[q] as usize] as usize]

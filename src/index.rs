@@ -2,7 +2,7 @@
 //!
 //! An [`Index`] runs the same stages as the batch pipeline, one document at a time:
 //! features, candidates from LSH buckets and the keyword index, verification against the
-//! documents held, and grouping in insertion order by the same [`Grouper`].
+//! documents held, and grouping by the same rule ([`crate::group`]).
 //!
 //! **Consistency.** `Index` is `Send + Sync`. Features are computed outside the lock;
 //! candidates, verification and grouping run under a write lock, so the groups are
@@ -212,9 +212,14 @@ fn bucket_keys(signature: &[u32], banding: crate::lsh::Banding) -> Box<[u32]> {
 #[derive(Debug)]
 pub struct Index {
     config: Config,
+    /// The LSH banding of the tables (derived from `config` once: finding it takes a while).
+    banding: crate::lsh::Banding,
     featurizer: Featurizer,
     state: RwLock<State>,
 }
+
+/// A document added to the tables: its number and its verified edges.
+type Added = (u32, Vec<Edge>);
 
 /// Features and candidate keys of a document, computed outside the lock.
 pub(crate) struct Prepared {
@@ -265,6 +270,7 @@ impl Index {
         config.validate()?;
         state.rebuild(&config);
         Ok(Index {
+            banding: table_banding(&config),
             featurizer: Featurizer::new(&config),
             config,
             state: RwLock::new(state),
@@ -312,7 +318,7 @@ impl Index {
             len,
             listed,
             bands: if listed {
-                bucket_keys(&signature, table_banding(&self.config))
+                bucket_keys(&signature, self.banding)
             } else {
                 Box::default()
             },
@@ -365,8 +371,7 @@ impl Index {
         });
         let mut slots: Vec<Option<Prepared>> = prepared.drain(..).map(Some).collect();
         let mut state = self.state_mut();
-        let mut added: Vec<Option<Result<(u32, Vec<Edge>)>>> =
-            (0..slots.len()).map(|_| None).collect();
+        let mut added: Vec<Option<Result<Added>>> = (0..slots.len()).map(|_| None).collect();
         for &i in &order {
             let p = slots[i].take().expect("each document once");
             added[i] = Some(state.add(&self.config, p));
@@ -771,6 +776,15 @@ impl State {
         let canon = self.groups.canonical(g);
         let group = (self.groups.members(g).len() >= 2).then(|| self.groups.id(g).to_owned());
         let relation = (canon != d).then(|| {
+            // As the batch run: the verified edge when there is one, exact copies of the
+            // canonical's body without verifying, else the pair verified now.
+            if let Some(l) = self.slot(d).links.iter().find(|l| l.doc == canon) {
+                return (l.relation, l.similarity);
+            }
+            let exact = self.slot(d).features.exact;
+            if exact != 0 && exact == self.slot(canon).features.exact {
+                return (Relation::Exact, 1.0);
+            }
             let verifier = Verifier::new(config);
             let (a, b) = (self.view(canon.min(d)), self.view(canon.max(d)));
             let scores = verifier.score(a, b);

@@ -174,7 +174,7 @@ struct Corpus {
 impl Corpus {
     /// The corpus renumbered by id (xxh3 of the id, then the id), with `order[i]` the
     /// input position of the `i`-th document. `stride` is the number of keys per document.
-    fn into_id_order(self, stride: usize) -> (Corpus, Vec<u32>) {
+    fn into_id_order(mut self, stride: usize) -> (Corpus, Vec<u32>) {
         let n = self.docs.len();
         let hashes: Vec<u64> = self
             .docs
@@ -191,29 +191,42 @@ impl Corpus {
         for (i, &d) in order.iter().enumerate() {
             pos[d as usize] = i as u32;
         }
-        let mut docs: Vec<Option<DocInfo>> = self.docs.into_iter().map(Some).collect();
-        let mut feats: Vec<Option<Features>> = self.feats.into_iter().map(Some).collect();
-        let mut keys = Vec::with_capacity(self.keys.len());
-        for &d in &order {
-            keys.extend_from_slice(&self.keys[d as usize * stride..][..stride]);
+        // In place: the corpus is the largest thing in memory.
+        permute(&order, |a, b| self.docs.swap(a, b));
+        permute(&order, |a, b| self.feats.swap(a, b));
+        permute(&order, |a, b| {
+            let (lo, hi) = (a.min(b) * stride, a.max(b) * stride);
+            let (head, tail) = self.keys.split_at_mut(hi);
+            head[lo..lo + stride].swap_with_slice(&mut tail[..stride]);
+        });
+        permute(&order, |a, b| self.same.swap(a, b));
+        for s in &mut self.same {
+            *s = pos[*s as usize];
         }
-        let corpus = Corpus {
-            docs: order
-                .iter()
-                .map(|&d| docs[d as usize].take().expect("a permutation"))
-                .collect(),
-            feats: order
-                .iter()
-                .map(|&d| feats[d as usize].take().expect("a permutation"))
-                .collect(),
-            keys,
-            banding: self.banding,
-            same: order
-                .iter()
-                .map(|&d| pos[self.same[d as usize] as usize])
-                .collect(),
-        };
-        (corpus, order)
+        (self, order)
+    }
+}
+
+/// Rearranges a sequence in place so that its `i`-th element becomes the one at
+/// `order[i]`, through `swap(a, b)` of two positions (following each cycle once).
+fn permute(order: &[u32], mut swap: impl FnMut(usize, usize)) {
+    let mut done = vec![false; order.len()];
+    for start in 0..order.len() {
+        if done[start] {
+            continue;
+        }
+        // Walk the cycle: position i takes the element at order[i].
+        let mut i = start;
+        done[i] = true;
+        loop {
+            let next = order[i] as usize;
+            if next == start {
+                break;
+            }
+            swap(i, next);
+            done[next] = true;
+            i = next;
+        }
     }
 }
 
@@ -800,19 +813,29 @@ fn finish(
             .ok()
             .map(|i| &edges[i])
     };
-    let members_of = partition.members();
-    let mut groups: Vec<Group> = members_of
+    // Documents by group (one allocation): each group's members are a run.
+    let mut by_group: Vec<u32> = (0..n32).collect();
+    by_group.par_sort_unstable_by_key(|&d| (partition.group_of[d as usize], d));
+    let runs: Vec<&[u32]> = by_group
+        .chunk_by(|&x, &y| partition.group_of[x as usize] == partition.group_of[y as usize])
+        .filter(|ms| ms.len() >= 2)
+        .collect();
+    let mut groups: Vec<Group> = runs
         .par_iter()
-        .enumerate()
-        .filter(|(_, ms)| ms.len() >= 2)
-        .map(|(g, ms)| {
-            let canon = partition.canonical[g];
+        .map(|ms| {
+            let canon = partition.canonical[partition.group_of[ms[0] as usize] as usize];
             let mut members: Vec<Member> = ms
                 .iter()
                 .filter(|&&m| m != canon)
                 .map(|&m| {
+                    let exact = corpus.feats[corpus.same[m as usize] as usize].exact;
                     let (relation, similarity) = if let Some(e) = find_edge(canon, m) {
                         (e.relation, e.similarity())
+                    } else if exact != 0
+                        && exact == corpus.feats[corpus.same[canon as usize] as usize].exact
+                    {
+                        // Copies of the canonical's body: nothing to verify.
+                        (Relation::Exact, 1.0)
                     } else {
                         let s = verifier.score(view(canon), view(m));
                         let r = relate(canon, m).unwrap_or_else(|| partition.tie(m));
@@ -876,14 +899,8 @@ fn finish(
         .filter(|_| stats.documents > 0)
         .map(|b| b as f64 / stats.documents as f64);
     // Back to input order.
-    let mut docs: Vec<Option<DocInfo>> = vec![None; n];
-    for (i, info) in corpus.docs.into_iter().enumerate() {
-        docs[order[i] as usize] = Some(info);
-    }
-    let docs = docs
-        .into_iter()
-        .map(|d| d.expect("a permutation"))
-        .collect();
+    let mut docs = corpus.docs;
+    permute(&pos, |a, b| docs.swap(a, b));
     for e in &mut edges {
         let (a, b) = (order[e.a as usize], order[e.b as usize]);
         (e.a, e.b) = (a.min(b), a.max(b));
@@ -896,4 +913,27 @@ fn finish(
         edges,
         stats,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_takes_each_element_from_its_order() {
+        let mut x = 99u64;
+        for n in [0usize, 1, 2, 7, 50] {
+            // A permutation drawn from a seed.
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for i in (1..n).rev() {
+                x = crate::sketch::minhash::mix64(x);
+                order.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let old: Vec<u32> = (0..n as u32).map(|i| i * 10).collect();
+            let mut v = old.clone();
+            permute(&order, |a, b| v.swap(a, b));
+            let want: Vec<u32> = order.iter().map(|&o| old[o as usize]).collect();
+            assert_eq!(v, want);
+        }
+    }
 }

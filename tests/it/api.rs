@@ -34,7 +34,7 @@ fn most_related_wins_without_dates_then_smallest_id() {
     let mut rng = Rng::new(12);
     let base = story(&mut rng, 10);
     let longer = format!("{base} Extra closing line from another outlet.");
-    let docs = vec![
+    let docs = [
         Document::new("b", base.clone()),
         Document::new("c", longer),
         Document::new("a", base),
