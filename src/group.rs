@@ -323,6 +323,48 @@ impl Grouper {
     }
 }
 
+impl Grouper {
+    /// Checks what a file read from disk must hold (an index file with a valid checksum
+    /// but inconsistent groups would otherwise panic later): every live document is a
+    /// member of exactly the group it points to, members are live, canonical members and
+    /// anchors are members. `docs` is the number of document slots, `live(d)` whether
+    /// slot `d` holds a document.
+    pub(crate) fn check(&self, docs: usize, live: impl Fn(u32) -> bool) -> Result<(), String> {
+        let groups = self.members.len();
+        if self.group_of.len() != docs
+            || self.via.len() != docs
+            || self.canonical.len() != groups
+            || self.anchors.len() != groups
+        {
+            return Err("the group tables have different lengths".into());
+        }
+        let mut seen = vec![false; docs];
+        for (g, members) in self.members.iter().enumerate() {
+            for &m in members {
+                let i = m as usize;
+                if i >= docs || !live(m) || seen[i] || self.group_of[i] as usize != g {
+                    return Err(format!("group {g} lists document {m} wrongly"));
+                }
+                seen[i] = true;
+            }
+            // Members are exactly the live documents pointing to their group (checked
+            // here and below), so "in group g" is a lookup.
+            let inside =
+                |d: u32| (d as usize) < docs && live(d) && self.group_of[d as usize] as usize == g;
+            if !members.is_empty() && !inside(self.canonical[g]) {
+                return Err(format!("group {g} has a canonical member outside it"));
+            }
+            if !self.anchors[g].iter().all(|&a| inside(a)) {
+                return Err(format!("group {g} has an anchor outside it"));
+            }
+        }
+        match (0..docs).find(|&d| live(d as u32) && !seen[d]) {
+            Some(d) => Err(format!("document {d} is in no group")),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

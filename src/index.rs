@@ -1173,6 +1173,10 @@ impl Index {
         {
             return Err(bad("corrupted state: documents and groups disagree".into()));
         }
+        state
+            .grouper
+            .check(state.slots.len(), |d| state.slots[d as usize].is_some())
+            .map_err(|e| bad(format!("corrupted state: {e}")))?;
         Index::from_state(config, state)
     }
 

@@ -5,6 +5,7 @@
 mod api;
 mod cli;
 mod common;
+mod fuzz;
 mod index;
 mod nightly;
 mod properties;
