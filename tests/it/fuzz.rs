@@ -78,7 +78,7 @@ const TOKENS: &[&[u8]] = &[
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], base: &[u8]) -> Vec<u8> {
     let mut b = base.to_vec();
-    for _ in 0..1 + rng.below(4) {
+    for _ in 0..=rng.below(4) {
         let n = b.len();
         match rng.below(8) {
             0 if n > 0 => {
@@ -176,9 +176,18 @@ fn read_all(path: &Path, salvage: bool) {
             return;
         }
         for i in 0..chunk.len() {
-            let _ = chunk.terminator(i);
-            if let Ok(p) = parse_raw(chunk.get(i), &files, &fields, &mut buf) {
-                assert!(!p.id.is_empty() || p.id.is_empty());
+            // A terminator is line-break bytes only; a record holds no line break.
+            assert!(
+                chunk
+                    .terminator(i)
+                    .iter()
+                    .all(|b| matches!(b, b'\r' | b'\n'))
+            );
+            let raw = chunk.get(i);
+            assert!(!raw.bytes.contains(&b'\n') || path.extension().is_some_and(|x| x == "txt"));
+            if let Ok(p) = parse_raw(raw, &files, &fields, &mut buf) {
+                // Unescaping or lossy decoding makes at most 3 bytes of one.
+                assert!(p.text.len() <= 3 * raw.bytes.len());
             }
         }
     }
@@ -370,7 +379,7 @@ fn fuzz_state_loader() {
         let _ = read_manifest(&state);
         // A full night on one state in eight (a night costs milliseconds).
         k += 1;
-        if k % 8 == 0 {
+        if k.is_multiple_of(8) {
             let _ = run_night(
                 &[p.join("n2.jsonl")],
                 &config,
