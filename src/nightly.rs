@@ -327,6 +327,21 @@ fn prepare_dirs(state: &Path, out: &Path, files: &[crate::io::read::InputFile]) 
     Ok(())
 }
 
+/// A new state gets an empty manifest before anything else, so that a night file
+/// without a manifest always means a lost manifest (see [`check_no_orphan_nights`]),
+/// never a first night killed between its index file and its commit.
+fn start_manifest(state: &Path, manifest: &Manifest) -> Result<()> {
+    let path = state.join(MANIFEST);
+    if manifest.nights.is_empty() && !path.exists() {
+        write_atomic(&path, |w| {
+            serde_json::to_writer_pretty(&mut *w, manifest)
+                .map_err(|e| Error::io(&path, e.into()))?;
+            w.write_all(b"\n").map_err(|e| Error::io(&path, e))
+        })?;
+    }
+    Ok(())
+}
+
 /// xxh3-64 of the inputs' bytes, in order.
 fn digest_inputs(files: &[crate::io::read::InputFile]) -> Result<String> {
     use std::io::Read;
@@ -408,6 +423,7 @@ pub fn run_night(
     // Which night is this, and from which state?
     progress.start(Stage::Load, None);
     let mut manifest = read_manifest(state_dir)?;
+    start_manifest(state_dir, &manifest)?;
     let files = expand_inputs_with(inputs, opts.read.follow_links)?;
     prepare_dirs(state_dir, &opts.out, &files)?;
     let digest = digest_inputs(&files)?;

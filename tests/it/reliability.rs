@@ -588,6 +588,63 @@ fn a_missing_manifest_is_an_error_not_a_fresh_start() {
 }
 
 #[test]
+fn a_first_night_killed_before_its_commit_can_be_run_again() {
+    let d = tmp();
+    let p = d.path();
+    std::fs::write(p.join("n1.jsonl"), corpus(6, 20)).unwrap();
+    let o = run(
+        p,
+        &[
+            "nightly",
+            "--state",
+            "clean",
+            "--out",
+            "c1",
+            "--date",
+            "2026-11-20",
+            "-q",
+            "n1.jsonl",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // As a kill between the index file and the commit leaves it: the empty manifest a
+    // new state starts with, and the night's index file.
+    std::fs::create_dir(p.join("state")).unwrap();
+    std::fs::write(
+        p.join("state/manifest.json"),
+        "{\"format\": 1, \"nights\": []}\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        p.join("clean/night-000001.ndx"),
+        p.join("state/night-000001.ndx"),
+    )
+    .unwrap();
+    let o = nightly(p, "o1", "n1.jsonl", "2026-11-20", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["kept.jsonl", "groups.jsonl", "report.txt"] {
+        assert_eq!(
+            read(&p.join("o1").join(f)),
+            read(&p.join("c1").join(f)),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn a_night_output_that_is_an_input_is_refused() {
+    let d = tmp();
+    let p = d.path();
+    std::fs::create_dir(p.join("out")).unwrap();
+    std::fs::write(p.join("out/kept.jsonl"), corpus(6, 21)).unwrap();
+    let before = read(&p.join("out/kept.jsonl"));
+    let o = nightly(p, "out", "out/kept.jsonl", "2026-11-20", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
+    assert_eq!(read(&p.join("out/kept.jsonl")), before);
+}
+
+#[test]
 fn implausible_dates_and_window_are_refused() {
     let d = tmp();
     let p = d.path();
