@@ -34,6 +34,25 @@ fn record(id: &str, text: &str, date: &str) -> String {
     serde_json::json!({"id": id, "text": text, "date": date}).to_string()
 }
 
+/// Runs the binary and checks that it fails with `code`, saying `needle`; returns its
+/// standard error.
+fn fails(dir: &Path, args: &[&str], code: i32, needle: &str) -> String {
+    let o = run(dir, args);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {e}");
+    assert!(e.contains(needle), "{args:?}: {e}");
+    e
+}
+
+/// `cluster s.jsonl --format jsonl -o OUT FLAG`, which must succeed.
+fn cluster_jsonl_to(dir: &Path, out: &str, flag: &str) {
+    let args = [
+        "cluster", "s.jsonl", "-q", "--format", "jsonl", "-o", out, flag,
+    ];
+    let o = run(dir, &args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+}
+
 // ---- outputs ----
 
 #[cfg(unix)]
@@ -66,10 +85,7 @@ fn output_device_fifo_link_and_input_are_refused_and_left_alone() {
         let dedup = ["dedup", "s.jsonl", "-q", "-o", out];
         let groups = ["dedup", "s.jsonl", "-q", "-o", "k.jsonl", "--groups", out];
         for args in [&cluster[..], &dedup[..], &groups[..]] {
-            let o = run(p, args);
-            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-            let e = stderr(&o);
-            assert!(e.contains(&format!("neardup: {out}: ")), "{e}");
+            fails(p, args, 2, &format!("neardup: {out}: "));
         }
     }
     assert_eq!(read(&p.join("s.jsonl")), input, "the input is untouched");
@@ -97,20 +113,7 @@ fn output_device_fifo_link_and_input_are_refused_and_left_alone() {
         assert!(ft.is_char_device());
     }
     // Through the link when asked: the link stays, its target gets the output.
-    let o = run(
-        p,
-        &[
-            "cluster",
-            "s.jsonl",
-            "-q",
-            "--format",
-            "jsonl",
-            "-o",
-            "link",
-            "--follow-output-links",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    cluster_jsonl_to(p, "link", "--follow-output-links");
     assert!(
         std::fs::symlink_metadata(p.join("link"))
             .unwrap()
@@ -157,20 +160,7 @@ fn a_fifo_reader_gets_the_output_with_direct_output() {
     }
     let fifo = p.join("fifo");
     let reader = std::thread::spawn(move || std::fs::read(fifo).unwrap());
-    let o = run(
-        p,
-        &[
-            "cluster",
-            "s.jsonl",
-            "-q",
-            "--format",
-            "jsonl",
-            "-o",
-            "fifo",
-            "--direct-output",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    cluster_jsonl_to(p, "fifo", "--direct-output");
     let got = reader.join().unwrap();
     let want = stdout(&run(p, &["cluster", "s.jsonl", "-q", "--format", "jsonl"]));
     assert_eq!(String::from_utf8(got).unwrap(), want);
@@ -363,12 +353,11 @@ fn bom_json_and_extensions_in_any_case_are_records() {
     assert_eq!(kept[0]["id"], "arr1");
     // A .json file that is not JSON names its line.
     std::fs::write(p.join("bad.json"), "[\n{\"id\": 1,\n oops}\n]").unwrap();
-    let o = run(p, &["cluster", "bad.json", "-q"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("bad.json:3: invalid JSON"),
-        "{}",
-        stderr(&o)
+    fails(
+        p,
+        &["cluster", "bad.json", "-q"],
+        2,
+        "bad.json:3: invalid JSON",
     );
 }
 
@@ -379,9 +368,7 @@ fn a_truncated_gzip_exits_2_once_or_is_salvaged() {
     let text = corpus(60, 7);
     let gz = gzip(text.as_bytes());
     std::fs::write(p.join("cut.jsonl.gz"), &gz[..gz.len() * 2 / 3]).unwrap();
-    let o = run(p, &["cluster", "cut.jsonl.gz", "-q"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let e = stderr(&o);
+    let e = fails(p, &["cluster", "cut.jsonl.gz", "-q"], 2, "cut.jsonl.gz:");
     assert_eq!(e.lines().count(), 1, "{e}");
     assert_eq!(e.matches("ends early").count(), 1, "said once: {e}");
     assert!(e.contains("cut.jsonl.gz:"), "{e}");
@@ -437,15 +424,11 @@ fn a_record_over_the_limit_is_a_clear_error() {
         gzip(format!("{small}{long}").as_bytes()),
     )
     .unwrap();
-    let o = run(
+    fails(
         p,
         &["cluster", "big.jsonl.gz", "-q", "--max-record-bytes", "1M"],
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let e = stderr(&o);
-    assert!(
-        e.contains("big.jsonl.gz:2: record longer than 1048576 bytes"),
-        "{e}"
+        2,
+        "big.jsonl.gz:2: record longer than 1048576 bytes",
     );
     let o = run(
         p,
@@ -453,12 +436,11 @@ fn a_record_over_the_limit_is_a_clear_error() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::write(p.join("t.txt"), "x".repeat(5000)).unwrap();
-    let o = run(p, &["cluster", "t.txt", "-q", "--max-record-bytes", "4K"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("t.txt:1: record longer"),
-        "{}",
-        stderr(&o)
+    fails(
+        p,
+        &["cluster", "t.txt", "-q", "--max-record-bytes", "4K"],
+        2,
+        "t.txt:1: record longer",
     );
 }
 
@@ -548,12 +530,16 @@ fn a_changed_input_is_an_error_not_a_wrong_kept_file() {
 
 // ---- nightly state ----
 
-fn nightly(p: &Path, out: &str, input: &str, date: &str, more: &[&str]) -> std::process::Output {
+fn night_args<'a>(out: &'a str, input: &'a str, date: &'a str, more: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "nightly", "--state", "state", "--out", out, "--date", date, "-q", input,
     ];
     args.extend_from_slice(more);
-    run(p, &args)
+    args
+}
+
+fn nightly(p: &Path, out: &str, input: &str, date: &str, more: &[&str]) -> std::process::Output {
+    run(p, &night_args(out, input, date, more))
 }
 
 #[test]
@@ -578,10 +564,13 @@ fn a_missing_manifest_is_an_error_not_a_fresh_start() {
         .collect();
     std::fs::remove_file(p.join("state/manifest.json")).unwrap();
     std::fs::write(p.join("n3.jsonl"), corpus(6, 13)).unwrap();
-    let o = nightly(p, "o3", "n3.jsonl", "2026-11-22", &[]);
-    assert_eq!(o.status.code(), Some(2));
-    let e = stderr(&o);
-    assert!(e.contains("manifest.json") && e.contains("restore"), "{e}");
+    let e = fails(
+        p,
+        &night_args("o3", "n3.jsonl", "2026-11-22", &[]),
+        2,
+        "restore",
+    );
+    assert!(e.contains("manifest.json"), "{e}");
     for (f, b) in ["night-000001.ndx", "night-000002.ndx"].iter().zip(before) {
         assert_eq!(read(&p.join("state").join(f)), b, "{f} untouched");
     }
@@ -638,9 +627,8 @@ fn a_night_output_that_is_an_input_is_refused() {
     std::fs::create_dir(p.join("out")).unwrap();
     std::fs::write(p.join("out/kept.jsonl"), corpus(6, 21)).unwrap();
     let before = read(&p.join("out/kept.jsonl"));
-    let o = nightly(p, "out", "out/kept.jsonl", "2026-11-20", &[]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
+    let args = night_args("out", "out/kept.jsonl", "2026-11-20", &[]);
+    fails(p, &args, 2, "is also an input");
     assert_eq!(read(&p.join("out/kept.jsonl")), before);
 }
 
@@ -650,9 +638,8 @@ fn implausible_dates_and_window_are_refused() {
     let p = d.path();
     std::fs::write(p.join("n1.jsonl"), corpus(6, 14)).unwrap();
     std::fs::write(p.join("n2.jsonl"), corpus(6, 15)).unwrap();
-    let o = nightly(p, "o1", "n1.jsonl", "2026-11-20", &["--window-days", "0"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--window-days 0"), "{}", stderr(&o));
+    let zero = night_args("o1", "n1.jsonl", "2026-11-20", &["--window-days", "0"]);
+    fails(p, &zero, 2, "--window-days 0");
     assert!(
         nightly(p, "o1", "n1.jsonl", "2026-11-20", &[])
             .status
@@ -660,9 +647,12 @@ fn implausible_dates_and_window_are_refused() {
     );
     let manifest = read(&p.join("state/manifest.json"));
     for date in ["2026-11-19", "2062-01-04", "2026-11-24"] {
-        let o = nightly(p, "o2", "n2.jsonl", date, &[]);
-        assert_eq!(o.status.code(), Some(2), "{date}");
-        assert!(stderr(&o).contains("--force-date"), "{}", stderr(&o));
+        fails(
+            p,
+            &night_args("o2", "n2.jsonl", date, &[]),
+            2,
+            "--force-date",
+        );
         assert_eq!(read(&p.join("state/manifest.json")), manifest);
     }
     // Within the window: fine.
@@ -811,4 +801,16 @@ fn too_many_threads_are_capped_with_a_warning() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("--threads 2000"), "{}", stderr(&o));
     assert!(start.elapsed().as_secs() < 20);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_os_error_is_said_once() {
+    let d = tmp();
+    // Reading this file fails with EIO, which used to print twice.
+    let o = run(d.path(), &["cluster", "/proc/self/mem", "-q"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.matches("os error").count(), 1, "{e}");
+    assert!(e.starts_with("neardup: /proc/self/mem: "), "{e}");
 }
