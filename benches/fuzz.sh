@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
 NEARDUP_FUZZ_SECS="$secs" cargo test --release --test it fuzz:: -- --nocapture --test-threads 1 2>&1 \
-  | grep -E '^fuzz |test result|panicked|FAILED'
+  | grep -oE 'fuzz [a-z.]+: [0-9]+ executions.*|test result.*|panicked.*|FAILED.*'
