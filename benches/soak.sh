@@ -81,8 +81,8 @@ for ((n = 1; n <= nights; n++)); do
     || fail "$n" "the clean run failed"
 done
 clean_ms=$(( $(ms) - t0 ))
-# Kills land anywhere in a run: up to 1.5 times the mean night.
-kill_window=$(( clean_ms * 3 / 2 / nights + 1 ))
+# Kills land anywhere within the mean night (most before the commit).
+kill_window=$(( clean_ms / nights + 1 ))
 
 state="$work/state"
 kills=0 committed_kills=0 diskfull=0 corrupt=0 stale=0
