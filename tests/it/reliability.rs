@@ -201,9 +201,10 @@ fn sigterm_removes_the_temporary_files() {
     let d = tmp();
     let p = d.path();
     // dedup spools standard input to a temporary file: kill it while it waits for more.
+    std::fs::create_dir(p.join("spool")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_neardup"))
         .current_dir(p)
-        .env("TMPDIR", p)
+        .env("TMPDIR", p.join("spool"))
         .args(["dedup", "-", "-o", "kept.jsonl", "-q"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -214,7 +215,7 @@ fn sigterm_removes_the_temporary_files() {
     stdin.write_all(corpus(5, 4).as_bytes()).unwrap();
     stdin.flush().unwrap();
     let temp = || {
-        std::fs::read_dir(p)
+        std::fs::read_dir(p.join("spool"))
             .unwrap()
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().starts_with(".neardup-tmp-"))
