@@ -42,7 +42,7 @@ use crate::document::{Document, format_date};
 use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::io::read::{
-    InputFile, InputKind, KeptRecords, RawRecord, copy_records, expand_inputs_with, parse_record,
+    InputFile, InputKind, KeptRecords, copy_records, expand_inputs_with, parse_record,
 };
 use crate::io::write::Format;
 use crate::pipeline::{Clustering, DocInfo, Group, Member, ReadOptions, RunStats};
@@ -115,6 +115,10 @@ pub struct GroupLine {
     pub similarity: Option<f64>,
     /// The canonical member arrived on an earlier night.
     pub canonical_from_earlier_night: bool,
+    /// When tonight moved the group's canonical member (an earlier-published version
+    /// arrived): the canonical member before, from an earlier night. The group keeps its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_canonical: Option<String>,
     /// The id was already held (an earlier night's, or earlier tonight): the record was
     /// not inserted again; the line gives the held document's group. It is in
     /// `kept.jsonl` when its text is not an exact copy of the held document's (see
@@ -501,9 +505,18 @@ pub fn run_night(
     progress.start(Stage::Insert, Some(total));
     let mut reader = opts.read.reader(files.clone());
     let mut docs: Vec<NightDoc> = Vec::new();
+    // Tonight's documents, sketched block by block (their texts dropped), enter the index
+    // together once all are read: their groups depend on the night's set of documents,
+    // not on the order of its files or lines.
+    let mut prepared = Vec::new();
     let mut skipped = 0u64;
     let mut invalid_examples = Vec::new();
     let mut future_dates_clamped = 0u64;
+    // Documents whose id may be held already (an earlier night's, or tonight's: by id
+    // hash), kept whole so that a repeat can be compared with the held text.
+    let mut ids_tonight: HashSet<u64> = HashSet::new();
+    let mut maybe_repeats: std::collections::HashMap<usize, Document> =
+        std::collections::HashMap::new();
     loop {
         let before = reader.bytes_read();
         let mut block = reader.next_block(4 << 20)?;
@@ -523,8 +536,7 @@ pub fn run_night(
             .map(|raw| parse_record(raw, &files, &opts.read.fields).map(|p| p.doc))
             .collect();
         let mut batch = Vec::with_capacity(parsed.len());
-        let mut batch_raw = Vec::with_capacity(parsed.len());
-        for (k, (raw, p)) in chunk.iter().zip(parsed).enumerate() {
+        for (raw, p) in chunk.iter().zip(parsed) {
             let mut doc = match p {
                 Ok(d) => d,
                 Err(e) if opts.read.skip_invalid && e.is_bad_input() => {
@@ -561,23 +573,28 @@ pub fn run_night(
                 repeated: false,
                 changed: false,
             });
-            batch.push(doc);
-            batch_raw.push(k);
-        }
-        let first = docs.len() - batch.len();
-        for (i, r) in index.insert_batch(batch).into_iter().enumerate() {
-            match r {
-                Ok(_) => {}
-                Err(Error::IdExists { .. }) => {
-                    let changed = repeat_changed(&index, &chunk[batch_raw[i]], &files, opts, date)?;
-                    let d = &mut docs[first + i];
-                    d.repeated = true;
-                    d.changed = changed;
-                }
-                Err(e) => return Err(e),
+            let id_hash = xxhash_rust::xxh3::xxh3_64(doc.id.as_bytes());
+            if !ids_tonight.insert(id_hash) || index.timestamp_of(&doc.id).is_some() {
+                maybe_repeats.insert(docs.len() - 1, doc.clone());
             }
+            batch.push(doc);
         }
+        prepared.extend(index.prepare_all(batch));
         progress.advance(reader.bytes_read() - before);
+    }
+    let mut replaced: Vec<Option<String>> = Vec::with_capacity(docs.len());
+    for (i, r) in index.insert_prepared(prepared).into_iter().enumerate() {
+        match r {
+            Ok(v) => replaced.push(v.replaced_canonical),
+            Err(Error::IdExists { .. }) => {
+                docs[i].repeated = true;
+                docs[i].changed = maybe_repeats
+                    .get(&i)
+                    .is_none_or(|d| repeat_changed(&index, d));
+                replaced.push(None);
+            }
+            Err(e) => return Err(e),
+        }
     }
     progress.finish(Stage::Insert);
     timer(Stage::Insert);
@@ -597,7 +614,8 @@ pub fn run_night(
     let lines: Vec<GroupLine> = docs
         .iter()
         .zip(&placements)
-        .map(|(d, p)| {
+        .zip(replaced)
+        .map(|((d, p), replaced)| {
             let p = p.as_ref().expect("every document read is held");
             let grouped = p.group.is_some();
             GroupLine {
@@ -608,6 +626,7 @@ pub fn run_night(
                     .then(|| p.relation.map_or("canonical", Relation::as_str).to_owned()),
                 similarity: grouped.then(|| p.similarity.map_or(1.0, round4)),
                 canonical_from_earlier_night: grouped && !tonight.contains(p.canonical.as_str()),
+                replaced_canonical: replaced.filter(|_| grouped),
                 repeated_id: d.repeated,
             }
         })
@@ -737,20 +756,11 @@ pub fn run_night(
 /// Whether a record whose id is held has another text than the held document: it is
 /// then kept (new content under a reused id must not be lost); an exact copy is a
 /// resend and is left out.
-fn repeat_changed(
-    index: &Index,
-    raw: &RawRecord,
-    files: &[InputFile],
-    opts: &NightOptions,
-    date: i64,
-) -> Result<bool> {
-    let mut doc = parse_record(raw, files, &opts.read.fields)?.doc;
-    doc.timestamp.get_or_insert(date);
-    clamp_future(&mut doc.timestamp, date);
-    Ok(!index
-        .query(&doc)
+fn repeat_changed(index: &Index, doc: &Document) -> bool {
+    !index
+        .query(doc)
         .iter()
-        .any(|m| m.id == doc.id && m.relation == Relation::Exact))
+        .any(|m| m.id == doc.id && m.relation == Relation::Exact)
 }
 
 /// Up to five repeated ids with where they were read, for the summary and stderr.
@@ -826,6 +836,13 @@ fn night_report(
         .into_iter()
         .map(|id| {
             let (canon, mut members) = groups.remove(&id).expect("listed group");
+            // Closest first, ties by id: the order of the night's input does not show.
+            members.sort_by(|x, y| {
+                x.relation
+                    .cmp(&y.relation)
+                    .then(y.similarity.total_cmp(&x.similarity))
+                    .then_with(|| infos[x.doc as usize].id.cmp(&infos[y.doc as usize].id))
+            });
             if let Some(at) = members.iter().position(|m| m.doc == canon) {
                 let c = members.remove(at);
                 members.insert(0, c);
@@ -846,7 +863,12 @@ fn night_report(
             }
         })
         .collect();
-    out.sort_by_key(|g| (std::cmp::Reverse(g.members.len()), g.canonical));
+    out.sort_by(|x, y| {
+        y.members
+            .len()
+            .cmp(&x.members.len())
+            .then_with(|| x.id.cmp(&y.id))
+    });
     let mut placement = vec![None; infos.len()];
     for (gi, g) in out.iter().enumerate() {
         for m in &g.members {

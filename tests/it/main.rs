@@ -8,6 +8,7 @@ mod common;
 mod fuzz;
 mod index;
 mod nightly;
+mod order;
 mod properties;
 mod reliability;
 mod shared;
