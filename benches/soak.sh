@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak test of the nightly job: NIGHTS small nights (default 30) back to back, once clean
+# Soak test of the nightly job: NIGHTS small nights (default 30 of 600 documents) back to back, once clean
 # and once with faults injected before each night's real run:
 #   - kill -9 at a random moment of a run (then the night is run again);
 #   - a disk full: --out on a tiny tmpfs, and a copy of the state on a tmpfs with little
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nights="${1:-30}"
-docs="${2:-1500}"
+docs="${2:-600}"
 seed="${3:-18}"
 cargo build --release -q
 bin="$PWD/target/release/neardup"
