@@ -1499,7 +1499,6 @@ impl Index {
     /// # Errors
     /// [`Error::Io`] naming the file.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        use std::io::Write;
         let state = self.state();
         let config = serde_json::to_vec(&self.config).map_err(|e| Error::Config(e.to_string()))?;
         let payload = postcard::to_allocvec(&*state).map_err(|e| Error::IndexFile {
@@ -1521,28 +1520,11 @@ impl Index {
         let sum = xxhash_rust::xxh3::xxh3_64(&bytes);
         bytes.extend_from_slice(&sum.to_le_bytes());
 
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => std::path::Path::new("."),
-        };
-        let io = |e| Error::io(path, e);
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        // A data file, readable like any other (temporary files are private).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(io)?;
-        }
-        tmp.write_all(&bytes).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        // Make the rename itself durable.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        // Whole or not at all, through a temporary file removed on a signal or by the
+        // next run if the process is killed.
+        crate::io::atomic::write_file(path, |w| {
+            w.write_all(&bytes).map_err(|e| Error::io(path, e))
+        })
     }
 
     /// Reads an index written by [`Index::save`], with the configuration stored in it.

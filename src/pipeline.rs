@@ -24,12 +24,38 @@ use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation
 use crate::weights::{KeyMap, TermStats};
 
 /// How records are read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ReadOptions {
     /// Field names of JSON records.
     pub fields: FieldNames,
-    /// Skip (and count) malformed records instead of stopping at the first.
+    /// Skip (and count) malformed records instead of stopping at the first; keep the
+    /// records before the damage of a damaged compressed input.
     pub skip_invalid: bool,
+    /// Follow symbolic links inside input directories.
+    pub follow_links: bool,
+    /// The longest record accepted, bytes (see [`RecordReader::max_record_bytes`]).
+    pub max_record_bytes: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            fields: FieldNames::default(),
+            skip_invalid: false,
+            follow_links: false,
+            max_record_bytes: crate::io::read::DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// A reader of `files` with these options.
+    #[must_use]
+    pub fn reader(&self, files: Vec<InputFile>) -> RecordReader {
+        RecordReader::new(files)
+            .max_record_bytes(self.max_record_bytes)
+            .salvage(self.skip_invalid)
+    }
 }
 
 /// What is kept of a document once its features are computed.
@@ -48,6 +74,9 @@ pub struct DocInfo {
     pub file: u32,
     /// Its line in that file.
     pub line: u64,
+    /// [`crate::io::read::record_digest`] of its record as read (0 for a document not
+    /// read from a file), checked when the record is copied back.
+    pub digest: u64,
 }
 
 /// A document's place in a group.
@@ -325,6 +354,7 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
             len: d.text.len() as u64,
             file: 0,
             line,
+            digest: 0,
         });
         stats.bytes += d.text.len() as u64;
     }
@@ -360,7 +390,7 @@ fn read_corpus(
     let bands = key_len(config, banding);
     let list = files;
     let files = &list[..];
-    let chunks = ChunkReader::spawn(RecordReader::new(list.clone()));
+    let chunks = ChunkReader::spawn(opts.reader(list.clone()));
     let mut corpus = Corpus {
         docs: Vec::new(),
         feats: Vec::new(),
@@ -375,7 +405,10 @@ fn read_corpus(
     let mut texts: KeyMap<u128, u32> = KeyMap::default();
     let mut last_bytes = 0;
     loop {
-        let (chunk, now) = chunks.next()?;
+        let (mut chunk, now) = chunks.next()?;
+        for e in chunk.take_damage() {
+            skip(stats, &e);
+        }
         if chunk.is_empty() {
             break;
         }
@@ -422,6 +455,7 @@ fn read_corpus(
                             len: p.text.len() as u64,
                             file: raw.file,
                             line: raw.line,
+                            digest: crate::io::read::record_digest(raw.bytes),
                         },
                         lossy: p.lossy,
                         bad_date: p.bad_date,

@@ -5,10 +5,12 @@
 mod api;
 mod cli;
 mod common;
+mod fuzz;
 mod index;
 mod nightly;
 mod order;
 mod properties;
+mod reliability;
 mod shared;
 mod simhash;
 mod snapshots;

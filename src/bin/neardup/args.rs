@@ -94,6 +94,10 @@ pub struct NightlyArgs {
     /// closely: exact, `near_duplicate`, or rewrite (every non-canonical member).
     #[arg(long, value_name = "RELATION", default_value = "rewrite", value_parser = parse_relation)]
     pub min_relation: Relation,
+    /// Accept a --date earlier than the last night's, or more than --window-days after
+    /// it (both refused otherwise: a mistyped date would drain or rewind the state).
+    #[arg(long)]
+    pub force_date: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -114,6 +118,32 @@ pub struct ClusterArgs {
     /// Write to FILE instead of standard output (written whole or not at all).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputOpts,
+}
+
+/// What an output path may be besides a regular file.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputOpts {
+    /// When an output path is a symbolic link, write to the file it points to (refused
+    /// otherwise: the link would be replaced by a file).
+    #[arg(long)]
+    pub follow_output_links: bool,
+    /// When an output path is an existing FIFO or character device, write straight into
+    /// it, not atomically (refused otherwise: it would be replaced by a file).
+    #[arg(long)]
+    pub direct_output: bool,
+}
+
+impl OutputOpts {
+    /// The library's output policy.
+    pub fn policy(&self) -> neardup::io::atomic::OutputPolicy {
+        neardup::io::atomic::OutputPolicy {
+            follow_links: self.follow_output_links,
+            direct: self.direct_output,
+        }
+    }
 }
 
 /// Arguments of `eval`.
@@ -167,6 +197,8 @@ pub struct DedupArgs {
     /// default) every non-canonical member.
     #[arg(long, value_name = "RELATION", default_value = "rewrite", value_parser = parse_relation)]
     pub min_relation: Relation,
+    #[command(flatten)]
+    pub out: OutputOpts,
 }
 
 fn parse_relation(s: &str) -> Result<Relation, String> {
@@ -176,9 +208,11 @@ fn parse_relation(s: &str) -> Result<Relation, String> {
 /// Options shared by the subcommands that read inputs.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// Inputs: JSON Lines files (.jsonl, .jsonl.gz), plain-text files (one document
-    /// each; id = file name without extension), directories (every .txt, .jsonl and
-    /// .jsonl.gz below, in path order), or - for JSON Lines on standard input.
+    /// Inputs: JSON Lines files (.jsonl, .jsonl.gz), JSON files (.json, .json.gz: an
+    /// array of records or one record), plain-text files (one document each; id = file
+    /// name without extension), directories (every .txt, .jsonl, .jsonl.gz, .json and
+    /// .json.gz below, extensions in any case, in path order), or - for JSON Lines on
+    /// standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
@@ -257,16 +291,41 @@ pub struct InputOpts {
     #[arg(long, default_value = "date")]
     pub date_field: String,
     /// Skip malformed records (bad JSON, missing id or text, repeated id), count them and
-    /// report them in the summary, instead of stopping at the first.
+    /// report them in the summary, instead of stopping at the first; keep the records
+    /// before the damage of a truncated or corrupted .gz input.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Follow symbolic links inside input directories (each directory and file is read
+    /// once, whatever the links).
+    #[arg(long)]
+    pub follow_links: bool,
+    /// The longest record accepted (a JSON line, a .json or a text file), in bytes, or
+    /// with K, M or G (binary units); a longer one is an error naming file and line.
+    #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = parse_bytes)]
+    pub max_record_bytes: u64,
+}
+
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{s:?} is not a size (bytes, or a number with K, M or G)"))
 }
 
 /// How the run behaves.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Run")]
 pub struct RunOpts {
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core; at most 4 per core).
     #[arg(long)]
     pub threads: Option<usize>,
     /// No progress bars and no closing summary line on standard error.
@@ -350,6 +409,16 @@ impl SimilarityOpts {
 }
 
 impl InputOpts {
+    /// How records are read.
+    pub fn read_options(&self) -> neardup::pipeline::ReadOptions {
+        neardup::pipeline::ReadOptions {
+            fields: self.fields(),
+            skip_invalid: self.skip_invalid,
+            follow_links: self.follow_links,
+            max_record_bytes: self.max_record_bytes,
+        }
+    }
+
     /// The field names to read.
     pub fn fields(&self) -> neardup::io::read::FieldNames {
         neardup::io::read::FieldNames {
