@@ -5,6 +5,7 @@
 mod api;
 mod cli;
 mod common;
+mod compare;
 mod index;
 mod nightly;
 mod properties;

@@ -71,6 +71,58 @@ pub enum Command {
     ///   neardup nightly --state state/ --out out/today --window-days 7 --date 2026-11-22 day/
     #[command(verbatim_doc_comment)]
     Nightly(NightlyArgs),
+    /// Explain why two documents are one story or not: the relation, every score beside
+    /// the threshold it was held to, the rule that decided, then both texts with their
+    /// shared passages marked.
+    ///
+    /// Word rarity (which weighs the rewrite score) is counted, without --corpus, over
+    /// the two texts plus the three bundled seed articles: a small reference, so pass
+    /// --corpus with the crawl the two came from to weigh words as a run over it does.
+    ///
+    /// Examples:
+    ///   neardup compare a.txt b.txt
+    ///   neardup compare a.json b.json --format json
+    ///   neardup compare --corpus crawl.jsonl 1234 5678
+    #[command(verbatim_doc_comment)]
+    Compare(CompareArgs),
+}
+
+/// Arguments of `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first document: a file (.txt, or .json/.jsonl holding one record), or with
+    /// --corpus an id.
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// The second document, as A.
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Read A and B by id from this corpus (JSON Lines or a directory) and count word
+    /// rarity over all its documents.
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+    /// Output format: text (for a person) or json.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+    /// Colour the shared passages: auto (when writing to a terminal and `NO_COLOR` is
+    /// unset), always, never (marks them [[n ...]]).
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    #[command(flatten)]
+    pub input: InputOpts,
+    #[command(flatten)]
+    pub sim: SimilarityOpts,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Arguments of `nightly`.

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stderr)]
 
 mod args;
+mod compare;
 mod eval;
 mod progress;
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Dedup(a) => run_dedup(a),
         Command::Eval(a) => eval::run(a),
         Command::Nightly(a) => run_nightly(a),
+        Command::Compare(a) => compare::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
