@@ -1,4 +1,5 @@
 //! Readers of inputs and writers of results.
 
+pub mod html;
 pub mod read;
 pub mod write;

@@ -113,7 +113,7 @@ fn explanation_agrees_with_the_decision() {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             let mut d = Document::new(v["id"].as_str().unwrap(), v["text"].as_str().unwrap());
             // Half with headlines, so that the headline tests are made too.
-            if d.id.len() % 2 == 0 {
+            if d.id.len().is_multiple_of(2) {
                 d.title = Some(v["title"].as_str().unwrap().to_owned());
             }
             d

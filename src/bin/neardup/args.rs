@@ -57,8 +57,9 @@ pub enum Command {
     ///
     /// Writes into --out: kept.jsonl (the deduplicated records, unchanged), groups.jsonl
     /// (per input document: id, group, canonical, relation, similarity, and whether the
-    /// canonical came from an earlier night), report.txt (as `cluster`) and summary.json
-    /// (counts, seconds per stage, documents/s, peak memory).
+    /// canonical came from an earlier night), report.txt (as `cluster`), report.html (as
+    /// `cluster --format html`) and summary.json (counts, seconds per stage, documents/s,
+    /// peak memory).
     ///
     /// A night's state is committed only when complete: a run killed at any moment leaves
     /// the previous state usable. Running the last night again (same inputs) recomputes
@@ -160,7 +161,8 @@ pub struct ClusterArgs {
     #[command(flatten)]
     pub common: Common,
     /// Output format: text (report for a person), json (groups for programs), jsonl or
-    /// csv (one row per input document: id, group, canonical, relation, similarity).
+    /// csv (one row per input document: id, group, canonical, relation, similarity), html
+    /// (a page to browse: the texts shown are read back from the inputs).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
     /// Write to FILE instead of standard output (written whole or not at all).
@@ -363,15 +365,20 @@ pub enum FormatArg {
     Jsonl,
     /// One row per input document.
     Csv,
+    /// One self-contained web page: summary, histograms, a searchable table of groups,
+    /// the largest groups' members beside their canonical with shared passages marked.
+    Html,
 }
 
-impl From<FormatArg> for neardup::Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Text => neardup::Format::Text,
-            FormatArg::Json => neardup::Format::Json,
-            FormatArg::Jsonl => neardup::Format::Jsonl,
-            FormatArg::Csv => neardup::Format::Csv,
+impl FormatArg {
+    /// The library's format, or `None` for HTML (written with the inputs at hand).
+    pub fn library(self) -> Option<neardup::Format> {
+        match self {
+            FormatArg::Text => Some(neardup::Format::Text),
+            FormatArg::Json => Some(neardup::Format::Json),
+            FormatArg::Jsonl => Some(neardup::Format::Jsonl),
+            FormatArg::Csv => Some(neardup::Format::Csv),
+            FormatArg::Html => None,
         }
     }
 }

@@ -16,9 +16,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use neardup::Clustering;
 use neardup::io::read::{InputFile, copy_records, expand_inputs};
 use neardup::pipeline::{ReadOptions, cluster_files};
-use neardup::{Clustering, Format};
 
 use args::{Cli, ClusterArgs, Command, Common, DedupArgs, NightlyArgs};
 
@@ -148,9 +148,18 @@ pub(crate) fn write_output(
 }
 
 fn run_cluster(a: &ClusterArgs) -> Result<()> {
-    let (result, _) = run_pipeline(&a.common)?;
-    let format: Format = a.format.into();
-    write_output(a.output.as_deref(), |out| result.write(format, out))?;
+    let (result, files) = run_pipeline(&a.common)?;
+    if let Some(format) = a.format.library() {
+        write_output(a.output.as_deref(), |out| result.write(format, out))?;
+    } else {
+        let fields = a.common.input.fields();
+        let name = a.output.clone().unwrap_or_else(|| "<stdout>".into());
+        let opts = neardup::io::html::HtmlOptions::default();
+        write_output(a.output.as_deref(), |out| {
+            neardup::io::html::write_html(&result, &files, &fields, &opts, out, &name)
+                .map_err(io::Error::other)
+        })?;
+    }
     // The process ends now: freeing a large clustering piece by piece would only delay it.
     std::mem::forget(result);
     Ok(())
