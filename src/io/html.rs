@@ -46,7 +46,7 @@ impl Default for HtmlOptions {
         HtmlOptions {
             title: "neardup report".to_owned(),
             table_groups: 10_000,
-            listed_members: 50_000,
+            listed_members: 30_000,
             members_per_group: 25,
             text_groups: 30,
             texts_per_group: 8,
@@ -153,7 +153,7 @@ dl.summary dt{font-weight:600}dl.summary dd{margin:0}
 .charts{display:flex;flex-wrap:wrap;gap:1.5rem}figure{margin:0}figcaption{font-size:.85rem;color:var(--muted)}
 svg text{font:11px system-ui,sans-serif;fill:var(--fg)}
 .controls{display:flex;gap:.8rem;align-items:center;margin:.5rem 0}input[type=search]{font:inherit;padding:.3rem .5rem;width:22rem;max-width:100%}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.3rem .45rem;border-bottom:1px solid var(--line)}
+table{border-collapse:collapse;width:100%}th{white-space:nowrap}th,td{text-align:left;vertical-align:top;padding:.3rem .45rem;border-bottom:1px solid var(--line)}
 th button{font:inherit;font-weight:600;background:none;border:0;padding:0;cursor:pointer;color:var(--fg)}
 th[aria-sort=ascending] button::after{content:" \25B2"}th[aria-sort=descending] button::after{content:" \25BC"}
 td.num,th.num{text-align:right}details>summary{cursor:pointer}summary:focus-visible,button:focus-visible,a:focus-visible,input:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
@@ -398,7 +398,7 @@ fn render(c: &Clustering, texts: &HashMap<u32, String>, opts: &HtmlOptions) -> S
     let listed = c.groups.len().min(opts.table_groups);
     let _ = write!(
         o,
-        r#"<section id="groups" aria-labelledby="h-groups"><h2 id="h-groups">Groups</h2><div class="controls"><label for="search">Search</label><input id="search" type="search" placeholder="words of a headline, or an id" autocomplete="off"><span id="shown" class="muted" aria-live="polite">{listed} groups listed</span></div><table id="groups-table" data-groups="{listed}"><caption class="muted" style="text-align:left">The {listed} largest of {} groups; open one for its members.</caption><thead><tr><th class="num" data-key="rank" data-num aria-sort="ascending"><button type="button">#</button></th><th data-key="headline"><button type="button">Headline and members</button></th><th class="num" data-key="size" data-num><button type="button">Size</button></th><th data-key="relations"><button type="button">Relations</button></th><th data-key="dates"><button type="button">Dates</button></th></tr></thead><tbody>"#,
+        r#"<section id="groups" aria-labelledby="h-groups"><h2 id="h-groups">Groups</h2><div class="controls"><label for="search">Search</label><input id="search" type="search" placeholder="words of a headline, or an id" autocomplete="off"><span id="shown" class="muted" aria-live="polite">{listed} groups listed</span></div><table id="groups-table" data-groups="{listed}"><caption class="muted" style="text-align:left">The {listed} largest of {} groups; open one for its members.</caption><thead><tr><th class="num" data-key="rank" data-num aria-sort="ascending"><button type="button">#</button></th><th data-key="search"><button type="button">Headline and members</button></th><th class="num" data-key="size" data-num><button type="button">Size</button></th><th data-key="relations"><button type="button">Relations</button></th><th data-key="dates"><button type="button">Dates</button></th></tr></thead><tbody>"#,
         c.groups.len()
     );
     let mut budget = opts.listed_members;
@@ -426,17 +426,17 @@ fn render(c: &Clustering, texts: &HashMap<u32, String>, opts: &HtmlOptions) -> S
             (Some(a), Some(b)) => format!("{} – {}", format_date(a), format_date(b)),
             _ => String::new(),
         };
-        let search = format!("{} {}", head, g.id).to_lowercase();
+        // Searched and sorted on: the headline (as shown), then the group's id.
+        let search = format!("{} {}", clip(head, 120), clip(&g.id, 60)).to_lowercase();
         let _ = write!(
             o,
-            r#"<tr data-rank="{r}" data-size="{n}" data-headline="{h}" data-relations="{rl}" data-dates="{d}" data-search="{sr}"><td class="num">{r}</td><td><details id="g{r}"><summary>{hv}</summary>"#,
+            r#"<tr data-rank="{r}" data-size="{n}" data-relations="{rl}" data-dates="{d}" data-search="{sr}"><td class="num">{r}</td><td><details id="g{r}"><summary>{hv}</summary>"#,
             r = i + 1,
             n = g.members.len(),
-            h = esc(&head.to_lowercase()),
             rl = esc(&rels.join(", ")),
             d = esc(&dates),
             sr = esc(&search),
-            hv = esc(clip(head, 160)),
+            hv = esc(clip(head, 120)),
         );
         if budget == 0 {
             o.push_str(r#"<p class="muted">Members not listed (a large run: see the JSON or JSONL output).</p>"#);
@@ -453,7 +453,7 @@ fn render(c: &Clustering, texts: &HashMap<u32, String>, opts: &HtmlOptions) -> S
                     esc(&d.id),
                     m.similarity,
                     d.timestamp.map(format_date).unwrap_or_default(),
-                    esc(clip(d.title.as_deref().unwrap_or(""), 120)),
+                    esc(clip(d.title.as_deref().unwrap_or(""), 100)),
                 );
             }
             o.push_str("</tbody></table>");

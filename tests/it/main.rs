@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod common;
 mod compare;
+mod html;
 mod index;
 mod nightly;
 mod properties;
