@@ -415,28 +415,21 @@ impl<'a> Verifier<'a> {
         let jaccard = f64::from(s.jaccard);
         if !c.rewrites {
             // Classic MinHash deduplication: shingle Jaccard alone decides.
-            let copy = t.check(
-                Gate::Jaccard,
-                || Some(jaccard),
-                Some(c.threshold),
-                jaccard >= c.threshold,
-            );
+            let copy = t.at_least(Gate::Jaccard, jaccard, c.threshold);
             t.rule(Rule::CopiesOnly);
             return copy.then_some(Relation::NearDuplicate);
         }
         // Two headlines that do not cover each other name different stories, however
         // alike the (often formulaic) bodies are.
         if let Some((lo, hi)) = s.title {
-            let covered = t.check(
+            let covered = t.at_least(
                 Gate::HeadlineBest,
-                || Some(f64::from(hi)),
-                Some(f64::from(TITLE_MAX_COVERAGE)),
-                hi >= TITLE_MAX_COVERAGE,
-            ) && t.check(
+                f64::from(hi),
+                f64::from(TITLE_MAX_COVERAGE),
+            ) && t.at_least(
                 Gate::HeadlineWorst,
-                || Some(f64::from(lo)),
-                Some(f64::from(TITLE_MIN_COVERAGE)),
-                lo >= TITLE_MIN_COVERAGE,
+                f64::from(lo),
+                f64::from(TITLE_MIN_COVERAGE),
             );
             if !covered {
                 t.rule(Rule::DifferentHeadlines);
@@ -466,38 +459,18 @@ impl<'a> Verifier<'a> {
         } else {
             let shared = intersection(&a.numbers, &b.numbers) as f32;
             let needed = NUMBER_AGREEMENT * fewer as f32;
-            t.check(
-                Gate::Figures,
-                || Some(f64::from(shared)),
-                Some(f64::from(needed)),
-                shared >= needed,
-            )
+            t.at_least(Gate::Figures, f64::from(shared), f64::from(needed))
         };
-        let close_copy = t.check(
-            Gate::CloseCopy,
-            || Some(jaccard),
-            Some(f64::from(CLOSE_COPY_JACCARD)),
-            s.jaccard >= CLOSE_COPY_JACCARD,
-        );
+        let close_copy = t.at_least(Gate::CloseCopy, jaccard, f64::from(CLOSE_COPY_JACCARD));
         let containment = f64::from(s.containment);
         let shorter = a.shingles.len().min(b.shingles.len());
-        let contained = t.check(
-            Gate::Containment,
-            || Some(containment),
-            Some(c.containment),
-            containment >= c.containment,
-        ) && t.check(
-            Gate::ExcerptLength,
-            || Some(shorter as f64),
-            Some(MIN_CONTAINED_SHINGLES as f64),
-            shorter >= MIN_CONTAINED_SHINGLES,
-        );
-        let copy = t.check(
-            Gate::Jaccard,
-            || Some(jaccard),
-            Some(c.threshold),
-            jaccard >= c.threshold,
-        ) || contained;
+        let contained = t.at_least(Gate::Containment, containment, c.containment)
+            && t.at_least(
+                Gate::ExcerptLength,
+                shorter as f64,
+                MIN_CONTAINED_SHINGLES as f64,
+            );
+        let copy = t.at_least(Gate::Jaccard, jaccard, c.threshold) || contained;
         if copy && (close_copy || (headlines_agree && numbers_agree)) {
             s.content = content();
             t.rule(if close_copy {
@@ -528,12 +501,7 @@ impl<'a> Verifier<'a> {
         }
         s.content = content();
         let score = f64::from(s.rewrite_score());
-        let rewrite = t.check(
-            Gate::RewriteScore,
-            || Some(score),
-            Some(c.rewrite_threshold),
-            score >= c.rewrite_threshold,
-        );
+        let rewrite = t.at_least(Gate::RewriteScore, score, c.rewrite_threshold);
         t.rule(Rule::RewriteScore);
         rewrite.then_some(Relation::Rewrite)
     }
@@ -662,6 +630,11 @@ trait Trace {
     ) -> bool;
     /// The rule that gave the verdict.
     fn rule(&mut self, rule: Rule);
+    /// A test that passes at or above its threshold; returns whether it passed.
+    #[inline]
+    fn at_least(&mut self, gate: Gate, value: f64, threshold: f64) -> bool {
+        self.check(gate, || Some(value), Some(threshold), value >= threshold)
+    }
 }
 
 /// No trace: the decision as runs make it.

@@ -2,6 +2,7 @@
 //! is self-contained, and that a large run stays within its bounds.
 
 use neardup::io::html::{HtmlOptions, write_html};
+use neardup::io::read::FieldNames;
 use neardup::pipeline::{DocInfo, RunStats};
 use neardup::{Clustering, Group, Member, Relation};
 
@@ -149,7 +150,15 @@ fn a_million_documents_stay_under_25_mb() {
     };
     let mut page = Vec::new();
     let opts = HtmlOptions::default();
-    write_html(&c, &[], &Default::default(), &opts, &mut page, "x".as_ref()).unwrap();
+    write_html(
+        &c,
+        &[],
+        &FieldNames::default(),
+        &opts,
+        &mut page,
+        "x".as_ref(),
+    )
+    .unwrap();
     let page = String::from_utf8(page).unwrap();
     // Texts (none here) add at most 30 groups x 9 texts x 3,000 characters, a few
     // bytes each once encoded, escaped and marked.
