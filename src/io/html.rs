@@ -16,7 +16,7 @@ use std::io::Write;
 use crate::compare::{Span, align};
 use crate::document::format_date;
 use crate::error::{Error, Result};
-use crate::io::read::{FieldNames, InputFile, RecordReader, parse_raw};
+use crate::io::read::{FieldNames, InputFile, InputKind, RecordReader, parse_raw};
 use crate::pipeline::{Clustering, Group};
 use crate::verify::Relation;
 
@@ -92,7 +92,12 @@ pub fn read_texts<S: std::hash::BuildHasher>(
     let mut needed: Vec<u32> = wanted
         .keys()
         .map(|k| k.0)
-        .filter(|&f| (f as usize) < files.len())
+        // Standard input was read once, by the run: its texts are not at hand.
+        .filter(|&f| {
+            files
+                .get(f as usize)
+                .is_some_and(|f| f.kind != InputKind::Stdin)
+        })
         .collect();
     needed.sort_unstable();
     needed.dedup();
@@ -503,7 +508,7 @@ fn write_pairs(
 ) {
     let canon = &c.docs[g.canonical as usize];
     let Some(ct) = texts.get(&g.canonical) else {
-        o.push_str(r#"<p class="muted">The canonical's text is not in tonight's inputs.</p>"#);
+        o.push_str(r#"<p class="muted">The canonical's text is not at hand (an earlier night's document, or read from standard input).</p>"#);
         return;
     };
     for m in g.members.iter().skip(1).take(opts.texts_per_group) {
