@@ -18,12 +18,14 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::document::{Document, format_date};
 use crate::error::{Error, Result};
+use crate::features::term_key;
 use crate::features::{Features, Featurizer, Scratch};
 use crate::io::read::{
     FieldNames, InputFile, InputKind, RawRef, RecordReader, expand_inputs, parse_raw,
 };
-use crate::normalize::normalize;
+use crate::normalize::{normalize, words};
 use crate::shingle::ShingleKind;
+use crate::shingle::hash_word;
 use crate::verify::{DocView, Explanation, Gate, Rarity, Relation, Rule, Verifier};
 use crate::weights::{KeyMap, TermStats};
 
@@ -379,6 +381,85 @@ pub fn passage_words(config: &Config) -> usize {
     }
 }
 
+/// The rarest words of a pair: those both texts use and those only one uses, rarest
+/// first, with their rarity weight (the idf the rewrite score weighs them by).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RareWords {
+    /// In both texts.
+    pub shared: Vec<(String, f32)>,
+    /// Only in the first.
+    pub only_a: Vec<(String, f32)>,
+    /// Only in the second.
+    pub only_b: Vec<(String, f32)>,
+}
+
+/// Words listed per kind in [`RareWords`].
+const RARE_LISTED: usize = 12;
+
+/// The distinct normalised body words of `text`: term key, word, occurrences.
+fn distinct_words(text: &str, seed: u64) -> Vec<(u32, String, u32)> {
+    let norm = normalize(text);
+    let mut v: Vec<(u32, String, u32)> = words(&norm)
+        .map(|w| (term_key(hash_word(w, seed)), w.to_owned(), 1))
+        .collect();
+    v.sort_unstable();
+    let mut out: Vec<(u32, String, u32)> = Vec::with_capacity(v.len());
+    for x in v {
+        match out.last_mut() {
+            Some(last) if last.0 == x.0 => last.2 += 1,
+            _ => out.push(x),
+        }
+    }
+    out
+}
+
+/// The rarest words of two texts under `stats` (see [`RareWords`]); among words of one
+/// rarity, those the texts repeat most come first.
+#[must_use]
+pub fn rare_words(a: &str, b: &str, config: &Config, stats: &TermStats) -> RareWords {
+    let (wa, wb) = (
+        distinct_words(a, config.seed),
+        distinct_words(b, config.seed),
+    );
+    let count = |v: &[(u32, String, u32)], k: u32| {
+        v.binary_search_by_key(&k, |x| x.0).map_or(0, |i| v[i].2)
+    };
+    let top = |v: Vec<(&(u32, String, u32), u32)>| {
+        let mut v: Vec<(String, f32, u32)> = v
+            .into_iter()
+            .map(|((k, w, _), n)| (w.clone(), (stats.idf(*k) * 1000.0).round() / 1000.0, n))
+            .collect();
+        v.sort_by(|x, y| {
+            y.1.total_cmp(&x.1)
+                .then_with(|| y.2.cmp(&x.2))
+                .then_with(|| x.0.cmp(&y.0))
+        });
+        v.into_iter()
+            .take(RARE_LISTED)
+            .map(|x| (x.0, x.1))
+            .collect()
+    };
+    RareWords {
+        shared: top(wa
+            .iter()
+            .filter_map(|x| {
+                let n = count(&wb, x.0);
+                (n > 0).then_some((x, x.2 + n))
+            })
+            .collect()),
+        only_a: top(wa
+            .iter()
+            .filter(|x| count(&wb, x.0) == 0)
+            .map(|x| (x, x.2))
+            .collect()),
+        only_b: top(wb
+            .iter()
+            .filter(|x| count(&wa, x.0) == 0)
+            .map(|x| (x, x.2))
+            .collect()),
+    }
+}
+
 /// The comparison of two documents.
 #[derive(Debug, Clone)]
 pub struct Comparison {
@@ -390,6 +471,8 @@ pub struct Comparison {
     pub explanation: Explanation,
     /// The shared passages.
     pub alignment: Alignment,
+    /// The rarest words they share and do not (empty without the rewrite tier).
+    pub rare: RareWords,
     /// Where word rarity came from.
     pub rarity: RaritySource,
     /// The settings the pair was held to.
@@ -413,11 +496,17 @@ pub fn compare(
     };
     let explanation = Verifier::new(config).explain(view(&fa, &a), view(&fb, &b));
     let alignment = align(&a.text, &b.text, passage_words(config));
+    let rare = if config.rewrites {
+        rare_words(&a.text, &b.text, config, stats)
+    } else {
+        RareWords::default()
+    };
     Comparison {
         a,
         b,
         explanation,
         alignment,
+        rare,
         rarity,
         config: config.clone(),
     }
@@ -766,6 +855,21 @@ impl Comparison {
                 "rare words shared: the share of the two texts' words that both use, each word weighed by\n                   its rarity, so that names and places count more than \"the\" or \"said\""
             )?;
         }
+        if self.config.rewrites {
+            let list = |v: &[(String, f32)]| {
+                if v.is_empty() {
+                    "-".to_owned()
+                } else {
+                    v.iter()
+                        .map(|x| x.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            writeln!(out, "rarest words in both   {}", list(&self.rare.shared))?;
+            writeln!(out, "rarest only in A       {}", list(&self.rare.only_a))?;
+            writeln!(out, "rarest only in B       {}", list(&self.rare.only_b))?;
+        }
         writeln!(out, "{}", self.rarity_note())?;
         writeln!(out)?;
         let shared_a: usize = al.passages.iter().map(|p| p.words).sum();
@@ -859,6 +963,7 @@ impl Comparison {
             checks: Vec<JCheck>,
             settings: &'a Config,
             rarity: &'a RaritySource,
+            rare_words: &'a RareWords,
             passages: Vec<JPassage<'a>>,
         }
         fn doc(d: &Document, words: usize, figures: usize) -> Doc<'_> {
@@ -902,6 +1007,7 @@ impl Comparison {
                 .collect(),
             settings: &self.config,
             rarity: &self.rarity,
+            rare_words: &self.rare,
             passages: self
                 .alignment
                 .passages
@@ -988,6 +1094,28 @@ fn wrap(s: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rarest_words_first() {
+        let c = Config::default();
+        let docs = [
+            "the harbour closed the ferries",
+            "the storm closed the harbour",
+            "the market rose",
+            "the bank said",
+        ];
+        let mut stats = TermStats::default();
+        for d in docs {
+            stats.add(&featurize(&c, &Document::new("x", d)));
+        }
+        let r = rare_words(docs[0], docs[1], &c, &stats);
+        let names = |v: &[(String, f32)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+        // "harbour" and "closed" are in two documents, "the" in all four.
+        assert_eq!(names(&r.shared), ["closed", "harbour", "the"]);
+        assert!(r.shared[0].1 > r.shared[2].1);
+        assert_eq!(names(&r.only_a), ["ferries"]);
+        assert_eq!(names(&r.only_b), ["storm"]);
+    }
 
     #[test]
     fn passages_are_shared_runs() {
