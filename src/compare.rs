@@ -849,6 +849,10 @@ impl Comparison {
             writeln!(out, "{}", line.trim_end())?;
         }
         writeln!(out)?;
+        writeln!(
+            out,
+            "result: pass or FAIL against what the score is held to; n/a: the test does not apply;\n        -: not needed for this verdict"
+        )?;
         if self.config.rewrites {
             writeln!(
                 out,
