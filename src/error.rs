@@ -80,6 +80,22 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A file given as one document holds another number of records.
+    #[error("{}: holds {found} records where one document was expected (compare documents of one file with --corpus FILE ID1 ID2)", path.display())]
+    NotOneRecord {
+        /// The file.
+        path: PathBuf,
+        /// Records found.
+        found: usize,
+    },
+    /// No document of a corpus has the id asked for.
+    #[error("{}: no document with id {id:?}", path.display())]
+    IdNotFound {
+        /// The corpus.
+        path: PathBuf,
+        /// The id.
+        id: String,
+    },
     /// A configuration value is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -151,6 +167,8 @@ impl Error {
                 | Error::DuplicateId { .. }
                 | Error::Damaged { .. }
                 | Error::RecordTooLong { .. }
+                | Error::NotOneRecord { .. }
+                | Error::IdNotFound { .. }
         )
     }
 }

@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod closing;
+pub mod compare;
 pub mod config;
 pub mod document;
 pub mod error;

@@ -8,7 +8,8 @@
 //!   is alone or canonical at the end of the night, and members related to their canonical
 //!   more loosely than `min_relation`;
 //! - `groups.jsonl`: one line per input document (see [`GroupLine`]);
-//! - `report.txt`: the report of `neardup cluster` for the groups the night touched;
+//! - `report.txt`: the report of `neardup cluster` for the groups the night touched
+//!   (and `report.html`, as `cluster --format html`);
 //! - `summary.json`: counts, timings, documents per second and peak memory
 //!   ([`NightSummary`]); the only output that differs between two runs of one night.
 //!
@@ -690,6 +691,14 @@ pub fn run_night(
         writeln!(w, "night            {night} ({})", summary.date)
             .and_then(|()| report.write(Format::Text, w))
             .map_err(|e| Error::io(&report_path, e))
+    })?;
+    let html_path = out.join("report.html");
+    let html = crate::io::html::HtmlOptions {
+        title: format!("neardup night {night} ({})", summary.date),
+        ..crate::io::html::HtmlOptions::default()
+    };
+    write_atomic(&html_path, |w| {
+        crate::io::html::write_html(&report, &files, &opts.read.fields, &html, w, &html_path)
     })?;
     drop(placements);
     progress.finish(Stage::Write);

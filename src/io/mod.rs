@@ -1,5 +1,6 @@
 //! Readers of inputs and writers of results.
 
 pub mod atomic;
+pub mod html;
 pub mod read;
 pub mod write;

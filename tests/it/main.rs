@@ -6,6 +6,8 @@ mod api;
 mod cli;
 mod common;
 mod fuzz;
+mod compare;
+mod html;
 mod index;
 mod nightly;
 mod order;

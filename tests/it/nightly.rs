@@ -225,7 +225,7 @@ fn running_the_last_night_again_gives_the_same_outputs_and_earlier_nights_are_re
     two_nights(d);
     night(d, "state", "out1", "night1.jsonl", "2026-11-20");
     night(d, "state", "out2", "night2.jsonl", "2026-11-21");
-    let first: Vec<Vec<u8>> = ["kept.jsonl", "groups.jsonl", "report.txt"]
+    let first: Vec<Vec<u8>> = ["kept.jsonl", "groups.jsonl", "report.txt", "report.html"]
         .iter()
         .map(|f| read(&d.join("out2").join(f)))
         .collect();
@@ -244,7 +244,7 @@ fn running_the_last_night_again_gives_the_same_outputs_and_earlier_nights_are_re
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    for (f, want) in ["kept.jsonl", "groups.jsonl", "report.txt"]
+    for (f, want) in ["kept.jsonl", "groups.jsonl", "report.txt", "report.html"]
         .iter()
         .zip(&first)
     {

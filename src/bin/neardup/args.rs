@@ -57,8 +57,9 @@ pub enum Command {
     ///
     /// Writes into --out: kept.jsonl (the deduplicated records, unchanged), groups.jsonl
     /// (per input document: id, group, canonical, relation, similarity, and whether the
-    /// canonical came from an earlier night), report.txt (as `cluster`) and summary.json
-    /// (counts, seconds per stage, documents/s, peak memory).
+    /// canonical came from an earlier night), report.txt (as `cluster`), report.html (as
+    /// `cluster --format html`) and summary.json (counts, seconds per stage, documents/s,
+    /// peak memory).
     ///
     /// A night's state is committed only when complete: a run killed at any moment leaves
     /// the previous state usable. Running the last night again (same inputs) recomputes
@@ -71,6 +72,58 @@ pub enum Command {
     ///   neardup nightly --state state/ --out out/today --window-days 7 --date 2026-11-22 day/
     #[command(verbatim_doc_comment)]
     Nightly(NightlyArgs),
+    /// Explain why two documents are one story or not: the relation, every score beside
+    /// the threshold it was held to, the rule that decided, then both texts with their
+    /// shared passages marked.
+    ///
+    /// Word rarity (which weighs the rewrite score) is counted, without --corpus, over
+    /// the two texts plus the three bundled seed articles: a small reference, so pass
+    /// --corpus with the crawl the two came from to weigh words as a run over it does.
+    ///
+    /// Examples:
+    ///   neardup compare a.txt b.txt
+    ///   neardup compare a.json b.json --format json
+    ///   neardup compare --corpus crawl.jsonl 1234 5678
+    #[command(verbatim_doc_comment)]
+    Compare(CompareArgs),
+}
+
+/// Arguments of `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first document: a file (.txt, or .json/.jsonl holding one record), or with
+    /// --corpus an id.
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// The second document, as A.
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Read A and B by id from this corpus (JSON Lines or a directory) and count word
+    /// rarity over all its documents.
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+    /// Output format: text (for a person) or json.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+    /// Colour the shared passages: auto (when writing to a terminal and `NO_COLOR` is
+    /// unset), always, never (marks them [[n ...]]).
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    #[command(flatten)]
+    pub input: InputOpts,
+    #[command(flatten)]
+    pub sim: SimilarityOpts,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Arguments of `nightly`.
@@ -112,7 +165,8 @@ pub struct ClusterArgs {
     #[command(flatten)]
     pub common: Common,
     /// Output format: text (report for a person), json (groups for programs), jsonl or
-    /// csv (one row per input document: id, group, canonical, relation, similarity).
+    /// csv (one row per input document: id, group, canonical, relation, similarity), html
+    /// (a page to browse: the texts shown are read back from the inputs).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
     /// Write to FILE instead of standard output (written whole or not at all).
@@ -370,15 +424,20 @@ pub enum FormatArg {
     Jsonl,
     /// One row per input document.
     Csv,
+    /// One self-contained web page: summary, histograms, a searchable table of groups,
+    /// the largest groups' members beside their canonical with shared passages marked.
+    Html,
 }
 
-impl From<FormatArg> for neardup::Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Text => neardup::Format::Text,
-            FormatArg::Json => neardup::Format::Json,
-            FormatArg::Jsonl => neardup::Format::Jsonl,
-            FormatArg::Csv => neardup::Format::Csv,
+impl FormatArg {
+    /// The library's format, or `None` for HTML (written with the inputs at hand).
+    pub fn library(self) -> Option<neardup::Format> {
+        match self {
+            FormatArg::Text => Some(neardup::Format::Text),
+            FormatArg::Json => Some(neardup::Format::Json),
+            FormatArg::Jsonl => Some(neardup::Format::Jsonl),
+            FormatArg::Csv => Some(neardup::Format::Csv),
+            FormatArg::Html => None,
         }
     }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stderr)]
 
 mod args;
+mod compare;
 mod eval;
 mod progress;
 
@@ -20,7 +21,7 @@ use neardup::io::atomic::{
 };
 use neardup::io::read::{InputFile, InputKind, KeptRecords, copy_records, expand_inputs_with};
 use neardup::pipeline::cluster_files;
-use neardup::{Clustering, Format};
+use neardup::Clustering;
 
 use args::{Cli, ClusterArgs, Command, Common, DedupArgs, NightlyArgs};
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Command::Dedup(a) => run_dedup(a),
         Command::Eval(a) => eval::run(a),
         Command::Nightly(a) => run_nightly(a),
+        Command::Compare(a) => compare::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -209,8 +211,17 @@ fn run_cluster(a: &ClusterArgs) -> Result<()> {
         None => None,
     };
     let result = run_pipeline(&a.common, &files)?;
-    let format: Format = a.format.into();
-    write_output(out.as_ref(), |w| result.write(format, w))?;
+    if let Some(format) = a.format.library() {
+        write_output(out.as_ref(), |w| result.write(format, w))?;
+    } else {
+        let fields = a.common.input.fields();
+        let name = a.output.clone().unwrap_or_else(|| "<stdout>".into());
+        let opts = neardup::io::html::HtmlOptions::default();
+        write_output(out.as_ref(), |w| {
+            neardup::io::html::write_html(&result, &files, &fields, &opts, w, &name)
+                .map_err(io::Error::other)
+        })?;
+    }
     // The process ends now: freeing a large clustering piece by piece would only delay it.
     std::mem::forget(result);
     Ok(())
