@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
 
 mod columns;
+mod spark;
 
 /// Exception class `name` of `neardup._errors`.
 fn error_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
@@ -512,5 +513,6 @@ fn _neardup(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMatch>()?;
     m.add_function(wrap_pyfunction!(_cluster, m)?)?;
     m.add_function(wrap_pyfunction!(_index_from_bytes, m)?)?;
+    spark::register(m)?;
     Ok(())
 }
