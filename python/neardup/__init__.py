@@ -115,7 +115,7 @@ def _pandas_column(df, name: str) -> list:
     return [None if v is None or v != v else v for v in col.tolist()]
 
 
-def cluster(records: Any, **settings: Any):
+def cluster(records: Any, *, on_bad_date: str = "raise", **settings: Any):
     """Groups copies and rewrites among a batch of documents, as ``neardup cluster``.
 
     ``records``: an iterable of dicts (``id``, ``text``, optional ``title`` and
@@ -128,9 +128,15 @@ def cluster(records: Any, **settings: Any):
     ("canonical", "exact", "near_duplicate" or "rewrite") and ``similarity``: a list of
     dicts, or a DataFrame / Table of the input's kind.
 
+    ``on_bad_date``: "raise" (an :class:`InvalidInputError` naming the record) or
+    "ignore" (the document is undated, as ``neardup cluster`` and :mod:`neardup.spark`
+    take it) for a date string neardup cannot read.
+
     Raises :class:`ConfigError` for bad settings, :class:`InvalidInputError` for bad
     records, :class:`DuplicateIdError` for a repeated id.
     """
+    if on_bad_date not in ("raise", "ignore"):
+        raise ValueError(f'on_bad_date must be "raise" or "ignore", not {on_bad_date!r}')
     kind = _kind(records)
     if kind == "pandas":
         cols = _columns_of_table(
@@ -142,7 +148,7 @@ def cluster(records: Any, **settings: Any):
         )
     else:
         cols = _columns_of_records(records)
-    out = _cluster(cols, **settings)
+    out = _cluster(cols, on_bad_date == "ignore", **settings)
     if kind == "pandas":
         import pandas as pd
 

@@ -107,6 +107,12 @@ class Index:
     def from_bytes(cls, data: bytes) -> "Index": ...
 
 @overload
-def cluster(records: Iterable[Record], **settings: Any) -> list[dict[str, Any]]: ...
+def cluster(
+    records: Iterable[Record], *, on_bad_date: Literal["raise", "ignore"] = "raise", **settings: Any
+) -> list[dict[str, Any]]: ...
 @overload
-def cluster(records: Any, **settings: Any) -> Any: ...
+def cluster(
+    records: Any, *, on_bad_date: Literal["raise", "ignore"] = "raise", **settings: Any
+) -> Any:
+    """Groups copies and rewrites among a batch, as `neardup cluster`: one row per
+    document (id, group, canonical, relation, similarity), in input order."""

@@ -16,8 +16,10 @@ type Columns<'py> = (
 );
 
 /// Documents from columns `(ids, texts, titles, dates)`: lists of equal length, titles
-/// and dates optional (None for the whole column or per row).
-pub(crate) fn documents(cols: &Bound<'_, PyAny>) -> PyResult<Vec<Document>> {
+/// and dates optional (None for the whole column or per row). With `lenient_dates`, a
+/// date string neardup cannot read is no date (as `neardup cluster` counts it), else an
+/// `InvalidInputError`.
+pub(crate) fn documents(cols: &Bound<'_, PyAny>, lenient_dates: bool) -> PyResult<Vec<Document>> {
     let py = cols.py();
     let (ids, texts, titles, dates): Columns<'_> = cols.extract()?;
     let n = ids.len();
@@ -69,8 +71,20 @@ pub(crate) fn documents(cols: &Bound<'_, PyAny>) -> PyResult<Vec<Document>> {
             None => None,
         };
         let timestamp = match &dates {
-            Some(d) => timestamp_of(Some(&d.get_item(i)?))
-                .map_err(|e| invalid(py, format!("record {i} (id {id:?}): {}", e.value(py))))?,
+            Some(d) => {
+                let d = d.get_item(i)?;
+                match timestamp_of(Some(&d)) {
+                    Ok(t) => t,
+                    // An unreadable date string is no date, as `neardup cluster` takes it.
+                    Err(_) if lenient_dates && d.extract::<String>().is_ok() => None,
+                    Err(e) => {
+                        return Err(invalid(
+                            py,
+                            format!("record {i} (id {id:?}): {}", e.value(py)),
+                        ));
+                    }
+                }
+            }
             None => None,
         };
         docs.push(Document {

@@ -350,7 +350,7 @@ impl PyIndex {
             .import("neardup")?
             .getattr("_columns_of_records")?
             .call1((records,))?;
-        let docs = columns::documents(&cols)?;
+        let docs = columns::documents(&cols, false)?;
         let results = py.detach(|| self.inner.insert_batch(docs));
         results
             .into_iter()
@@ -475,14 +475,15 @@ type Rows = (
 /// Clusters a batch of documents, as `neardup cluster` does, and returns one row per
 /// document in input order (columns: id, group, canonical, relation, similarity).
 #[pyfunction]
-#[pyo3(signature = (records, **settings))]
+#[pyo3(signature = (records, lenient_dates, **settings))]
 fn _cluster(
     py: Python<'_>,
     records: &Bound<'_, PyAny>,
+    lenient_dates: bool,
     settings: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Rows> {
     let config = config_from(py, settings)?;
-    let docs = columns::documents(records)?;
+    let docs = columns::documents(records, lenient_dates)?;
     let c = py
         .detach(|| neardup::cluster_documents(&docs, &config))
         .map_err(|e| py_err(py, e))?;
@@ -505,6 +506,29 @@ fn _cluster(
     Ok(rows)
 }
 
+/// Benchmark helper: inserts the documents (columns as for `cluster`) one by one into
+/// a new index in a Rust loop and returns the seconds spent in `Index::insert` alone,
+/// the baseline of the Python `insert` overhead (python/benches/insert_overhead.py).
+#[pyfunction]
+#[pyo3(signature = (records, **settings))]
+fn _rust_insert_seconds(
+    py: Python<'_>,
+    records: &Bound<'_, PyAny>,
+    settings: Option<&Bound<'_, PyDict>>,
+) -> PyResult<f64> {
+    let config = config_from(py, settings)?;
+    let docs = columns::documents(records, true)?;
+    py.detach(|| {
+        let index = neardup::Index::new(config)?;
+        let start = std::time::Instant::now();
+        for d in docs {
+            index.insert(d)?;
+        }
+        Ok(start.elapsed().as_secs_f64())
+    })
+    .map_err(|e| py_err(py, e))
+}
+
 /// The extension module.
 #[pymodule]
 fn _neardup(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -513,6 +537,7 @@ fn _neardup(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMatch>()?;
     m.add_function(wrap_pyfunction!(_cluster, m)?)?;
     m.add_function(wrap_pyfunction!(_index_from_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(_rust_insert_seconds, m)?)?;
     spark::register(m)?;
     Ok(())
 }

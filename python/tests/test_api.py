@@ -94,6 +94,10 @@ def test_bad_input_raises_with_a_clear_message():
         neardup.cluster([("a", None)])
     with pytest.raises(neardup.InvalidInputError, match="expected a dict"):
         neardup.cluster(["just text"])
+    bad_date = [("a", STORY, None, "31-MAR-1987 605:12:19"), ("b", STORY)]
+    with pytest.raises(neardup.InvalidInputError, match='record 0 .*date "31-MAR'):
+        neardup.cluster(bad_date)
+    assert neardup.cluster(bad_date, on_bad_date="ignore")[1]["group"] is not None
     with pytest.raises(neardup.DuplicateIdError, match='id "a" repeats'):
         neardup.cluster([("a", STORY), ("a", OTHER)])
     # Every one of them is a NeardupError.
