@@ -8,6 +8,7 @@ mod common;
 mod index;
 mod nightly;
 mod properties;
+mod shard;
 mod shared;
 mod simhash;
 mod snapshots;
