@@ -55,12 +55,11 @@ fn distributed(docs: &[Document], config: &Config) -> Vec<Row> {
         if s.features.exact == 0 {
             continue;
         }
-        match first.get(&s.features.exact) {
-            Some(&r) => edges.push((r, p)),
-            None => {
-                first.insert(s.features.exact, p);
-                reps.push(p);
-            }
+        if let Some(&r) = first.get(&s.features.exact) {
+            edges.push((r, p));
+        } else {
+            first.insert(s.features.exact, p);
+            reps.push(p);
         }
     }
     let mut buckets: BTreeMap<(usize, u32), Vec<u64>> = BTreeMap::new();
@@ -231,6 +230,6 @@ fn reuters_sample_stages_give_the_batch_rows() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpora/reuters21578.jsonl");
     let text = std::fs::read_to_string(path).unwrap();
-    let sample: String = text.lines().take(4000).map(|l| format!("{l}\n")).collect();
-    check(&documents(&sample));
+    let sample: Vec<&str> = text.lines().take(4000).collect();
+    check(&documents(&sample.join("\n")));
 }
