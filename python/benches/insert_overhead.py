@@ -29,6 +29,8 @@ def main() -> None:
         recs = [json.loads(line) for line in f]
     if a.docs:
         recs = recs[: a.docs]
+    for r in recs:  # dates as epoch seconds (None when unreadable), the same for both
+        r["date"] = neardup.parse_date(r["date"]) if r.get("date") else None
     cols = neardup._columns_of_records(recs)
     rust, python = [], []
     for _ in range(a.runs):

@@ -26,13 +26,14 @@ from ._errors import (
     NeardupIOError,
     NotFoundError,
 )
-from ._neardup import Index, Match, Verdict, _cluster
+from ._neardup import Index, Match, Verdict, _cluster, parse_date
 
 __all__ = [
     "Index",
     "Match",
     "Verdict",
     "cluster",
+    "parse_date",
     "COLUMNS",
     "NeardupError",
     "ConfigError",

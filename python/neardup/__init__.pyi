@@ -21,6 +21,10 @@ Record = Union[Mapping[str, Any], Sequence[Any]]
 
 COLUMNS: tuple[str, str, str, str, str]
 
+def parse_date(s: str) -> Optional[int]:
+    """Seconds since the Unix epoch (UTC) of a date string as neardup reads dates
+    (ISO-8601, 26-FEB-1987 15:01:01, 01.12.2014), or None."""
+
 class Match:
     """A held document related to the one inserted or queried."""
 

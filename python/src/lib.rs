@@ -506,6 +506,13 @@ fn _cluster(
     Ok(rows)
 }
 
+/// Seconds since the Unix epoch (UTC) of a date string, as neardup reads dates
+/// (ISO-8601, `26-FEB-1987 15:01:01`, `01.12.2014`), or None when it reads none.
+#[pyfunction]
+fn parse_date(s: &str) -> Option<i64> {
+    neardup::document::parse_date(s)
+}
+
 /// Benchmark helper: inserts the documents (columns as for `cluster`) one by one into
 /// a new index in a Rust loop and returns the seconds spent in `Index::insert` alone,
 /// the baseline of the Python `insert` overhead (python/benches/insert_overhead.py).
@@ -538,6 +545,7 @@ fn _neardup(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_cluster, m)?)?;
     m.add_function(wrap_pyfunction!(_index_from_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(_rust_insert_seconds, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_date, m)?)?;
     spark::register(m)?;
     Ok(())
 }

@@ -61,6 +61,12 @@ def test_dates_of_every_kind():
     assert len(ix) == 0
 
 
+def test_parse_date():
+    assert neardup.parse_date("2026-03-01") == 1_772_323_200
+    assert neardup.parse_date("26-FEB-1987 15:01:01.79") == 541_350_061
+    assert neardup.parse_date("someday") is None
+
+
 def test_settings_and_bad_settings():
     ix = neardup.Index(0.7, "simhash", hamming=6, bands=None)
     s = ix.settings
