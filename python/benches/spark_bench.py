@@ -39,8 +39,12 @@ def main() -> None:
     spark.sparkContext.setLogLevel("ERROR")
     t = time.perf_counter()
     df = spark.read.json(a.corpus)
+    cols = set(df.columns)
     out = neardup.spark.dedup(
-        df, title_col="title", date_col="date", rewrites=not a.no_rewrites
+        df,
+        title_col="title" if "title" in cols else None,
+        date_col="date" if "date" in cols else None,
+        rewrites=not a.no_rewrites,
     ).persist()
     docs = out.count()
     grouped = out.filter("group is not null").count()

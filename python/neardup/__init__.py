@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from . import _errors
 from ._errors import (
     ConfigError,
     DuplicateIdError,
@@ -35,14 +36,7 @@ __all__ = [
     "cluster",
     "parse_date",
     "COLUMNS",
-    "NeardupError",
-    "ConfigError",
-    "InvalidInputError",
-    "DuplicateIdError",
-    "IdExistsError",
-    "IndexFileError",
-    "NotFoundError",
-    "NeardupIOError",
+    *_errors.__all__,
 ]
 
 #: The columns of a :func:`cluster` result, in order.
