@@ -224,3 +224,23 @@ def test_cluster_pandas_and_arrow():
     assert table.to_pylist() == expected
     with pytest.raises(neardup.InvalidInputError, match='no "text" column'):
         neardup.cluster(pd.DataFrame({"id": ["a"]}))
+
+
+def test_the_gil_is_released_while_rust_works():
+    # One call that spends its time in Rust: sketching a long text (about 4 MB).
+    text = " ".join(f"{STORY} Paragraph {i}." for i in range(15_000))
+    ix = neardup.Index()
+    done = threading.Event()
+    ticks = 0
+
+    def work():
+        ix.insert("long", text)
+        done.set()
+
+    t = threading.Thread(target=work)
+    t.start()
+    while not done.is_set():
+        ticks += 1
+    t.join()
+    # Holding the GIL through the Rust call would leave this thread next to no ticks.
+    assert ticks > 10_000
