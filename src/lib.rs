@@ -27,6 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod closing;
 pub mod config;
 pub mod document;
 pub mod error;

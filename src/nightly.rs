@@ -111,6 +111,10 @@ pub struct GroupLine {
     pub similarity: Option<f64>,
     /// The canonical member arrived on an earlier night.
     pub canonical_from_earlier_night: bool,
+    /// When tonight moved the group's canonical member (an earlier-published version
+    /// arrived): the canonical member before, from an earlier night. The group keeps its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_canonical: Option<String>,
     /// The id was already held (an earlier night's, or earlier tonight): the record was
     /// not inserted again and is not kept; the line gives the held document's group.
     pub repeated_id: bool,
@@ -369,6 +373,10 @@ pub fn run_night(
     progress.start(Stage::Insert, Some(total));
     let mut reader = RecordReader::new(files.clone());
     let mut docs: Vec<NightDoc> = Vec::new();
+    // Tonight's documents, sketched block by block (their texts dropped), enter the index
+    // together once all are read: their groups depend on the night's set of documents,
+    // not on the order of its files or lines.
+    let mut prepared = Vec::new();
     let mut skipped = 0u64;
     loop {
         let before = reader.bytes_read();
@@ -414,15 +422,19 @@ pub fn run_night(
             });
             batch.push(doc);
         }
-        let first = docs.len() - batch.len();
-        for (i, r) in index.insert_batch(batch).into_iter().enumerate() {
-            match r {
-                Ok(_) => {}
-                Err(Error::IdExists { .. }) => docs[first + i].repeated = true,
-                Err(e) => return Err(e),
-            }
-        }
+        prepared.extend(index.prepare_all(batch));
         progress.advance(reader.bytes_read() - before);
+    }
+    let mut replaced: Vec<Option<String>> = Vec::with_capacity(docs.len());
+    for (i, r) in index.insert_prepared(prepared).into_iter().enumerate() {
+        match r {
+            Ok(v) => replaced.push(v.replaced_canonical),
+            Err(Error::IdExists { .. }) => {
+                docs[i].repeated = true;
+                replaced.push(None);
+            }
+            Err(e) => return Err(e),
+        }
     }
     progress.finish(Stage::Insert);
     timer(Stage::Insert);
@@ -442,7 +454,8 @@ pub fn run_night(
     let lines: Vec<GroupLine> = docs
         .iter()
         .zip(&placements)
-        .map(|(d, p)| {
+        .zip(replaced)
+        .map(|((d, p), replaced)| {
             let p = p.as_ref().expect("every document read is held");
             let grouped = p.group.is_some();
             GroupLine {
@@ -453,6 +466,7 @@ pub fn run_night(
                     .then(|| p.relation.map_or("canonical", Relation::as_str).to_owned()),
                 similarity: grouped.then(|| p.similarity.map_or(1.0, round4)),
                 canonical_from_earlier_night: grouped && !tonight.contains(p.canonical.as_str()),
+                replaced_canonical: replaced.filter(|_| grouped),
                 repeated_id: d.repeated,
             }
         })
@@ -622,6 +636,13 @@ fn night_report(
         .into_iter()
         .map(|id| {
             let (canon, mut members) = groups.remove(&id).expect("listed group");
+            // Closest first, ties by id: the order of the night's input does not show.
+            members.sort_by(|x, y| {
+                x.relation
+                    .cmp(&y.relation)
+                    .then(y.similarity.total_cmp(&x.similarity))
+                    .then_with(|| infos[x.doc as usize].id.cmp(&infos[y.doc as usize].id))
+            });
             if let Some(at) = members.iter().position(|m| m.doc == canon) {
                 let c = members.remove(at);
                 members.insert(0, c);
@@ -642,7 +663,12 @@ fn night_report(
             }
         })
         .collect();
-    out.sort_by_key(|g| (std::cmp::Reverse(g.members.len()), g.canonical));
+    out.sort_by(|x, y| {
+        y.members
+            .len()
+            .cmp(&x.members.len())
+            .then_with(|| x.id.cmp(&y.id))
+    });
     let mut placement = vec![None; infos.len()];
     for (gi, g) in out.iter().enumerate() {
         for m in &g.members {

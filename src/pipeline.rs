@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::closing;
 use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Location, Result};
 use crate::features::{Features, Featurizer, Scratch};
-use crate::group::{CanonicalKey, Grouper};
+use crate::group::{self, Rank};
 use crate::hamming;
 use crate::io::read::{FieldNames, InputFile, RawChunk, RecordReader, parse_raw};
 use crate::keywords::{self, KeywordParams};
@@ -168,6 +169,52 @@ struct Corpus {
     /// computed once. A copy's own entry in `feats` may hold only `exact` and `words`:
     /// read features through `same`.
     same: Vec<u32>,
+}
+
+impl Corpus {
+    /// The corpus renumbered by id (xxh3 of the id, then the id), with `order[i]` the
+    /// input position of the `i`-th document. `stride` is the number of keys per document.
+    fn into_id_order(self, stride: usize) -> (Corpus, Vec<u32>) {
+        let n = self.docs.len();
+        let hashes: Vec<u64> = self
+            .docs
+            .par_iter()
+            .map(|d| xxhash_rust::xxh3::xxh3_64(d.id.as_bytes()))
+            .collect();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.par_sort_unstable_by(|&x, &y| {
+            hashes[x as usize]
+                .cmp(&hashes[y as usize])
+                .then_with(|| self.docs[x as usize].id.cmp(&self.docs[y as usize].id))
+        });
+        let mut pos = vec![0u32; n];
+        for (i, &d) in order.iter().enumerate() {
+            pos[d as usize] = i as u32;
+        }
+        let mut docs: Vec<Option<DocInfo>> = self.docs.into_iter().map(Some).collect();
+        let mut feats: Vec<Option<Features>> = self.feats.into_iter().map(Some).collect();
+        let mut keys = Vec::with_capacity(self.keys.len());
+        for &d in &order {
+            keys.extend_from_slice(&self.keys[d as usize * stride..][..stride]);
+        }
+        let corpus = Corpus {
+            docs: order
+                .iter()
+                .map(|&d| docs[d as usize].take().expect("a permutation"))
+                .collect(),
+            feats: order
+                .iter()
+                .map(|&d| feats[d as usize].take().expect("a permutation"))
+                .collect(),
+            keys,
+            banding: self.banding,
+            same: order
+                .iter()
+                .map(|&d| pos[self.same[d as usize] as usize])
+                .collect(),
+        };
+        (corpus, order)
+    }
 }
 
 struct Timer {
@@ -570,6 +617,15 @@ fn finish(
     let n = corpus.docs.len();
     let banding = corpus.banding;
     let n32 = u32::try_from(n).map_err(|_| Error::Config("more than 2^32 documents".into()))?;
+    // Every stage below sees the documents in an order of their own (by id), never in
+    // input order: caps on bucket and posting lengths, the first of a body's copies and
+    // ties then depend on the set of documents alone. `order[i]` is the input position of
+    // document `i`, `pos` the inverse.
+    let (corpus, order) = corpus.into_id_order(key_len(config, banding));
+    let mut pos = vec![0u32; n];
+    for (i, &d) in order.iter().enumerate() {
+        pos[d as usize] = i as u32;
+    }
 
     // Weigh: word statistics and weighted vectors (rewrite tier only).
     progress.start(Stage::Weigh, None);
@@ -641,19 +697,19 @@ fn finish(
     let mut pairs = lsh_pairs;
     if config.rewrites {
         let params = KeywordParams::default();
-        let kw: Vec<Vec<u32>> = corpus
-            .feats
+        // Only a body's representative is listed; it reads its features through `same`
+        // (the representative need not be the copy whose features were computed).
+        let mut kw: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let listed: Vec<Vec<u32>> = reps
             .par_iter()
-            .enumerate()
-            .map(|(d, f)| {
-                // Only the first of each body is a representative, whose keywords count.
-                if first(d) {
-                    keywords::keywords(f, weights_of(d as u32), &term_stats, params)
-                } else {
-                    Vec::new()
-                }
+            .map(|&d| {
+                let f = &corpus.feats[corpus.same[d as usize] as usize];
+                keywords::keywords(f, weights_of(d), &term_stats, params)
             })
             .collect();
+        for (&d, k) in reps.iter().zip(listed) {
+            kw[d as usize] = k;
+        }
         let kp = keywords::candidate_pairs(&kw, &reps, params);
         stats.keyword_pairs = kp.len() as u64;
         pairs.extend(kp);
@@ -689,6 +745,22 @@ fn finish(
             })
         })
         .collect();
+    if config.rewrites {
+        // Documents verified against a same third one are verified against each other.
+        let linked: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
+        let more = closing::pairs(n, &linked, &pairs);
+        stats.verified_pairs += more.len() as u64;
+        edges.par_extend(more.par_iter().filter_map(|&(a, b)| {
+            verifier
+                .relate(view(a), view(b))
+                .map(|(relation, scores)| Edge {
+                    a,
+                    b,
+                    relation,
+                    scores,
+                })
+        }));
+    }
     for &(a, b) in &exact_pairs {
         let scores = verifier.score(view(a), view(b));
         edges.push(Edge {
@@ -702,32 +774,24 @@ fn finish(
     progress.finish(Stage::Verify);
     timer.lap(Stage::Verify);
 
-    // Group, in input order.
+    // Group: a function of the edges and of each document's rank, never of positions.
     progress.start(Stage::Cluster, Some(n as u64));
-    edges.par_sort_unstable_by_key(|e| (e.b, e.a));
-    let key = |d: u32| {
+    let mut related = group::relatedness(n, &edges);
+    // A copy of a body counts what its representative counts: the same text is as
+    // related to the others whichever copy the indexes hold.
+    for &(r, d) in &exact_pairs {
+        related[d as usize] = related[r as usize];
+    }
+    let rank = |d: u32| {
         let info = &corpus.docs[d as usize];
-        CanonicalKey {
+        Rank {
             timestamp: info.timestamp,
-            len: info.len,
+            related: related[d as usize],
+            hash: corpus.feats[corpus.same[d as usize] as usize].exact,
             id: &info.id,
         }
     };
-    let mut grouper = Grouper::new();
-    let mut lo = 0;
-    for d in 0..n32 {
-        let hi = lo + edges[lo..].partition_point(|e| e.b == d);
-        if config.rewrites {
-            grouper.place(&edges[lo..hi], key, |a, b| relate(a, b).is_some());
-        } else {
-            // Copies only: groups are the connected components of the edges.
-            grouper.place_merging(&edges[lo..hi], key);
-        }
-        lo = hi;
-        if d % 4096 == 4095 {
-            progress.advance(4096);
-        }
-    }
+    let partition = group::cluster(n, &group::links(&edges), rank);
     edges.par_sort_unstable_by_key(|e| (e.a, e.b));
     let find_edge = |a: u32, b: u32| {
         let (a, b) = (a.min(b), a.max(b));
@@ -736,49 +800,64 @@ fn finish(
             .ok()
             .map(|i| &edges[i])
     };
-
-    let mut order: Vec<u32> = (0..u32::try_from(grouper.groups()).unwrap_or(u32::MAX))
-        .filter(|&g| grouper.members(g).len() >= 2)
-        .collect();
-    order.sort_by_key(|&g| {
-        (
-            std::cmp::Reverse(grouper.members(g).len()),
-            grouper.canonical(g),
-        )
-    });
-    let groups: Vec<Group> = order
+    let members_of = partition.members();
+    let mut groups: Vec<Group> = members_of
         .par_iter()
-        .map(|&g| {
-            let canon = grouper.canonical(g);
-            let mut members = vec![Member {
-                doc: canon,
-                relation: None,
-                similarity: 1.0,
-            }];
-            for &m in grouper.members(g) {
-                if m == canon {
-                    continue;
-                }
-                let (relation, similarity) = if let Some(e) = find_edge(canon, m) {
-                    (e.relation, e.similarity())
-                } else {
-                    let s = verifier.score(view(canon), view(m));
-                    let r = relate(canon, m).unwrap_or(grouper.joined_by(m));
-                    (r, relation_similarity(r, &s))
-                };
-                members.push(Member {
-                    doc: m,
-                    relation: Some(relation),
-                    similarity,
-                });
-            }
+        .enumerate()
+        .filter(|(_, ms)| ms.len() >= 2)
+        .map(|(g, ms)| {
+            let canon = partition.canonical[g];
+            let mut members: Vec<Member> = ms
+                .iter()
+                .filter(|&&m| m != canon)
+                .map(|&m| {
+                    let (relation, similarity) = if let Some(e) = find_edge(canon, m) {
+                        (e.relation, e.similarity())
+                    } else {
+                        let s = verifier.score(view(canon), view(m));
+                        let r = relate(canon, m).unwrap_or_else(|| partition.tie(m));
+                        (r, relation_similarity(r, &s))
+                    };
+                    Member {
+                        doc: order[m as usize],
+                        relation: Some(relation),
+                        similarity,
+                    }
+                })
+                .collect();
+            // Closest first; ids break ties, so the order is the same in any input order.
+            members.sort_by(|x, y| {
+                x.relation
+                    .cmp(&y.relation)
+                    .then(y.similarity.total_cmp(&x.similarity))
+                    .then_with(|| {
+                        corpus.docs[pos[x.doc as usize] as usize]
+                            .id
+                            .cmp(&corpus.docs[pos[y.doc as usize] as usize].id)
+                    })
+            });
+            members.insert(
+                0,
+                Member {
+                    doc: order[canon as usize],
+                    relation: None,
+                    similarity: 1.0,
+                },
+            );
             Group {
-                id: corpus.docs[grouper.members(g)[0] as usize].id.clone(),
-                canonical: canon,
+                id: corpus.docs[canon as usize].id.clone(),
+                canonical: order[canon as usize],
                 members,
             }
         })
         .collect();
+    // Largest first, then by the canonical's id: no input position decides.
+    groups.sort_by(|x, y| {
+        y.members
+            .len()
+            .cmp(&x.members.len())
+            .then_with(|| x.id.cmp(&y.id))
+    });
     let mut placement = vec![None; n];
     for (gi, g) in groups.iter().enumerate() {
         for m in &g.members {
@@ -796,8 +875,22 @@ fn finish(
         .peak_rss_bytes
         .filter(|_| stats.documents > 0)
         .map(|b| b as f64 / stats.documents as f64);
+    // Back to input order.
+    let mut docs: Vec<Option<DocInfo>> = vec![None; n];
+    for (i, info) in corpus.docs.into_iter().enumerate() {
+        docs[order[i] as usize] = Some(info);
+    }
+    let docs = docs
+        .into_iter()
+        .map(|d| d.expect("a permutation"))
+        .collect();
+    for e in &mut edges {
+        let (a, b) = (order[e.a as usize], order[e.b as usize]);
+        (e.a, e.b) = (a.min(b), a.max(b));
+    }
+    edges.par_sort_unstable_by_key(|e| (e.a, e.b));
     Ok(Clustering {
-        docs: corpus.docs,
+        docs,
         groups,
         placement,
         edges,

@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod index;
 mod nightly;
+mod order;
 mod properties;
 mod shard;
 mod shared;
