@@ -2,7 +2,8 @@
 //! engines that spread them over machines (the Python package's `neardup.spark`).
 //!
 //! A distributed run gives the groups of [`crate::cluster_documents`] when it numbers the
-//! documents in input order (`pos`) and chains these stages as the batch does:
+//! documents as the batch does, by id ([`id_hash`], then the id: `pos`), and chains these
+//! stages as the batch does:
 //! 1. [`Sketcher::sketch`] every document: features and candidate keys.
 //! 2. With rewrites, word statistics over the corpus: [`distinct_terms`] of every
 //!    document, counted, then [`stats_from_counts`].
@@ -12,14 +13,17 @@
 //!    [`bucket_pairs`] of its positions; with rewrites, for every keyword (from
 //!    [`keywords_of`]) the [`keyword_run_pairs`] of its positions, a pair counting when
 //!    it comes from at least [`KeywordParams::min_shared`] keywords.
-//! 5. [`verify_pair`] every candidate pair.
-//! 6. Connected components of the edges, then [`group_component`] on each.
+//! 5. [`verify_pair`] every candidate pair; with rewrites, also the pairs of neighbours of
+//!    each document with at most [`crate::closing::MAX_DEGREE`] verified neighbours that
+//!    were no candidates ([`crate::closing`]).
+//! 6. Connected components of the edges (exact copies to their representative included),
+//!    then [`group_component`] on each.
 
 use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::features::{Features, Featurizer, Scratch};
-use crate::group::{CanonicalKey, Grouper};
+use crate::group::{self, Rank};
 use crate::keywords::KeywordParams;
 use crate::lsh::{Banding, band_keys};
 use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
@@ -83,6 +87,13 @@ impl Sketcher {
         band_keys(&self.signature, self.banding, &mut keys);
         Sketch { features, keys }
     }
+}
+
+/// The hash that numbers documents by id (then the id breaks ties), as the batch run
+/// numbers them before its candidate stages.
+#[must_use]
+pub fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 /// The distinct words of a document (body and headline) that word statistics count.
@@ -217,9 +228,9 @@ pub struct Placement {
 }
 
 /// The batch run's grouping of one connected component of verified edges: `docs` are
-/// its members (any order), `edges` its verified pairs as positions `(a, b)`, `a < b`,
-/// exact copies included. Returns, for each of `docs`, its placement, or `None` when it
-/// stays alone.
+/// its members (any order), `edges` its verified pairs as positions `(a, b)`, exact
+/// copies to their representative included. Returns, for each of `docs`, its placement,
+/// or `None` when it stays alone.
 ///
 /// # Errors
 /// [`Error::Config`] when an edge names a position outside `docs`.
@@ -253,14 +264,14 @@ pub fn group_component(
         rarity: Rarity::Weights(&weights[i as usize]),
         timestamp: sorted[i as usize].timestamp,
     };
+    let exact = |i: u32| sorted[i as usize].features.exact;
     let verifier = Verifier::new(config);
     let mut list = Vec::with_capacity(edges.len());
     for &(a, b) in edges {
         let (a, b) = (local(a)?, local(b)?);
         let (a, b) = (a.min(b), a.max(b));
-        let exact = sorted[a as usize].features.exact == sorted[b as usize].features.exact
-            && sorted[a as usize].features.exact != 0;
-        let edge = if exact {
+        // Exact copies are linked to their representative without verification.
+        let edge = if exact(a) == exact(b) && exact(a) != 0 {
             Some((Relation::Exact, verifier.score(dv(a), dv(b))))
         } else {
             verifier.relate(dv(a), dv(b))
@@ -274,37 +285,33 @@ pub fn group_component(
             });
         }
     }
-    let n = sorted.len() as u32;
-    list.sort_by_key(|e| (e.b, e.a));
-    let key = |d: u32| {
+    let n = sorted.len();
+    let mut related = group::relatedness(n, &list);
+    // A copy of a body counts what its representative (the first by position) counts.
+    let mut first_of: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    for d in 0..n as u32 {
+        if exact(d) != 0 {
+            let r = *first_of.entry(exact(d)).or_insert(d);
+            related[d as usize] = related[r as usize];
+        }
+    }
+    let rank = |d: u32| {
         let s = sorted[d as usize];
-        CanonicalKey {
+        Rank {
             timestamp: s.timestamp,
-            len: s.len,
+            related: related[d as usize],
+            hash: s.features.exact,
             id: &s.id,
         }
     };
-    let relate = |a: u32, b: u32| verifier.relate(dv(a), dv(b)).map(|r| r.0);
-    let mut grouper = Grouper::new();
-    let mut lo = 0;
-    for d in 0..n {
-        let hi = lo + list[lo..].partition_point(|e| e.b == d);
-        if config.rewrites {
-            grouper.place(&list[lo..hi], key, |a, b| relate(a, b).is_some());
-        } else {
-            grouper.place_merging(&list[lo..hi], key);
-        }
-        lo = hi;
-    }
+    let partition = group::cluster(n, &group::links(&list), rank);
     list.sort_by_key(|e| (e.a, e.b));
     let mut out = vec![None; docs.len()];
-    for g in 0..grouper.groups() as u32 {
-        let members = grouper.members(g);
+    for (g, members) in partition.members().iter().enumerate() {
         if members.len() < 2 {
             continue;
         }
-        let canon = grouper.canonical(g);
-        let group = sorted[members[0] as usize].id.clone();
+        let canon = partition.canonical[g];
         let canonical = sorted[canon as usize].id.clone();
         for &m in members {
             let (relation, similarity) = if m == canon {
@@ -315,11 +322,13 @@ pub fn group_component(
                 (Some(list[i].relation), list[i].similarity())
             } else {
                 let s = verifier.score(dv(canon), dv(m));
-                let r = relate(canon, m).unwrap_or(grouper.joined_by(m));
+                let r = verifier
+                    .relate(dv(canon), dv(m))
+                    .map_or_else(|| partition.tie(m), |r| r.0);
                 (Some(r), relation_similarity(r, &s))
             };
             out[order[m as usize] as usize] = Some(Placement {
-                group: group.clone(),
+                group: canonical.clone(),
                 canonical: canonical.clone(),
                 relation,
                 similarity,

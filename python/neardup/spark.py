@@ -37,7 +37,7 @@ __all__ = ["dedup", "SCHEMA"]
 SCHEMA = "id string, group string, canonical string, relation string, similarity double"
 
 _SKETCH = (
-    "pos long, id string, ts long, len long, exact long, keys array<long>, "
+    "inpos long, idh long, id string, ts long, len long, exact long, keys array<long>, "
     "feats binary, terms array<long>"
 )
 
@@ -48,13 +48,14 @@ def _sketcher(config: str) -> Any:
 
         for b in batches:
             d = b.to_pydict()
-            ts, lens, exact, keys, feats, terms = _stages().sketch(
-                config, d["text"], d["title"], d["date"]
+            idh, ts, lens, exact, keys, feats, terms = _stages().sketch(
+                config, d["id"], d["text"], d["title"], d["date"]
             )
             n = len(exact)
             yield pa.RecordBatch.from_pydict(
                 {
-                    "pos": pa.array(d["pos"], pa.int64()),
+                    "inpos": pa.array(d["inpos"], pa.int64()),
+                    "idh": pa.array(idh, pa.int64()),
                     "id": pa.array(d["id"], pa.string()),
                     "ts": pa.array(ts, pa.int64()),
                     "len": pa.array(lens, pa.int64()),
@@ -224,8 +225,16 @@ def dedup(
         F.col(text_col).cast("string").alias("text"),
         (F.col(title_col) if title_col else F.lit(None)).cast("string").alias("title"),
         (F.col(date_col) if date_col else F.lit(None).cast("string")).alias("date"),
-    ).withColumn("pos", F.monotonically_increasing_id())
-    sketched = docs.mapInArrow(_sketcher(config), _SKETCH).persist()
+    ).withColumn("inpos", F.monotonically_increasing_id())
+    # Positions as the batch numbers documents: by id hash, then id (Spark compares
+    # strings by their UTF-8 bytes, as Rust does); ids increasing along the sorted
+    # partitions keep that order.
+    sketched = (
+        docs.mapInArrow(_sketcher(config), _SKETCH)
+        .orderBy("idh", "id")
+        .withColumn("pos", F.monotonically_increasing_id())
+        .persist()
+    )
 
     dup = sketched.groupBy("id").count().filter(F.col("count") > 1).limit(1).collect()
     if dup:
@@ -276,17 +285,43 @@ def dedup(
     pairs = pairs.distinct()
 
     side = sketched.select("pos", "feats", "ts")
-    joined = pairs.join(
-        side.select(F.col("pos").alias("a"), F.col("feats").alias("fa"), F.col("ts").alias("ta")), "a"
-    ).join(
-        side.select(F.col("pos").alias("b"), F.col("feats").alias("fb"), F.col("ts").alias("tb")), "b"
-    )
-    verified = (
-        joined.select("a", "b", "fa", "ta", "fb", "tb")
-        .mapInArrow(_verifier(config, stats), "a long, b long, relation string, similarity float")
-        .filter(F.col("relation").isNotNull())
-        .select("a", "b")
-    )
+
+    def verify(candidates: Any) -> Any:
+        joined = candidates.join(
+            side.select(F.col("pos").alias("a"), F.col("feats").alias("fa"),
+                        F.col("ts").alias("ta")), "a"
+        ).join(
+            side.select(F.col("pos").alias("b"), F.col("feats").alias("fb"),
+                        F.col("ts").alias("tb")), "b"
+        )
+        return (
+            joined.select("a", "b", "fa", "ta", "fb", "tb")
+            .mapInArrow(_verifier(config, stats),
+                        "a long, b long, relation string, similarity float")
+            .filter(F.col("relation").isNotNull())
+            .select("a", "b")
+        )
+
+    verified = verify(pairs)
+    if rewrites:
+        # Closing: neighbours of a document with few neighbours are verified against each
+        # other too, when they were no candidates.
+        verified = verified.persist()
+        nb = verified.union(verified.select(F.col("b").alias("a"), F.col("a").alias("b")))
+        adj = (
+            nb.groupBy("a")
+            .agg(F.collect_set("b").alias("nb"))
+            .filter(F.size("nb") <= _stages().max_degree())
+        )
+        more = (
+            adj.select(F.explode("nb").alias("x"), "nb")
+            .select("x", F.explode("nb").alias("y"))
+            .filter(F.col("x") < F.col("y"))
+            .select(F.col("x").alias("a"), F.col("y").alias("b"))
+            .distinct()
+            .join(pairs, ["a", "b"], "left_anti")
+        )
+        verified = verified.union(verify(more))
     edges = verified.union(exact_edges).persist()
 
     comps = connected_components(edges)
@@ -305,9 +340,9 @@ def dedup(
         "pos long, group string, canonical string, relation string, similarity double",
     )
     out = (
-        sketched.select("pos", "id")
+        sketched.select("pos", "inpos", "id")
         .join(grouped, "pos", "left")
-        .orderBy("pos")
+        .orderBy("inpos")
         .select("id", "group", "canonical", "relation", "similarity")
     )
     return out

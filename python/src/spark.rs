@@ -40,6 +40,7 @@ fn config_json(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>) -> PyResult
 
 /// Sketch columns of one batch.
 type Sketched = (
+    Vec<i64>,
     Vec<Option<i64>>,
     Vec<u64>,
     Vec<i64>,
@@ -48,12 +49,14 @@ type Sketched = (
     Option<Vec<Vec<i64>>>,
 );
 
-/// Stage 1: for each document, (timestamp, text length, exact hash, bucket keys,
-/// features, distinct terms when rewrites are on).
+/// Stage 1: for each document, (id hash, timestamp, text length, exact hash, bucket
+/// keys, features, distinct terms when rewrites are on). The id hash has its top bit
+/// flipped, so that Spark's signed longs sort as the batch's unsigned hashes.
 #[pyfunction]
 fn sketch(
     py: Python<'_>,
     config_json: &str,
+    ids: Vec<String>,
     texts: Vec<String>,
     titles: Vec<Option<String>>,
     dates: &Bound<'_, PyList>,
@@ -81,12 +84,24 @@ fn sketch(
         Ok(docs.iter().map(|d| s.sketch(d)).collect())
     });
     let sketches = sketches.map_err(|e| crate::py_err(py, e))?;
-    let mut out: Sketched = (timestamps, lens, Vec::new(), Vec::new(), Vec::new(), None);
+    let id_keys = ids
+        .iter()
+        .map(|id| (shard::id_hash(id) ^ (1 << 63)) as i64)
+        .collect();
+    let mut out: Sketched = (
+        id_keys,
+        timestamps,
+        lens,
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        None,
+    );
     let mut terms = Vec::new();
     for s in &sketches {
-        out.2.push(s.features.exact as i64);
-        out.3.push(s.keys.iter().map(|&k| i64::from(k)).collect());
-        out.4
+        out.3.push(s.features.exact as i64);
+        out.4.push(s.keys.iter().map(|&k| i64::from(k)).collect());
+        out.5
             .push(PyBytes::new(py, &encode(py, &s.features)?).unbind());
         if c.rewrites {
             terms.push(
@@ -98,7 +113,7 @@ fn sketch(
         }
     }
     if c.rewrites {
-        out.5 = Some(terms);
+        out.6 = Some(terms);
     }
     Ok(out)
 }
@@ -159,6 +174,12 @@ fn run_pairs(mut runs: Vec<Vec<u64>>, keyword: bool) -> (Vec<u64>, Vec<u64>) {
 #[pyfunction]
 fn min_shared_keywords() -> usize {
     shard::min_shared_keywords()
+}
+
+/// A document with more verified neighbours than this pairs none of them (closing).
+#[pyfunction]
+fn max_degree() -> usize {
+    neardup::closing::MAX_DEGREE
 }
 
 /// Stage 5: verifies pairs; for each, (relation or None, similarity).
@@ -268,6 +289,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sub.add_function(wrap_pyfunction!(keywords, &sub)?)?;
     sub.add_function(wrap_pyfunction!(run_pairs, &sub)?)?;
     sub.add_function(wrap_pyfunction!(min_shared_keywords, &sub)?)?;
+    sub.add_function(wrap_pyfunction!(max_degree, &sub)?)?;
     sub.add_function(wrap_pyfunction!(verify, &sub)?)?;
     sub.add_function(wrap_pyfunction!(group, &sub)?)?;
     m.add_submodule(&sub)?;

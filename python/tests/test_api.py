@@ -177,10 +177,13 @@ def test_threads_insert_concurrently_and_agree_with_one_thread():
     assert partition(ix) == partition(one)
 
 
-def test_insert_many_matches_insert():
+def test_insert_many_groups_the_batch_at_once():
     recs = [("a", STORY), {"id": "b", "text": STORY + " More."}, ("c", OTHER, "Title")]
-    many = neardup.Index().insert_many(recs)
-    assert [v.group for v in many] == [None, "a", None]
+    ix = neardup.Index()
+    many = ix.insert_many(recs)
+    # The batch is grouped once: every verdict is the document's final placement.
+    assert [v.group for v in many] == ["a", "a", None]
+    assert [ix.placement(i).group for i in "abc"] == ["a", "a", None]
 
 
 def test_cluster_on_the_seeds():

@@ -32,8 +32,16 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
     x
 }
 
-/// The stages chained in memory, documents numbered by input position.
-fn distributed(docs: &[Document], config: &Config) -> Vec<Row> {
+/// The stages chained in memory, documents numbered as the batch numbers them (by id
+/// hash, then id); rows in input order.
+fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
+    let mut order: Vec<usize> = (0..input.len()).collect();
+    order.sort_by(|&x, &y| {
+        (shard::id_hash(&input[x].id), &input[x].id)
+            .cmp(&(shard::id_hash(&input[y].id), &input[y].id))
+    });
+    let docs: Vec<Document> = order.iter().map(|&i| input[i].clone()).collect();
+    let docs = &docs[..];
     let mut sketcher = Sketcher::new(config).unwrap();
     let sk: Vec<shard::Sketch> = docs.iter().map(|d| sketcher.sketch(d)).collect();
     let stats = {
@@ -94,11 +102,36 @@ fn distributed(docs: &[Document], config: &Config) -> Vec<Row> {
         features: &sk[p as usize].features,
         timestamp: docs[p as usize].timestamp,
     };
-    edges.extend(
-        pairs
-            .into_iter()
-            .filter(|&(a, b)| shard::verify_pair(config, &stats, side(a), side(b)).is_some()),
-    );
+    let verified: Vec<(u64, u64)> = pairs
+        .iter()
+        .copied()
+        .filter(|&(a, b)| shard::verify_pair(config, &stats, side(a), side(b)).is_some())
+        .collect();
+    if config.rewrites {
+        // Closing: neighbours of a document with few neighbours, when no candidates.
+        let mut nb: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for &(a, b) in &verified {
+            nb.entry(a).or_default().push(b);
+            nb.entry(b).or_default().push(a);
+        }
+        let mut more: Vec<(u64, u64)> = nb
+            .values()
+            .filter(|v| v.len() <= neardup::closing::MAX_DEGREE)
+            .flat_map(|v| {
+                v.iter()
+                    .flat_map(|&x| v.iter().filter(move |&&y| x < y).map(move |&y| (x, y)))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|p| pairs.binary_search(p).is_err())
+            .collect();
+        more.sort_unstable();
+        more.dedup();
+        edges.extend(
+            more.into_iter()
+                .filter(|&(a, b)| shard::verify_pair(config, &stats, side(a), side(b)).is_some()),
+        );
+    }
+    edges.extend(verified);
 
     let mut parent: Vec<usize> = (0..docs.len()).collect();
     for &(a, b) in &edges {
@@ -143,7 +176,11 @@ fn distributed(docs: &[Document], config: &Config) -> Vec<Row> {
             }
         }
     }
-    rows
+    let mut out = vec![None; rows.len()];
+    for (row, &i) in rows.into_iter().zip(&order) {
+        out[i] = Some(row);
+    }
+    out.into_iter().map(Option::unwrap).collect()
 }
 
 fn batch(docs: &[Document], config: &Config) -> Vec<Row> {
