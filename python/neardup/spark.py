@@ -8,9 +8,10 @@ connected components of the verified edges itself (large-star / small-star), so 
 is collected on the driver. The driver collects only the word statistics (one row per
 distinct word) when rewrites are on.
 
-On the same documents, in the same order, with the same settings, the groups are those
-of ``neardup cluster`` (and :func:`neardup.cluster`). Only ``method="minhash"`` is
-supported.
+On the same documents with the same settings, the rows are those of ``neardup cluster``
+(and :func:`neardup.cluster`): like the batch, the stages number documents by id (hash,
+then id), so neither the input order nor the partitioning changes a group. Only
+``method="minhash"`` is supported.
 
 Executors need this package installed (``pip install ./python`` on every node, or ship
 the wheel with ``--py-files`` / an archived virtualenv).
@@ -203,8 +204,8 @@ def dedup(
 ) -> Any:
     """Groups copies and rewrites among the rows of ``df``, as ``neardup cluster`` does.
 
-    ``df``'s order (partition by partition, e.g. the lines of the JSONL files read) is the
-    input order. Dates: ISO-8601 strings, timestamps or seconds since the epoch; a date
+    Rows come back in ``df``'s order (partition by partition, e.g. the lines of the JSONL
+    files read); the groups do not depend on it. Dates: ISO-8601 strings, timestamps or seconds since the epoch; a date
     neardup cannot read counts as none. Settings as :func:`neardup.cluster`.
 
     Returns a DataFrame ``id, group, canonical, relation, similarity`` (:data:`SCHEMA`),
