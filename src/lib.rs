@@ -44,6 +44,7 @@ pub mod nightly;
 pub mod normalize;
 pub mod pipeline;
 pub mod progress;
+pub mod shard;
 pub mod shingle;
 pub mod sketch;
 pub mod verify;

@@ -13,6 +13,7 @@ mod nightly;
 mod order;
 mod properties;
 mod reliability;
+mod shard;
 mod shared;
 mod simhash;
 mod snapshots;
