@@ -158,36 +158,27 @@ fn normalize_shingle(b: Bencher) {
     });
 }
 
-/// Grouping verified edges in input order: anchored (with rewrites) or by connected
-/// components (`--no-rewrites`).
+/// Grouping verified edges (copy components, then pivots in rank order), with rewrites
+/// and without (`--no-rewrites`: connected components).
 #[divan::bench(args = [true, false])]
 fn clustering(b: Bencher, rewrites: bool) {
-    use neardup::group::{CanonicalKey, Grouper};
+    use neardup::group::{self, Rank};
     let docs = corpus(2000);
     let config = Config {
         rewrites,
         ..Config::default()
     };
-    let mut edges = cluster_documents(&docs, &config).unwrap().edges;
-    edges.sort_unstable_by_key(|e| (e.b, e.a));
-    let key = |d: u32| CanonicalKey {
-        timestamp: None,
-        len: 100,
-        id: &docs[d as usize].id,
-    };
+    let edges = cluster_documents(&docs, &config).unwrap().edges;
+    let links = group::links(&edges);
     b.bench_local(|| {
-        let mut g = Grouper::new();
-        let mut lo = 0;
-        for d in 0..docs.len() as u32 {
-            let hi = lo + edges[lo..].partition_point(|e| e.b == d);
-            if rewrites {
-                g.place(&edges[lo..hi], key, |_, _| false);
-            } else {
-                g.place_merging(&edges[lo..hi], key);
-            }
-            lo = hi;
-        }
-        black_box(g.groups())
+        let related = group::relatedness(docs.len(), &edges);
+        let rank = |d: u32| Rank {
+            timestamp: None,
+            related: related[d as usize],
+            hash: 0,
+            id: &docs[d as usize].id,
+        };
+        black_box(group::cluster(docs.len(), &links, rank).canonical.len())
     });
 }
 

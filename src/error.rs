@@ -90,9 +90,59 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A file given as one document holds another number of records.
+    #[error("{}: holds {found} records where one document was expected (compare documents of one file with --corpus FILE ID1 ID2)", path.display())]
+    NotOneRecord {
+        /// The file.
+        path: PathBuf,
+        /// Records found.
+        found: usize,
+    },
+    /// No document of a corpus has the id asked for.
+    #[error("{}: no document with id {id:?}", path.display())]
+    IdNotFound {
+        /// The corpus.
+        path: PathBuf,
+        /// The id.
+        id: String,
+    },
     /// A configuration value is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// An output path cannot be written safely: it is a directory, a device, a FIFO, a
+    /// symbolic link (without the option to follow it), one of the inputs, or in a
+    /// directory that cannot be written.
+    #[error("{}: {message}", path.display())]
+    Output {
+        /// The output path as given.
+        path: PathBuf,
+        /// Why it is refused.
+        message: String,
+    },
+    /// A record (a JSON line, a `.json` file, a text file) is longer than the limit.
+    #[error("{at}: record longer than {limit} bytes (see --max-record-bytes)")]
+    RecordTooLong {
+        /// File and line of the record.
+        at: Location,
+        /// The limit, bytes.
+        limit: u64,
+    },
+    /// A compressed input ends early or is corrupted.
+    #[error("{at}: {message}")]
+    Damaged {
+        /// The file, and the line of the first record not read whole.
+        at: Location,
+        /// What the decompressor said.
+        message: String,
+    },
+    /// An input changed between the analysis and the copy of the kept records.
+    #[error("{at}: {message}")]
+    InputChanged {
+        /// File and line of the record that differs or is gone.
+        at: Location,
+        /// What differs.
+        message: String,
+    },
     /// The state directory of the nightly job cannot be used as asked: corrupted,
     /// locked by another run, or the inputs were already processed.
     #[error("state {}: {message}", path.display())]
@@ -122,7 +172,13 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            Error::InvalidJson { .. } | Error::InvalidRecord { .. } | Error::DuplicateId { .. }
+            Error::InvalidJson { .. }
+                | Error::InvalidRecord { .. }
+                | Error::DuplicateId { .. }
+                | Error::Damaged { .. }
+                | Error::RecordTooLong { .. }
+                | Error::NotOneRecord { .. }
+                | Error::IdNotFound { .. }
         )
     }
 }

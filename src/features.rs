@@ -96,7 +96,7 @@ fn headline_line(text: &str) -> Option<&str> {
 
 /// 32-bit term key of a 64-bit word hash.
 #[inline]
-fn term_key(h: u64) -> u32 {
+pub(crate) fn term_key(h: u64) -> u32 {
     (h >> 32) as u32
 }
 

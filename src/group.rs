@@ -1,34 +1,48 @@
-//! Grouping verified edges into syndication groups that do not chain, and choosing each
-//! group's canonical member.
+//! Grouping: verified edges in, syndication groups out. One rule for the batch run, the
+//! nightly job and the [`Index`](crate::Index), and a function of the *set* of documents:
+//! input order and thread count never enter it.
 //!
-//! Documents are taken in input order (the order a crawler would insert them). A document
-//! joins the group of an earlier neighbour when the edge is a copy (exact or
-//! near-duplicate), or when it is a rewrite edge and the document is also related to one
-//! of the group's *anchors*: its canonical member, its founder, and the members that
-//! joined by a copy edge (at most [`MAX_ANCHORS`]). A rewrite of a rewrite of a rewrite
-//! therefore does not pull a third story in: weak links never chain, only copy links do.
-//! A document with no such neighbour starts a group.
+//! **The rule.**
+//! 1. Copy edges (`exact`, `near_duplicate`) join documents into *copy components*
+//!    (connected components): a copy of a copy is still the story.
+//! 2. Every document has a [`Rank`]: earliest publication first (undated last), then the
+//!    most related to the others (the sum of its edges' similarities), then a content
+//!    hash, then the id. A component's best-ranked member is its candidate canonical.
+//! 3. Components are taken in the order of their best members (pivot clustering, after
+//!    `KwikCluster`, Ailon, Charikar & Newman 2008). The first component not yet in a
+//!    group founds one, and every component not yet in a group that has a rewrite edge
+//!    to it joins it.
+//!
+//! **What a group guarantees.** Its canonical member is its best-ranked member, and every
+//! member either is in the canonical's copy component, or is in a copy component joined to
+//! the canonical's by a verified rewrite edge. A path from any member to the canonical
+//! therefore crosses at most one rewrite edge: rewrites never chain (a rewrite of a
+//! rewrite of a rewrite does not pull a third story in), only copies do. No two groups'
+//! founding components are joined by a rewrite edge. The property tests in this module
+//! check all of this on random graphs, and that relabelling the documents changes nothing.
 
 use std::cmp::Ordering;
 
 use crate::verify::{Edge, Relation};
 
-/// The most anchors a group keeps.
-pub const MAX_ANCHORS: usize = 8;
-
-/// What decides which member of a group is canonical: earliest date, then longest
-/// text, then smallest id. Documents without a date come after dated ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CanonicalKey<'a> {
+/// What decides which member of a group is canonical, in this order: earliest
+/// publication (undated documents after dated ones), then the most related to the others
+/// ([`Rank::related`], larger first), then the content hash, then the id. None of it
+/// depends on the position of a document in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rank<'a> {
     /// Publication time, if known.
     pub timestamp: Option<i64>,
-    /// Length of the text in bytes.
-    pub len: u64,
+    /// Sum of the document's edges' similarities, quantised by [`quantise`] so that the
+    /// sum is exact in any order.
+    pub related: u64,
+    /// A hash of the document's content (its normalised body).
+    pub hash: u64,
     /// The document id.
     pub id: &'a str,
 }
 
-impl Ord for CanonicalKey<'_> {
+impl Ord for Rank<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         let time = match (self.timestamp, other.timestamp) {
             (Some(a), Some(b)) => a.cmp(&b),
@@ -36,278 +50,286 @@ impl Ord for CanonicalKey<'_> {
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
         };
-        time.then(other.len.cmp(&self.len))
+        time.then(other.related.cmp(&self.related))
+            .then(self.hash.cmp(&other.hash))
             .then(self.id.cmp(other.id))
     }
 }
 
-impl PartialOrd for CanonicalKey<'_> {
+impl PartialOrd for Rank<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-/// Incremental grouping state: which group each document is in, and each group's
-/// members and canonical member. Used by the batch pipeline and by the index alike.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Grouper {
-    /// Group of each document (index into `groups`).
-    group_of: Vec<u32>,
-    /// Members of each group, in the order they joined; the first is the founder.
+/// A similarity in `[0, 1]` as an integer in `[0, 65536]`: sums of these are the same in
+/// any order, unlike sums of floats.
+#[must_use]
+pub fn quantise(similarity: f32) -> u64 {
+    (f64::from(similarity.clamp(0.0, 1.0)) * 65_536.0).round() as u64
+}
+
+/// Each document's relatedness ([`Rank::related`]) over `n` documents: the quantised
+/// similarities of its edges, summed.
+#[must_use]
+pub fn relatedness(n: usize, edges: &[Edge]) -> Vec<u64> {
+    let mut related = vec![0u64; n];
+    for e in edges {
+        let q = quantise(e.similarity());
+        related[e.a as usize] += q;
+        related[e.b as usize] += q;
+    }
+    related
+}
+
+/// Whether an edge joins copy components (exact and near-duplicate copies do; rewrites
+/// are clustered around them).
+#[must_use]
+pub fn is_copy(relation: Relation) -> bool {
+    relation != Relation::Rewrite
+}
+
+/// The groups of documents `0..n`: each document's group, and each group's canonical
+/// member. Groups are numbered in the order of their canonical members' ranks; every
+/// document is in a group, singletons included.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Partition {
+    /// Group of each document.
+    pub group_of: Vec<u32>,
+    /// Canonical member of each group.
+    pub canonical: Vec<u32>,
+    /// Copy component of each document (documents joined by copy edges share one); a
+    /// member outside its canonical's component joined the group by a rewrite edge.
+    pub component: Vec<u32>,
+}
+
+impl Partition {
+    /// Members of each group, ascending.
+    #[must_use]
+    pub fn members(&self) -> Vec<Vec<u32>> {
+        let mut members = vec![Vec::new(); self.canonical.len()];
+        for (d, &g) in self.group_of.iter().enumerate() {
+            members[g as usize].push(d as u32);
+        }
+        members
+    }
+
+    /// How a member is tied to its group's canonical member when the two share no
+    /// verified edge: a copy (through copies) inside the canonical's copy component,
+    /// else a rewrite.
+    #[must_use]
+    pub fn tie(&self, doc: u32) -> Relation {
+        let canon = self.canonical[self.group_of[doc as usize] as usize];
+        if self.component[doc as usize] == self.component[canon as usize] {
+            Relation::NearDuplicate
+        } else {
+            Relation::Rewrite
+        }
+    }
+}
+
+/// Union-find with path halving and union by size.
+struct Components {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+}
+
+impl Components {
+    fn new(n: usize) -> Self {
+        Components {
+            parent: (0..n as u32).collect(),
+            size: vec![1; n],
+        }
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let up = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = up;
+            x = up;
+        }
+        x
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (mut a, mut b) = (self.find(a), self.find(b));
+        if a == b {
+            return;
+        }
+        if self.size[a as usize] < self.size[b as usize] {
+            std::mem::swap(&mut a, &mut b);
+        }
+        self.parent[b as usize] = a;
+        self.size[a as usize] += self.size[b as usize];
+    }
+}
+
+/// A verified edge as grouping sees it: two documents and their relation.
+pub type Link = (u32, u32, Relation);
+
+/// The [`Link`]s of verified edges.
+#[must_use]
+pub fn links(edges: &[Edge]) -> Vec<Link> {
+    edges.iter().map(|e| (e.a, e.b, e.relation)).collect()
+}
+
+/// Groups documents `0..n` from their verified edges (in any order; each end below `n`)
+/// by the rule in the module docs. `rank(d)` is document `d`'s [`Rank`].
+///
+/// # Panics
+/// When an edge names a document `>= n`.
+#[must_use]
+pub fn cluster<'k>(n: usize, edges: &[Link], rank: impl Fn(u32) -> Rank<'k>) -> Partition {
+    // 1. Copy components.
+    let mut uf = Components::new(n);
+    for &(a, b, _) in edges.iter().filter(|e| is_copy(e.2)) {
+        uf.union(a, b);
+    }
+    let mut component = vec![u32::MAX; n];
+    let mut best: Vec<u32> = Vec::new();
+    for d in 0..n as u32 {
+        let root = uf.find(d) as usize;
+        if component[root] == u32::MAX {
+            component[root] = best.len() as u32;
+            best.push(root as u32);
+        }
+        let c = component[root];
+        component[d as usize] = c;
+        let b = &mut best[c as usize];
+        if rank(d) < rank(*b) {
+            *b = d;
+        }
+    }
+    let comps = best.len();
+
+    // 2. Rewrite adjacency between components, as sorted unique pairs (CSR).
+    let mut links: Vec<(u32, u32)> = edges
+        .iter()
+        .filter(|e| !is_copy(e.2))
+        .map(|&(a, b, _)| (component[a as usize], component[b as usize]))
+        .filter(|(x, y)| x != y)
+        .flat_map(|(x, y)| [(x, y), (y, x)])
+        .collect();
+    links.sort_unstable();
+    links.dedup();
+    let mut start = vec![0usize; comps + 1];
+    for &(x, _) in &links {
+        start[x as usize + 1] += 1;
+    }
+    for c in 0..comps {
+        start[c + 1] += start[c];
+    }
+
+    // 3. Pivots in rank order; each takes its unassigned neighbours.
+    let mut order: Vec<u32> = (0..comps as u32).collect();
+    order.sort_by(|&x, &y| rank(best[x as usize]).cmp(&rank(best[y as usize])));
+    let mut group_of_comp = vec![u32::MAX; comps];
+    let mut canonical = Vec::new();
+    for &c in &order {
+        if group_of_comp[c as usize] != u32::MAX {
+            continue;
+        }
+        let g = canonical.len() as u32;
+        canonical.push(best[c as usize]);
+        group_of_comp[c as usize] = g;
+        for &(_, nb) in &links[start[c as usize]..start[c as usize + 1]] {
+            if group_of_comp[nb as usize] == u32::MAX {
+                group_of_comp[nb as usize] = g;
+            }
+        }
+    }
+    let group_of = component
+        .iter()
+        .map(|&c| group_of_comp[c as usize])
+        .collect();
+    Partition {
+        group_of,
+        canonical,
+        component,
+    }
+}
+
+/// A verified edge as a document held by an index keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Neighbour {
+    /// The other document's number.
+    pub doc: u32,
+    /// How the two are related.
+    pub relation: Relation,
+    /// Their similarity (see [`Edge::similarity`]).
+    pub similarity: f32,
+}
+
+/// Group of a document that is not placed yet.
+const UNPLACED: u32 = u32::MAX;
+/// Group of a removed document.
+const REMOVED: u32 = u32::MAX - 1;
+
+/// A group whose canonical member changed when documents arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    /// The group.
+    pub group: u32,
+    /// Its canonical member before.
+    pub from: u32,
+}
+
+/// The groups of a collection that grows and shrinks (the [`Index`](crate::Index)), kept
+/// equal to [`cluster`] of the documents held: after documents arrive or leave, the
+/// documents connected to them are grouped again by [`cluster`] ([`Online::regroup`]).
+///
+/// **Group ids.** A group keeps its id while it lives: a group formed again takes the id of
+/// the old group of its best-ranked member that had one (not already taken by another
+/// group); a group with no such member takes its canonical member's id. So a group keeps
+/// its id when a better canonical arrives, or when its first member leaves.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Online {
+    /// Group of each document number ([`UNPLACED`], [`REMOVED`]).
+    of: Vec<u32>,
+    /// How each document is tied to its canonical member (see [`Partition::tie`]).
+    tie: Vec<Relation>,
+    /// Members of each group, ascending; empty for a free group number.
     members: Vec<Vec<u32>>,
     /// Canonical member of each group.
     canonical: Vec<u32>,
-    /// Relation of the edge each document joined its group by (founders: `Exact`).
-    via: Vec<Relation>,
-    /// Anchors of each group: founder and members that joined by a copy edge.
-    anchors: Vec<Vec<u32>>,
+    /// Id of each group.
+    ids: Vec<Box<str>>,
+    /// Free group numbers.
+    free: Vec<u32>,
 }
 
-impl Grouper {
-    /// An empty grouper.
+impl Online {
+    /// No documents.
     #[must_use]
     pub fn new() -> Self {
-        Grouper::default()
+        Online::default()
     }
 
-    /// Number of documents placed.
+    /// Document numbers given so far (removed ones included, until [`Online::compact`]).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.group_of.len()
+        self.of.len()
     }
 
-    /// True when no document was placed.
+    /// True when no number was given.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.group_of.is_empty()
+        self.of.is_empty()
     }
 
-    /// Places the next document (its index is `self.len()`), given its verified edges to
-    /// earlier documents. `key(i)` gives the canonical key of document `i`; `related(a,
-    /// d)` tells whether document `d` is a rewrite or closer of anchor `a` (used when no
-    /// verified edge between them is at hand). Returns the group index.
-    ///
-    /// # Panics
-    /// With 2^32 documents or more.
-    pub fn place<'k>(
-        &mut self,
-        edges: &[Edge],
-        key: impl Fn(u32) -> CanonicalKey<'k>,
-        mut related: impl FnMut(u32, u32) -> bool,
-    ) -> u32 {
-        let doc = u32::try_from(self.group_of.len()).expect("fewer than 2^32 documents");
-        let mut order: Vec<&Edge> = edges.iter().filter(|e| e.b == doc && e.a < doc).collect();
-        // Strongest relation first, then highest rewrite score, then earliest neighbour.
-        order.sort_by(|x, y| {
-            x.relation
-                .cmp(&y.relation)
-                .then(
-                    y.scores
-                        .rewrite_score()
-                        .total_cmp(&x.scores.rewrite_score()),
-                )
-                .then(x.a.cmp(&y.a))
-        });
-        let mut tried: Vec<u32> = Vec::new();
-        let mut chosen = None;
-        for e in &order {
-            let g = self.group_of[e.a as usize];
-            if e.relation == Relation::Rewrite {
-                if tried.contains(&g) {
-                    continue;
-                }
-                tried.push(g);
-                let canon = self.canonical[g as usize];
-                let anchored = std::iter::once(canon)
-                    .chain(
-                        self.anchors[g as usize]
-                            .iter()
-                            .copied()
-                            .filter(|&a| a != canon),
-                    )
-                    .any(|a| match order.iter().find(|f| f.a == a) {
-                        Some(_) => true,
-                        None => related(a, doc),
-                    });
-                if !anchored {
-                    continue;
-                }
-            }
-            chosen = Some((g, e.relation));
-            break;
-        }
-        self.via.push(chosen.map_or(Relation::Exact, |c| c.1));
-        let g = if let Some((g, relation)) = chosen {
-            self.members[g as usize].push(doc);
-            if relation != Relation::Rewrite && self.anchors[g as usize].len() < MAX_ANCHORS {
-                self.anchors[g as usize].push(doc);
-            }
-            let c = self.canonical[g as usize];
-            if key(doc) < key(c) {
-                self.canonical[g as usize] = doc;
-            }
-            g
-        } else {
-            let g = u32::try_from(self.members.len()).expect("fewer than 2^32 groups");
-            self.members.push(vec![doc]);
-            self.canonical.push(doc);
-            self.anchors.push(vec![doc]);
-            g
-        };
-        self.group_of.push(g);
-        g
+    /// Numbers a new document ([`Online::len`] before the call); it is in no group until
+    /// [`Online::regroup`].
+    pub fn push(&mut self) -> u32 {
+        self.of.push(UNPLACED);
+        self.tie.push(Relation::Exact);
+        (self.of.len() - 1) as u32
     }
 
-    /// Places the next document (its index is `self.len()`) by connected components:
-    /// it joins the groups of all its earlier neighbours in `edges`, which merge into the
-    /// one founded first. Used when every edge is a copy (no rewrite tier), where
-    /// chaining is wanted: the groups are then the transitive closure of the edges, in
-    /// which members stay in input order. Returns the group index.
-    ///
-    /// Merged groups are left empty (they keep their index; [`Grouper::compact`] drops
-    /// them).
-    ///
-    /// # Panics
-    /// With 2^32 documents or more.
-    pub fn place_merging<'k>(
-        &mut self,
-        edges: &[Edge],
-        key: impl Fn(u32) -> CanonicalKey<'k>,
-    ) -> u32 {
-        let doc = u32::try_from(self.group_of.len()).expect("fewer than 2^32 documents");
-        let mut groups: Vec<u32> = Vec::new();
-        let mut via = None;
-        for e in edges.iter().filter(|e| e.b == doc && e.a < doc) {
-            let g = self.group_of[e.a as usize];
-            if !groups.contains(&g) {
-                groups.push(g);
-            }
-            via = Some(via.map_or(e.relation, |v: Relation| v.min(e.relation)));
-        }
-        self.via.push(via.unwrap_or(Relation::Exact));
-        let Some(&target) = groups.iter().min() else {
-            let g = u32::try_from(self.members.len()).expect("fewer than 2^32 groups");
-            self.members.push(vec![doc]);
-            self.canonical.push(doc);
-            self.anchors.push(vec![doc]);
-            self.group_of.push(g);
-            return g;
-        };
-        let t = target as usize;
-        let mut canon = self.canonical[t];
-        for &g in groups.iter().filter(|&&g| g != target) {
-            let moved = std::mem::take(&mut self.members[g as usize]);
-            for &m in &moved {
-                self.group_of[m as usize] = target;
-            }
-            let c = self.canonical[g as usize];
-            if key(c) < key(canon) {
-                canon = c;
-            }
-            let anchors = std::mem::take(&mut self.anchors[g as usize]);
-            for a in anchors {
-                if self.anchors[t].len() < MAX_ANCHORS {
-                    self.anchors[t].push(a);
-                }
-            }
-            // Both lists are in input order: merge them.
-            let kept = std::mem::take(&mut self.members[t]);
-            let mut merged = Vec::with_capacity(kept.len() + moved.len() + 1);
-            let (mut i, mut j) = (0, 0);
-            while i < kept.len() && j < moved.len() {
-                if kept[i] < moved[j] {
-                    merged.push(kept[i]);
-                    i += 1;
-                } else {
-                    merged.push(moved[j]);
-                    j += 1;
-                }
-            }
-            merged.extend_from_slice(&kept[i..]);
-            merged.extend_from_slice(&moved[j..]);
-            self.members[t] = merged;
-        }
-        self.members[t].push(doc);
-        if self.anchors[t].len() < MAX_ANCHORS {
-            self.anchors[t].push(doc);
-        }
-        if key(doc) < key(canon) {
-            canon = doc;
-        }
-        self.canonical[t] = canon;
-        self.group_of.push(target);
-        target
-    }
-
-    /// Takes a document out of its group (it stays counted in `len`, as a tombstone).
-    /// When it was the canonical member, the best remaining member by `key` takes its
-    /// place; the group keeps its founder's id even when the founder leaves, so group ids
-    /// stay stable. Anchors that leave are not replaced.
-    pub fn remove<'k>(&mut self, doc: u32, key: impl Fn(u32) -> CanonicalKey<'k>) {
-        let g = self.group_of[doc as usize] as usize;
-        self.members[g].retain(|&m| m != doc);
-        self.anchors[g].retain(|&m| m != doc);
-        if self.canonical[g] == doc
-            && let Some(&best) = self.members[g]
-                .iter()
-                .min_by(|&&x, &&y| key(x).cmp(&key(y)))
-        {
-            self.canonical[g] = best;
-        }
-    }
-
-    /// Renumbers after documents left: `new_number[d]` is document `d`'s new number, or
-    /// `None` for a removed one; numbers must keep the documents' order. Groups without
-    /// members are dropped. Returns, for each old group, its new index (or `None`).
-    ///
-    /// # Panics
-    /// When `new_number` is shorter than [`Grouper::len`] or maps a member to `None`.
-    pub fn compact(&mut self, new_number: &[Option<u32>]) -> Vec<Option<u32>> {
-        let renumber = |v: &[u32]| -> Vec<u32> {
-            v.iter()
-                .map(|&d| new_number[d as usize].expect("members are live"))
-                .collect()
-        };
-        let mut group_map = vec![None; self.members.len()];
-        let mut out = Grouper::default();
-        for (g, members) in self.members.iter().enumerate() {
-            if members.is_empty() {
-                continue;
-            }
-            group_map[g] = Some(u32::try_from(out.members.len()).expect("fewer than 2^32 groups"));
-            out.members.push(renumber(members));
-            out.canonical
-                .push(new_number[self.canonical[g] as usize].expect("canonical is live"));
-            out.anchors.push(renumber(&self.anchors[g]));
-        }
-        for (d, n) in new_number.iter().enumerate().take(self.group_of.len()) {
-            if n.is_some() {
-                let g = self.group_of[d] as usize;
-                out.group_of
-                    .push(group_map[g].expect("a live document's group is kept"));
-                out.via.push(self.via[d]);
-            }
-        }
-        *self = out;
-        group_map
-    }
-
-    /// Group index of a document.
+    /// Group of a placed document.
     #[must_use]
-    pub fn group_of(&self, doc: u32) -> u32 {
-        self.group_of[doc as usize]
-    }
-
-    /// Relation of the edge by which a document joined its group.
-    #[must_use]
-    pub fn joined_by(&self, doc: u32) -> Relation {
-        self.via[doc as usize]
-    }
-
-    /// Members of a group, in joining order.
-    #[must_use]
-    pub fn members(&self, group: u32) -> &[u32] {
-        &self.members[group as usize]
+    pub fn group_of(&self, doc: u32) -> Option<u32> {
+        let g = self.of[doc as usize];
+        (g < REMOVED).then_some(g)
     }
 
     /// Canonical member of a group.
@@ -316,10 +338,399 @@ impl Grouper {
         self.canonical[group as usize]
     }
 
-    /// Number of groups, singletons included.
+    /// Members of a group, ascending.
     #[must_use]
-    pub fn groups(&self) -> usize {
-        self.members.len()
+    pub fn members(&self, group: u32) -> &[u32] {
+        &self.members[group as usize]
+    }
+
+    /// Id of a group.
+    #[must_use]
+    pub fn id(&self, group: u32) -> &str {
+        &self.ids[group as usize]
+    }
+
+    /// How a document is tied to its canonical member where the two share no edge.
+    #[must_use]
+    pub fn tie(&self, doc: u32) -> Relation {
+        self.tie[doc as usize]
+    }
+
+    /// Numbers of the groups in use.
+    pub fn groups(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.members.len() as u32).filter(|&g| !self.members[g as usize].is_empty())
+    }
+
+    /// Sets the group of each document and the id of each group, as a file of an earlier
+    /// format had them: the next [`Online::regroup`] keeps those ids where it can.
+    /// `group_of[d]` is `None` for a removed document.
+    pub fn assume(&mut self, group_of: &[Option<u32>], ids: Vec<Box<str>>) {
+        self.of = group_of.iter().map(|g| g.unwrap_or(REMOVED)).collect();
+        self.tie = vec![Relation::Exact; group_of.len()];
+        self.members = vec![Vec::new(); ids.len()];
+        for (d, g) in group_of.iter().enumerate() {
+            if let Some(g) = g {
+                self.members[*g as usize].push(d as u32);
+            }
+        }
+        self.canonical = self
+            .members
+            .iter()
+            .map(|m| m.first().copied().unwrap_or(REMOVED))
+            .collect();
+        self.free = (0..ids.len() as u32)
+            .filter(|&g| self.members[g as usize].is_empty())
+            .collect();
+        self.ids = ids;
+    }
+
+    /// Whether the groups are consistent with the documents (`live(d)` for each number):
+    /// every live document in exactly the group that lists it, every listed group with a
+    /// live canonical member among its members. What a state read from a file must hold.
+    pub fn check(&self, live: impl Fn(u32) -> bool) -> bool {
+        let groups = self.members.len();
+        if self.tie.len() != self.of.len()
+            || self.canonical.len() != groups
+            || self.ids.len() != groups
+        {
+            return false;
+        }
+        let placed = (0..self.of.len() as u32).all(|d| {
+            let g = self.of[d as usize];
+            if live(d) {
+                (g as usize) < groups && self.members[g as usize].binary_search(&d).is_ok()
+            } else {
+                g == REMOVED
+            }
+        });
+        placed
+            && self.members.iter().enumerate().all(|(g, ms)| {
+                ms.is_empty()
+                    || (ms.windows(2).all(|w| w[0] < w[1])
+                        && ms.iter().all(|&m| {
+                            (m as usize) < self.of.len() && self.of[m as usize] == g as u32
+                        })
+                        && ms.binary_search(&self.canonical[g]).is_ok())
+            })
+    }
+
+    /// Takes a document out of its group. Its group may now be disconnected: regroup its
+    /// members and the document's neighbours ([`Online::regroup`]) before reading groups.
+    pub fn remove(&mut self, doc: u32) {
+        let g = self.of[doc as usize];
+        self.of[doc as usize] = REMOVED;
+        if g < REMOVED {
+            let ms = &mut self.members[g as usize];
+            ms.retain(|&m| m != doc);
+            if ms.is_empty() {
+                self.free.push(g);
+                self.ids[g as usize] = "".into();
+            }
+        }
+    }
+
+    fn alloc(&mut self, id: Box<str>) -> u32 {
+        if let Some(g) = self.free.pop() {
+            self.ids[g as usize] = id;
+            g
+        } else {
+            self.members.push(Vec::new());
+            self.canonical.push(REMOVED);
+            self.ids.push(id);
+            (self.members.len() - 1) as u32
+        }
+    }
+
+    /// Groups again, by [`cluster`], every live document connected to `seeds` through
+    /// `neighbours` (each document's verified edges, both ways). `rank` and `id` give a
+    /// document's [`Rank`] and id. Returns the groups whose canonical member moved to
+    /// another live document.
+    ///
+    /// When more than `max_region` documents are connected, the connected set is not
+    /// grouped again: each unplaced seed joins the group of its strongest neighbour (a
+    /// copy, or a rewrite of a member in its canonical's copy component) or founds one,
+    /// and a group whose canonical left takes its best-ranked member. Groups can then
+    /// differ from [`cluster`]'s; it takes one story copied tens of thousands of times.
+    ///
+    /// # Panics
+    /// When `neighbours` names a document number never given by [`Online::push`].
+    pub fn regroup<'n, 'k>(
+        &mut self,
+        seeds: &[u32],
+        neighbours: impl Fn(u32) -> &'n [Neighbour],
+        rank: impl Fn(u32) -> Rank<'k>,
+        id: impl Fn(u32) -> Box<str>,
+        max_region: usize,
+    ) -> Vec<Moved> {
+        // The region grouped again: the seeds, their groups and their neighbours' groups,
+        // grown until its result agrees with the groups around it (below).
+        let mut local: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+        let mut docs: Vec<u32> = Vec::new();
+        let add = |d: u32, local: &mut std::collections::HashMap<u32, u32>, docs: &mut Vec<u32>| {
+            if self.of[d as usize] != REMOVED && !local.contains_key(&d) {
+                local.insert(d, docs.len() as u32);
+                docs.push(d);
+            }
+        };
+        let mut taken: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut grow: Vec<u32> = Vec::new();
+        for &s in seeds {
+            if self.of[s as usize] == REMOVED {
+                continue;
+            }
+            add(s, &mut local, &mut docs);
+            grow.push(s);
+            grow.extend(neighbours(s).iter().map(|nb| nb.doc));
+        }
+        let (p, ranks) = loop {
+            for d in std::mem::take(&mut grow) {
+                match self.group_of(d) {
+                    Some(g) if taken.insert(g) => {
+                        for &m in &self.members[g as usize] {
+                            add(m, &mut local, &mut docs);
+                        }
+                    }
+                    Some(_) => {}
+                    None => add(d, &mut local, &mut docs),
+                }
+            }
+            if docs.len() > max_region {
+                return self.place_locally(seeds, &neighbours, &rank, &id);
+            }
+            let (p, ranks) = Self::cluster_region(&docs, &local, &neighbours, &rank);
+            grow = self.disagreements(&docs, &local, &p, &ranks, &neighbours, &rank);
+            if grow.is_empty() {
+                break (p, ranks);
+            }
+        };
+        let mut old: Vec<u32> = docs
+            .iter()
+            .map(|&d| self.of[d as usize])
+            .filter(|&g| g < REMOVED)
+            .collect();
+        old.sort_unstable();
+        old.dedup();
+        let before: Vec<u32> = old.iter().map(|&g| self.canonical[g as usize]).collect();
+        let mut claimed: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut assigned: Vec<u32> = Vec::new();
+        let mut moved = Vec::new();
+        for (g, mut ms) in p.members().into_iter().enumerate() {
+            let canon = docs[p.canonical[g] as usize];
+            ms.sort_by(|&x, &y| ranks[x as usize].cmp(&ranks[y as usize]));
+            let reuse = ms
+                .iter()
+                .map(|&i| self.of[docs[i as usize] as usize])
+                .find(|&o| o < REMOVED && !claimed.contains(&o));
+            let gi = if let Some(o) = reuse {
+                claimed.insert(o);
+                let was = before[old.binary_search(&o).expect("an old group")];
+                if was != canon && self.of[was as usize] < REMOVED {
+                    moved.push(Moved {
+                        group: o,
+                        from: was,
+                    });
+                }
+                o
+            } else {
+                self.alloc(id(canon))
+            };
+            let mut list: Vec<u32> = ms.iter().map(|&i| docs[i as usize]).collect();
+            list.sort_unstable();
+            for &i in &ms {
+                self.tie[docs[i as usize] as usize] = p.tie(i);
+            }
+            self.members[gi as usize] = list;
+            self.canonical[gi as usize] = canon;
+            assigned.push(gi);
+        }
+        for &g in &old {
+            if !claimed.contains(&g) {
+                self.members[g as usize].clear();
+                self.ids[g as usize] = "".into();
+                self.free.push(g);
+            }
+        }
+        for &g in &assigned {
+            for &m in &self.members[g as usize] {
+                self.of[m as usize] = g;
+            }
+        }
+        moved
+    }
+
+    /// [`cluster`] of the region `docs` (numbered by `local`) over the edges inside it.
+    fn cluster_region<'n, 'k>(
+        docs: &[u32],
+        local: &std::collections::HashMap<u32, u32>,
+        neighbours: &impl Fn(u32) -> &'n [Neighbour],
+        rank: &impl Fn(u32) -> Rank<'k>,
+    ) -> (Partition, Vec<Rank<'k>>) {
+        let mut edges: Vec<Link> = Vec::new();
+        for (i, &x) in docs.iter().enumerate() {
+            for nb in neighbours(x) {
+                if let Some(&j) = local.get(&nb.doc)
+                    && (i as u32) < j
+                {
+                    edges.push((i as u32, j, nb.relation));
+                }
+            }
+        }
+        let ranks: Vec<Rank<'k>> = docs.iter().map(|&d| rank(d)).collect();
+        (cluster(docs.len(), &edges, |i| ranks[i as usize]), ranks)
+    }
+
+    /// Documents outside a region whose groups disagree with the region's new groups
+    /// `p`: the region's result joined to the groups around it is what [`cluster`] gives
+    /// for everything when, across every edge leaving the region, the founding
+    /// components (pivots) stay first in rank order. A pivot must have no pivot of an
+    /// earlier rank next to it, and a component that joined one must have none of a rank
+    /// earlier than its own pivot's; a copy edge leaving the region always disagrees.
+    fn disagreements<'n, 'k>(
+        &self,
+        docs: &[u32],
+        local: &std::collections::HashMap<u32, u32>,
+        p: &Partition,
+        ranks: &[Rank<'k>],
+        neighbours: &impl Fn(u32) -> &'n [Neighbour],
+        rank: &impl Fn(u32) -> Rank<'k>,
+    ) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (i, &x) in docs.iter().enumerate() {
+            let canon_x = p.canonical[p.group_of[i] as usize];
+            let x_pivot = p.component[i] == p.component[canon_x as usize];
+            let rank_x = ranks[canon_x as usize];
+            for nb in neighbours(x) {
+                if local.contains_key(&nb.doc) {
+                    continue;
+                }
+                let Some(g) = self.group_of(nb.doc) else {
+                    out.push(nb.doc);
+                    continue;
+                };
+                if is_copy(nb.relation) {
+                    out.push(nb.doc);
+                    continue;
+                }
+                let canon_y = self.canonical[g as usize];
+                let y_pivot = canon_y == nb.doc || is_copy(self.tie[nb.doc as usize]);
+                let rank_y = rank(canon_y);
+                let agree = match (x_pivot, y_pivot) {
+                    (true, true) => false,
+                    (false, true) => rank_x < rank_y,
+                    (true, false) => rank_y < rank_x,
+                    (false, false) => true,
+                };
+                if !agree {
+                    out.push(nb.doc);
+                }
+            }
+        }
+        out
+    }
+
+    /// The fallback of [`Online::regroup`] for a connected set too large to group again.
+    fn place_locally<'n, 'k>(
+        &mut self,
+        seeds: &[u32],
+        neighbours: &impl Fn(u32) -> &'n [Neighbour],
+        rank: &impl Fn(u32) -> Rank<'k>,
+        id: &impl Fn(u32) -> Box<str>,
+    ) -> Vec<Moved> {
+        let mut moved = Vec::new();
+        for &s in seeds {
+            if self.of[s as usize] != UNPLACED {
+                continue;
+            }
+            let best = neighbours(s)
+                .iter()
+                .filter(|nb| self.of[nb.doc as usize] < REMOVED)
+                .filter(|nb| {
+                    let g = self.of[nb.doc as usize];
+                    is_copy(nb.relation)
+                        || self.canonical[g as usize] == nb.doc
+                        || is_copy(self.tie[nb.doc as usize])
+                })
+                .min_by(|x, y| {
+                    x.relation
+                        .cmp(&y.relation)
+                        .then(y.similarity.total_cmp(&x.similarity))
+                        .then(x.doc.cmp(&y.doc))
+                });
+            let g = if let Some(nb) = best {
+                let g = self.of[nb.doc as usize];
+                self.tie[s as usize] = if is_copy(nb.relation) {
+                    self.tie[nb.doc as usize]
+                } else {
+                    Relation::Rewrite
+                };
+                let ms = &mut self.members[g as usize];
+                let at = ms.partition_point(|&m| m < s);
+                ms.insert(at, s);
+                g
+            } else {
+                let g = self.alloc(id(s));
+                self.members[g as usize] = vec![s];
+                self.canonical[g as usize] = s;
+                self.tie[s as usize] = Relation::Exact;
+                g
+            };
+            self.of[s as usize] = g;
+            let c = self.canonical[g as usize];
+            if c != s && rank(s) < rank(c) {
+                moved.push(Moved { group: g, from: c });
+                self.canonical[g as usize] = s;
+            }
+        }
+        // Groups whose canonical left take their best-ranked member.
+        for g in 0..self.members.len() {
+            let c = self.canonical[g];
+            if !self.members[g].is_empty() && (c == REMOVED || self.of[c as usize] == REMOVED) {
+                let best = self.members[g]
+                    .iter()
+                    .copied()
+                    .min_by(|&x, &y| rank(x).cmp(&rank(y)))
+                    .expect("a member");
+                self.canonical[g] = best;
+            }
+        }
+        moved
+    }
+
+    /// Renumbers after documents left: `new_number[d]` is document `d`'s new number, or
+    /// `None` for a removed one; numbers keep the documents' order. Free groups are
+    /// dropped; groups keep their order.
+    ///
+    /// # Panics
+    /// When a live document is mapped to `None`.
+    pub fn compact(&mut self, new_number: &[Option<u32>]) {
+        let mut out = Online::default();
+        let mut group_map = vec![REMOVED; self.members.len()];
+        for (g, ms) in self.members.iter().enumerate() {
+            if ms.is_empty() {
+                continue;
+            }
+            group_map[g] = out.members.len() as u32;
+            out.members.push(
+                ms.iter()
+                    .map(|&m| new_number[m as usize].expect("members are live"))
+                    .collect(),
+            );
+            out.canonical
+                .push(new_number[self.canonical[g] as usize].expect("canonical is live"));
+            out.ids.push(self.ids[g].clone());
+        }
+        for (d, n) in new_number.iter().enumerate().take(self.of.len()) {
+            if n.is_some() {
+                let g = self.of[d];
+                out.of.push(if g < REMOVED {
+                    group_map[g as usize]
+                } else {
+                    g
+                });
+                out.tie.push(self.tie[d]);
+            }
+        }
+        *self = out;
     }
 }
 
@@ -327,11 +738,12 @@ impl Grouper {
 mod tests {
     use super::*;
     use crate::verify::Scores;
+    use proptest::prelude::*;
 
     fn edge(a: u32, b: u32, relation: Relation) -> Edge {
         Edge {
-            a,
-            b,
+            a: a.min(b),
+            b: a.max(b),
             relation,
             scores: Scores {
                 jaccard: 0.5,
@@ -343,87 +755,204 @@ mod tests {
         }
     }
 
-    fn key(i: u32) -> CanonicalKey<'static> {
-        const IDS: [&str; 5] = ["a", "b", "c", "d", "e"];
-        CanonicalKey {
+    const IDS: [&str; 12] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+
+    fn plain(d: u32) -> Rank<'static> {
+        Rank {
             timestamp: None,
-            len: 100,
-            id: IDS[i as usize],
+            related: 0,
+            hash: 0,
+            id: IDS[d as usize],
         }
     }
 
     #[test]
     fn rewrites_do_not_chain() {
-        let mut g = Grouper::new();
-        let edges = [
-            edge(0, 1, Relation::Rewrite),
-            edge(1, 2, Relation::Rewrite), // 2 is a rewrite of 1 only, not of canonical 0
-        ];
-        for _ in 0..3 {
-            g.place(&edges, key, |_, _| false);
-        }
-        assert_eq!(g.group_of(0), g.group_of(1));
-        assert_ne!(g.group_of(1), g.group_of(2));
+        // a - b - c rewrites: b and c are not tied to canonical a's component except c.
+        let edges = [edge(0, 1, Relation::Rewrite), edge(1, 2, Relation::Rewrite)];
+        let p = cluster(3, &links(&edges), plain);
+        assert_eq!(p.group_of[0], p.group_of[1]);
+        assert_ne!(p.group_of[1], p.group_of[2]);
     }
 
     #[test]
     fn copies_chain() {
-        let mut g = Grouper::new();
         let edges = [
             edge(0, 1, Relation::NearDuplicate),
             edge(1, 2, Relation::NearDuplicate),
         ];
-        for _ in 0..3 {
-            g.place(&edges, key, |_, _| false);
-        }
-        assert_eq!(g.group_of(0), g.group_of(2));
-        assert_eq!(g.canonical(g.group_of(0)), 0);
-        assert_eq!(g.members(g.group_of(0)), &[0, 1, 2]);
+        let p = cluster(3, &links(&edges), plain);
+        assert!(p.group_of.iter().all(|&g| g == 0));
+        assert_eq!(p.canonical, vec![0]);
     }
 
     #[test]
-    fn merging_follows_components() {
-        let mut g = Grouper::new();
-        // 0-2 and 1-3 form two groups that 4 joins into one, founded by 0.
+    fn a_late_original_gathers_its_rewrites() {
+        // Document 3 is the source (earliest), 0, 1, 2 its rewrites, which share no edge:
+        // in any input order, one group around 3.
         let edges = [
-            edge(0, 2, Relation::NearDuplicate),
-            edge(1, 3, Relation::NearDuplicate),
-            edge(3, 4, Relation::Exact),
-            edge(2, 4, Relation::NearDuplicate),
+            edge(0, 3, Relation::Rewrite),
+            edge(1, 3, Relation::Rewrite),
+            edge(2, 3, Relation::Rewrite),
         ];
-        for _ in 0..5 {
-            g.place_merging(&edges, key);
-        }
-        assert_eq!(g.group_of(4), 0);
-        assert!((0..5).all(|d| g.group_of(d) == 0));
-        assert_eq!(g.members(0), &[0, 1, 2, 3, 4]);
-        assert!(g.members(1).is_empty());
-        assert_eq!(g.canonical(0), 0);
-        assert_eq!(g.joined_by(4), Relation::Exact);
+        let rank = |d: u32| Rank {
+            timestamp: Some(if d == 3 { 0 } else { 10 }),
+            ..plain(d)
+        };
+        let p = cluster(4, &links(&edges), rank);
+        assert!(p.group_of.iter().all(|&g| g == 0));
+        assert_eq!(p.canonical, vec![3]);
+        // Undated, the most related (3, with three edges) is canonical.
+        let related = relatedness(4, &edges);
+        let p = cluster(4, &links(&edges), |d| Rank {
+            related: related[d as usize],
+            ..plain(d)
+        });
+        assert_eq!(p.canonical, vec![3]);
     }
 
     #[test]
-    fn canonical_is_earliest_then_longest() {
-        let a = CanonicalKey {
-            timestamp: Some(5),
-            len: 10,
-            id: "z",
+    fn rewrite_to_a_copy_of_the_canonical_joins() {
+        // 0 ~ 1 copies; 2 rewrites 1 only: tied to canonical 0 through its copy.
+        let edges = [
+            edge(0, 1, Relation::NearDuplicate),
+            edge(1, 2, Relation::Rewrite),
+        ];
+        let p = cluster(3, &links(&edges), plain);
+        assert!(p.group_of.iter().all(|&g| g == 0));
+        assert_eq!(p.tie(1), Relation::NearDuplicate);
+        assert_eq!(p.tie(2), Relation::Rewrite);
+    }
+
+    /// A random graph: documents, edges `(a, b, copy)` and dates.
+    type Graph = (usize, Vec<(u32, u32, bool)>, Vec<Option<i64>>);
+
+    fn graph() -> impl Strategy<Value = Graph> {
+        (2usize..12).prop_flat_map(|n| {
+            let e = (0..n as u32, 0..n as u32, any::<bool>());
+            (
+                Just(n),
+                proptest::collection::vec(e, 0..24),
+                proptest::collection::vec(proptest::option::of(0i64..4), n),
+            )
+        })
+    }
+
+    fn edges_of(list: &[(u32, u32, bool)]) -> Vec<Edge> {
+        let mut out: Vec<Edge> = Vec::new();
+        for &(a, b, copy) in list {
+            if a == b || out.iter().any(|e| (e.a, e.b) == (a.min(b), a.max(b))) {
+                continue;
+            }
+            let r = if copy {
+                Relation::NearDuplicate
+            } else {
+                Relation::Rewrite
+            };
+            out.push(edge(a, b, r));
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn groups_keep_their_guarantees((n, list, times) in graph()) {
+            let edges = edges_of(&list);
+            let related = relatedness(n, &edges);
+            let rank = |d: u32| Rank {
+                timestamp: times[d as usize],
+                related: related[d as usize],
+                hash: 0,
+                id: IDS[d as usize],
+            };
+            let p = cluster(n, &links(&edges), rank);
+            let members = p.members();
+            let linked = |x: u32, y: u32| {
+                edges.iter().any(|e| {
+                    e.relation == Relation::Rewrite
+                        && ((p.component[e.a as usize] == x && p.component[e.b as usize] == y)
+                            || (p.component[e.a as usize] == y && p.component[e.b as usize] == x))
+                })
+            };
+            for (g, ms) in members.iter().enumerate() {
+                let c = p.canonical[g];
+                prop_assert_eq!(p.group_of[c as usize], g as u32);
+                // The canonical is the best-ranked member.
+                for &m in ms {
+                    prop_assert!(rank(c) <= rank(m));
+                    // Same copy component as the canonical, or one rewrite edge away.
+                    let (km, kc) = (p.component[m as usize], p.component[c as usize]);
+                    prop_assert!(km == kc || linked(km, kc));
+                }
+            }
+            // Copy edges never cross groups.
+            for e in edges.iter().filter(|e| is_copy(e.relation)) {
+                prop_assert_eq!(p.group_of[e.a as usize], p.group_of[e.b as usize]);
+            }
+            // No two founding components are linked.
+            for x in 0..p.canonical.len() {
+                for y in x + 1..p.canonical.len() {
+                    let (kx, ky) = (
+                        p.component[p.canonical[x] as usize],
+                        p.component[p.canonical[y] as usize],
+                    );
+                    prop_assert!(!linked(kx, ky));
+                }
+            }
+        }
+
+        #[test]
+        fn relabelling_changes_nothing((n, list, times) in graph(), seed in any::<u64>()) {
+            let edges = edges_of(&list);
+            // A permutation of the documents (and so of their edges' order).
+            let mut perm: Vec<u32> = (0..n as u32).collect();
+            let mut x = seed | 1;
+            for i in (1..n).rev() {
+                x = crate::sketch::minhash::mix64(x);
+                perm.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let moved: Vec<Edge> = edges
+                .iter()
+                .rev()
+                .map(|e| edge(perm[e.a as usize], perm[e.b as usize], e.relation))
+                .collect();
+            let mut inv = vec![0u32; n];
+            for (d, &q) in perm.iter().enumerate() {
+                inv[q as usize] = d as u32;
+            }
+            let related = relatedness(n, &edges);
+            let rank = |d: u32| Rank {
+                timestamp: times[d as usize],
+                related: related[d as usize],
+                hash: 0,
+                id: IDS[d as usize],
+            };
+            // The moved document q is the original inv[q], with its id and date.
+            let rank_moved = |q: u32| rank(inv[q as usize]);
+            let p = cluster(n, &links(&edges), rank);
+            let r = cluster(n, &links(&moved), rank_moved);
+            for (d, &q) in perm.iter().enumerate() {
+                let q = q as usize;
+                prop_assert_eq!(
+                    p.canonical[p.group_of[d] as usize],
+                    inv[r.canonical[r.group_of[q] as usize] as usize]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rank_is_earliest_then_most_related_then_hash_then_id() {
+        let r = |timestamp, related, hash, id| Rank {
+            timestamp,
+            related,
+            hash,
+            id,
         };
-        let b = CanonicalKey {
-            timestamp: Some(6),
-            len: 99,
-            id: "a",
-        };
-        let c = CanonicalKey {
-            timestamp: None,
-            len: 999,
-            id: "a",
-        };
-        let d = CanonicalKey {
-            timestamp: Some(5),
-            len: 20,
-            id: "y",
-        };
-        assert!(a < b && b < c && d < a);
+        assert!(r(Some(5), 0, 9, "z") < r(Some(6), 99, 0, "a"));
+        assert!(r(Some(6), 0, 0, "a") < r(None, 99, 0, "a"));
+        assert!(r(None, 5, 9, "z") < r(None, 4, 0, "a"));
+        assert!(r(None, 5, 1, "z") < r(None, 5, 2, "a"));
+        assert!(r(None, 5, 1, "a") < r(None, 5, 1, "b"));
     }
 }

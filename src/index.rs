@@ -2,7 +2,7 @@
 //!
 //! An [`Index`] runs the same stages as the batch pipeline, one document at a time:
 //! features, candidates from LSH buckets and the keyword index, verification against the
-//! documents held, and grouping in insertion order by the same [`Grouper`].
+//! documents held, and grouping by the same rule ([`crate::group`]).
 //!
 //! **Consistency.** `Index` is `Send + Sync`. Features are computed outside the lock;
 //! candidates, verification and grouping run under a write lock, so the groups are
@@ -37,11 +37,12 @@ use std::sync::RwLock;
 
 use rayon::prelude::*;
 
+use crate::closing::MAX_DEGREE;
 use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::features::{Features, Featurizer, Scratch};
-use crate::group::{CanonicalKey, Grouper};
+use crate::group::{Moved, Neighbour, Online, Rank, quantise};
 use crate::hamming::HammingTable;
 use crate::keywords::{self, KeywordParams};
 use crate::lsh::band_hash;
@@ -54,6 +55,9 @@ use crate::weights::{KeyMap, TermStats};
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
 const MAX_BUCKET: usize = 64;
+/// The most documents an insert or a removal groups again; past it, a document joins the
+/// group of its strongest neighbour (see [`Online::regroup`]).
+const MAX_REGION: usize = 20_000;
 
 /// A document the index holds related to the one inserted or queried.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -79,6 +83,10 @@ pub struct Verdict {
     pub similarity: Option<f32>,
     /// Verified matches among the documents held, strongest first.
     pub matches: Vec<Match>,
+    /// When this document's arrival moved its group's canonical member (a better one
+    /// arrived, e.g. an earlier-published original): the id of the canonical before. The
+    /// group keeps its id.
+    pub replaced_canonical: Option<String>,
 }
 
 /// No document: the end of an LSH bucket or keyword chain.
@@ -111,6 +119,8 @@ struct Slot {
     keywords: Box<[u32]>,
     /// Whether it has a body (words and shingles); bodiless documents are in no table.
     listed: bool,
+    /// Its verified edges to the documents held, both ways: what grouping reads.
+    links: Vec<Neighbour>,
 }
 
 /// Everything behind the lock. Only the documents, the word statistics and the groups
@@ -121,9 +131,8 @@ pub(crate) struct State {
     slots: Vec<Option<Slot>>,
     stats: TermStats,
     learn: bool,
-    grouper: Grouper,
-    /// Id of each group (its first document's), by group index.
-    group_ids: Vec<String>,
+    /// The groups, by [`crate::group::cluster`] of the documents held.
+    groups: Online,
     #[serde(skip)]
     tables: Tables,
 }
@@ -203,15 +212,28 @@ fn bucket_keys(signature: &[u32], banding: crate::lsh::Banding) -> Box<[u32]> {
 #[derive(Debug)]
 pub struct Index {
     config: Config,
+    /// The LSH banding of the tables (derived from `config` once: finding it takes a while).
+    banding: crate::lsh::Banding,
     featurizer: Featurizer,
     state: RwLock<State>,
 }
 
-/// Features and signature of a document, computed outside the lock.
-struct Prepared {
+/// A document added to the tables: its number and its verified edges.
+type Added = (u32, Vec<Edge>);
+
+/// Features and candidate keys of a document, computed outside the lock.
+pub(crate) struct Prepared {
+    /// The document without its text (what is kept of it is in `features` and `len`).
     doc: Document,
+    /// Length of the text in bytes.
+    len: u64,
     features: Features,
-    signature: Vec<u32>,
+    /// Whether it has a body to list (see [`listed`]).
+    listed: bool,
+    /// LSH bucket keys (`MinHash`; empty otherwise).
+    bands: Box<[u32]>,
+    /// The `SimHash` fingerprint (`SimHash` only).
+    fingerprint: Option<u64>,
 }
 
 impl Index {
@@ -238,8 +260,7 @@ impl Index {
             slots: Vec::new(),
             stats,
             learn,
-            grouper: Grouper::default(),
-            group_ids: Vec::new(),
+            groups: Online::default(),
             tables: Tables::default(),
         };
         Self::from_state(config, state)
@@ -249,6 +270,7 @@ impl Index {
         config.validate()?;
         state.rebuild(&config);
         Ok(Index {
+            banding: table_banding(&config),
             featurizer: Featurizer::new(&config),
             config,
             state: RwLock::new(state),
@@ -285,13 +307,23 @@ impl Index {
         self.len() == 0
     }
 
-    fn prepare(&self, doc: Document, scratch: &mut Scratch) -> Prepared {
+    fn prepare(&self, mut doc: Document, scratch: &mut Scratch) -> Prepared {
         let mut signature = vec![0; self.config.signature_len()];
         let features = self.featurizer.featurize(&doc, scratch, &mut signature);
+        let listed = listed(self.config.method, &features, &signature);
+        let len = doc.text.len() as u64;
+        doc.text = String::new();
         Prepared {
             doc,
+            len,
+            listed,
+            bands: if listed {
+                bucket_keys(&signature, self.banding)
+            } else {
+                Box::default()
+            },
+            fingerprint: (self.config.method == Method::SimHash).then(|| from_words(&signature)),
             features,
-            signature,
         }
     }
 
@@ -301,22 +333,62 @@ impl Index {
     /// [`Error::IdExists`] when a document with this id is held.
     pub fn insert(&self, doc: Document) -> Result<Verdict> {
         let p = self.prepare(doc, &mut Scratch::default());
-        self.state_mut().insert(&self.config, p)
+        let mut state = self.state_mut();
+        let (d, edges) = state.add(&self.config, p)?;
+        let moved = state.regroup(&[d], MAX_REGION);
+        Ok(state.verdict(&self.config, d, &edges, &moved))
     }
 
-    /// Inserts documents in order; features are computed in parallel first.
+    /// Inserts documents; features are computed in parallel first. The documents are
+    /// grouped together once all are in, so the verdicts (and groups) are those of the
+    /// whole batch, whatever its order: what the nightly job wants of one night.
     ///
     /// # Errors
     /// Each document's own result, as [`Index::insert`].
     pub fn insert_batch(&self, docs: Vec<Document>) -> Vec<Result<Verdict>> {
-        let prepared: Vec<Prepared> = docs
-            .into_par_iter()
+        let prepared = self.prepare_all(docs);
+        self.insert_prepared(prepared)
+    }
+
+    /// Features of documents, in parallel, for [`Index::insert_prepared`]; the texts are
+    /// dropped.
+    pub(crate) fn prepare_all(&self, docs: Vec<Document>) -> Vec<Prepared> {
+        docs.into_par_iter()
             .map_init(Scratch::default, |s, d| self.prepare(d, s))
-            .collect();
+            .collect()
+    }
+
+    /// Inserts prepared documents as one batch: they enter in the order of their ids
+    /// (xxh3, then the id), not in the order given, and are grouped once all are in, so
+    /// the outcome depends on the set of documents alone. Verdicts come in the order given.
+    pub(crate) fn insert_prepared(&self, mut prepared: Vec<Prepared>) -> Vec<Result<Verdict>> {
+        let mut order: Vec<usize> = (0..prepared.len()).collect();
+        let hashes: Vec<u64> = prepared.iter().map(|p| id_hash(&p.doc.id)).collect();
+        order.sort_by(|&x, &y| {
+            hashes[x]
+                .cmp(&hashes[y])
+                .then_with(|| prepared[x].doc.id.cmp(&prepared[y].doc.id))
+        });
+        let mut slots: Vec<Option<Prepared>> = prepared.drain(..).map(Some).collect();
         let mut state = self.state_mut();
-        prepared
+        let mut added: Vec<Option<Result<Added>>> = (0..slots.len()).map(|_| None).collect();
+        for &i in &order {
+            let p = slots[i].take().expect("each document once");
+            added[i] = Some(state.add(&self.config, p));
+        }
+        let seeds: Vec<u32> = added
+            .iter()
+            .flatten()
+            .filter_map(|a| a.as_ref().ok())
+            .map(|a| a.0)
+            .collect();
+        let moved = state.regroup(&seeds, MAX_REGION);
+        added
             .into_iter()
-            .map(|p| state.insert(&self.config, p))
+            .map(|a| {
+                a.expect("every document added")
+                    .map(|(d, edges)| state.verdict(&self.config, d, &edges, &moved))
+            })
             .collect()
     }
 
@@ -326,19 +398,13 @@ impl Index {
     pub fn query(&self, doc: &Document) -> Vec<Match> {
         let p = self.prepare(doc.clone(), &mut Scratch::default());
         let state = self.state();
-        let (edges, _) = state.candidate_edges(
-            &self.config,
-            &p.features,
-            &p.signature,
-            p.doc.timestamp,
-            None,
-        );
+        let (edges, _) = state.candidate_edges(&self.config, &p, None);
         state.matches(&edges)
     }
 
     /// Removes a document. Returns false when no document has this id.
     pub fn remove(&self, id: &str) -> bool {
-        self.state_mut().remove(id)
+        self.state_mut().remove(&self.config, id)
     }
 
     /// Removes every document dated before `timestamp` (seconds since the epoch);
@@ -355,9 +421,10 @@ impl Index {
             .map(|d| d as u32)
             .collect();
         for &d in &old {
-            state.remove_doc(d, true);
+            state.remove_doc(&self.config, d, true);
         }
         if !old.is_empty() {
+            state.regroup_all();
             state.compact(&self.config);
         }
         old.len()
@@ -370,11 +437,12 @@ impl Index {
         let mut n = 0;
         for id in ids {
             if let Some(d) = state.find(id) {
-                state.remove_doc(d, true);
+                state.remove_doc(&self.config, d, true);
                 n += 1;
             }
         }
         if n > 0 {
+            state.regroup_all();
             state.compact(&self.config);
         }
         n
@@ -410,6 +478,7 @@ impl Index {
             relation: relation.map(|r| r.0),
             similarity: relation.map(|r| r.1),
             matches: Vec::new(),
+            replaced_canonical: None,
         })
     }
 
@@ -427,13 +496,46 @@ impl State {
         self.slots[d as usize].as_ref().expect("live document")
     }
 
-    fn key(&self, d: u32) -> CanonicalKey<'_> {
+    fn rank(&self, d: u32) -> Rank<'_> {
         let s = self.slot(d);
-        CanonicalKey {
+        // A copy of a body counts what its representative counts (as the batch run).
+        let rep = match self.tables.exact.get(&s.features.exact) {
+            Some(&r) if s.listed => r,
+            _ => d,
+        };
+        Rank {
             timestamp: s.timestamp,
-            len: s.len,
+            related: self
+                .slot(rep)
+                .links
+                .iter()
+                .map(|l| quantise(l.similarity))
+                .sum(),
+            hash: s.features.exact,
             id: &s.id,
         }
+    }
+
+    /// Groups again the documents connected to `seeds` (see [`Online::regroup`]).
+    fn regroup(&mut self, seeds: &[u32], max_region: usize) -> Vec<Moved> {
+        let mut groups = std::mem::take(&mut self.groups);
+        let moved = groups.regroup(
+            seeds,
+            |d| self.slot(d).links.as_slice(),
+            |d| self.rank(d),
+            |d| self.slot(d).id.clone(),
+            max_region,
+        );
+        self.groups = groups;
+        moved
+    }
+
+    /// Groups every document held again (after removals in bulk).
+    fn regroup_all(&mut self) {
+        let live: Vec<u32> = (0..self.slots.len() as u32)
+            .filter(|&d| self.slots[d as usize].is_some())
+            .collect();
+        self.regroup(&live, usize::MAX);
     }
 
     fn find(&self, id: &str) -> Option<u32> {
@@ -507,11 +609,10 @@ impl State {
     fn candidate_edges(
         &self,
         config: &Config,
-        features: &Features,
-        signature: &[u32],
-        timestamp: Option<i64>,
+        p: &Prepared,
         doc: Option<u32>,
     ) -> (Vec<Edge>, Vec<u32>) {
+        let (features, timestamp) = (&p.features, p.doc.timestamp);
         let b = doc.unwrap_or(u32::MAX);
         let weights = self.weights(features, config);
         let verifier = Verifier::new(config);
@@ -520,7 +621,7 @@ impl State {
             rarity: Rarity::Weights(&weights),
             timestamp,
         };
-        if !listed(config.method, features, signature) {
+        if !p.listed {
             return (Vec::new(), Vec::new());
         }
         if let Some(&rep) = self.tables.exact.get(&features.exact) {
@@ -534,13 +635,10 @@ impl State {
             return (vec![edge], Vec::new());
         }
         let mut cands: Vec<u32> = Vec::new();
-        if let Some((table, _)) = &self.tables.hamming {
-            cands = table.query(from_words(signature));
+        if let (Some((table, _)), Some(fp)) = (&self.tables.hamming, p.fingerprint) {
+            cands = table.query(fp);
         }
-        for (i, &key) in bucket_keys(signature, self.tables.banding)
-            .iter()
-            .enumerate()
-        {
+        for (i, &key) in p.bands.iter().enumerate() {
             cands.extend(self.bucket(i, key).take(MAX_BUCKET));
         }
         let mut kw = Vec::new();
@@ -561,40 +659,82 @@ impl State {
             } else {
                 kw.clone()
             };
-            let mut listed: Vec<u32> = Vec::new();
-            for t in &lookup {
-                if let Some(&(head, count)) = self.tables.postings.get(t)
-                    && count as usize <= params.max_postings
-                {
-                    listed.extend(self.posting(head));
-                }
-            }
-            listed.sort_unstable();
-            let mut i = 0;
-            while i < listed.len() {
-                let j = i + listed[i..].iter().take_while(|&&x| x == listed[i]).count();
-                if j - i >= params.min_shared {
-                    cands.push(listed[i]);
-                }
-                i = j;
-            }
+            cands.extend(self.keyword_candidates(&lookup, params));
         }
         cands.sort_unstable();
         cands.dedup();
-        let edges = cands
-            .into_iter()
-            .filter_map(|a| {
-                verifier
-                    .relate(self.view(a), view)
-                    .map(|(relation, scores)| Edge {
-                        a,
-                        b,
-                        relation,
-                        scores,
-                    })
-            })
-            .collect();
+        let relate = |a: u32| {
+            verifier
+                .relate(self.view(a), view)
+                .map(|(relation, scores)| Edge {
+                    a,
+                    b,
+                    relation,
+                    scores,
+                })
+        };
+        let mut edges: Vec<Edge> = cands.iter().filter_map(|&a| relate(a)).collect();
+        if config.rewrites {
+            // Neighbours of neighbours, as the batch run pairs them (see `closing`).
+            let second = self.second_neighbours(&edges, &cands);
+            edges.extend(second.into_iter().filter_map(relate));
+            edges.sort_by_key(|e| e.a);
+        }
         (edges, kw)
+    }
+
+    /// Held documents that share a verified neighbour with a new document whose edges
+    /// are `edges`, other than the candidates already tried (`tried`, sorted): the
+    /// neighbours of each of its neighbours with at most [`MAX_DEGREE`] of them (the new
+    /// one included). Exact copies do not count (the batch run pairs them apart).
+    fn second_neighbours(&self, edges: &[Edge], tried: &[u32]) -> Vec<u32> {
+        let mut out = Vec::new();
+        for e in edges.iter().filter(|e| e.relation != Relation::Exact) {
+            let links = &self.slot(e.a).links;
+            let near = || links.iter().filter(|l| l.relation != Relation::Exact);
+            if near().count() < MAX_DEGREE {
+                out.extend(near().map(|l| l.doc));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.retain(|w| tried.binary_search(w).is_err());
+        out
+    }
+
+    /// Edges between held documents that a new document's verified neighbours
+    /// (`edges`) bring: when it has at most [`MAX_DEGREE`] of them, each two are verified
+    /// against each other, as the batch run pairs them (see `closing`).
+    fn neighbour_pairs(&self, config: &Config, edges: &[Edge]) -> Vec<(u32, Neighbour)> {
+        let near: Vec<u32> = edges
+            .iter()
+            .filter(|e| e.relation != Relation::Exact)
+            .map(|e| e.a)
+            .collect();
+        if !config.rewrites || near.len() > MAX_DEGREE {
+            return Vec::new();
+        }
+        let verifier = Verifier::new(config);
+        let mut out = Vec::new();
+        for (i, &x) in near.iter().enumerate() {
+            for &y in &near[i + 1..] {
+                if self.slot(x).links.iter().any(|l| l.doc == y) {
+                    continue;
+                }
+                if let Some((relation, scores)) = verifier.relate(self.view(x), self.view(y)) {
+                    let similarity = relation_similarity(relation, &scores);
+                    out.push((
+                        x,
+                        Neighbour {
+                            doc: y,
+                            relation,
+                            similarity,
+                        },
+                    ));
+                }
+            }
+        }
+        out
     }
 
     fn matches(&self, edges: &[Edge]) -> Vec<Match> {
@@ -625,13 +765,6 @@ impl State {
         }
     }
 
-    /// Relation of held documents `a` and `b`, when they are related.
-    fn related(&self, config: &Config, a: u32, b: u32) -> Option<Relation> {
-        Verifier::new(config)
-            .relate(self.view(a), self.view(b))
-            .map(|r| r.0)
-    }
-
     /// Group id (when in a group of two or more), canonical id, relation and similarity
     /// to the canonical member.
     fn placement(
@@ -639,23 +772,37 @@ impl State {
         config: &Config,
         d: u32,
     ) -> (Option<String>, String, Option<(Relation, f32)>) {
-        let g = self.grouper.group_of(d);
-        let canon = self.grouper.canonical(g);
-        let group =
-            (self.grouper.members(g).len() >= 2).then(|| self.group_ids[g as usize].clone());
+        let g = self.groups.group_of(d).expect("a placed document");
+        let canon = self.groups.canonical(g);
+        let group = (self.groups.members(g).len() >= 2).then(|| self.groups.id(g).to_owned());
         let relation = (canon != d).then(|| {
+            // As the batch run: the verified edge when there is one, exact copies of the
+            // canonical's body without verifying, else the pair verified now.
+            if let Some(l) = self.slot(d).links.iter().find(|l| l.doc == canon) {
+                return (l.relation, l.similarity);
+            }
+            let exact = self.slot(d).features.exact;
+            if exact != 0 && exact == self.slot(canon).features.exact {
+                return (Relation::Exact, 1.0);
+            }
             let verifier = Verifier::new(config);
             let (a, b) = (self.view(canon.min(d)), self.view(canon.max(d)));
             let scores = verifier.score(a, b);
             let r = verifier
                 .classify(a.features, b.features, &scores)
-                .unwrap_or(self.grouper.joined_by(d));
+                .unwrap_or(self.groups.tie(d));
             (r, relation_similarity(r, &scores))
         });
         (group, self.slot(canon).id.to_string(), relation)
     }
 
-    fn insert(&mut self, config: &Config, p: Prepared) -> Result<Verdict> {
+    /// Adds a document: its candidates are verified against the documents held, and it
+    /// enters the tables with its edges. It is grouped by the next [`State::regroup`].
+    /// Returns its number and its edges.
+    fn add(&mut self, config: &Config, p: Prepared) -> Result<(u32, Vec<Edge>)> {
+        if p.doc.id.is_empty() {
+            return Err(Error::Config("a document id must not be empty".into()));
+        }
         if self.find(&p.doc.id).is_some() {
             return Err(Error::IdExists { id: p.doc.id });
         }
@@ -670,55 +817,75 @@ impl State {
         if self.learn {
             self.stats.add(&p.features);
         }
-        let (edges, kw) =
-            self.candidate_edges(config, &p.features, &p.signature, p.doc.timestamp, Some(d));
-        let listed = listed(config.method, &p.features, &p.signature);
-        let bands = if listed {
-            bucket_keys(&p.signature, self.tables.banding)
-        } else {
-            Box::default()
-        };
+        let (edges, kw) = self.candidate_edges(config, &p, Some(d));
+        let (listed, bands) = (p.listed, p.bands);
         let mut features = p.features;
         features.tf = Vec::new();
+        let links = edges
+            .iter()
+            .map(|e| Neighbour {
+                doc: e.a,
+                relation: e.relation,
+                similarity: e.similarity(),
+            })
+            .collect();
+        for (x, nb) in self.neighbour_pairs(config, &edges) {
+            self.slots[x as usize]
+                .as_mut()
+                .expect("live document")
+                .links
+                .push(nb);
+            self.slots[nb.doc as usize]
+                .as_mut()
+                .expect("live document")
+                .links
+                .push(Neighbour { doc: x, ..nb });
+        }
+        for e in &edges {
+            let held = self.slots[e.a as usize].as_mut().expect("live document");
+            held.links.push(Neighbour {
+                doc: d,
+                relation: e.relation,
+                similarity: e.similarity(),
+            });
+        }
         self.slots.push(Some(Slot {
             id: p.doc.id.clone().into_boxed_str(),
             timestamp: p.doc.timestamp,
-            len: p.doc.text.len() as u64,
+            len: p.len,
             features,
             bands,
             keywords: kw.into_boxed_slice(),
             listed,
+            links,
         }));
+        self.groups.push();
         self.tables
             .next
             .resize(self.slots.len() * self.tables.banding.bands, NIL);
         self.tables.post_next.resize(self.slots.len() * KW, NIL);
         self.add_id(d);
         self.tables.live += 1;
-        let mut grouper = std::mem::take(&mut self.grouper);
-        // The same placement as the batch run (see `pipeline`).
-        let g = if config.rewrites {
-            grouper.place(
-                &edges,
-                |i| self.key(i),
-                |a, b| self.related(config, a, b).is_some(),
-            )
-        } else {
-            grouper.place_merging(&edges, |i| self.key(i))
-        };
-        self.grouper = grouper;
-        if g as usize == self.group_ids.len() {
-            self.group_ids.push(p.doc.id.clone());
-        }
         self.list(d);
+        Ok((d, edges))
+    }
+
+    /// What inserting document `d` found: its matches (`edges`) and where it stands.
+    fn verdict(&self, config: &Config, d: u32, edges: &[Edge], moved: &[Moved]) -> Verdict {
         let (group, canonical, relation) = self.placement(config, d);
-        Ok(Verdict {
+        let g = self.groups.group_of(d);
+        let replaced_canonical = moved
+            .iter()
+            .find(|m| Some(m.group) == g)
+            .map(|m| self.slot(m.from).id.to_string());
+        Verdict {
             group,
             canonical,
             relation: relation.map(|r| r.0),
             similarity: relation.map(|r| r.1),
-            matches: self.matches(&edges),
-        })
+            matches: self.matches(edges),
+            replaced_canonical,
+        }
     }
 
     /// Enters a new (highest-numbered) document into the exact-body table, and into the
@@ -780,6 +947,45 @@ impl State {
             *head = link;
             *count += 1;
         }
+    }
+
+    /// Held documents listing at least `min_shared` of `lookup` under keywords listed by
+    /// no more than `max_postings` documents, ascending.
+    fn keyword_candidates(&self, lookup: &[u32], params: KeywordParams) -> Vec<u32> {
+        let mut listed: Vec<u32> = Vec::new();
+        for t in lookup {
+            if let Some(&(head, count)) = self.tables.postings.get(t)
+                && count as usize <= params.max_postings
+            {
+                listed.extend(self.posting(head));
+            }
+        }
+        listed.sort_unstable();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < listed.len() {
+            let j = i + listed[i..].iter().take_while(|&&x| x == listed[i]).count();
+            if j - i >= params.min_shared {
+                out.push(listed[i]);
+            }
+            i = j;
+        }
+        out
+    }
+
+    /// Whether every live document is placed in a group that lists it, and every edge
+    /// joins live documents: what a state read from a file must hold.
+    fn groups_agree(&self) -> bool {
+        if self.groups.len() != self.slots.len() {
+            return false;
+        }
+        let n = self.slots.len();
+        self.groups.check(|d| self.slots[d as usize].is_some())
+            && self.slots.iter().flatten().all(|s| {
+                s.links
+                    .iter()
+                    .all(|l| (l.doc as usize) < n && self.slots[l.doc as usize].is_some())
+            })
     }
 
     /// The documents listing a keyword, newest first, from the link `head` on.
@@ -851,10 +1057,10 @@ impl State {
         }
     }
 
-    fn remove(&mut self, id: &str) -> bool {
+    fn remove(&mut self, config: &Config, id: &str) -> bool {
         match self.find(id) {
             Some(d) => {
-                self.remove_doc(d, false);
+                self.remove_doc(config, d, false);
                 true
             }
             None => false,
@@ -864,7 +1070,8 @@ impl State {
     /// Removes document `d`. In `bulk`, the LSH and keyword tables are left stale for a
     /// [`State::compact`] to rebuild: removing many documents one by one from long
     /// postings would cost their square.
-    fn remove_doc(&mut self, d: u32, bulk: bool) {
+    fn remove_doc(&mut self, config: &Config, d: u32, bulk: bool) {
+        let mut heir = None;
         self.remove_id(d);
         let (exact, listed) = {
             let s = self.slot(d);
@@ -897,6 +1104,7 @@ impl State {
                     if !bulk {
                         self.add_to_tables(next);
                     }
+                    heir = Some(next);
                 }
                 (true, None) => {
                     self.tables.exact.remove(&exact);
@@ -904,14 +1112,78 @@ impl State {
                 (false, _) => {}
             }
         }
-        let mut grouper = std::mem::take(&mut self.grouper);
-        grouper.remove(d, |i| self.key(i));
-        self.grouper = grouper;
+        // Out of its neighbours' edges and of its group; unless in bulk (whose caller
+        // regroups everything once), what it held together is grouped again.
+        let links = std::mem::take(
+            &mut self.slots[d as usize]
+                .as_mut()
+                .expect("live document")
+                .links,
+        );
+        for l in &links {
+            if let Some(s) = self.slots[l.doc as usize].as_mut() {
+                s.links.retain(|x| x.doc != d);
+            }
+        }
+        if let Some(next) = heir {
+            self.inherit(config, next, &links);
+        }
+        let group = self.groups.group_of(d);
+        self.groups.remove(d);
         let s = self.slots[d as usize].take().expect("live document");
         if self.learn {
             self.stats.remove(&s.features);
         }
         self.tables.live -= 1;
+        if !bulk {
+            let mut seeds: Vec<u32> = links.iter().map(|l| l.doc).collect();
+            if let Some(g) = group {
+                seeds.extend_from_slice(self.groups.members(g));
+            }
+            self.regroup(&seeds, MAX_REGION);
+        }
+    }
+
+    /// Gives `next`, the copy of a body that takes a leaving representative's place, the
+    /// edges the representative had (`links`): verified again against `next` (headlines
+    /// may differ between copies of a body), and exact edges to the body's other copies.
+    fn inherit(&mut self, config: &Config, next: u32, links: &[Neighbour]) {
+        let verifier = Verifier::new(config);
+        let exact = self.slot(next).features.exact;
+        let mut found = Vec::new();
+        for l in links {
+            if l.doc == next || self.slots[l.doc as usize].is_none() {
+                continue;
+            }
+            if self.slot(next).links.iter().any(|x| x.doc == l.doc) {
+                continue;
+            }
+            let (a, b) = (next.min(l.doc), next.max(l.doc));
+            let related = if self.slot(l.doc).features.exact == exact {
+                Some((Relation::Exact, verifier.score(self.view(a), self.view(b))))
+            } else {
+                verifier.relate(self.view(a), self.view(b))
+            };
+            if let Some((relation, scores)) = related {
+                found.push(Neighbour {
+                    doc: l.doc,
+                    relation,
+                    similarity: relation_similarity(relation, &scores),
+                });
+            }
+        }
+        for nb in found {
+            self.slots[nb.doc as usize]
+                .as_mut()
+                .expect("live document")
+                .links
+                .push(Neighbour { doc: next, ..nb });
+            self.slots[next as usize]
+                .as_mut()
+                .expect("live document")
+                .links
+                .push(nb);
+        }
     }
 
     /// Renumbers the live documents densely (in order) and rebuilds the tables, so
@@ -929,12 +1201,12 @@ impl State {
                 n += 1;
             }
         }
-        let group_map = self.grouper.compact(&new_number);
-        self.group_ids = std::mem::take(&mut self.group_ids)
-            .into_iter()
-            .zip(&group_map)
-            .filter_map(|(id, g)| g.map(|_| id))
-            .collect();
+        self.groups.compact(&new_number);
+        for s in self.slots.iter_mut().flatten() {
+            for l in &mut s.links {
+                l.doc = new_number[l.doc as usize].expect("edges join live documents");
+            }
+        }
         self.slots.retain(Option::is_some);
         self.slots.shrink_to_fit();
         self.rebuild(config);
@@ -992,14 +1264,27 @@ const MAGIC: &[u8; 8] = b"NEARDUPX";
 /// - 1: documents with their signatures, and every table.
 /// - 2: documents with LSH bucket keys only, no term frequencies, no tables (rebuilt on
 ///   load): about a third of version 1's size.
-pub const FORMAT_VERSION: u32 = 2;
+/// - 3: each document's verified edges, and order-free groups ([`crate::group`]);
+///   versions 1 and 2 are read by verifying the documents held again.
+pub const FORMAT_VERSION: u32 = 3;
 
-/// The state as format version 1 stored it, read to convert.
-mod v1 {
-    use super::{Features, Grouper, HashMap, KeyMap, TermStats};
+/// The states of earlier format versions, read to convert.
+mod legacy {
+    use super::{Features, HashMap, KeyMap, TermStats};
+    use crate::verify::Relation;
+
+    /// The groups as versions 1 and 2 kept them (input-order grouping).
+    #[derive(serde::Deserialize)]
+    pub(super) struct Grouper {
+        pub group_of: Vec<u32>,
+        pub _members: Vec<Vec<u32>>,
+        pub _canonical: Vec<u32>,
+        pub _via: Vec<Relation>,
+        pub _anchors: Vec<Vec<u32>>,
+    }
 
     #[derive(serde::Deserialize)]
-    pub(super) struct Slot {
+    pub(super) struct SlotV1 {
         pub id: String,
         pub timestamp: Option<i64>,
         pub len: u64,
@@ -1010,8 +1295,8 @@ mod v1 {
     }
 
     #[derive(serde::Deserialize)]
-    pub(super) struct State {
-        pub slots: Vec<Option<Slot>>,
+    pub(super) struct StateV1 {
+        pub slots: Vec<Option<SlotV1>>,
         pub _by_id: HashMap<String, u32>,
         pub _exact: KeyMap<u64, Vec<u32>>,
         pub _bands: Vec<KeyMap<u64, Vec<u32>>>,
@@ -1023,11 +1308,64 @@ mod v1 {
         pub _live: usize,
         pub _banding: crate::lsh::Banding,
     }
+
+    #[derive(serde::Deserialize)]
+    pub(super) struct SlotV2 {
+        pub id: Box<str>,
+        pub timestamp: Option<i64>,
+        pub len: u64,
+        pub features: Features,
+        pub bands: Box<[u32]>,
+        pub keywords: Box<[u32]>,
+        pub listed: bool,
+    }
+
+    #[derive(serde::Deserialize)]
+    pub(super) struct StateV2 {
+        pub slots: Vec<Option<SlotV2>>,
+        pub stats: TermStats,
+        pub learn: bool,
+        pub grouper: Grouper,
+        pub group_ids: Vec<String>,
+    }
 }
 
-impl State {
-    /// A version-1 state in the current layout (tables are rebuilt by the caller).
-    fn from_v1(old: v1::State, banding: crate::lsh::Banding) -> State {
+/// A state of an earlier format, with the groups it had: the documents' group numbers
+/// and the groups' ids, kept where the groups are formed again.
+struct Converted {
+    state: State,
+    group_of: Vec<Option<u32>>,
+    ids: Vec<Box<str>>,
+}
+
+impl Converted {
+    fn new(
+        slots: Vec<Option<Slot>>,
+        stats: TermStats,
+        learn: bool,
+        grouper: &legacy::Grouper,
+        ids: Vec<String>,
+    ) -> Self {
+        let group_of = slots
+            .iter()
+            .zip(&grouper.group_of)
+            .map(|(s, &g)| s.as_ref().map(|_| g))
+            .collect();
+        Converted {
+            state: State {
+                slots,
+                stats,
+                learn,
+                groups: Online::default(),
+                tables: Tables::default(),
+            },
+            group_of,
+            ids: ids.into_iter().map(String::into_boxed_str).collect(),
+        }
+    }
+
+    /// A version-1 state.
+    fn from_v1(old: legacy::StateV1, banding: crate::lsh::Banding) -> Self {
         let slots = old
             .slots
             .into_iter()
@@ -1048,18 +1386,103 @@ impl State {
                         },
                         keywords: s.keywords.into_boxed_slice(),
                         listed,
+                        links: Vec::new(),
                     }
                 })
             })
             .collect();
-        State {
-            slots,
-            stats: old.stats,
-            learn: old.learn,
-            grouper: old.grouper,
-            group_ids: old.group_ids,
-            tables: Tables::default(),
+        Converted::new(slots, old.stats, old.learn, &old.grouper, old.group_ids)
+    }
+
+    /// A version-2 state.
+    fn from_v2(old: legacy::StateV2) -> Self {
+        let slots = old
+            .slots
+            .into_iter()
+            .map(|s| {
+                s.map(|s| Slot {
+                    id: s.id,
+                    timestamp: s.timestamp,
+                    len: s.len,
+                    features: s.features,
+                    bands: s.bands,
+                    keywords: s.keywords,
+                    listed: s.listed,
+                    links: Vec::new(),
+                })
+            })
+            .collect();
+        Converted::new(slots, old.stats, old.learn, &old.grouper, old.group_ids)
+    }
+}
+
+impl State {
+    /// Verifies every held document against those before it (earlier formats kept no
+    /// edges) and groups them, keeping the groups' ids where it can. The tables must be
+    /// built.
+    fn relink(&mut self, config: &Config, group_of: &[Option<u32>], ids: Vec<Box<str>>) {
+        let verifier = Verifier::new(config);
+        let n = self.slots.len() as u32;
+        let mut found: Vec<(u32, u32, Neighbour)> = Vec::new();
+        for d in 0..n {
+            let Some(s) = self.slots[d as usize].as_ref() else {
+                continue;
+            };
+            if !s.listed {
+                continue;
+            }
+            let rep = self.tables.exact.get(&s.features.exact).copied();
+            let cands = match rep {
+                Some(r) if r != d => vec![r],
+                _ => self.held_candidates(config, d),
+            };
+            for a in cands.into_iter().filter(|&a| a < d) {
+                if let Some((relation, scores)) = verifier.relate(self.view(a), self.view(d)) {
+                    let similarity = crate::verify::relation_similarity(relation, &scores);
+                    found.push((
+                        a,
+                        d,
+                        Neighbour {
+                            doc: d,
+                            relation,
+                            similarity,
+                        },
+                    ));
+                }
+            }
         }
+        for (a, d, nb) in found {
+            self.slots[a as usize]
+                .as_mut()
+                .expect("live document")
+                .links
+                .push(nb);
+            self.slots[d as usize]
+                .as_mut()
+                .expect("live document")
+                .links
+                .push(Neighbour { doc: a, ..nb });
+        }
+        self.groups.assume(group_of, ids);
+        self.regroup_all();
+    }
+
+    /// Candidates of held document `d` from its own keys, as when it was inserted.
+    fn held_candidates(&self, config: &Config, d: u32) -> Vec<u32> {
+        let s = self.slot(d);
+        let mut cands: Vec<u32> = Vec::new();
+        if let Some((table, hasher)) = &self.tables.hamming {
+            cands = table.query(hasher.shingle_fingerprint(&s.features.shingles));
+        }
+        for (i, &key) in s.bands.iter().enumerate() {
+            cands.extend(self.bucket(i, key).filter(|&a| a < d).take(MAX_BUCKET));
+        }
+        if config.rewrites {
+            cands.extend(self.keyword_candidates(&s.keywords, KeywordParams::default()));
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        cands
     }
 }
 
@@ -1076,7 +1499,6 @@ impl Index {
     /// # Errors
     /// [`Error::Io`] naming the file.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        use std::io::Write;
         let state = self.state();
         let config = serde_json::to_vec(&self.config).map_err(|e| Error::Config(e.to_string()))?;
         let payload = postcard::to_allocvec(&*state).map_err(|e| Error::IndexFile {
@@ -1098,28 +1520,11 @@ impl Index {
         let sum = xxhash_rust::xxh3::xxh3_64(&bytes);
         bytes.extend_from_slice(&sum.to_le_bytes());
 
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => std::path::Path::new("."),
-        };
-        let io = |e| Error::io(path, e);
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        // A data file, readable like any other (temporary files are private).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(io)?;
-        }
-        tmp.write_all(&bytes).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        // Make the rename itself durable.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        // Whole or not at all, through a temporary file removed on a signal or by the
+        // next run if the process is killed.
+        crate::io::atomic::write_file(path, |w| {
+            w.write_all(&bytes).map_err(|e| Error::io(path, e))
+        })
     }
 
     /// Reads an index written by [`Index::save`], with the configuration stored in it.
@@ -1180,18 +1585,34 @@ impl Index {
             .validate()
             .map_err(|e| bad(format!("invalid configuration: {e}")))?;
         let corrupted = |e: postcard::Error| bad(format!("corrupted state: {e}"));
-        let state: State = if version == 1 {
-            let old: v1::State = postcard::from_bytes(&payload).map_err(corrupted)?;
-            State::from_v1(old, table_banding(&config))
-        } else {
-            postcard::from_bytes(&payload).map_err(corrupted)?
+        let converted = match version {
+            1 => Some(Converted::from_v1(
+                postcard::from_bytes(&payload).map_err(corrupted)?,
+                table_banding(&config),
+            )),
+            2 => Some(Converted::from_v2(
+                postcard::from_bytes(&payload).map_err(corrupted)?,
+            )),
+            _ => None,
         };
-        if state.grouper.len() != state.slots.len()
-            || state.group_ids.len() != state.grouper.groups()
+        let Some(old) = converted else {
+            let state: State = postcard::from_bytes(&payload).map_err(corrupted)?;
+            if !state.groups_agree() {
+                return Err(bad("corrupted state: documents and groups disagree".into()));
+            }
+            return Index::from_state(config, state);
+        };
+        let groups = old.ids.len();
+        if old.group_of.len() != old.state.slots.len()
+            || old.group_of.iter().flatten().any(|&g| g as usize >= groups)
         {
             return Err(bad("corrupted state: documents and groups disagree".into()));
         }
-        Index::from_state(config, state)
+        let index = Index::from_state(config, old.state)?;
+        index
+            .state_mut()
+            .relink(&index.config, &old.group_of, old.ids);
+        Ok(index)
     }
 
     /// Reads an index and checks that it was built with `config`.

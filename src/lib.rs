@@ -27,6 +27,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod closing;
+pub mod compare;
 pub mod config;
 pub mod document;
 pub mod error;
@@ -42,6 +44,7 @@ pub mod nightly;
 pub mod normalize;
 pub mod pipeline;
 pub mod progress;
+pub mod shard;
 pub mod shingle;
 pub mod sketch;
 pub mod verify;

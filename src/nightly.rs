@@ -8,7 +8,8 @@
 //!   is alone or canonical at the end of the night, and members related to their canonical
 //!   more loosely than `min_relation`;
 //! - `groups.jsonl`: one line per input document (see [`GroupLine`]);
-//! - `report.txt`: the report of `neardup cluster` for the groups the night touched;
+//! - `report.txt`: the report of `neardup cluster` for the groups the night touched
+//!   (and `report.html`, as `cluster --format html`);
 //! - `summary.json`: counts, timings, documents per second and peak memory
 //!   ([`NightSummary`]); the only output that differs between two runs of one night.
 //!
@@ -41,7 +42,9 @@ use crate::config::Config;
 use crate::document::{Document, format_date};
 use crate::error::{Error, Result};
 use crate::index::Index;
-use crate::io::read::{InputKind, RecordReader, copy_records, expand_inputs, parse_record};
+use crate::io::read::{
+    InputFile, InputKind, KeptRecords, copy_records, expand_inputs_with, parse_record,
+};
 use crate::io::write::Format;
 use crate::pipeline::{Clustering, DocInfo, Group, Member, ReadOptions, RunStats};
 use crate::progress::{Progress, Stage};
@@ -70,6 +73,8 @@ pub struct NightOptions {
     pub min_relation: Relation,
     /// How records are read.
     pub read: ReadOptions,
+    /// Accept a `date` before the last night's, or more than `window_days` after it.
+    pub force_date: bool,
 }
 
 /// One night in the manifest.
@@ -111,8 +116,14 @@ pub struct GroupLine {
     pub similarity: Option<f64>,
     /// The canonical member arrived on an earlier night.
     pub canonical_from_earlier_night: bool,
+    /// When tonight moved the group's canonical member (an earlier-published version
+    /// arrived): the canonical member before, from an earlier night. The group keeps its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_canonical: Option<String>,
     /// The id was already held (an earlier night's, or earlier tonight): the record was
-    /// not inserted again and is not kept; the line gives the held document's group.
+    /// not inserted again; the line gives the held document's group. It is in
+    /// `kept.jsonl` when its text is not an exact copy of the held document's (see
+    /// [`run_night`]).
     pub repeated_id: bool,
 }
 
@@ -129,8 +140,18 @@ pub struct NightSummary {
     pub documents: u64,
     /// Records skipped as malformed (with `skip_invalid`).
     pub skipped_invalid: u64,
-    /// Records whose id was already held.
+    /// Records whose id was already held (not added to the state).
     pub repeated_ids: u64,
+    /// Of those, the ones whose text is not an exact copy of the held document's:
+    /// written to `kept.jsonl` all the same.
+    pub repeated_ids_changed: u64,
+    /// Up to five of the repeated ids, with where they were read.
+    pub repeated_examples: Vec<String>,
+    /// Up to five of the records skipped (with `skip_invalid`), with file and line.
+    pub invalid_examples: Vec<String>,
+    /// Documents dated after the night: their date is taken as the night's for the
+    /// window, so that they leave the state like the night's own.
+    pub future_dates_clamped: u64,
     /// Documents written to `kept.jsonl`.
     pub kept: u64,
     /// Tonight's documents in groups of two or more.
@@ -160,6 +181,8 @@ pub struct NightSummary {
 struct NightDoc {
     info: DocInfo,
     repeated: bool,
+    /// A repeated id whose text differs from the held document's: kept.
+    changed: bool,
 }
 
 fn state_error(path: &Path, message: impl Into<String>) -> Error {
@@ -169,27 +192,10 @@ fn state_error(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-/// Writes `path` atomically: a temporary file beside it, flushed to disk, renamed.
+/// Writes `path` atomically: a temporary file beside it, flushed to disk, renamed
+/// (refusing to replace anything but a regular file).
 fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let io = |e| Error::io(path, e);
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(io)?;
-    }
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp);
-    write(&mut out)?;
-    let tmp = out.into_inner().map_err(|e| io(e.into_error()))?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::io::atomic::write_file(path, write)
 }
 
 /// Reads the manifest of a state directory (empty when there is none yet).
@@ -201,6 +207,7 @@ pub fn read_manifest(state: &Path) -> Result<Manifest> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            check_no_orphan_nights(state, &path)?;
             return Ok(Manifest {
                 format: MANIFEST_FORMAT,
                 nights: Vec::new(),
@@ -220,6 +227,125 @@ pub fn read_manifest(state: &Path) -> Result<Manifest> {
         ));
     }
     Ok(m)
+}
+
+/// A state directory without a manifest must hold no night: index files without the
+/// manifest that names them are a lost or deleted manifest, not a first night (a fresh
+/// start would overwrite them and forget every held story).
+#[allow(clippy::case_sensitive_file_extension_comparisons)] // our own names
+fn check_no_orphan_nights(state: &Path, manifest: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(state) else {
+        return Ok(());
+    };
+    let mut nights: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("night-") && n.ends_with(".ndx"))
+        .collect();
+    if nights.is_empty() {
+        return Ok(());
+    }
+    nights.sort();
+    Err(state_error(
+        manifest,
+        format!(
+            "is missing, but the state holds night files ({}); restore manifest.json from a \
+             backup, or, to start afresh on purpose, move the night files out of the state \
+             directory",
+            nights.join(", ")
+        ),
+    ))
+}
+
+/// Refuses a night's date that is not plausible after the last night: earlier than it
+/// (the state would go back in time), or more than the window after it (every held
+/// document would leave the state: a mistyped year drains it). `force` accepts it.
+fn check_date(
+    state: &Path,
+    last: &NightRecord,
+    date: i64,
+    window_days: u32,
+    force: bool,
+) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let Some(last_date) = crate::document::parse_date(&last.date) else {
+        return Err(state_error(
+            state,
+            format!("bad date {:?} in the manifest", last.date),
+        ));
+    };
+    let last_night = format!("the last night's (night {}, {})", last.night, last.date);
+    let problem = if date < last_date {
+        Some(format!("is earlier than {last_night}"))
+    } else if date > last_date + i64::from(window_days) * DAY {
+        Some(format!(
+            "is {} days after {last_night}, more than --window-days ({window_days}): every \
+             held document would leave the state",
+            (date - last_date) / DAY
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => Err(state_error(
+            state,
+            format!(
+                "the night's date {} {p}; pass --force-date if this is meant",
+                format_date(date)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A publication date after the night's day is taken as the night's end for the state,
+/// so that the window evicts the document like the night's own (a date in 9999 would
+/// otherwise keep it forever). Returns whether it was clamped.
+fn clamp_future(timestamp: &mut Option<i64>, night: i64) -> bool {
+    let end = night + DAY - 1;
+    match timestamp {
+        Some(t) if *t > end => {
+            *t = end;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Checks the night's outputs before the work starts (none may be an input, a link, a
+/// directory or a device) and removes the temporary files of killed runs from the state
+/// and output directories.
+fn prepare_dirs(state: &Path, out: &Path, files: &[crate::io::read::InputFile]) -> Result<()> {
+    use crate::io::atomic::{OutputPolicy, check_output, clean_stale_temp_files};
+    let inputs: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let mut checked = Vec::new();
+    let kept = crate::io::warc::kept_name(files);
+    for name in [kept, "groups.jsonl", "report.txt", "summary.json"] {
+        let t = check_output(&out.join(name), &inputs, &checked, OutputPolicy::default())?;
+        checked.push(t);
+    }
+    check_output(&state.join(MANIFEST), &inputs, &[], OutputPolicy::default())?;
+    // The state is locked: earlier versions' temporary files there are stale too.
+    clean_stale_temp_files(state, true);
+    clean_stale_temp_files(out, false);
+    Ok(())
+}
+
+/// A new state gets an empty manifest before anything else, so that a night file
+/// without a manifest always means a lost manifest (see [`check_no_orphan_nights`]),
+/// never a first night killed between its index file and its commit.
+fn start_manifest(state: &Path, manifest: &Manifest) -> Result<()> {
+    let path = state.join(MANIFEST);
+    if manifest.nights.is_empty() && !path.exists() {
+        write_atomic(&path, |w| {
+            serde_json::to_writer_pretty(&mut *w, manifest)
+                .map_err(|e| Error::io(&path, e.into()))?;
+            w.write_all(b"\n").map_err(|e| Error::io(&path, e))
+        })?;
+    }
+    Ok(())
 }
 
 /// xxh3-64 of the inputs' bytes, in order.
@@ -276,6 +402,13 @@ pub fn run_night(
         ));
     }
     config.validate()?;
+    if opts.window_days == 0 {
+        return Err(Error::Config(
+            "--window-days 0 would evict every document before the night starts; the window \
+             is at least 1 day"
+                .into(),
+        ));
+    }
     let state_dir = &opts.state;
     std::fs::create_dir_all(state_dir).map_err(|e| Error::io(state_dir, e))?;
     std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
@@ -296,7 +429,9 @@ pub fn run_night(
     // Which night is this, and from which state?
     progress.start(Stage::Load, None);
     let mut manifest = read_manifest(state_dir)?;
-    let files = expand_inputs(inputs)?;
+    start_manifest(state_dir, &manifest)?;
+    let files = expand_inputs_with(inputs, opts.read.follow_links)?;
+    prepare_dirs(state_dir, &opts.out, &files)?;
     let digest = digest_inputs(&files)?;
     let last = manifest.nights.last().cloned();
     let rerun = last.as_ref().is_some_and(|l| l.inputs == digest);
@@ -334,6 +469,9 @@ pub fn run_night(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
         let date = midnight(opts.date.unwrap_or(today));
+        if let Some(l) = &last {
+            check_date(state_dir, l, date, opts.window_days, opts.force_date)?;
+        }
         (last.as_ref().map_or(1, |l| l.night + 1), last, date)
     };
     let index = match &base {
@@ -367,12 +505,31 @@ pub fn run_night(
         .map(|m| m.len())
         .sum();
     progress.start(Stage::Insert, Some(total));
-    let mut reader = RecordReader::new(files.clone());
+    let mut reader = opts.read.reader(files.clone());
     let mut docs: Vec<NightDoc> = Vec::new();
+    // Tonight's documents, sketched block by block (their texts dropped), enter the index
+    // together once all are read: their groups depend on the night's set of documents,
+    // not on the order of its files or lines.
+    let mut prepared = Vec::new();
     let mut skipped = 0u64;
+    let mut invalid_examples = Vec::new();
+    let mut future_dates_clamped = 0u64;
+    // Documents whose id may be held already (an earlier night's, or tonight's: by id
+    // hash), kept whole so that a repeat can be compared with the held text.
+    let mut ids_tonight: HashSet<u64> = HashSet::new();
+    let mut maybe_repeats: std::collections::HashMap<usize, Document> =
+        std::collections::HashMap::new();
     loop {
         let before = reader.bytes_read();
-        let chunk = reader.next_chunk(4 << 20)?;
+        let mut block = reader.next_block(4 << 20)?;
+        for e in block.take_damage() {
+            skipped += 1;
+            if invalid_examples.len() < 5 {
+                invalid_examples.push(e.to_string());
+            }
+        }
+        let chunk = block.to_records();
+        drop(block);
         if chunk.is_empty() {
             break;
         }
@@ -386,6 +543,9 @@ pub fn run_night(
                 Ok(d) => d,
                 Err(e) if opts.read.skip_invalid && e.is_bad_input() => {
                     skipped += 1;
+                    if invalid_examples.len() < 5 {
+                        invalid_examples.push(e.to_string());
+                    }
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -395,6 +555,7 @@ pub fn run_night(
                 _ => doc.title.clone(),
             };
             doc.timestamp.get_or_insert(date);
+            future_dates_clamped += u64::from(clamp_future(&mut doc.timestamp, date));
             docs.push(NightDoc {
                 info: DocInfo {
                     id: doc.id.clone(),
@@ -409,20 +570,33 @@ pub fn run_night(
                     len: doc.text.len() as u64,
                     file: raw.file,
                     line: raw.line,
+                    digest: crate::io::read::record_digest(&raw.bytes),
                 },
                 repeated: false,
+                changed: false,
             });
+            let id_hash = xxhash_rust::xxh3::xxh3_64(doc.id.as_bytes());
+            if !ids_tonight.insert(id_hash) || index.timestamp_of(&doc.id).is_some() {
+                maybe_repeats.insert(docs.len() - 1, doc.clone());
+            }
             batch.push(doc);
         }
-        let first = docs.len() - batch.len();
-        for (i, r) in index.insert_batch(batch).into_iter().enumerate() {
-            match r {
-                Ok(_) => {}
-                Err(Error::IdExists { .. }) => docs[first + i].repeated = true,
-                Err(e) => return Err(e),
-            }
-        }
+        prepared.extend(index.prepare_all(batch));
         progress.advance(reader.bytes_read() - before);
+    }
+    let mut replaced: Vec<Option<String>> = Vec::with_capacity(docs.len());
+    for (i, r) in index.insert_prepared(prepared).into_iter().enumerate() {
+        match r {
+            Ok(v) => replaced.push(v.replaced_canonical),
+            Err(Error::IdExists { .. }) => {
+                docs[i].repeated = true;
+                docs[i].changed = maybe_repeats
+                    .get(&i)
+                    .is_none_or(|d| repeat_changed(&index, d));
+                replaced.push(None);
+            }
+            Err(e) => return Err(e),
+        }
     }
     progress.finish(Stage::Insert);
     timer(Stage::Insert);
@@ -442,7 +616,8 @@ pub fn run_night(
     let lines: Vec<GroupLine> = docs
         .iter()
         .zip(&placements)
-        .map(|(d, p)| {
+        .zip(replaced)
+        .map(|((d, p), replaced)| {
             let p = p.as_ref().expect("every document read is held");
             let grouped = p.group.is_some();
             GroupLine {
@@ -453,18 +628,23 @@ pub fn run_night(
                     .then(|| p.relation.map_or("canonical", Relation::as_str).to_owned()),
                 similarity: grouped.then(|| p.similarity.map_or(1.0, round4)),
                 canonical_from_earlier_night: grouped && !tonight.contains(p.canonical.as_str()),
+                replaced_canonical: replaced.filter(|_| grouped),
                 repeated_id: d.repeated,
             }
         })
         .collect();
-    let kept_set: HashSet<(u32, u64)> = docs
+    let kept_set: KeptRecords = docs
         .iter()
         .zip(&placements)
         .filter(|(d, p)| {
             let p = p.as_ref().expect("held");
-            !d.repeated && p.relation.is_none_or(|r| r > opts.min_relation)
+            if d.repeated {
+                d.changed
+            } else {
+                p.relation.is_none_or(|r| r > opts.min_relation)
+            }
         })
-        .map(|(d, _)| (d.info.file, d.info.line))
+        .map(|(d, _)| ((d.info.file, d.info.line), d.info.digest))
         .collect();
 
     // The report: tonight's groups, with an earlier night's canonical member when the
@@ -477,6 +657,10 @@ pub fn run_night(
         documents: docs.len() as u64,
         skipped_invalid: skipped,
         repeated_ids: docs.iter().filter(|d| d.repeated).count() as u64,
+        repeated_ids_changed: docs.iter().filter(|d| d.changed).count() as u64,
+        repeated_examples: repeated_examples(&docs, &files),
+        invalid_examples,
+        future_dates_clamped,
         kept: kept_set.len() as u64,
         in_groups: lines
             .iter()
@@ -493,7 +677,7 @@ pub fn run_night(
     let out = &opts.out;
     let kept_path = out.join(crate::io::warc::kept_name(&files));
     write_atomic(&kept_path, |w| {
-        copy_records(&files, |f, l| kept_set.contains(&(f, l)), w, &kept_path)
+        copy_records(opts.read.reader(files.clone()), &kept_set, w, &kept_path).map(|_| ())
     })?;
     let groups_path = out.join("groups.jsonl");
     write_atomic(&groups_path, |w| {
@@ -508,6 +692,14 @@ pub fn run_night(
         writeln!(w, "night            {night} ({})", summary.date)
             .and_then(|()| report.write(Format::Text, w))
             .map_err(|e| Error::io(&report_path, e))
+    })?;
+    let html_path = out.join("report.html");
+    let html = crate::io::html::HtmlOptions {
+        title: format!("neardup night {night} ({})", summary.date),
+        ..crate::io::html::HtmlOptions::default()
+    };
+    write_atomic(&html_path, |w| {
+        crate::io::html::write_html(&report, &files, &opts.read.fields, &html, w, &html_path)
     })?;
     drop(placements);
     progress.finish(Stage::Write);
@@ -571,6 +763,37 @@ pub fn run_night(
     Ok(summary)
 }
 
+/// Whether a record whose id is held has another text than the held document: it is
+/// then kept (new content under a reused id must not be lost); an exact copy is a
+/// resend and is left out.
+fn repeat_changed(index: &Index, doc: &Document) -> bool {
+    !index
+        .query(doc)
+        .iter()
+        .any(|m| m.id == doc.id && m.relation == Relation::Exact)
+}
+
+/// Up to five repeated ids with where they were read, for the summary and stderr.
+fn repeated_examples(docs: &[NightDoc], files: &[InputFile]) -> Vec<String> {
+    docs.iter()
+        .filter(|d| d.repeated)
+        .take(5)
+        .map(|d| {
+            format!(
+                "{}:{}: id {:?} is already held ({})",
+                files[d.info.file as usize].path.display(),
+                d.info.line,
+                d.info.id,
+                if d.changed {
+                    "another text: kept"
+                } else {
+                    "the same text: left out"
+                }
+            )
+        })
+        .collect()
+}
+
 /// The night's groups as a [`Clustering`], for the text report: tonight's documents,
 /// then the earlier nights' canonical members they joined (without a title: the state
 /// keeps none).
@@ -605,6 +828,7 @@ fn night_report(
                 len: 0,
                 file: u32::MAX,
                 line: 0,
+                digest: 0,
             });
             (infos.len() - 1) as u32
         });
@@ -622,6 +846,13 @@ fn night_report(
         .into_iter()
         .map(|id| {
             let (canon, mut members) = groups.remove(&id).expect("listed group");
+            // Closest first, ties by id: the order of the night's input does not show.
+            members.sort_by(|x, y| {
+                x.relation
+                    .cmp(&y.relation)
+                    .then(y.similarity.total_cmp(&x.similarity))
+                    .then_with(|| infos[x.doc as usize].id.cmp(&infos[y.doc as usize].id))
+            });
             if let Some(at) = members.iter().position(|m| m.doc == canon) {
                 let c = members.remove(at);
                 members.insert(0, c);
@@ -642,7 +873,12 @@ fn night_report(
             }
         })
         .collect();
-    out.sort_by_key(|g| (std::cmp::Reverse(g.members.len()), g.canonical));
+    out.sort_by(|x, y| {
+        y.members
+            .len()
+            .cmp(&x.members.len())
+            .then_with(|| x.id.cmp(&y.id))
+    });
     let mut placement = vec![None; infos.len()];
     for (gi, g) in out.iter().enumerate() {
         for m in &g.members {

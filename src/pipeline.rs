@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::closing;
 use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Location, Result};
 use crate::features::{Features, Featurizer, Scratch};
-use crate::group::{CanonicalKey, Grouper};
+use crate::group::{self, Rank};
 use crate::hamming;
 use crate::io::read::{FieldNames, InputFile, RawChunk, RecordReader, parse_raw};
 use crate::keywords::{self, KeywordParams};
@@ -23,12 +24,38 @@ use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation
 use crate::weights::{KeyMap, TermStats};
 
 /// How records are read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ReadOptions {
     /// Field names of JSON records.
     pub fields: FieldNames,
-    /// Skip (and count) malformed records instead of stopping at the first.
+    /// Skip (and count) malformed records instead of stopping at the first; keep the
+    /// records before the damage of a damaged compressed input.
     pub skip_invalid: bool,
+    /// Follow symbolic links inside input directories.
+    pub follow_links: bool,
+    /// The longest record accepted, bytes (see [`RecordReader::max_record_bytes`]).
+    pub max_record_bytes: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            fields: FieldNames::default(),
+            skip_invalid: false,
+            follow_links: false,
+            max_record_bytes: crate::io::read::DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// A reader of `files` with these options.
+    #[must_use]
+    pub fn reader(&self, files: Vec<InputFile>) -> RecordReader {
+        RecordReader::new(files)
+            .max_record_bytes(self.max_record_bytes)
+            .salvage(self.skip_invalid)
+    }
 }
 
 /// What is kept of a document once its features are computed.
@@ -47,6 +74,9 @@ pub struct DocInfo {
     pub file: u32,
     /// Its line in that file.
     pub line: u64,
+    /// [`crate::io::read::record_digest`] of its record as read (0 for a document not
+    /// read from a file), checked when the record is copied back.
+    pub digest: u64,
 }
 
 /// A document's place in a group.
@@ -173,6 +203,65 @@ struct Corpus {
     same: Vec<u32>,
 }
 
+impl Corpus {
+    /// The corpus renumbered by id (xxh3 of the id, then the id), with `order[i]` the
+    /// input position of the `i`-th document. `stride` is the number of keys per document.
+    fn into_id_order(mut self, stride: usize) -> (Corpus, Vec<u32>) {
+        let n = self.docs.len();
+        let hashes: Vec<u64> = self
+            .docs
+            .par_iter()
+            .map(|d| xxhash_rust::xxh3::xxh3_64(d.id.as_bytes()))
+            .collect();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.par_sort_unstable_by(|&x, &y| {
+            hashes[x as usize]
+                .cmp(&hashes[y as usize])
+                .then_with(|| self.docs[x as usize].id.cmp(&self.docs[y as usize].id))
+        });
+        let mut pos = vec![0u32; n];
+        for (i, &d) in order.iter().enumerate() {
+            pos[d as usize] = i as u32;
+        }
+        // In place: the corpus is the largest thing in memory.
+        permute(&order, |a, b| self.docs.swap(a, b));
+        permute(&order, |a, b| self.feats.swap(a, b));
+        permute(&order, |a, b| {
+            let (lo, hi) = (a.min(b) * stride, a.max(b) * stride);
+            let (head, tail) = self.keys.split_at_mut(hi);
+            head[lo..lo + stride].swap_with_slice(&mut tail[..stride]);
+        });
+        permute(&order, |a, b| self.same.swap(a, b));
+        for s in &mut self.same {
+            *s = pos[*s as usize];
+        }
+        (self, order)
+    }
+}
+
+/// Rearranges a sequence in place so that its `i`-th element becomes the one at
+/// `order[i]`, through `swap(a, b)` of two positions (following each cycle once).
+fn permute(order: &[u32], mut swap: impl FnMut(usize, usize)) {
+    let mut done = vec![false; order.len()];
+    for start in 0..order.len() {
+        if done[start] {
+            continue;
+        }
+        // Walk the cycle: position i takes the element at order[i].
+        let mut i = start;
+        done[i] = true;
+        loop {
+            let next = order[i] as usize;
+            if next == start {
+                break;
+            }
+            swap(i, next);
+            done[next] = true;
+            i = next;
+        }
+    }
+}
+
 struct Timer {
     seconds: Vec<(String, f64)>,
     at: Instant,
@@ -268,6 +357,7 @@ pub fn cluster_documents(docs: &[Document], config: &Config) -> Result<Clusterin
             len: d.text.len() as u64,
             file: 0,
             line,
+            digest: 0,
         });
         stats.bytes += d.text.len() as u64;
     }
@@ -303,7 +393,7 @@ fn read_corpus(
     let bands = key_len(config, banding);
     let list = files;
     let files = &list[..];
-    let chunks = ChunkReader::spawn(RecordReader::new(list.clone()));
+    let chunks = ChunkReader::spawn(opts.reader(list.clone()));
     let mut corpus = Corpus {
         docs: Vec::new(),
         feats: Vec::new(),
@@ -318,8 +408,11 @@ fn read_corpus(
     let mut texts: KeyMap<u128, u32> = KeyMap::default();
     let mut last_bytes = 0;
     loop {
-        let (chunk, now) = chunks.next()?;
+        let (mut chunk, now) = chunks.next()?;
         stats.warc.add(chunk.warc_stats());
+        for e in chunk.take_damage() {
+            skip(stats, &e);
+        }
         if chunk.is_empty() {
             break;
         }
@@ -366,6 +459,7 @@ fn read_corpus(
                             len: p.text.len() as u64,
                             file: raw.file,
                             line: raw.line,
+                            digest: crate::io::read::record_digest(raw.bytes),
                         },
                         lossy: p.lossy,
                         bad_date: p.bad_date,
@@ -574,6 +668,15 @@ fn finish(
     let n = corpus.docs.len();
     let banding = corpus.banding;
     let n32 = u32::try_from(n).map_err(|_| Error::Config("more than 2^32 documents".into()))?;
+    // Every stage below sees the documents in an order of their own (by id), never in
+    // input order: caps on bucket and posting lengths, the first of a body's copies and
+    // ties then depend on the set of documents alone. `order[i]` is the input position of
+    // document `i`, `pos` the inverse.
+    let (corpus, order) = corpus.into_id_order(key_len(config, banding));
+    let mut pos = vec![0u32; n];
+    for (i, &d) in order.iter().enumerate() {
+        pos[d as usize] = i as u32;
+    }
 
     // Weigh: word statistics and weighted vectors (rewrite tier only).
     progress.start(Stage::Weigh, None);
@@ -645,19 +748,19 @@ fn finish(
     let mut pairs = lsh_pairs;
     if config.rewrites {
         let params = KeywordParams::default();
-        let kw: Vec<Vec<u32>> = corpus
-            .feats
+        // Only a body's representative is listed; it reads its features through `same`
+        // (the representative need not be the copy whose features were computed).
+        let mut kw: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let listed: Vec<Vec<u32>> = reps
             .par_iter()
-            .enumerate()
-            .map(|(d, f)| {
-                // Only the first of each body is a representative, whose keywords count.
-                if first(d) {
-                    keywords::keywords(f, weights_of(d as u32), &term_stats, params)
-                } else {
-                    Vec::new()
-                }
+            .map(|&d| {
+                let f = &corpus.feats[corpus.same[d as usize] as usize];
+                keywords::keywords(f, weights_of(d), &term_stats, params)
             })
             .collect();
+        for (&d, k) in reps.iter().zip(listed) {
+            kw[d as usize] = k;
+        }
         let kp = keywords::candidate_pairs(&kw, &reps, params);
         stats.keyword_pairs = kp.len() as u64;
         pairs.extend(kp);
@@ -693,6 +796,22 @@ fn finish(
             })
         })
         .collect();
+    if config.rewrites {
+        // Documents verified against a same third one are verified against each other.
+        let linked: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
+        let more = closing::pairs(n, &linked, &pairs);
+        stats.verified_pairs += more.len() as u64;
+        edges.par_extend(more.par_iter().filter_map(|&(a, b)| {
+            verifier
+                .relate(view(a), view(b))
+                .map(|(relation, scores)| Edge {
+                    a,
+                    b,
+                    relation,
+                    scores,
+                })
+        }));
+    }
     for &(a, b) in &exact_pairs {
         let scores = verifier.score(view(a), view(b));
         edges.push(Edge {
@@ -706,32 +825,24 @@ fn finish(
     progress.finish(Stage::Verify);
     timer.lap(Stage::Verify);
 
-    // Group, in input order.
+    // Group: a function of the edges and of each document's rank, never of positions.
     progress.start(Stage::Cluster, Some(n as u64));
-    edges.par_sort_unstable_by_key(|e| (e.b, e.a));
-    let key = |d: u32| {
+    let mut related = group::relatedness(n, &edges);
+    // A copy of a body counts what its representative counts: the same text is as
+    // related to the others whichever copy the indexes hold.
+    for &(r, d) in &exact_pairs {
+        related[d as usize] = related[r as usize];
+    }
+    let rank = |d: u32| {
         let info = &corpus.docs[d as usize];
-        CanonicalKey {
+        Rank {
             timestamp: info.timestamp,
-            len: info.len,
+            related: related[d as usize],
+            hash: corpus.feats[corpus.same[d as usize] as usize].exact,
             id: &info.id,
         }
     };
-    let mut grouper = Grouper::new();
-    let mut lo = 0;
-    for d in 0..n32 {
-        let hi = lo + edges[lo..].partition_point(|e| e.b == d);
-        if config.rewrites {
-            grouper.place(&edges[lo..hi], key, |a, b| relate(a, b).is_some());
-        } else {
-            // Copies only: groups are the connected components of the edges.
-            grouper.place_merging(&edges[lo..hi], key);
-        }
-        lo = hi;
-        if d % 4096 == 4095 {
-            progress.advance(4096);
-        }
-    }
+    let partition = group::cluster(n, &group::links(&edges), rank);
     edges.par_sort_unstable_by_key(|e| (e.a, e.b));
     let find_edge = |a: u32, b: u32| {
         let (a, b) = (a.min(b), a.max(b));
@@ -740,49 +851,74 @@ fn finish(
             .ok()
             .map(|i| &edges[i])
     };
-
-    let mut order: Vec<u32> = (0..u32::try_from(grouper.groups()).unwrap_or(u32::MAX))
-        .filter(|&g| grouper.members(g).len() >= 2)
+    // Documents by group (one allocation): each group's members are a run.
+    let mut by_group: Vec<u32> = (0..n32).collect();
+    by_group.par_sort_unstable_by_key(|&d| (partition.group_of[d as usize], d));
+    let runs: Vec<&[u32]> = by_group
+        .chunk_by(|&x, &y| partition.group_of[x as usize] == partition.group_of[y as usize])
+        .filter(|ms| ms.len() >= 2)
         .collect();
-    order.sort_by_key(|&g| {
-        (
-            std::cmp::Reverse(grouper.members(g).len()),
-            grouper.canonical(g),
-        )
-    });
-    let groups: Vec<Group> = order
+    let mut groups: Vec<Group> = runs
         .par_iter()
-        .map(|&g| {
-            let canon = grouper.canonical(g);
-            let mut members = vec![Member {
-                doc: canon,
-                relation: None,
-                similarity: 1.0,
-            }];
-            for &m in grouper.members(g) {
-                if m == canon {
-                    continue;
-                }
-                let (relation, similarity) = if let Some(e) = find_edge(canon, m) {
-                    (e.relation, e.similarity())
-                } else {
-                    let s = verifier.score(view(canon), view(m));
-                    let r = relate(canon, m).unwrap_or(grouper.joined_by(m));
-                    (r, relation_similarity(r, &s))
-                };
-                members.push(Member {
-                    doc: m,
-                    relation: Some(relation),
-                    similarity,
-                });
-            }
+        .map(|ms| {
+            let canon = partition.canonical[partition.group_of[ms[0] as usize] as usize];
+            let mut members: Vec<Member> = ms
+                .iter()
+                .filter(|&&m| m != canon)
+                .map(|&m| {
+                    let exact = corpus.feats[corpus.same[m as usize] as usize].exact;
+                    let (relation, similarity) = if let Some(e) = find_edge(canon, m) {
+                        (e.relation, e.similarity())
+                    } else if exact != 0
+                        && exact == corpus.feats[corpus.same[canon as usize] as usize].exact
+                    {
+                        // Copies of the canonical's body: nothing to verify.
+                        (Relation::Exact, 1.0)
+                    } else {
+                        let s = verifier.score(view(canon), view(m));
+                        let r = relate(canon, m).unwrap_or_else(|| partition.tie(m));
+                        (r, relation_similarity(r, &s))
+                    };
+                    Member {
+                        doc: order[m as usize],
+                        relation: Some(relation),
+                        similarity,
+                    }
+                })
+                .collect();
+            // Closest first; ids break ties, so the order is the same in any input order.
+            members.sort_by(|x, y| {
+                x.relation
+                    .cmp(&y.relation)
+                    .then(y.similarity.total_cmp(&x.similarity))
+                    .then_with(|| {
+                        corpus.docs[pos[x.doc as usize] as usize]
+                            .id
+                            .cmp(&corpus.docs[pos[y.doc as usize] as usize].id)
+                    })
+            });
+            members.insert(
+                0,
+                Member {
+                    doc: order[canon as usize],
+                    relation: None,
+                    similarity: 1.0,
+                },
+            );
             Group {
-                id: corpus.docs[grouper.members(g)[0] as usize].id.clone(),
-                canonical: canon,
+                id: corpus.docs[canon as usize].id.clone(),
+                canonical: order[canon as usize],
                 members,
             }
         })
         .collect();
+    // Largest first, then by the canonical's id: no input position decides.
+    groups.sort_by(|x, y| {
+        y.members
+            .len()
+            .cmp(&x.members.len())
+            .then_with(|| x.id.cmp(&y.id))
+    });
     let mut placement = vec![None; n];
     for (gi, g) in groups.iter().enumerate() {
         for m in &g.members {
@@ -800,11 +936,42 @@ fn finish(
         .peak_rss_bytes
         .filter(|_| stats.documents > 0)
         .map(|b| b as f64 / stats.documents as f64);
+    // Back to input order.
+    let mut docs = corpus.docs;
+    permute(&pos, |a, b| docs.swap(a, b));
+    for e in &mut edges {
+        let (a, b) = (order[e.a as usize], order[e.b as usize]);
+        (e.a, e.b) = (a.min(b), a.max(b));
+    }
+    edges.par_sort_unstable_by_key(|e| (e.a, e.b));
     Ok(Clustering {
-        docs: corpus.docs,
+        docs,
         groups,
         placement,
         edges,
         stats,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_takes_each_element_from_its_order() {
+        let mut x = 99u64;
+        for n in [0usize, 1, 2, 7, 50] {
+            // A permutation drawn from a seed.
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for i in (1..n).rev() {
+                x = crate::sketch::minhash::mix64(x);
+                order.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let old: Vec<u32> = (0..n as u32).map(|i| i * 10).collect();
+            let mut v = old.clone();
+            permute(&order, |a, b| v.swap(a, b));
+            let want: Vec<u32> = order.iter().map(|&o| old[o as usize]).collect();
+            assert_eq!(v, want);
+        }
+    }
 }

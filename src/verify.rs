@@ -292,8 +292,14 @@ impl<'a> Verifier<'a> {
     #[must_use]
     pub fn relate(&self, a: DocView<'_>, b: DocView<'_>) -> Option<(Relation, Scores)> {
         let mut s = self.cheap_scores(a, b);
-        self.decide(a.features, b.features, &mut s, || self.content(a, b))
-            .map(|r| (r, s))
+        self.decide(
+            a.features,
+            b.features,
+            &mut s,
+            || self.content(a, b),
+            &mut (),
+        )
+        .map(|r| (r, s))
     }
 
     /// Every score but `content` (left 0).
@@ -340,62 +346,338 @@ impl<'a> Verifier<'a> {
     /// The relation of a scored pair, or `None` when it is not an edge.
     #[must_use]
     pub fn classify(&self, a: &Features, b: &Features, s: &Scores) -> Option<Relation> {
-        self.decide(a, b, &mut s.clone(), || s.content)
+        self.decide(a, b, &mut s.clone(), || s.content, &mut ())
+    }
+
+    /// The decision on a pair with its reasons: every score, every test the decision
+    /// applied (value, threshold, passed) and the rule that gave the verdict. The
+    /// decision is made by the same code as [`Verifier::relate`], which records what it
+    /// checks here, so an explanation cannot disagree with the relation a run gives.
+    #[must_use]
+    pub fn explain(&self, a: DocView<'_>, b: DocView<'_>) -> Explanation {
+        let mut s = self.cheap_scores(a, b);
+        let mut trace = Recorder::default();
+        let relation = self.decide(
+            a.features,
+            b.features,
+            &mut s,
+            || self.content(a, b),
+            &mut trace,
+        );
+        // Shown even when the decision did not need it (the same value when it did).
+        s.content = self.content(a, b);
+        let (fa, fb) = (a.features, b.features);
+        let headlines = (self.config.rewrites && !fa.title.is_empty() && !fb.title.is_empty())
+            .then(|| {
+                (
+                    title_coverage(fa, a.rarity, fb),
+                    title_coverage(fb, b.rarity, fa),
+                )
+            });
+        Explanation {
+            relation,
+            rule: trace.rule.unwrap_or(Rule::RewriteScore),
+            scores: s,
+            headline_a_in_b: headlines.map(|h| h.0),
+            headline_b_in_a: headlines.map(|h| h.1),
+            figures: FigureCounts {
+                a: fa.numbers.len(),
+                b: fb.numbers.len(),
+                shared: intersection(&fa.numbers, &fb.numbers),
+            },
+            checks: trace.checks,
+        }
     }
 
     /// The relation of a pair whose scores are complete but for `content`, which
-    /// `content()` gives when the decision needs it; it is then stored into `s`.
-    fn decide(
+    /// `content()` gives when the decision needs it; it is then stored into `s`. Each
+    /// test is reported to `t` as it is made (nothing, for `()`).
+    fn decide<T: Trace>(
         &self,
         a: &Features,
         b: &Features,
         s: &mut Scores,
         content: impl FnOnce() -> f32,
+        t: &mut T,
     ) -> Option<Relation> {
-        if a.exact != 0 && a.exact == b.exact {
+        let same_body = a.exact != 0 && a.exact == b.exact;
+        if t.check(
+            Gate::SameBody,
+            || Some(f64::from(u8::from(same_body))),
+            Some(1.0),
+            same_body,
+        ) {
             s.content = content();
+            t.rule(Rule::ExactCopy);
             return Some(Relation::Exact);
         }
         let c = self.config;
+        let jaccard = f64::from(s.jaccard);
         if !c.rewrites {
             // Classic MinHash deduplication: shingle Jaccard alone decides.
-            return (f64::from(s.jaccard) >= c.threshold).then_some(Relation::NearDuplicate);
+            let copy = t.at_least(Gate::Jaccard, jaccard, c.threshold);
+            t.rule(Rule::CopiesOnly);
+            return copy.then_some(Relation::NearDuplicate);
         }
         // Two headlines that do not cover each other name different stories, however
         // alike the (often formulaic) bodies are.
-        if let Some((lo, hi)) = s.title
-            && (hi < TITLE_MAX_COVERAGE || lo < TITLE_MIN_COVERAGE)
-        {
-            return None;
+        if let Some((lo, hi)) = s.title {
+            let covered = t.at_least(
+                Gate::HeadlineBest,
+                f64::from(hi),
+                f64::from(TITLE_MAX_COVERAGE),
+            ) && t.at_least(
+                Gate::HeadlineWorst,
+                f64::from(lo),
+                f64::from(TITLE_MIN_COVERAGE),
+            );
+            if !covered {
+                t.rule(Rule::DifferentHeadlines);
+                return None;
+            }
         }
         // Below a close copy, bodies alike can be one template filled for two subjects:
         // then the headlines must agree more.
         let title_hi = s.title.map_or(1.0, |t| t.1);
-        let headlines_agree = title_hi >= LOOSE_TITLE_COVERAGE;
+        let headlines_agree = t.check(
+            Gate::HeadlinesAgree,
+            || s.title.map(|t| f64::from(t.1)),
+            Some(f64::from(LOOSE_TITLE_COVERAGE)),
+            title_hi >= LOOSE_TITLE_COVERAGE,
+        );
         // A copy or a rewrite reports the story's figures; a template filled for
         // another item or another day (a price table, weekly output) carries others.
         let fewer = a.numbers.len().min(b.numbers.len());
-        let numbers_agree = fewer < MIN_NUMBERS
-            || intersection(&a.numbers, &b.numbers) as f32 >= NUMBER_AGREEMENT * fewer as f32;
-        let close_copy = s.jaccard >= CLOSE_COPY_JACCARD;
-        let contained = f64::from(s.containment) >= c.containment
-            && a.shingles.len().min(b.shingles.len()) >= MIN_CONTAINED_SHINGLES;
-        let copy = f64::from(s.jaccard) >= c.threshold || contained;
+        let numbers_agree = if fewer < MIN_NUMBERS {
+            // Too few figures to compare: the test does not apply.
+            t.check(
+                Gate::Figures,
+                || Some(intersection(&a.numbers, &b.numbers) as f64),
+                None,
+                true,
+            )
+        } else {
+            let shared = intersection(&a.numbers, &b.numbers) as f32;
+            let needed = NUMBER_AGREEMENT * fewer as f32;
+            t.at_least(Gate::Figures, f64::from(shared), f64::from(needed))
+        };
+        let close_copy = t.at_least(Gate::CloseCopy, jaccard, f64::from(CLOSE_COPY_JACCARD));
+        let containment = f64::from(s.containment);
+        let shorter = a.shingles.len().min(b.shingles.len());
+        let contained = t.at_least(Gate::Containment, containment, c.containment)
+            && t.at_least(
+                Gate::ExcerptLength,
+                shorter as f64,
+                MIN_CONTAINED_SHINGLES as f64,
+            );
+        let copy = t.at_least(Gate::Jaccard, jaccard, c.threshold) || contained;
         if copy && (close_copy || (headlines_agree && numbers_agree)) {
             s.content = content();
+            t.rule(if close_copy {
+                Rule::CloseCopy
+            } else {
+                Rule::Copy
+            });
             return Some(Relation::NearDuplicate);
         }
         if !headlines_agree {
+            t.rule(Rule::HeadlinesTooLoose);
             return None;
         }
-        let in_window = c.rewrite_window_days == 0
-            || s.days_apart
-                .is_none_or(|d| d <= c.rewrite_window_days as f32);
-        if !in_window || !numbers_agree {
+        let window = c.rewrite_window_days;
+        let in_window = t.check(
+            Gate::DateWindow,
+            || s.days_apart.map(f64::from),
+            (window > 0).then_some(f64::from(window)),
+            window == 0 || s.days_apart.is_none_or(|d| d <= window as f32),
+        );
+        if !in_window {
+            t.rule(Rule::OutsideWindow);
+            return None;
+        }
+        if !numbers_agree {
+            t.rule(Rule::FiguresDiffer);
             return None;
         }
         s.content = content();
-        (f64::from(s.rewrite_score()) >= c.rewrite_threshold).then_some(Relation::Rewrite)
+        let score = f64::from(s.rewrite_score());
+        let rewrite = t.at_least(Gate::RewriteScore, score, c.rewrite_threshold);
+        t.rule(Rule::RewriteScore);
+        rewrite.then_some(Relation::Rewrite)
+    }
+}
+
+/// A test of the decision on a pair (see [`Verifier::explain`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    /// The same normalised body (value 1 or 0; needs 1): an exact copy.
+    SameBody,
+    /// Shingle Jaccard against `Config::threshold`: a copy.
+    Jaccard,
+    /// Shingle Jaccard against the close-copy level, from which a reworded headline or
+    /// other figures do not matter.
+    CloseCopy,
+    /// Containment against `Config::containment`: an excerpt or a truncated copy.
+    Containment,
+    /// Shingles of the shorter text: containment means an excerpt only from this many.
+    ExcerptLength,
+    /// The better headline coverage: below it the headlines name different stories.
+    HeadlineBest,
+    /// The worse headline coverage: below it the headlines name different stories.
+    HeadlineWorst,
+    /// The better headline coverage against the level at which headlines agree, which
+    /// rewrites and copies below a close copy need (value absent without two headlines).
+    HeadlinesAgree,
+    /// Figures shared (value) against those needed, half of the smaller set; no
+    /// threshold when either text has fewer than five figures (not compared).
+    Figures,
+    /// Days between the publication dates against `Config::rewrite_window_days` (value
+    /// absent when either is undated; no threshold when the window is off).
+    DateWindow,
+    /// Rewrite score (weighted word Jaccard plus shingle Jaccard) against
+    /// `Config::rewrite_threshold`.
+    RewriteScore,
+}
+
+/// The rule that gave the verdict on a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The same normalised body: exact copies.
+    ExactCopy,
+    /// Copies only (rewrites off): shingle Jaccard alone decides.
+    CopiesOnly,
+    /// Headlines that do not cover each other: different stories.
+    DifferentHeadlines,
+    /// A close copy: near-duplicates whatever the headlines and figures.
+    CloseCopy,
+    /// A copy or an excerpt whose headlines and figures agree: near-duplicates.
+    Copy,
+    /// Not a copy, and headlines that do not agree enough for a rewrite.
+    HeadlinesTooLoose,
+    /// Not a copy, and dated too far apart for a rewrite.
+    OutsideWindow,
+    /// Not a copy, and figures that differ: another item or another day.
+    FiguresDiffer,
+    /// The rewrite score decides: a rewrite when it reaches the threshold.
+    RewriteScore,
+}
+
+/// One test of a decision: what was measured, what it was held to, and the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Check {
+    /// The test.
+    pub gate: Gate,
+    /// The value measured, when there is one.
+    pub value: Option<f64>,
+    /// What it was held to, when the test applies: the value passes at or above it,
+    /// except for [`Gate::DateWindow`], which passes at or below.
+    pub threshold: Option<f64>,
+    /// Whether the test passed.
+    pub passed: bool,
+}
+
+/// How many figures (distinct numbers) each text has and how many they share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FigureCounts {
+    /// Figures of the first text.
+    pub a: usize,
+    /// Figures of the second text.
+    pub b: usize,
+    /// Figures in both.
+    pub shared: usize,
+}
+
+/// A decision with its reasons (see [`Verifier::explain`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Explanation {
+    /// The relation, or `None` when the pair is not an edge.
+    pub relation: Option<Relation>,
+    /// The rule that gave it.
+    pub rule: Rule,
+    /// Every score, `content` included even when the decision did not need it.
+    pub scores: Scores,
+    /// Share of the first headline's rarity found in the second document (both need a
+    /// headline, and the rewrite tier).
+    pub headline_a_in_b: Option<f32>,
+    /// Share of the second headline's rarity found in the first document.
+    pub headline_b_in_a: Option<f32>,
+    /// The figures of each text and those shared.
+    pub figures: FigureCounts,
+    /// The tests the decision made, in the order it made them.
+    pub checks: Vec<Check>,
+}
+
+impl Explanation {
+    /// The check of `gate`, when the decision made it.
+    #[must_use]
+    pub fn check(&self, gate: Gate) -> Option<&Check> {
+        self.checks.iter().find(|c| c.gate == gate)
+    }
+}
+
+/// Receives the tests of a decision as they are made (see [`Verifier::explain`]).
+trait Trace {
+    /// A test of `gate`: its value (computed only when wanted), threshold and outcome;
+    /// returns `passed`.
+    fn check(
+        &mut self,
+        gate: Gate,
+        value: impl FnOnce() -> Option<f64>,
+        threshold: Option<f64>,
+        passed: bool,
+    ) -> bool;
+    /// The rule that gave the verdict.
+    fn rule(&mut self, rule: Rule);
+    /// A test that passes at or above its threshold; returns whether it passed.
+    #[inline]
+    fn at_least(&mut self, gate: Gate, value: f64, threshold: f64) -> bool {
+        self.check(gate, || Some(value), Some(threshold), value >= threshold)
+    }
+}
+
+/// No trace: the decision as runs make it.
+impl Trace for () {
+    #[inline]
+    fn check(
+        &mut self,
+        _: Gate,
+        _: impl FnOnce() -> Option<f64>,
+        _: Option<f64>,
+        passed: bool,
+    ) -> bool {
+        passed
+    }
+    #[inline]
+    fn rule(&mut self, _: Rule) {}
+}
+
+/// Records the tests and the rule.
+#[derive(Default)]
+struct Recorder {
+    checks: Vec<Check>,
+    rule: Option<Rule>,
+}
+
+impl Trace for Recorder {
+    fn check(
+        &mut self,
+        gate: Gate,
+        value: impl FnOnce() -> Option<f64>,
+        threshold: Option<f64>,
+        passed: bool,
+    ) -> bool {
+        self.checks.push(Check {
+            gate,
+            value: value(),
+            threshold,
+            passed,
+        });
+        passed
+    }
+    fn rule(&mut self, rule: Rule) {
+        self.rule = Some(rule);
     }
 }
 

@@ -112,6 +112,16 @@ impl TermStats {
         self
     }
 
+    /// Statistics from counts made elsewhere (e.g. by a distributed run): `docs`
+    /// documents, and for each word the number of documents holding it.
+    #[must_use]
+    pub fn from_counts(docs: u32, df: impl IntoIterator<Item = (u32, u32)>) -> Self {
+        TermStats {
+            docs,
+            df: df.into_iter().filter(|&(_, n)| n > 0).collect(),
+        }
+    }
+
     /// Counts one more document.
     pub fn add(&mut self, feat: &Features) {
         self.docs += 1;

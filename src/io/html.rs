@@ -1,501 +1,533 @@
-//! HTML pages: the charset found and the bytes decoded, the headline and publication
-//! date read from the markup, the main text extracted.
+//! The HTML report: one self-contained page (no network, no external file) with the
+//! run's summary, histograms as inline SVG, a searchable and sortable table of groups
+//! that open to their members, and the largest groups' members beside their canonical
+//! with the passages they share highlighted (as `neardup compare` shows them).
 //!
-//! The main-text extractor is the `trafilatura` crate (a port of go-trafilatura) with
-//! its fallback extractors on: of the Rust extractors on crates.io it scored best on the
-//! article-extraction benchmark in `../shared/extraction` (QUALITY.md gives the table
-//! and the command).
+//! The page stays usable on large runs: the table lists the largest groups
+//! ([`HtmlOptions::table_groups`]) and their members up to a budget
+//! ([`HtmlOptions::listed_members`]), texts are shown for the largest few groups only,
+//! clipped, and the rest is summarised by size. The summary, the table and the groups
+//! work without JavaScript; the script adds search and sorting.
 
-use encoding_rs::Encoding;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write;
 
-/// What is read from one HTML page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Extracted {
-    /// The main text (as the extractor joins it); empty when none was found.
-    pub text: String,
-    /// `og:title`, else `<title>` without the site name.
-    pub title: Option<String>,
-    /// The publication date as written: `article:published_time` (or
-    /// `itemprop=datePublished`), JSON-LD `datePublished`, then `<time datetime>`.
-    pub date: Option<String>,
-    /// The name of the character encoding the page was decoded from.
-    pub encoding: &'static str,
+use crate::compare::{Span, align};
+use crate::document::format_date;
+use crate::error::{Error, Result};
+use crate::io::read::{FieldNames, InputFile, InputKind, RecordReader, parse_raw};
+use crate::pipeline::{Clustering, Group};
+use crate::verify::Relation;
+
+/// What the page holds, bounded so that a large run gives a page a browser opens.
+#[derive(Debug, Clone)]
+pub struct HtmlOptions {
+    /// The page's title.
+    pub title: String,
+    /// Groups listed in the table, largest first; the rest are summarised by size.
+    pub table_groups: usize,
+    /// Members listed over all the table's groups; past it, groups show their size only.
+    pub listed_members: usize,
+    /// Members listed per group.
+    pub members_per_group: usize,
+    /// Groups, largest first, whose members are shown beside the canonical with texts.
+    pub text_groups: usize,
+    /// Members shown beside the canonical per such group.
+    pub texts_per_group: usize,
+    /// Characters of each text shown (the start of the text).
+    pub text_chars: usize,
+    /// Length of the passages highlighted, in words (see [`crate::compare::align`]).
+    pub passage_words: usize,
 }
 
-/// Decodes and extracts an HTML page. `http_charset` is the `charset` of the HTTP
-/// `Content-Type`, if any; `url` the page's address (its top-level domain helps guess
-/// an undeclared encoding).
-#[must_use]
-pub fn extract(bytes: &[u8], http_charset: Option<&str>, url: &str) -> Extracted {
-    let (html, encoding) = decode(bytes, http_charset, url);
-    let meta = Meta::scan(&html);
-    let opts = trafilatura::Options::default().with_fallback(true);
-    let mut text = trafilatura::extract(&html, &opts)
-        .map(|r| r.content_text)
-        .unwrap_or_default();
-    let title = meta.title();
-    // The headline opens the extracted text on most pages; it is kept apart as the title.
-    let h1 = first_h1(&html);
-    for t in [title.as_deref(), meta.title.as_deref(), h1.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        if let Some(rest) = text.strip_prefix(t) {
-            let cut = text.len() - rest.trim_start().len();
-            text.drain(..cut);
+impl Default for HtmlOptions {
+    fn default() -> Self {
+        HtmlOptions {
+            title: "neardup report".to_owned(),
+            table_groups: 10_000,
+            listed_members: 30_000,
+            members_per_group: 25,
+            text_groups: 30,
+            texts_per_group: 8,
+            text_chars: 3_000,
+            passage_words: 3,
+        }
+    }
+}
+
+/// `s` with the HTML special characters escaped.
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+/// At most `max` characters of `s`, cut at a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
+}
+
+/// Reads the texts of documents `wanted` (document index by (file, line)) back from the
+/// inputs, clipped to `max_chars`: only the files that hold them are read, and reading
+/// stops once all are found.
+///
+/// # Errors
+/// Reading errors, and malformed records among those wanted.
+pub fn read_texts<S: std::hash::BuildHasher>(
+    files: &[InputFile],
+    fields: &FieldNames,
+    wanted: &HashMap<(u32, u64), u32, S>,
+    max_chars: usize,
+) -> Result<HashMap<u32, String>> {
+    let mut needed: Vec<u32> = wanted
+        .keys()
+        .map(|k| k.0)
+        // Standard input was read once, by the run: its texts are not at hand.
+        .filter(|&f| {
+            files
+                .get(f as usize)
+                .is_some_and(|f| f.kind != InputKind::Stdin)
+        })
+        .collect();
+    needed.sort_unstable();
+    needed.dedup();
+    let list: Vec<InputFile> = needed.iter().map(|&f| files[f as usize].clone()).collect();
+    let mut reader = RecordReader::new(list.clone());
+    let mut texts = HashMap::new();
+    let mut buf = String::new();
+    while texts.len() < wanted.len() {
+        let chunk = reader.next_block(8 << 20)?;
+        if chunk.is_empty() {
             break;
         }
-    }
-    Extracted {
-        text,
-        title,
-        date: meta.date(),
-        encoding: encoding.name(),
-    }
-}
-
-/// Decodes an HTML page: a byte-order mark, else the HTTP charset, else a `<meta>`
-/// charset in the head, else the encoding `chardetng` guesses from the bytes.
-#[must_use]
-pub fn decode(bytes: &[u8], http_charset: Option<&str>, url: &str) -> (String, &'static Encoding) {
-    let declared = Encoding::for_bom(bytes)
-        .map(|(e, _)| e)
-        .or_else(|| http_charset.and_then(|c| Encoding::for_label(c.trim().as_bytes())))
-        .or_else(|| meta_charset(bytes));
-    let encoding = declared.unwrap_or_else(|| {
-        let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-        det.feed(&bytes[..bytes.len().min(64 << 10)], bytes.len() <= 64 << 10);
-        det.guess(tld(url), chardetng::Utf8Detection::Allow)
-    });
-    // A page cannot declare itself UTF-16 in ASCII (the HTML standard's rule).
-    let encoding = if declared.is_some()
-        && Encoding::for_bom(bytes).is_none()
-        && (encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE)
-    {
-        encoding_rs::UTF_8
-    } else {
-        encoding
-    };
-    let (text, used, _) = encoding.decode(bytes);
-    (text.into_owned(), used)
-}
-
-/// The top-level domain of a URL's host, for `chardetng`.
-fn tld(url: &str) -> Option<&[u8]> {
-    let host = url.split("://").nth(1)?.split(['/', '?', '#']).next()?;
-    let host = host.rsplit('@').next()?.split(':').next()?;
-    let last = host.rsplit('.').next()?;
-    (!last.is_empty() && last.bytes().all(|b| b.is_ascii_alphabetic())).then_some(last.as_bytes())
-}
-
-/// The charset of a `<meta charset>` or `<meta http-equiv=Content-Type>` tag in the
-/// first 16 KB.
-fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(16 << 10)]);
-    for (name, rest) in tags(&head) {
-        if name != "meta" {
-            continue;
-        }
-        let a = attrs(rest);
-        let label = attr(&a, "charset").map(str::to_owned).or_else(|| {
-            let equiv = attr(&a, "http-equiv")?;
-            equiv.eq_ignore_ascii_case("content-type").then_some(())?;
-            let content = attr(&a, "content")?;
-            let lower = content.to_ascii_lowercase();
-            let at = lower.find("charset=")? + "charset=".len();
-            Some(
-                content[at..]
-                    .trim_matches(['"', '\'', ' '])
-                    .split([';', ' ', '"', '\''])
-                    .next()?
-                    .to_owned(),
-            )
-        });
-        if let Some(e) = label.and_then(|l| Encoding::for_label(l.trim().as_bytes())) {
-            return Some(e);
-        }
-    }
-    None
-}
-
-/// Start tags: the lowercased name and the text up to `>`, in document order. Comments
-/// are skipped; the content of `<script>` and `<style>` is not searched for tags.
-fn tags(html: &str) -> impl Iterator<Item = (String, &str)> {
-    let b = html.as_bytes();
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        loop {
-            let lt = at + html[at..].find('<')?;
-            at = lt + 1;
-            if html[at..].starts_with("!--") {
-                at = html[at..].find("-->").map_or(html.len(), |p| at + p + 3);
+        for raw in chunk.iter() {
+            let Some(&doc) = wanted.get(&(needed[raw.file as usize], raw.line)) else {
                 continue;
-            }
-            let name_len = b[at..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric() || **c == b':')
-                .count();
-            if name_len == 0 {
-                continue;
-            }
-            let name = html[at..at + name_len].to_ascii_lowercase();
-            let rest_start = at + name_len;
-            let end = tag_end(&html[rest_start..]).map_or(html.len(), |p| rest_start + p);
-            let rest = &html[rest_start..end];
-            at = (end + 1).min(html.len());
-            if name != "script" && name != "style" && name != "title" {
-                return Some((name, rest));
-            }
-            // Raw text runs to the closing tag; it is handed back after the attributes
-            // and their `>`.
-            let close = format!("</{name}");
-            let content_end = find_ci(&html[at..], &close).map_or(html.len(), |p| at + p);
-            at = content_end;
-            return Some((name, &html[rest_start..content_end]));
-        }
-    })
-}
-
-/// The end of a tag's attributes: the first `>` outside quotes.
-fn tag_end(s: &str) -> Option<usize> {
-    let mut quote = None;
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '>') => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    let n = needle.len();
-    hay.as_bytes()
-        .windows(n)
-        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-/// The attributes of a tag (lowercased names, unescaped values).
-fn attrs(s: &str) -> Vec<(String, String)> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
-            i += 1;
-        }
-        let start = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'/') {
-            i += 1;
-        }
-        if start == i {
-            i += 1;
-            continue;
-        }
-        let name = s[start..i].to_ascii_lowercase();
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let mut value = String::new();
-        if i < b.len() && b[i] == b'=' {
-            i += 1;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            if i < b.len() && matches!(b[i], b'"' | b'\'') {
-                let q = b[i];
-                let vs = i + 1;
-                i = vs;
-                while i < b.len() && b[i] != q {
-                    i += 1;
-                }
-                value = unescape(&s[vs..i.min(b.len())]);
-                i += 1;
-            } else {
-                let vs = i;
-                while i < b.len() && !b[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                value = unescape(&s[vs..i]);
-            }
-        }
-        out.push((name, value));
-    }
-    out
-}
-
-fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    attrs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// Unescapes the character references common in titles and attributes.
-fn unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(p) = rest.find('&') {
-        out.push_str(&rest[..p]);
-        rest = &rest[p..];
-        let end = rest[1..].find(';').map(|e| e + 1).filter(|&e| e <= 10);
-        let decoded = end.and_then(|e| {
-            let name = &rest[1..e];
-            let c = if let Some(num) = name.strip_prefix('#') {
-                let n = match num.strip_prefix(['x', 'X']) {
-                    Some(h) => u32::from_str_radix(h, 16).ok()?,
-                    None => num.parse().ok()?,
-                };
-                char::from_u32(n)?
-            } else {
-                match name {
-                    "amp" => '&',
-                    "lt" => '<',
-                    "gt" => '>',
-                    "quot" => '"',
-                    "apos" => '\'',
-                    "nbsp" => ' ',
-                    "rsquo" => '\u{2019}',
-                    "lsquo" => '\u{2018}',
-                    "rdquo" => '\u{201d}',
-                    "ldquo" => '\u{201c}',
-                    "ndash" => '\u{2013}',
-                    "mdash" => '\u{2014}',
-                    "hellip" => '\u{2026}',
-                    "middot" => '\u{b7}',
-                    "raquo" => '\u{bb}',
-                    "laquo" => '\u{ab}',
-                    _ => return None,
-                }
             };
-            Some((c, e))
-        });
-        if let Some((c, e)) = decoded {
-            out.push(c);
-            rest = &rest[e + 1..];
+            let p = parse_raw(raw, &list, fields, &mut buf)?;
+            texts.insert(doc, clip(p.text, max_chars).to_owned());
+        }
+    }
+    Ok(texts)
+}
+
+/// Writes the HTML report of `c`, reading the texts it shows from `files` (those the
+/// run read, with the same field names). Documents of no input file (an earlier night's
+/// canonical member in the nightly report) are shown without text.
+///
+/// # Errors
+/// Reading the texts back, or writing to `out` (as [`Error::Io`] naming `out_name`).
+pub fn write_html(
+    c: &Clustering,
+    files: &[InputFile],
+    fields: &FieldNames,
+    opts: &HtmlOptions,
+    out: &mut dyn Write,
+    out_name: &std::path::Path,
+) -> Result<()> {
+    let mut wanted = HashMap::new();
+    for g in c.groups.iter().take(opts.text_groups) {
+        for m in g.members.iter().take(opts.texts_per_group + 1) {
+            let d = &c.docs[m.doc as usize];
+            wanted.insert((d.file, d.line), m.doc);
+        }
+    }
+    let texts = read_texts(files, fields, &wanted, opts.text_chars)?;
+    let page = render(c, &texts, opts);
+    out.write_all(page.as_bytes())
+        .map_err(|e| Error::io(out_name, e))
+}
+
+const STYLE: &str = r#"
+:root{--fg:#1d232b;--muted:#5b6570;--bg:#fff;--line:#d9dee4;--accent:#0b5cad;--m0:#ffe58a;--m1:#b8e3ff;--m2:#c9f2c0;--m3:#ffd0e0;--m4:#e3d4ff;--m5:#ffd8b0}
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);margin:0}
+header,main{max-width:1200px;margin:0 auto;padding:0 1rem}header h1{margin:.8rem 0 .2rem;font-size:1.5rem}
+h2{font-size:1.15rem;border-bottom:1px solid var(--line);padding-bottom:.2rem;margin-top:1.6rem}
+.muted{color:var(--muted)}dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:0}
+dl.summary dt{font-weight:600}dl.summary dd{margin:0}
+.charts{display:flex;flex-wrap:wrap;gap:1.5rem}figure{margin:0}figcaption{font-size:.85rem;color:var(--muted)}
+svg text{font:11px system-ui,sans-serif;fill:var(--fg)}
+.controls{display:flex;gap:.8rem;align-items:center;margin:.5rem 0}input[type=search]{font:inherit;padding:.3rem .5rem;width:22rem;max-width:100%}
+table{border-collapse:collapse;width:100%}th{white-space:nowrap}th,td{text-align:left;vertical-align:top;padding:.3rem .45rem;border-bottom:1px solid var(--line)}
+th button{font:inherit;font-weight:600;background:none;border:0;padding:0;cursor:pointer;color:var(--fg)}
+th[aria-sort=ascending] button::after{content:" \25B2"}th[aria-sort=descending] button::after{content:" \25BC"}
+td.num,th.num{text-align:right}details>summary{cursor:pointer}summary:focus-visible,button:focus-visible,a:focus-visible,input:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
+table.members{margin:.4rem 0;font-size:.9rem}table.members td,table.members th{padding:.15rem .4rem}
+.rel-exact{color:#7a1f1f}.rel-near_duplicate{color:#8a5a00}.rel-rewrite{color:#0b5cad}
+.pair{margin:.4rem 0 .8rem}.pair-grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+.pair-grid article{border:1px solid var(--line);border-radius:4px;padding:.5rem .7rem;white-space:pre-wrap;font-size:.9rem;max-height:32rem;overflow:auto}
+.pair-grid h4{margin:0 0 .3rem;font-size:.9rem;white-space:normal}
+mark{border-radius:2px;padding:0 1px}mark.p0{background:var(--m0)}mark.p1{background:var(--m1)}mark.p2{background:var(--m2)}mark.p3{background:var(--m3)}mark.p4{background:var(--m4)}mark.p5{background:var(--m5)}
+mark sup{font-size:.65em;color:var(--muted);margin-right:1px}
+"#;
+
+const SCRIPT: &str = r"
+(function(){
+  var table=document.getElementById('groups-table');
+  if(!table){return;}
+  var body=table.tBodies[0];
+  var rows=Array.prototype.slice.call(body.rows);
+  var q=document.getElementById('search');
+  var count=document.getElementById('shown');
+  function filter(){
+    var terms=q.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var n=0;
+    rows.forEach(function(r){
+      var hay=r.getAttribute('data-search');
+      var ok=terms.every(function(t){return hay.indexOf(t)>=0;});
+      r.hidden=!ok; if(ok){n++;}
+    });
+    count.textContent=n+' of '+rows.length+' groups shown';
+  }
+  q.addEventListener('input',filter);
+  document.addEventListener('keydown',function(e){
+    if(e.key==='/'&&document.activeElement!==q){e.preventDefault();q.focus();}
+  });
+  var heads=table.tHead.rows[0].cells;
+  Array.prototype.forEach.call(heads,function(th){
+    var b=th.querySelector('button'); if(!b){return;}
+    b.addEventListener('click',function(){
+      var key=th.getAttribute('data-key'), num=th.hasAttribute('data-num');
+      var dir=th.getAttribute('aria-sort')==='ascending'?'descending':'ascending';
+      Array.prototype.forEach.call(heads,function(h){h.removeAttribute('aria-sort');});
+      th.setAttribute('aria-sort',dir);
+      var sign=dir==='ascending'?1:-1;
+      rows.sort(function(a,b){
+        var x=a.getAttribute('data-'+key), y=b.getAttribute('data-'+key);
+        var c=num?(parseFloat(x)-parseFloat(y)):x.localeCompare(y);
+        return sign*(c||(parseFloat(a.getAttribute('data-rank'))-parseFloat(b.getAttribute('data-rank'))));
+      });
+      rows.forEach(function(r){body.appendChild(r);});
+    });
+  });
+  filter();
+})();
+";
+
+fn relation_label(r: Option<Relation>) -> &'static str {
+    r.map_or("canonical", Relation::as_str)
+}
+
+/// The histogram of `bars` (label, count) as an inline SVG bar chart.
+fn svg_bars(title: &str, bars: &[(String, u64)], colour: &str) -> String {
+    let (w, h, pad, base) = (520.0, 170.0, 28.0, 30.0);
+    let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1) as f64;
+    let slot = (w - 2.0 * pad) / bars.len().max(1) as f64;
+    let mut s = format!(
+        r#"<svg role="img" aria-labelledby="svg-{id}" width="{w}" height="{h}" viewBox="0 0 {w} {h}"><title id="svg-{id}">{t}</title>"#,
+        id = esc(&title.replace(' ', "-")),
+        t = esc(title)
+    );
+    let _ = write!(
+        s,
+        r##"<line x1="{pad}" y1="{y}" x2="{x2}" y2="{y}" stroke="#888"/>"##,
+        y = h - base,
+        x2 = w - pad
+    );
+    for (i, (label, n)) in bars.iter().enumerate() {
+        let bh = (h - base - 18.0) * (*n as f64) / max;
+        let x = pad + slot * i as f64 + 2.0;
+        let y = h - base - bh;
+        let _ = write!(
+            s,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{bw:.1}" height="{bh:.1}" fill="{colour}"><title>{l}: {n}</title></rect><text x="{cx:.1}" y="{ty:.1}" text-anchor="middle">{n}</text><text x="{cx:.1}" y="{ly:.1}" text-anchor="middle">{l}</text>"#,
+            bw = (slot - 4.0).max(1.0),
+            l = esc(label),
+            cx = x + (slot - 4.0) / 2.0,
+            ty = y - 3.0,
+            ly = h - base + 14.0,
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Text with highlighted spans: `<mark>` elements numbered by passage.
+fn marked(text: &str, spans: &[Span]) -> String {
+    let mut o = String::with_capacity(text.len() + spans.len() * 40);
+    let mut at = 0;
+    for s in spans {
+        o.push_str(&esc(&text[at..s.start]));
+        let _ = write!(
+            o,
+            r#"<mark class="p{}" title="shared passage {n}"><sup>{n}</sup>{}</mark>"#,
+            s.passage % 6,
+            esc(&text[s.start..s.end]),
+            n = s.passage + 1
+        );
+        at = s.end;
+    }
+    o.push_str(&esc(&text[at..]));
+    o
+}
+
+fn group_dates(c: &Clustering, g: &Group) -> (Option<i64>, Option<i64>) {
+    let ts = g
+        .members
+        .iter()
+        .filter_map(|m| c.docs[m.doc as usize].timestamp);
+    (ts.clone().min(), ts.max())
+}
+
+/// Renders the page.
+fn render(c: &Clustering, texts: &HashMap<u32, String>, opts: &HtmlOptions) -> String {
+    let s = &c.stats;
+    let mut o = String::with_capacity(1 << 20);
+    let _ = write!(
+        o,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{t}</title><style>{STYLE}</style></head><body><header><h1>{t}</h1><p class="muted">Syndication groups: copies and rewrites of one story, each with a canonical member. Press <kbd>/</kbd> to search.</p></header><main>"#,
+        t = esc(&opts.title)
+    );
+
+    // Summary.
+    let copies = s.docs_in_groups.saturating_sub(s.groups);
+    let share = if s.documents > 0 {
+        100.0 * copies as f64 / s.documents as f64
+    } else {
+        0.0
+    };
+    let mut by_relation = [0u64; 3];
+    for g in &c.groups {
+        for m in &g.members {
+            if let Some(r) = m.relation {
+                by_relation[r as usize] += 1;
+            }
+        }
+    }
+    o.push_str(r#"<section id="summary" aria-labelledby="h-summary"><h2 id="h-summary">Summary</h2><dl class="summary">"#);
+    let mut item = |k: &str, v: String| {
+        let _ = write!(o, "<dt>{}</dt><dd>{v}</dd>", esc(k));
+    };
+    item("documents", s.documents.to_string());
+    item(
+        "groups",
+        format!("{} ({} documents in groups)", s.groups, s.docs_in_groups),
+    );
+    item(
+        "duplicate share",
+        format!(
+            "{share:.1}% ({copies} {} not canonical)",
+            if copies == 1 {
+                "document is"
+            } else {
+                "documents are"
+            }
+        ),
+    );
+    item(
+        "relations to the canonical",
+        format!(
+            "{} exact, {} near-duplicate, {} rewrite",
+            by_relation[0], by_relation[1], by_relation[2]
+        ),
+    );
+    if s.skipped_invalid > 0 {
+        item("skipped invalid", s.skipped_invalid.to_string());
+    }
+    if s.elapsed > 0.0 {
+        let stages: Vec<String> = s
+            .seconds
+            .iter()
+            .map(|(n, t)| format!("{} {t:.2} s", esc(n)))
+            .collect();
+        item(
+            "time",
+            format!(
+                "{:.2} s ({:.0} documents/s): {}",
+                s.elapsed,
+                s.documents as f64 / s.elapsed,
+                stages.join(", ")
+            ),
+        );
+        if let (Some(peak), Some(per)) = (s.peak_rss_bytes, s.bytes_per_doc) {
+            item(
+                "memory",
+                format!("{:.0} MB peak, {per:.0} bytes/document", peak as f64 / 1e6),
+            );
+        }
+    }
+    o.push_str("</dl></section>");
+
+    // Histograms.
+    let size_bins: [(usize, usize, &str); 8] = [
+        (2, 2, "2"),
+        (3, 3, "3"),
+        (4, 4, "4"),
+        (5, 5, "5"),
+        (6, 10, "6–10"),
+        (11, 20, "11–20"),
+        (21, 50, "21–50"),
+        (51, usize::MAX, "51+"),
+    ];
+    let sizes: Vec<(String, u64)> = size_bins
+        .iter()
+        .map(|&(lo, hi, l)| {
+            let n = c
+                .groups
+                .iter()
+                .filter(|g| (lo..=hi).contains(&g.members.len()))
+                .count();
+            (l.to_owned(), n as u64)
+        })
+        .collect();
+    let mut sims = vec![0u64; 10];
+    for g in &c.groups {
+        for m in g.members.iter().filter(|m| m.relation.is_some()) {
+            let b = ((m.similarity.clamp(0.0, 1.0) * 10.0) as usize).min(9);
+            sims[b] += 1;
+        }
+    }
+    let sims: Vec<(String, u64)> = sims
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (format!("{:.1}", i as f64 / 10.0), n))
+        .collect();
+    let _ = write!(
+        o,
+        r#"<section id="charts" aria-labelledby="h-charts"><h2 id="h-charts">Distributions</h2><div class="charts"><figure>{}<figcaption>Groups by size (documents)</figcaption></figure><figure>{}<figcaption>Members by similarity to their canonical (from the bin's lower bound)</figcaption></figure></div></section>"#,
+        svg_bars("group sizes", &sizes, "#4a7fb5"),
+        svg_bars("similarities", &sims, "#c07a2c"),
+    );
+
+    // The table of groups.
+    let listed = c.groups.len().min(opts.table_groups);
+    let _ = write!(
+        o,
+        r#"<section id="groups" aria-labelledby="h-groups"><h2 id="h-groups">Groups</h2><div class="controls"><label for="search">Search</label><input id="search" type="search" placeholder="words of a headline, or an id" autocomplete="off"><span id="shown" class="muted" aria-live="polite">{listed} groups listed</span></div><table id="groups-table" data-groups="{listed}"><caption class="muted" style="text-align:left">The {listed} largest of {} groups; open one for its members.</caption><thead><tr><th class="num" data-key="rank" data-num aria-sort="ascending"><button type="button">#</button></th><th data-key="search"><button type="button">Headline and members</button></th><th class="num" data-key="size" data-num><button type="button">Size</button></th><th data-key="relations"><button type="button">Relations</button></th><th data-key="dates"><button type="button">Dates</button></th></tr></thead><tbody>"#,
+        c.groups.len()
+    );
+    let mut budget = opts.listed_members;
+    for (i, g) in c.groups.iter().take(listed).enumerate() {
+        let canon = &c.docs[g.canonical as usize];
+        let head = canon.title.as_deref().unwrap_or(&canon.id);
+        let mut counts = [0usize; 3];
+        for m in &g.members {
+            if let Some(r) = m.relation {
+                counts[r as usize] += 1;
+            }
+        }
+        let rels: Vec<String> = [
+            ("exact", counts[0]),
+            ("near-dup", counts[1]),
+            ("rewrite", counts[2]),
+        ]
+        .iter()
+        .filter(|x| x.1 > 0)
+        .map(|(n, k)| format!("{k} {n}"))
+        .collect();
+        let (first, last) = group_dates(c, g);
+        let dates = match (first, last) {
+            (Some(a), Some(b)) if a == b || format_date(a) == format_date(b) => format_date(a),
+            (Some(a), Some(b)) => format!("{} – {}", format_date(a), format_date(b)),
+            _ => String::new(),
+        };
+        // Searched and sorted on: the headline (as shown), then the group's id.
+        let search = format!("{} {}", clip(head, 120), clip(&g.id, 60)).to_lowercase();
+        let _ = write!(
+            o,
+            r#"<tr data-rank="{r}" data-size="{n}" data-relations="{rl}" data-dates="{d}" data-search="{sr}"><td class="num">{r}</td><td><details id="g{r}"><summary>{hv}</summary>"#,
+            r = i + 1,
+            n = g.members.len(),
+            rl = esc(&rels.join(", ")),
+            d = esc(&dates),
+            sr = esc(&search),
+            hv = esc(clip(head, 120)),
+        );
+        if budget == 0 {
+            o.push_str(r#"<p class="muted">Members not listed (a large run: see the JSON or JSONL output).</p>"#);
         } else {
-            out.push('&');
-            rest = &rest[1..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The text of the first `<h1>`, tags removed.
-fn first_h1(html: &str) -> Option<String> {
-    let open = find_ci(html, "<h1")?;
-    let body = open + tag_end(&html[open..])? + 1;
-    let close = body + find_ci(&html[body..], "</h1")?;
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in html[body..close].chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    let t = squash(&unescape(&text));
-    (!t.is_empty()).then_some(t)
-}
-
-/// Collapses runs of white space.
-fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// What the markup says of the page.
-#[derive(Debug, Default)]
-struct Meta {
-    og_title: Option<String>,
-    title: Option<String>,
-    site_name: Option<String>,
-    published: Option<String>,
-    json_ld: Option<String>,
-    time: Option<String>,
-}
-
-impl Meta {
-    fn scan(html: &str) -> Meta {
-        let mut m = Meta::default();
-        for (name, rest) in tags(html) {
-            match name.as_str() {
-                "meta" => {
-                    let a = attrs(rest);
-                    let key = attr(&a, "property")
-                        .or_else(|| attr(&a, "name"))
-                        .or_else(|| attr(&a, "itemprop"))
-                        .unwrap_or("")
-                        .to_ascii_lowercase();
-                    let Some(content) = attr(&a, "content").map(str::trim) else {
-                        continue;
-                    };
-                    if content.is_empty() {
-                        continue;
-                    }
-                    let slot = match key.as_str() {
-                        "og:title" => &mut m.og_title,
-                        "og:site_name" => &mut m.site_name,
-                        "article:published_time" | "datepublished" => &mut m.published,
-                        _ => continue,
-                    };
-                    slot.get_or_insert_with(|| squash(content));
-                }
-                "title" if m.title.is_none() => {
-                    let content = rest.split_once('>').map_or("", |(_, c)| c);
-                    let t = squash(&unescape(content));
-                    if !t.is_empty() {
-                        m.title = Some(t);
-                    }
-                }
-                "script" if m.json_ld.is_none() => {
-                    let (open, content) = rest.split_once('>').unwrap_or((rest, ""));
-                    let a = attrs(open);
-                    if attr(&a, "type")
-                        .is_some_and(|t| t.eq_ignore_ascii_case("application/ld+json"))
-                    {
-                        m.json_ld = json_ld_date(content);
-                    }
-                }
-                "time" if m.time.is_none() => {
-                    let a = attrs(rest);
-                    if let Some(d) = attr(&a, "datetime")
-                        .map(str::trim)
-                        .filter(|d| !d.is_empty())
-                    {
-                        m.time = Some(d.to_owned());
-                    }
-                }
-                _ => {}
+            o.push_str(r#"<table class="members"><thead><tr><th>id</th><th>relation</th><th class="num">similarity</th><th>date</th><th>headline</th></tr></thead><tbody>"#);
+            let shown = g.members.len().min(opts.members_per_group).min(budget);
+            budget -= shown;
+            for m in g.members.iter().take(shown) {
+                let d = &c.docs[m.doc as usize];
+                let rel = relation_label(m.relation);
+                let _ = write!(
+                    o,
+                    r#"<tr><td>{}</td><td class="rel-{rel}">{rel}</td><td class="num">{:.3}</td><td>{}</td><td>{}</td></tr>"#,
+                    esc(&d.id),
+                    m.similarity,
+                    d.timestamp.map(format_date).unwrap_or_default(),
+                    esc(clip(d.title.as_deref().unwrap_or(""), 100)),
+                );
+            }
+            o.push_str("</tbody></table>");
+            if g.members.len() > shown {
+                let _ = write!(
+                    o,
+                    r#"<p class="muted">and {} more members.</p>"#,
+                    g.members.len() - shown
+                );
             }
         }
-        m
-    }
-
-    /// `og:title`, else `<title>` without the site name.
-    fn title(&self) -> Option<String> {
-        if let Some(t) = &self.og_title {
-            return Some(t.clone());
+        if i < opts.text_groups {
+            write_pairs(&mut o, c, g, texts, opts);
         }
-        self.title
-            .as_deref()
-            .map(|t| strip_site_name(t, self.site_name.as_deref()))
-    }
-
-    fn date(&self) -> Option<String> {
-        self.published
-            .clone()
-            .or_else(|| self.json_ld.clone())
-            .or_else(|| self.time.clone())
-    }
-}
-
-/// The `datePublished` string of a JSON-LD block.
-fn json_ld_date(json: &str) -> Option<String> {
-    let at = json.find("\"datePublished\"")? + "\"datePublished\"".len();
-    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
-    let rest = rest.strip_prefix('"')?;
-    let end = rest.find('"')?;
-    let d = rest[..end].trim();
-    (!d.is_empty()).then(|| d.to_owned())
-}
-
-/// A `<title>` without the site's name: the named site (`og:site_name`) where it opens
-/// or ends the title, else the shorter side of the last ` | `, ` - `, ` – `, ` — ` or
-/// ` :: ` when that side has fewer words than the other.
-fn strip_site_name(title: &str, site: Option<&str>) -> String {
-    const SEPS: [&str; 6] = [" | ", " - ", " – ", " — ", " :: ", " · "];
-    if let Some(site) = site.filter(|s| !s.is_empty()) {
-        for sep in SEPS {
-            if let Some(t) = title.strip_suffix(site).and_then(|t| t.strip_suffix(sep)) {
-                return t.trim().to_owned();
-            }
-            if let Some(t) = title.strip_prefix(site).and_then(|t| t.strip_prefix(sep)) {
-                return t.trim().to_owned();
-            }
-        }
-    }
-    for sep in SEPS {
-        if let Some((a, b)) = title.rsplit_once(sep) {
-            let (wa, wb) = (a.split_whitespace().count(), b.split_whitespace().count());
-            if wb < wa && wb <= 4 {
-                return a.trim().to_owned();
-            }
-        }
-        if let Some((a, b)) = title.split_once(sep) {
-            let (wa, wb) = (a.split_whitespace().count(), b.split_whitespace().count());
-            if wa < wb && wa <= 3 {
-                return b.trim().to_owned();
-            }
-        }
-    }
-    title.to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn charset_from_http_then_meta_then_bytes() {
-        let cafe = b"<html><head><meta charset=\"windows-1252\"></head><body>caf\xe9</body></html>";
-        let (s, e) = decode(cafe, None, "http://a.example/");
-        assert_eq!(e, encoding_rs::WINDOWS_1252);
-        assert!(s.contains("café"));
-        // The HTTP header wins over the meta tag.
-        let (_, e) = decode(cafe, Some("utf-8"), "http://a.example/");
-        assert_eq!(e, encoding_rs::UTF_8);
-        let (s, _) = decode(
-            "<p>déjà vu, naïve café</p>".as_bytes(),
-            None,
-            "http://a.example/",
+        let _ = write!(
+            o,
+            r#"</details></td><td class="num">{}</td><td>{}</td><td>{}</td></tr>"#,
+            g.members.len(),
+            esc(&rels.join(", ")),
+            esc(&dates)
         );
-        assert!(s.contains("déjà"));
-        let (_, e) = decode(
-            b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=EUC-JP\"></head>",
-            None,
-            "",
-        );
-        assert_eq!(e, encoding_rs::EUC_JP);
     }
-
-    #[test]
-    fn title_and_date() {
-        let html = r#"<html><head><title>Rates rise again &amp; again | The Daily Example</title>
-            <meta property="og:site_name" content="The Daily Example">
-            <script type="application/ld+json">{"@type":"NewsArticle","datePublished": "2026-03-01T10:00:00Z"}</script>
-            </head><body><time datetime="2026-02-01">x</time></body></html>"#;
-        let m = Meta::scan(html);
-        assert_eq!(m.title().as_deref(), Some("Rates rise again & again"));
-        assert_eq!(m.date().as_deref(), Some("2026-03-01T10:00:00Z"));
-        let html = r#"<meta property="og:title" content="The &quot;real&quot; one">
-            <meta property="article:published_time" content="2026-01-05">
-            <title>Other - Site</title><time datetime="2026-02-01">"#;
-        let m = Meta::scan(html);
-        assert_eq!(m.title().as_deref(), Some("The \"real\" one"));
-        assert_eq!(m.date().as_deref(), Some("2026-01-05"));
-        let m = Meta::scan(
-            "<title>Site News: a long story about things - Site</title><time datetime='2026-02-01'>",
+    o.push_str("</tbody></table>");
+    if c.groups.len() > listed {
+        let rest = &c.groups[listed..];
+        let docs: usize = rest.iter().map(|g| g.members.len()).sum();
+        let _ = write!(
+            o,
+            r#"<p id="rest">And {} smaller groups ({docs} documents, {} to {} documents each) not listed here: see the JSON or JSONL output.</p>"#,
+            rest.len(),
+            rest.iter().map(|g| g.members.len()).min().unwrap_or(0),
+            rest.iter().map(|g| g.members.len()).max().unwrap_or(0),
         );
-        assert_eq!(
-            m.title().as_deref(),
-            Some("Site News: a long story about things")
-        );
-        assert_eq!(m.date().as_deref(), Some("2026-02-01"));
     }
+    o.push_str("</section>");
+    let _ = writeln!(o, "</main><script>{SCRIPT}</script></body></html>");
+    o
+}
 
-    #[test]
-    fn unescapes() {
-        assert_eq!(
-            unescape("a &amp; b &#233; &#x41; &bogus; &"),
-            "a & b é A &bogus; &"
+/// The members of a group beside its canonical, shared passages highlighted.
+fn write_pairs(
+    o: &mut String,
+    c: &Clustering,
+    g: &Group,
+    texts: &HashMap<u32, String>,
+    opts: &HtmlOptions,
+) {
+    let canon = &c.docs[g.canonical as usize];
+    let Some(ct) = texts.get(&g.canonical) else {
+        o.push_str(r#"<p class="muted">The canonical's text is not at hand (an earlier night's document, or read from standard input).</p>"#);
+        return;
+    };
+    for m in g.members.iter().skip(1).take(opts.texts_per_group) {
+        let d = &c.docs[m.doc as usize];
+        let Some(mt) = texts.get(&m.doc) else {
+            continue;
+        };
+        let al = align(ct, mt, opts.passage_words);
+        let shared: usize = al.passages.iter().map(|p| p.words).sum();
+        let rel = relation_label(m.relation);
+        let _ = write!(
+            o,
+            r#"<details class="pair"><summary>{id} beside the canonical: <span class="rel-{rel}">{rel}</span> {sim:.3}, {np} shared passages ({shared} words)</summary><div class="pair-grid"><article><h4>canonical · {cid}</h4>{ctext}</article><article><h4>{rel} · {id}</h4>{mtext}</article></div></details>"#,
+            id = esc(&d.id),
+            sim = m.similarity,
+            np = al.passages.len(),
+            cid = esc(&canon.id),
+            ctext = marked(ct, &al.a),
+            mtext = marked(mt, &al.b),
         );
     }
 }

@@ -42,6 +42,11 @@ pub enum InputKind {
     Jsonl,
     /// Gzip-compressed JSON Lines.
     JsonlGz,
+    /// A JSON array of records, or one record (`.json`); read whole. The "line" of a
+    /// record is its 1-based position in the array.
+    Json,
+    /// Gzip-compressed [`InputKind::Json`] (`.json.gz`).
+    JsonGz,
     /// One document: the whole file is the text; the id is given.
     Text {
         /// The document id (file name or relative path without extension).
@@ -55,6 +60,13 @@ pub enum InputKind {
     Wet,
 }
 
+impl InputKind {
+    /// Gzip-compressed: a read error is damage to the data, not a system error.
+    fn compressed(&self) -> bool {
+        matches!(self, InputKind::JsonlGz | InputKind::JsonGz)
+    }
+}
+
 /// One input file after expansion of directories.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputFile {
@@ -64,14 +76,26 @@ pub struct InputFile {
     pub kind: InputKind,
 }
 
+/// The default of [`RecordReader::max_record_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// The UTF-8 byte order mark, skipped at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+#[allow(clippy::case_sensitive_file_extension_comparisons)] // lowercased first
 fn kind_of(path: &Path, id_base: Option<&Path>) -> Option<InputKind> {
-    let name = path.file_name()?.to_string_lossy();
+    // Extensions in any case: `.JSONL`, `.Json.GZ`, `.WARC.GZ`.
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
     if let Some(kind) = crate::io::warc::kind_of_name(&name) {
         Some(kind)
     } else if name.ends_with(".jsonl.gz") {
         Some(InputKind::JsonlGz)
     } else if name.ends_with(".jsonl") {
         Some(InputKind::Jsonl)
+    } else if name.ends_with(".json.gz") {
+        Some(InputKind::JsonGz)
+    } else if name.ends_with(".json") {
+        Some(InputKind::Json)
     } else if name.ends_with(".txt") || id_base.is_none() {
         let rel = id_base
             .and_then(|b| path.strip_prefix(b).ok())
@@ -88,29 +112,70 @@ fn kind_of(path: &Path, id_base: Option<&Path>) -> Option<InputKind> {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Identity of a file: device and inode (the canonical path where there are none).
+fn file_key(path: &Path, meta: &std::fs::Metadata) -> (u64, u64, Option<PathBuf>) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = path;
+        (meta.dev(), meta.ino(), None)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        (0, 0, std::fs::canonicalize(path).ok())
+    }
+}
+
+type Visited = std::collections::HashSet<(u64, u64, Option<PathBuf>)>;
+
+/// Lists the files below `dir`. Symbolic links are skipped unless `follow`; directories
+/// (and, with `follow`, files) already visited are not entered again, so that a link
+/// loop or a link to a parent ends. FIFOs, devices and sockets are skipped.
+fn walk(dir: &Path, follow: bool, visited: &mut Visited, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let path = entry.path();
         let ft = entry.file_type().map_err(|e| Error::io(&path, e))?;
-        if ft.is_dir() || (ft.is_symlink() && path.is_dir()) {
-            walk(&path, out)?;
-        } else {
+        if ft.is_symlink() && !follow {
+            continue;
+        }
+        // A dangling link is skipped.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if visited.insert(file_key(&path, &meta)) {
+                walk(&path, follow, visited, out)?;
+            }
+        } else if meta.is_file() && (!follow || visited.insert(file_key(&path, &meta))) {
             out.push(path);
         }
     }
     Ok(())
 }
 
+/// Expands the inputs as given on a command line (see [`expand_inputs_with`]), without
+/// following symbolic links inside directories.
+///
+/// # Errors
+/// As [`expand_inputs_with`].
+pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
+    expand_inputs_with(paths, false)
+}
+
 /// Expands the inputs as given on a command line: `-` is stdin, a directory stands for
-/// every `*.txt`, `*.jsonl` and `*.jsonl.gz` below it in sorted path order, a `.jsonl`
-/// or `.jsonl.gz` file is JSON Lines, any other file is one plain-text document.
+/// every `*.txt`, `*.jsonl`, `*.jsonl.gz`, `*.json` and `*.json.gz` below it (extensions
+/// in any case) in sorted path order, a `.jsonl` or `.jsonl.gz` file is JSON Lines, a
+/// `.json` or `.json.gz` file a JSON array of records (or one record), any other file is
+/// one plain-text document. Inside directories, symbolic links are followed only with
+/// `follow_links`, and never into a directory already visited.
 ///
 /// # Errors
 /// [`Error::NotFound`] naming a path that does not exist; [`Error::Io`] when a
 /// directory cannot be listed.
-pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
+pub fn expand_inputs_with(paths: &[PathBuf], follow_links: bool) -> Result<Vec<InputFile>> {
     let mut files = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
@@ -126,7 +191,9 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
         })?;
         if meta.is_dir() {
             let mut found = Vec::new();
-            walk(p, &mut found)?;
+            let mut visited = Visited::new();
+            visited.insert(file_key(p, &meta));
+            walk(p, follow_links, &mut visited, &mut found)?;
             found.sort();
             for f in found {
                 if let Some(kind) = kind_of(&f, Some(p)) {
@@ -172,6 +239,8 @@ struct Span {
     line: u64,
     start: usize,
     end: usize,
+    /// End of the line terminator that followed the record (`end` when none).
+    term: usize,
 }
 
 /// Raw records read as one block of bytes: the records are ranges of the block, so
@@ -181,6 +250,8 @@ struct Span {
 pub struct RawChunk {
     data: Vec<u8>,
     spans: Vec<Span>,
+    /// Damaged inputs left early (with [`RecordReader::salvage`]).
+    damage: Vec<Error>,
     warc: crate::io::warc::WarcStats,
 }
 
@@ -211,6 +282,24 @@ impl RawChunk {
         }
     }
 
+    /// The line terminator that followed record `i` in its input, byte for byte (`\n`,
+    /// `\r\n`, …; empty for a last line without one and for records of `.json` files).
+    ///
+    /// # Panics
+    /// When `i` is out of range.
+    #[must_use]
+    pub fn terminator(&self, i: usize) -> &[u8] {
+        let s = self.spans[i];
+        &self.data[s.end..s.term]
+    }
+
+    /// The inputs found damaged while reading this chunk (with
+    /// [`RecordReader::salvage`]): each [`Error::Damaged`] names the file and the first
+    /// line not read. The records before the damage are in the chunk.
+    pub fn take_damage(&mut self) -> Vec<Error> {
+        std::mem::take(&mut self.damage)
+    }
+
     /// The records in order.
     #[must_use = "an iterator does nothing unless consumed"]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = RawRef<'_>> + '_ {
@@ -234,6 +323,13 @@ impl RawChunk {
             })
             .collect()
     }
+}
+
+/// The digest of a record's bytes kept with its document, so that the copy of the kept
+/// records can check it copies what was analysed (see [`copy_records`]).
+#[must_use]
+pub fn record_digest(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
 /// Position of the first `\n` in `hay`, eight bytes at a time.
@@ -271,10 +367,17 @@ pub struct RecordReader {
     carry: Vec<u8>,
     line: u64,
     bytes_read: u64,
+    /// The longest record accepted.
+    limit: u64,
+    /// Keep the records before the damage of a damaged compressed input.
+    salvage: bool,
+    /// The current file's first bytes are still to come (a BOM is skipped there).
+    at_start: bool,
 }
 
 impl RecordReader {
-    /// A reader over expanded inputs (see [`expand_inputs`]).
+    /// A reader over expanded inputs (see [`expand_inputs`]), with records up to
+    /// [`DEFAULT_MAX_RECORD_BYTES`], stopping at a damaged input.
     #[must_use]
     pub fn new(files: Vec<InputFile>) -> Self {
         RecordReader {
@@ -286,13 +389,43 @@ impl RecordReader {
             carry: Vec::new(),
             line: 0,
             bytes_read: 0,
+            limit: DEFAULT_MAX_RECORD_BYTES,
+            salvage: false,
+            at_start: false,
         }
+    }
+
+    /// Refuses records (a line, a `.json` file, a text file) longer than `bytes` with
+    /// [`Error::RecordTooLong`], before holding much more than that in memory.
+    #[must_use]
+    pub fn max_record_bytes(mut self, bytes: u64) -> Self {
+        self.limit = bytes.max(1);
+        self
+    }
+
+    /// With `yes`, a compressed input that ends early or is corrupted gives the records
+    /// read whole before the damage, and the damage is listed in the chunk (see
+    /// [`RawChunk::take_damage`]); without, it is an [`Error::Damaged`].
+    #[must_use]
+    pub fn salvage(mut self, yes: bool) -> Self {
+        self.salvage = yes;
+        self
     }
 
     /// The inputs being read.
     #[must_use]
     pub fn files(&self) -> &[InputFile] {
         &self.files
+    }
+
+    /// A reader with the same options over input `i` alone, whose records keep their
+    /// index `i`.
+    fn only(&self, i: usize) -> RecordReader {
+        let mut r = RecordReader::new(self.files[..=i].to_vec())
+            .max_record_bytes(self.limit)
+            .salvage(self.salvage);
+        r.next_file = i;
+        r
     }
 
     /// Bytes consumed so far (decompressed size for gzip input).
@@ -305,7 +438,7 @@ impl RecordReader {
     /// An empty chunk means the end of all inputs.
     ///
     /// # Errors
-    /// [`Error::Io`] naming the file that could not be opened or read.
+    /// As [`RecordReader::next_block_into`].
     pub fn next_chunk(&mut self, max_bytes: usize) -> Result<Vec<RawRecord>> {
         Ok(self.next_block(max_bytes)?.to_records())
     }
@@ -314,20 +447,31 @@ impl RecordReader {
     /// end. An empty chunk means the end of all inputs.
     ///
     /// # Errors
-    /// [`Error::Io`] naming the file that could not be opened or read.
+    /// As [`RecordReader::next_block_into`].
     pub fn next_block(&mut self, max_bytes: usize) -> Result<RawChunk> {
         self.next_block_into(max_bytes, RawChunk::default())
+    }
+
+    fn location(&self, file: u32, line: u64) -> Location {
+        Location {
+            path: self.files[file as usize].path.clone(),
+            line,
+        }
     }
 
     /// [`RecordReader::next_block`] into the memory of a chunk done with.
     ///
     /// # Errors
-    /// [`Error::Io`] naming the file that could not be opened or read.
+    /// [`Error::Io`] naming the file that could not be opened or read;
+    /// [`Error::RecordTooLong`] for a record over the limit; [`Error::Damaged`] for a
+    /// compressed input that ends early or is corrupted (unless salvaging);
+    /// [`Error::InvalidJson`] for a `.json` file that is not JSON (unless salvaging).
     pub fn next_block_into(&mut self, max_bytes: usize, mut chunk: RawChunk) -> Result<RawChunk> {
         /// The least read from a file at a time.
         const MIN_READ: usize = 64 << 10;
         chunk.data.clear();
         chunk.spans.clear();
+        chunk.damage.clear();
         chunk.warc = crate::io::warc::WarcStats::default();
         while chunk.data.len() < max_bytes {
             if let Some((file, wet, reader, counted)) = self.warc.as_mut() {
@@ -343,6 +487,7 @@ impl RecordReader {
                         line: offset,
                         start,
                         end: chunk.data.len(),
+                        term: chunk.data.len(),
                     }),
                     None => self.warc = None,
                 }
@@ -363,14 +508,24 @@ impl RecordReader {
                 .max(MIN_READ)
                 .max(self.carry.len());
             self.carry.clear();
-            let n = reader
-                .take(want as u64)
-                .read_to_end(&mut chunk.data)
-                .map_err(|e| Error::io(self.files[file as usize].path.clone(), e))?;
+            let before = chunk.data.len();
+            let damaged = match reader.take(want as u64).read_to_end(&mut chunk.data) {
+                Ok(_) => None,
+                Err(e) if self.files[file as usize].kind.compressed() => Some(e),
+                Err(e) => return Err(Error::io(self.files[file as usize].path.clone(), e)),
+            };
+            let n = chunk.data.len() - before;
             self.bytes_read += n as u64;
-            let eof = n < want;
-            // Whole lines only; the start of an unfinished one waits for the next read.
-            let end = if eof {
+            if self.at_start {
+                self.at_start = false;
+                if chunk.data[start..].starts_with(BOM) {
+                    chunk.data.drain(start..start + BOM.len());
+                }
+            }
+            let eof = n < want || damaged.is_some();
+            // Whole lines only; the start of an unfinished one waits for the next read
+            // (or, in a damaged input, is dropped).
+            let end = if eof && damaged.is_none() {
                 chunk.data.len()
             } else {
                 match chunk.data[start..].iter().rposition(|&b| b == b'\n') {
@@ -378,7 +533,9 @@ impl RecordReader {
                     None => start,
                 }
             };
-            self.carry.extend_from_slice(&chunk.data[end..]);
+            if damaged.is_none() {
+                self.carry.extend_from_slice(&chunk.data[end..]);
+            }
             chunk.data.truncate(end);
             let mut at = start;
             while at < end {
@@ -389,15 +546,42 @@ impl RecordReader {
                 while last > at && matches!(chunk.data[last - 1], b'\n' | b'\r') {
                     last -= 1;
                 }
+                if (last - at) as u64 > self.limit {
+                    return Err(Error::RecordTooLong {
+                        at: self.location(file, self.line),
+                        limit: self.limit,
+                    });
+                }
                 if !chunk.data[at..last].iter().all(u8::is_ascii_whitespace) {
                     chunk.spans.push(Span {
                         file,
                         line: self.line,
                         start: at,
                         end: last,
+                        term: next,
                     });
                 }
                 at = next;
+            }
+            if self.carry.len() as u64 > self.limit {
+                return Err(Error::RecordTooLong {
+                    at: self.location(file, self.line + 1),
+                    limit: self.limit,
+                });
+            }
+            if let Some(e) = damaged {
+                self.carry.clear();
+                let err = Error::Damaged {
+                    at: self.location(file, self.line + 1),
+                    message: format!(
+                        "compressed data ends early or is corrupted ({e}); {} lines before it were read",
+                        self.line
+                    ),
+                };
+                if !self.salvage {
+                    return Err(err);
+                }
+                chunk.damage.push(err);
             }
             if eof {
                 self.current = None;
@@ -406,29 +590,127 @@ impl RecordReader {
         Ok(chunk)
     }
 
-    /// Opens the next file; a text file is read whole into `chunk` at once.
+    /// Reads a whole file (a text document or a `.json` file) through `reader`, up to
+    /// the limit. `Ok(None)` when a compressed file is damaged and salvaging (the
+    /// damage is listed in `chunk`).
+    fn read_whole(
+        &mut self,
+        idx: u32,
+        reader: &mut dyn Read,
+        chunk: &mut RawChunk,
+    ) -> Result<Option<Vec<u8>>> {
+        let f = &self.files[idx as usize];
+        let mut bytes = Vec::new();
+        if let Err(e) = reader.take(self.limit + 1).read_to_end(&mut bytes) {
+            if !f.kind.compressed() {
+                return Err(Error::io(&f.path, e));
+            }
+            let err = Error::Damaged {
+                at: self.location(idx, 1),
+                message: format!("compressed data ends early or is corrupted ({e})"),
+            };
+            if !self.salvage {
+                return Err(err);
+            }
+            chunk.damage.push(err);
+            return Ok(None);
+        }
+        self.bytes_read += bytes.len() as u64;
+        if bytes.len() as u64 > self.limit {
+            return Err(Error::RecordTooLong {
+                at: self.location(idx, 1),
+                limit: self.limit,
+            });
+        }
+        if bytes.starts_with(BOM) {
+            bytes.drain(..BOM.len());
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Splits a `.json` file into its records: the elements of an array, or the one
+    /// value. Line breaks between tokens become spaces, so that each record is one line
+    /// of JSON Lines when copied.
+    fn push_json(&self, idx: u32, bytes: &[u8], chunk: &mut RawChunk) -> Result<()> {
+        use serde_json::value::RawValue;
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        let parsed: std::result::Result<Vec<&RawValue>, _> = if first == Some(&b'[') {
+            serde_json::from_slice(bytes)
+        } else {
+            serde_json::from_slice::<&RawValue>(bytes).map(|v| vec![v])
+        };
+        let values = match parsed {
+            Ok(v) => v,
+            Err(e) => {
+                let err = Error::InvalidJson {
+                    at: self.location(idx, e.line() as u64),
+                    message: format!(
+                        "{} (a .json file holds an array of records)",
+                        strip_position(&e.to_string())
+                    ),
+                };
+                if !self.salvage {
+                    return Err(err);
+                }
+                chunk.damage.push(err);
+                return Ok(());
+            }
+        };
+        for (k, v) in values.into_iter().enumerate() {
+            let start = chunk.data.len();
+            chunk.data.extend(
+                v.get()
+                    .bytes()
+                    .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
+            );
+            let end = chunk.data.len();
+            chunk.spans.push(Span {
+                file: idx,
+                line: k as u64 + 1,
+                start,
+                end,
+                term: end,
+            });
+        }
+        Ok(())
+    }
+
+    /// Opens the next file; a text or `.json` file is read whole into `chunk` at once.
     /// Returns false when no file is left.
     fn open_next(&mut self, chunk: &mut RawChunk) -> Result<bool> {
-        let Some(f) = self.files.get(self.next_file) else {
+        let Some(f) = self.files.get(self.next_file).cloned() else {
             return Ok(false);
         };
         let idx = u32::try_from(self.next_file).expect("fewer than 2^32 inputs");
         self.next_file += 1;
         self.line = 0;
+        self.at_start = true;
         let open = |p: &Path| File::open(p).map_err(|e| Error::io(p, e));
         match &f.kind {
             InputKind::Text { .. } => {
+                let Some(bytes) = self.read_whole(idx, &mut open(&f.path)?, chunk)? else {
+                    return Ok(true);
+                };
                 let start = chunk.data.len();
-                open(&f.path)?
-                    .read_to_end(&mut chunk.data)
-                    .map_err(|e| Error::io(&f.path, e))?;
-                self.bytes_read += (chunk.data.len() - start) as u64;
+                chunk.data.extend_from_slice(&bytes);
                 chunk.spans.push(Span {
                     file: idx,
                     line: 1,
                     start,
                     end: chunk.data.len(),
+                    term: chunk.data.len(),
                 });
+            }
+            InputKind::Json | InputKind::JsonGz => {
+                let file = open(&f.path)?;
+                let read = if f.kind == InputKind::JsonGz {
+                    self.read_whole(idx, &mut MultiGzDecoder::new(file), chunk)?
+                } else {
+                    self.read_whole(idx, &mut { file }, chunk)?
+                };
+                if let Some(bytes) = read {
+                    self.push_json(idx, &bytes, chunk)?;
+                }
             }
             InputKind::Jsonl => {
                 self.current = Some((idx, Box::new(open(&f.path)?)));
@@ -453,71 +735,115 @@ impl RecordReader {
     }
 }
 
-/// Copies the records of `files` for which `keep(file, line)` holds to `out`, byte for
-/// byte, one per line. A plain-text document has no record and is written as
-/// `{"id", "text"}`.
+/// The records to copy: (input file, line) → [`record_digest`] of the bytes analysed.
+pub type KeptRecords = std::collections::HashMap<(u32, u64), u64>;
+
+/// Copies the records of `reader`'s inputs listed in `kept` to `out`, byte for byte with
+/// their line terminators (`\r\n` stays `\r\n`; a last line without one gets `\n`),
+/// one per line. A plain-text document has no record and is written as `{"id", "text"}`.
+/// A WARC or WET file's kept pages are copied as their very bytes (the same gzip
+/// members), with the request and metadata records that go with them and the file's
+/// `warcinfo` records (see [`crate::io::warc`]).
+/// Each record copied is checked against its digest, and every record listed must be
+/// found: an input changed since the analysis is an error, never a wrong output.
+/// Returns the number of records copied.
 ///
 /// # Errors
-/// [`Error::Io`] naming the input that cannot be read, or what writing to `out` returns
-/// (as [`Error::Io`] naming `out_name`).
+/// [`Error::InputChanged`] naming the record that differs or is gone; the reader's
+/// errors; what writing to `out` returns (as [`Error::Io`] naming `out_name`).
+///
+/// # Panics
+/// With 2^32 inputs or more (the reader cannot have that many).
 pub fn copy_records(
-    files: &[InputFile],
-    mut keep: impl FnMut(u32, u64) -> bool,
+    reader: RecordReader,
+    kept: &KeptRecords,
     out: &mut dyn std::io::Write,
     out_name: &Path,
-) -> Result<()> {
-    if files
-        .iter()
-        .any(|f| matches!(f.kind, InputKind::Warc | InputKind::Wet))
-    {
+) -> Result<u64> {
+    let files = reader.files().to_vec();
+    let warc = |f: &InputFile| matches!(f.kind, InputKind::Warc | InputKind::Wet);
+    let mut met = std::collections::HashSet::with_capacity(kept.len());
+    if files.iter().any(warc) {
+        // File by file, in order: a WARC file is copied by records, the others by lines.
         for (i, f) in files.iter().enumerate() {
-            let wet = f.kind == InputKind::Wet;
-            let i = i as u32;
-            if wet || f.kind == InputKind::Warc {
-                crate::io::warc::copy_kept(&f.path, wet, |l| keep(i, l), out, out_name)?;
+            if warc(f) {
+                let idx = u32::try_from(i).expect("fewer than 2^32 inputs");
+                crate::io::warc::copy_kept(f, idx, kept, &mut met, out, out_name)?;
             } else {
-                copy_lines(
-                    std::slice::from_ref(f),
-                    &mut |_, l| keep(i, l),
-                    out,
-                    out_name,
-                )?;
+                copy_lines(reader.only(i), kept, &mut met, out, out_name)?;
             }
         }
-        return Ok(());
+    } else {
+        copy_lines(reader, kept, &mut met, out, out_name)?;
     }
-    copy_lines(files, &mut keep, out, out_name)
+    if met.len() != kept.len() {
+        // Which record is gone: the first listed that was not met.
+        let (file, line) = kept
+            .keys()
+            .filter(|k| !met.contains(k))
+            .min()
+            .copied()
+            .unwrap_or_default();
+        return Err(Error::InputChanged {
+            at: Location {
+                path: files[file as usize].path.clone(),
+                line,
+            },
+            message: format!(
+                "{} of the {} records kept are gone or changed since the analysis (the input \
+                 changed during the run)",
+                kept.len() - met.len(),
+                kept.len()
+            ),
+        });
+    }
+    Ok(met.len() as u64)
 }
 
-/// [`copy_records`] of line-based inputs.
+/// [`copy_records`] of line-based inputs: the records copied are added to `met`.
 fn copy_lines(
-    files: &[InputFile],
-    keep: &mut dyn FnMut(u32, u64) -> bool,
+    mut reader: RecordReader,
+    kept: &KeptRecords,
+    met: &mut std::collections::HashSet<(u32, u64)>,
     out: &mut dyn std::io::Write,
     out_name: &Path,
 ) -> Result<()> {
     let w = |e| Error::io(out_name, e);
-    let mut reader = RecordReader::new(files.to_vec());
+    let files = reader.files().to_vec();
     loop {
-        let chunk = reader.next_chunk(8 << 20)?;
+        let chunk = reader.next_block(8 << 20)?;
         if chunk.is_empty() {
             return Ok(());
         }
-        for raw in chunk {
-            if !keep(raw.file, raw.line) {
+        for i in 0..chunk.len() {
+            let raw = chunk.get(i);
+            let Some(&digest) = kept.get(&(raw.file, raw.line)) else {
                 continue;
+            };
+            if record_digest(raw.bytes) != digest {
+                return Err(Error::InputChanged {
+                    at: Location {
+                        path: files[raw.file as usize].path.clone(),
+                        line: raw.line,
+                    },
+                    message: "this record changed since it was analysed; nothing was written"
+                        .into(),
+                });
             }
-            match &files[raw.file as usize].kind {
-                // Read by `copy_kept` below, a file at a time.
-                InputKind::Warc | InputKind::Wet => continue,
-                InputKind::Text { id } => {
-                    let text = String::from_utf8_lossy(&raw.bytes);
-                    serde_json::to_writer(&mut *out, &serde_json::json!({"id": id, "text": text}))
-                        .map_err(|e| w(e.into()))?;
+            met.insert((raw.file, raw.line));
+            if let InputKind::Text { id } = &files[raw.file as usize].kind {
+                let text = String::from_utf8_lossy(raw.bytes);
+                serde_json::to_writer(&mut *out, &serde_json::json!({"id": id, "text": text}))
+                    .map_err(|e| w(e.into()))?;
+                out.write_all(b"\n").map_err(w)?;
+            } else {
+                out.write_all(raw.bytes).map_err(w)?;
+                let term = chunk.terminator(i);
+                out.write_all(term).map_err(w)?;
+                if term.last() != Some(&b'\n') {
+                    out.write_all(b"\n").map_err(w)?;
                 }
-                _ => out.write_all(&raw.bytes).map_err(w)?,
             }
-            out.write_all(b"\n").map_err(w)?;
         }
     }
 }

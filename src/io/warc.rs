@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::document::parse_date;
-use crate::error::{Error, Result};
-use crate::io::html;
-use crate::io::read::{InputFile, InputKind};
+use crate::error::{Error, Location, Result};
+use crate::io::extract;
+use crate::io::read::{InputFile, InputKind, KeptRecords, record_digest};
 
 /// The largest record (or gzip member) read; a larger one is reported as broken.
 const MAX_RECORD: u64 = 1 << 30;
@@ -704,7 +704,7 @@ pub fn parse_page(record: &[u8]) -> Page {
         body = b.into();
     }
     let charset = header(h.head, "content-type").and_then(charset_of);
-    let x = html::extract(&body, charset, &url);
+    let x = extract::extract(&body, charset, &url);
     Page {
         url,
         title: x.title,
@@ -804,25 +804,39 @@ struct Entry {
     keep: bool,
 }
 
-/// Copies the kept page records of a WARC file, the `request` and `metadata` records
-/// that go with them and the file's `warcinfo` records to `out`, byte for byte (the same
-/// gzip members), in file order.
-/// A page is kept when `keep(offset)` holds for its offset (as the reader gave it). A
-/// request or metadata record goes with a page when one names the other in
-/// `WARC-Concurrent-To`, or both name the same record, or, with no such link, when it is
-/// a request for the same URI just before the page.
+/// Copies the kept page records of WARC file `f` (input `file`), the `request` and
+/// `metadata` records that go with them and the file's `warcinfo` records to `out`, byte
+/// for byte (the same gzip members), in file order.
+/// A page is kept when `kept` lists its offset (as the reader gave it); its bytes must
+/// have the digest listed (else it is not copied, and [`crate::io::read::copy_records`]
+/// reports it gone), and the page is added to `met`. A request or metadata record goes
+/// with a page when one names the other in `WARC-Concurrent-To`, or both name the same
+/// record, or, with no such link, when it is a request for the same URI just before the
+/// page.
 ///
 /// # Errors
-/// [`Error::Io`] naming the file that cannot be read, or `out_name` when writing fails.
-pub fn copy_kept(
-    path: &Path,
-    wet: bool,
-    mut keep: impl FnMut(u64) -> bool,
+/// [`Error::Io`] naming the file that cannot be read, or `out_name` when writing fails;
+/// [`Error::InputChanged`] when the file changes while it is copied.
+pub(crate) fn copy_kept(
+    f: &InputFile,
+    file: u32,
+    kept: &KeptRecords,
+    met: &mut HashSet<(u32, u64)>,
     out: &mut dyn Write,
     out_name: &Path,
 ) -> Result<()> {
+    let path = f.path.as_path();
+    let wet = f.kind == InputKind::Wet;
     let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
-    let mut reader = WarcReader::new(path, Box::new(open()?))?;
+    // The bytes are copied in a second pass over the file: it must not change between.
+    let stamp = |file: &std::fs::File| {
+        file.metadata()
+            .map(|m| (m.len(), m.modified().ok()))
+            .map_err(|e| Error::io(path, e))
+    };
+    let first_open = open()?;
+    let before = stamp(&first_open)?;
+    let mut reader = WarcReader::new(path, Box::new(first_open))?;
     let mut stats = WarcStats::default();
     let mut entries: Vec<Entry> = Vec::new();
     let mut filter = PageFilter::default();
@@ -843,6 +857,13 @@ pub fn copy_kept(
         let uri = xxhash_rust::xxh3::xxh3_64(uri.as_bytes());
         // Only the first capture of a URI was a document (as in `PageFilter`).
         let first = kind == Kind::Page && filter.seen.insert(uri);
+        let keep = first
+            && kept
+                .get(&(file, offset))
+                .is_some_and(|&d| d == record_digest(record));
+        if keep {
+            met.insert((file, offset));
+        }
         entries.push(Entry {
             offset,
             end,
@@ -851,7 +872,7 @@ pub fn copy_kept(
                 .map_or(0, |v| xxhash_rust::xxh3::xxh3_64(strip_angle(v).as_bytes())),
             links: links(head),
             uri,
-            keep: first && keep(offset),
+            keep,
         });
     }
     // Ids of the kept pages and the records they or their partners name.
@@ -897,13 +918,28 @@ pub fn copy_kept(
             .map_err(|err| Error::io(path, err))?;
         let n = std::io::copy(&mut (&mut file).take(e.end - start), out).map_err(w)?;
         if n != e.end - start {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "file changed while read"),
-            ));
+            return Err(Error::InputChanged {
+                at: Location {
+                    path: path.to_path_buf(),
+                    line: e.offset,
+                },
+                message: "the file ends early: it changed while its kept records were copied"
+                    .into(),
+            });
         }
         at = e.end;
         last_end = e.end;
+    }
+    if stamp(&file)? != before {
+        // Named by the first record copied (WARC records are named by byte offset).
+        let first = entries.iter().zip(&take).find(|(_, t)| **t);
+        return Err(Error::InputChanged {
+            at: Location {
+                path: path.to_path_buf(),
+                line: first.map_or(0, |(e, _)| e.offset),
+            },
+            message: "the file changed while its kept records were copied".into(),
+        });
     }
     Ok(())
 }

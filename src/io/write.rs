@@ -290,7 +290,10 @@ impl Clustering {
             .flat_map(|g| &g.members)
             .map(|m| self.docs[m.doc as usize].id.chars().count())
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            // Ids are aligned up to a sensible width; a longer one just runs over (and
+            // a width over 65,535 would panic in `fmt`).
+            .min(MAX_ID_WIDTH);
         for (i, g) in self.groups.iter().enumerate() {
             let c = &self.docs[g.canonical as usize];
             writeln!(out)?;
@@ -318,6 +321,9 @@ impl Clustering {
         Ok(())
     }
 }
+
+/// The widest column of ids in the text report.
+const MAX_ID_WIDTH: usize = 60;
 
 /// A title on one line, cut to `max` characters.
 fn one_line(s: &str, max: usize) -> String {

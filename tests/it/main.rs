@@ -5,9 +5,15 @@
 mod api;
 mod cli;
 mod common;
+mod compare;
+mod fuzz;
+mod html;
 mod index;
 mod nightly;
+mod order;
 mod properties;
+mod reliability;
+mod shard;
 mod shared;
 mod simhash;
 mod snapshots;

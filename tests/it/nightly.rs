@@ -125,7 +125,7 @@ fn simhash_nights_group_like_minhash() {
     let two = lines(&d.path().join("s-sim-2/groups.jsonl"));
     assert_eq!(line(&two, "b-wrap2")["canonical"], "a2");
     let night3 = ["s-sim", "s-sim-3", "night3.jsonl", "2026-11-30"];
-    let o = night_run(d.path(), night3, &[]);
+    let o = night_run(d.path(), night3, &["--force-date"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("simhash"), "{}", stderr(&o));
 }
@@ -195,9 +195,21 @@ fn stories_of_earlier_nights_keep_their_groups() {
         summary["peak_rss_bytes"].as_u64().is_some_and(|b| b > 0) || !cfg!(target_os = "linux")
     );
 
-    // Night 3 is nine days later: with a 3-day window the earlier nights are gone, so
-    // copies of their stories start groups of their own.
-    night(d, "state", "out3", "night3.jsonl", "2026-11-30");
+    // Night 3 is nine days later (a jump past the window, so --force-date): with a
+    // 3-day window the earlier nights are gone, so copies of their stories start groups
+    // of their own.
+    let jump = ["state", "out3", "night3.jsonl", "2026-11-30"];
+    let o = night_run(d, jump, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--force-date"), "{}", stderr(&o));
+    night_with(
+        d,
+        "state",
+        "out3",
+        "night3.jsonl",
+        "2026-11-30",
+        &["--force-date"],
+    );
     let g = lines(&d.join("out3/groups.jsonl"));
     assert_eq!(line(&g, "c-copy1")["group"], serde_json::Value::Null);
     let summary: serde_json::Value =
@@ -213,7 +225,7 @@ fn running_the_last_night_again_gives_the_same_outputs_and_earlier_nights_are_re
     two_nights(d);
     night(d, "state", "out1", "night1.jsonl", "2026-11-20");
     night(d, "state", "out2", "night2.jsonl", "2026-11-21");
-    let first: Vec<Vec<u8>> = ["kept.jsonl", "groups.jsonl", "report.txt"]
+    let first: Vec<Vec<u8>> = ["kept.jsonl", "groups.jsonl", "report.txt", "report.html"]
         .iter()
         .map(|f| read(&d.join("out2").join(f)))
         .collect();
@@ -232,7 +244,7 @@ fn running_the_last_night_again_gives_the_same_outputs_and_earlier_nights_are_re
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    for (f, want) in ["kept.jsonl", "groups.jsonl", "report.txt"]
+    for (f, want) in ["kept.jsonl", "groups.jsonl", "report.txt", "report.html"]
         .iter()
         .zip(&first)
     {
@@ -332,6 +344,8 @@ fn a_corrupted_state_gives_a_clear_error() {
         "state",
         "--out",
         "out2",
+        "--date",
+        "2026-11-21",
         "-q",
         "night2.jsonl",
     ];
@@ -375,6 +389,8 @@ fn a_corrupted_state_gives_a_clear_error() {
             "o",
             "--perms",
             "64",
+            "--date",
+            "2026-11-21",
             "-q",
             "night2.jsonl",
         ],

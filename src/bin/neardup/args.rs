@@ -57,8 +57,9 @@ pub enum Command {
     ///
     /// Writes into --out: kept.jsonl (the deduplicated records, unchanged), groups.jsonl
     /// (per input document: id, group, canonical, relation, similarity, and whether the
-    /// canonical came from an earlier night), report.txt (as `cluster`) and summary.json
-    /// (counts, seconds per stage, documents/s, peak memory).
+    /// canonical came from an earlier night), report.txt (as `cluster`), report.html (as
+    /// `cluster --format html`) and summary.json (counts, seconds per stage, documents/s,
+    /// peak memory).
     ///
     /// A night's state is committed only when complete: a run killed at any moment leaves
     /// the previous state usable. Running the last night again (same inputs) recomputes
@@ -71,6 +72,58 @@ pub enum Command {
     ///   neardup nightly --state state/ --out out/today --window-days 7 --date 2026-11-22 day/
     #[command(verbatim_doc_comment)]
     Nightly(NightlyArgs),
+    /// Explain why two documents are one story or not: the relation, every score beside
+    /// the threshold it was held to, the rule that decided, then both texts with their
+    /// shared passages marked.
+    ///
+    /// Word rarity (which weighs the rewrite score) is counted, without --corpus, over
+    /// the two texts plus the three bundled seed articles: a small reference, so pass
+    /// --corpus with the crawl the two came from to weigh words as a run over it does.
+    ///
+    /// Examples:
+    ///   neardup compare a.txt b.txt
+    ///   neardup compare a.json b.json --format json
+    ///   neardup compare --corpus crawl.jsonl 1234 5678
+    #[command(verbatim_doc_comment)]
+    Compare(CompareArgs),
+}
+
+/// Arguments of `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first document: a file (.txt, or .json/.jsonl holding one record), or with
+    /// --corpus an id.
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// The second document, as A.
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Read A and B by id from this corpus (JSON Lines or a directory) and count word
+    /// rarity over all its documents.
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+    /// Output format: text (for a person) or json.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+    /// Colour the shared passages: auto (when writing to a terminal and `NO_COLOR` is
+    /// unset), always, never (marks them [[n ...]]).
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    #[command(flatten)]
+    pub input: InputOpts,
+    #[command(flatten)]
+    pub sim: SimilarityOpts,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Arguments of `nightly`.
@@ -94,6 +147,10 @@ pub struct NightlyArgs {
     /// closely: exact, `near_duplicate`, or rewrite (every non-canonical member).
     #[arg(long, value_name = "RELATION", default_value = "rewrite", value_parser = parse_relation)]
     pub min_relation: Relation,
+    /// Accept a --date earlier than the last night's, or more than --window-days after
+    /// it (both refused otherwise: a mistyped date would drain or rewind the state).
+    #[arg(long)]
+    pub force_date: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -108,12 +165,39 @@ pub struct ClusterArgs {
     #[command(flatten)]
     pub common: Common,
     /// Output format: text (report for a person), json (groups for programs), jsonl or
-    /// csv (one row per input document: id, group, canonical, relation, similarity).
+    /// csv (one row per input document: id, group, canonical, relation, similarity), html
+    /// (a page to browse: the texts shown are read back from the inputs).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
     /// Write to FILE instead of standard output (written whole or not at all).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputOpts,
+}
+
+/// What an output path may be besides a regular file.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputOpts {
+    /// When an output path is a symbolic link, write to the file it points to (refused
+    /// otherwise: the link would be replaced by a file).
+    #[arg(long)]
+    pub follow_output_links: bool,
+    /// When an output path is an existing FIFO or character device, write straight into
+    /// it, not atomically (refused otherwise: it would be replaced by a file).
+    #[arg(long)]
+    pub direct_output: bool,
+}
+
+impl OutputOpts {
+    /// The library's output policy.
+    pub fn policy(&self) -> neardup::io::atomic::OutputPolicy {
+        neardup::io::atomic::OutputPolicy {
+            follow_links: self.follow_output_links,
+            direct: self.direct_output,
+        }
+    }
 }
 
 /// Arguments of `eval`.
@@ -173,6 +257,8 @@ pub struct DedupArgs {
     /// default) every non-canonical member.
     #[arg(long, value_name = "RELATION", default_value = "rewrite", value_parser = parse_relation)]
     pub min_relation: Relation,
+    #[command(flatten)]
+    pub out: OutputOpts,
 }
 
 fn parse_relation(s: &str) -> Result<Relation, String> {
@@ -182,11 +268,12 @@ fn parse_relation(s: &str) -> Result<Relation, String> {
 /// Options shared by the subcommands that read inputs.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// Inputs: JSON Lines files (.jsonl, .jsonl.gz), WARC and WET files (.warc,
-    /// .warc.gz, .warc.wet.gz: one document per HTML 200 response), plain-text files (one
-    /// document each; id = file name without extension), directories (every .txt, .jsonl,
-    /// .jsonl.gz, .warc, .warc.gz below, in path order), or - for JSON Lines on standard
-    /// input.
+    /// Inputs: JSON Lines files (.jsonl, .jsonl.gz), JSON files (.json, .json.gz: an
+    /// array of records or one record), WARC and WET files (.warc, .warc.gz, .wet,
+    /// .warc.wet.gz: one document per HTML 200 response or conversion record), plain-text
+    /// files (one document each; id = file name without extension), directories (every
+    /// .txt, .jsonl, .jsonl.gz, .json, .json.gz, .warc, .warc.gz, .wet and .wet.gz below,
+    /// extensions in any case, in path order), or - for JSON Lines on standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
@@ -265,12 +352,21 @@ pub struct InputOpts {
     #[arg(long, default_value = "date")]
     pub date_field: String,
     /// Skip malformed records (bad JSON, missing id or text, repeated id), count them and
-    /// report them in the summary, instead of stopping at the first.
+    /// report them in the summary, instead of stopping at the first; keep the records
+    /// before the damage of a truncated or corrupted .gz input.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Follow symbolic links inside input directories (each directory and file is read
+    /// once, whatever the links).
+    #[arg(long)]
+    pub follow_links: bool,
+    /// The longest record accepted (a JSON line, a .json or a text file), in bytes, or
+    /// with K, M or G (binary units); a longer one is an error naming file and line.
+    #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = parse_bytes)]
+    pub max_record_bytes: u64,
     /// Read every input (standard input too) as WARC (HTML 200 responses, main text
-    /// extracted) or WET (conversion records), whatever its name. By default `*.warc`, `*.warc.gz` are WARC
-    /// and `*.wet`, `*.wet.gz`, `*.warc.wet.gz` are WET.
+    /// extracted) or WET (conversion records), whatever its name. By default `*.warc`,
+    /// `*.warc.gz` are WARC and `*.wet`, `*.wet.gz`, `*.warc.wet.gz` are WET.
     #[arg(long, value_name = "FORMAT")]
     pub input_format: Option<InputFormat>,
 }
@@ -293,11 +389,27 @@ pub enum InputFormat {
     Wet,
 }
 
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{s:?} is not a size (bytes, or a number with K, M or G)"))
+}
+
 /// How the run behaves.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Run")]
 pub struct RunOpts {
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core; at most 4 per core).
     #[arg(long)]
     pub threads: Option<usize>,
     /// No progress bars and no closing summary line on standard error.
@@ -342,15 +454,20 @@ pub enum FormatArg {
     Jsonl,
     /// One row per input document.
     Csv,
+    /// One self-contained web page: summary, histograms, a searchable table of groups,
+    /// the largest groups' members beside their canonical with shared passages marked.
+    Html,
 }
 
-impl From<FormatArg> for neardup::Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Text => neardup::Format::Text,
-            FormatArg::Json => neardup::Format::Json,
-            FormatArg::Jsonl => neardup::Format::Jsonl,
-            FormatArg::Csv => neardup::Format::Csv,
+impl FormatArg {
+    /// The library's format, or `None` for HTML (written with the inputs at hand).
+    pub fn library(self) -> Option<neardup::Format> {
+        match self {
+            FormatArg::Text => Some(neardup::Format::Text),
+            FormatArg::Json => Some(neardup::Format::Json),
+            FormatArg::Jsonl => Some(neardup::Format::Jsonl),
+            FormatArg::Csv => Some(neardup::Format::Csv),
+            FormatArg::Html => None,
         }
     }
 }
@@ -381,16 +498,27 @@ impl SimilarityOpts {
 }
 
 impl InputOpts {
-    /// The field names to read.
-    /// The input files of `paths`, read as `--input-format` says.
+    /// How records are read.
+    pub fn read_options(&self) -> neardup::pipeline::ReadOptions {
+        neardup::pipeline::ReadOptions {
+            fields: self.fields(),
+            skip_invalid: self.skip_invalid,
+            follow_links: self.follow_links,
+            max_record_bytes: self.max_record_bytes,
+        }
+    }
+
+    /// The input files of `paths` (links followed as asked), read as `--input-format`
+    /// says.
     pub fn expand(&self, paths: &[PathBuf]) -> neardup::Result<Vec<neardup::io::read::InputFile>> {
-        let mut files = neardup::io::read::expand_inputs(paths)?;
+        let mut files = neardup::io::read::expand_inputs_with(paths, self.follow_links)?;
         if let Some(f) = self.input_format {
             neardup::io::warc::set_kind(&mut files, f == InputFormat::Wet);
         }
         Ok(files)
     }
 
+    /// The field names to read.
     pub fn fields(&self) -> neardup::io::read::FieldNames {
         neardup::io::read::FieldNames {
             id: self.id_field.clone(),

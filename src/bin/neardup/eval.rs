@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use neardup::Config;
 use neardup::eval::{EvalScores, Gold};
-use neardup::pipeline::{ReadOptions, cluster_files};
+use neardup::pipeline::cluster_files;
 use neardup::progress::NoProgress;
 
 use crate::args::{EvalArgs, EvalFormat};
@@ -75,10 +75,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let gold = Gold::read(&a.gold)?;
     let corpus: PathBuf = a.corpus.clone().unwrap_or_else(|| a.gold.clone());
     let files = a.input.expand(std::slice::from_ref(&corpus))?;
-    let opts = ReadOptions {
-        fields: a.input.fields(),
-        skip_invalid: a.input.skip_invalid,
-    };
+    let opts = a.input.read_options();
     let base = a.sim.config()?;
     let score = |config: &Config| -> Result<EvalScores> {
         let result = cluster_files(files.clone(), config, &opts, &NoProgress)?;

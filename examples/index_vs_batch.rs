@@ -1,0 +1,99 @@
+//! How far the online `Index`, fed documents one at a time in a random order, is from the
+//! batch run over the same documents: adjusted Rand index of the two partitions.
+//!
+//! `cargo run --release --example index_vs_batch -- SEED FILE.jsonl...`
+//! (QUALITY.md reports Reuters + BBC, seeds 1 to 3.)
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashMap;
+
+use neardup::io::read::{FieldNames, RecordReader, expand_inputs, parse_record};
+use neardup::weights::TermStats;
+use neardup::{Config, Document, Index, cluster_documents};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let seed: u64 = args.next().ok_or("usage: SEED FILE...")?.parse()?;
+    let paths: Vec<std::path::PathBuf> = args.map(Into::into).collect();
+    let files = expand_inputs(&paths)?;
+    let mut reader = RecordReader::new(files.clone());
+    let mut docs: Vec<Document> = Vec::new();
+    loop {
+        let chunk = reader.next_chunk(8 << 20)?;
+        if chunk.is_empty() {
+            break;
+        }
+        for raw in &chunk {
+            docs.push(parse_record(raw, &files, &FieldNames::default())?.doc);
+        }
+    }
+    let config = Config::default();
+    let batch = cluster_documents(&docs, &config)?;
+    let batch_labels: Vec<Option<String>> = (0..docs.len() as u32)
+        .map(|d| batch.group_of(d).map(|(g, _)| g.id.clone()))
+        .collect();
+    // A random order (xorshift).
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for i in (1..order.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        order.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    for (name, index) in [
+        (
+            "with_stats",
+            Index::with_stats(config.clone(), TermStats::from_documents(&docs, &config))?,
+        ),
+        ("new", Index::new(config.clone())?),
+    ] {
+        let start = std::time::Instant::now();
+        for &i in &order {
+            index.insert(docs[i].clone())?;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let labels: Vec<Option<String>> = docs
+            .iter()
+            .map(|d| index.group_of(&d.id).and_then(|(g, _)| g))
+            .collect();
+        println!(
+            "{name}: ARI {:.4} against the batch run ({} documents, {:.1} s of inserts)",
+            ari(&batch_labels, &labels),
+            docs.len(),
+            secs
+        );
+    }
+    Ok(())
+}
+
+/// Adjusted Rand index of two partitions; `None` is a singleton.
+fn ari(a: &[Option<String>], b: &[Option<String>]) -> f64 {
+    let label = |v: &[Option<String>]| -> Vec<String> {
+        v.iter()
+            .enumerate()
+            .map(|(i, g)| g.clone().unwrap_or_else(|| format!("\0{i}")))
+            .collect()
+    };
+    let (a, b) = (label(a), label(b));
+    let pairs = |n: u64| n * n.saturating_sub(1) / 2;
+    let mut both: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut ca: HashMap<&str, u64> = HashMap::new();
+    let mut cb: HashMap<&str, u64> = HashMap::new();
+    for (x, y) in a.iter().zip(&b) {
+        *both.entry((x, y)).or_default() += 1;
+        *ca.entry(x).or_default() += 1;
+        *cb.entry(y).or_default() += 1;
+    }
+    let tp: u64 = both.values().map(|&c| pairs(c)).sum();
+    let ga: u64 = ca.values().map(|&c| pairs(c)).sum();
+    let gb: u64 = cb.values().map(|&c| pairs(c)).sum();
+    let n = pairs(a.len() as u64) as f64;
+    let expected = ga as f64 * gb as f64 / n;
+    let mean = (ga + gb) as f64 / 2.0;
+    if (mean - expected).abs() < f64::EPSILON {
+        1.0
+    } else {
+        (tp as f64 - expected) / (mean - expected)
+    }
+}

@@ -1,0 +1,339 @@
+//! The batch run's stages one document, one bucket, one pair or one group at a time, for
+//! engines that spread them over machines (the Python package's `neardup.spark`).
+//!
+//! A distributed run gives the groups of [`crate::cluster_documents`] when it numbers the
+//! documents as the batch does, by id ([`id_hash`], then the id: `pos`), and chains these
+//! stages as the batch does:
+//! 1. [`Sketcher::sketch`] every document: features and candidate keys.
+//! 2. With rewrites, word statistics over the corpus: [`distinct_terms`] of every
+//!    document, counted, then [`stats_from_counts`].
+//! 3. Representatives: documents with a body (`exact != 0`), the first (lowest `pos`) of
+//!    each `exact` hash; the later ones are exact copies, linked to it.
+//! 4. Candidate pairs among representatives: for every `(band, key)` bucket, the
+//!    [`bucket_pairs`] of its positions; with rewrites, for every keyword (from
+//!    [`keywords_of`]) the [`keyword_run_pairs`] of its positions, a pair counting when
+//!    it comes from at least [`KeywordParams::min_shared`] keywords.
+//! 5. [`verify_pair`] every candidate pair; with rewrites, also the pairs of neighbours of
+//!    each document with at most [`crate::closing::MAX_DEGREE`] verified neighbours that
+//!    were no candidates ([`crate::closing`]).
+//! 6. Connected components of the edges (exact copies to their representative included),
+//!    then [`group_component`] on each.
+
+use crate::config::{Config, Method};
+use crate::document::Document;
+use crate::error::{Error, Result};
+use crate::features::{Features, Featurizer, Scratch};
+use crate::group::{self, Rank};
+use crate::keywords::KeywordParams;
+use crate::lsh::{Banding, band_keys};
+use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
+use crate::weights::TermStats;
+
+/// A bucket pairs each document with at most this many documents before it (the batch
+/// run's cap, see [`crate::lsh::candidate_pairs_by_keys`]).
+pub const MAX_BUCKET: usize = 64;
+
+/// One document's features and candidate keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sketch {
+    /// Its features (what verification reads).
+    pub features: Features,
+    /// Its LSH bucket keys, one per band.
+    pub keys: Vec<u32>,
+}
+
+/// Sketches documents under one configuration ([`Method::MinHash`] only: `SimHash`
+/// candidates come from Hamming tables that do not split into buckets).
+#[derive(Debug)]
+pub struct Sketcher {
+    featurizer: Featurizer,
+    banding: Banding,
+    scratch: Scratch,
+    signature: Vec<u32>,
+}
+
+impl Sketcher {
+    /// A sketcher for `config`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an invalid configuration or a method other than `MinHash`.
+    pub fn new(config: &Config) -> Result<Self> {
+        config.validate()?;
+        if config.method != Method::MinHash {
+            return Err(Error::Config(
+                "a distributed run supports method minhash only".into(),
+            ));
+        }
+        Ok(Sketcher {
+            featurizer: Featurizer::new(config),
+            banding: config.banding(),
+            scratch: Scratch::default(),
+            signature: vec![0; config.signature_len()],
+        })
+    }
+
+    /// The banding of the keys.
+    #[must_use]
+    pub fn banding(&self) -> Banding {
+        self.banding
+    }
+
+    /// Features and bucket keys of a document.
+    pub fn sketch(&mut self, doc: &Document) -> Sketch {
+        let features = self
+            .featurizer
+            .featurize(doc, &mut self.scratch, &mut self.signature);
+        let mut keys = vec![0; self.banding.bands];
+        band_keys(&self.signature, self.banding, &mut keys);
+        Sketch { features, keys }
+    }
+}
+
+/// The hash that numbers documents by id (then the id breaks ties), as the batch run
+/// numbers them before its candidate stages.
+#[must_use]
+pub fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+/// The distinct words of a document (body and headline) that word statistics count.
+#[must_use]
+pub fn distinct_terms(f: &Features) -> Vec<u32> {
+    let mut t: Vec<u32> = f.terms.iter().chain(&f.title).copied().collect();
+    t.sort_unstable();
+    t.dedup();
+    t
+}
+
+/// Word statistics from counts: `docs` documents, and for each word the number of
+/// documents whose [`distinct_terms`] hold it.
+#[must_use]
+pub fn stats_from_counts(docs: u32, df: impl IntoIterator<Item = (u32, u32)>) -> TermStats {
+    TermStats::from_counts(docs, df)
+}
+
+/// The keywords under which the batch run lists a document (rewrite candidates).
+#[must_use]
+pub fn keywords_of(f: &Features, stats: &TermStats) -> Vec<u32> {
+    crate::keywords::keywords(f, &Weights::new(f, stats), stats, KeywordParams::default())
+}
+
+/// Candidate pairs `(earlier, later)` of one LSH bucket, given its members' positions in
+/// ascending order: each with at most [`MAX_BUCKET`] members before it.
+#[must_use]
+pub fn bucket_pairs(positions: &[u64]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    for (k, &dj) in positions.iter().enumerate().skip(1) {
+        for &di in &positions[k.saturating_sub(MAX_BUCKET)..k] {
+            out.push((di, dj));
+        }
+    }
+    out
+}
+
+/// Pairs `(earlier, later)` sharing one keyword, given the positions listing it in
+/// ascending order: a document is paired with every earlier one unless more than
+/// [`KeywordParams::max_postings`] came before it. A pair is a candidate when it comes
+/// from at least [`KeywordParams::min_shared`] keywords.
+#[must_use]
+pub fn keyword_run_pairs(positions: &[u64]) -> Vec<(u64, u64)> {
+    let max = KeywordParams::default().max_postings;
+    let mut out = Vec::new();
+    for (k, &d) in positions.iter().enumerate().take(max + 1).skip(1) {
+        out.extend(positions[..k].iter().map(|&e| (e, d)));
+    }
+    out
+}
+
+/// Keywords two documents must share to be a rewrite candidate pair.
+#[must_use]
+pub fn min_shared_keywords() -> usize {
+    KeywordParams::default().min_shared
+}
+
+/// One side of a pair to verify: features and publication time.
+#[derive(Debug, Clone, Copy)]
+pub struct Side<'a> {
+    /// The document's features.
+    pub features: &'a Features,
+    /// Its publication time.
+    pub timestamp: Option<i64>,
+}
+
+/// The relation and similarity of a candidate pair, or `None` when it is no edge.
+/// `stats` are the corpus's word statistics (empty without rewrites).
+#[must_use]
+pub fn verify_pair(
+    config: &Config,
+    stats: &TermStats,
+    a: Side<'_>,
+    b: Side<'_>,
+) -> Option<(Relation, f32)> {
+    let (wa, wb) = weights_pair(config, stats, a, b);
+    Verifier::new(config)
+        .relate(view(a, &wa), view(b, &wb))
+        .map(|(r, s)| (r, relation_similarity(r, &s)))
+}
+
+fn weights_pair(
+    config: &Config,
+    stats: &TermStats,
+    a: Side<'_>,
+    b: Side<'_>,
+) -> (Weights, Weights) {
+    if config.rewrites {
+        (
+            Weights::new(a.features, stats),
+            Weights::new(b.features, stats),
+        )
+    } else {
+        (Weights::default(), Weights::default())
+    }
+}
+
+fn view<'a>(s: Side<'a>, w: &'a Weights) -> DocView<'a> {
+    DocView {
+        features: s.features,
+        rarity: Rarity::Weights(w),
+        timestamp: s.timestamp,
+    }
+}
+
+/// A member of a connected component, as [`group_component`] needs it.
+#[derive(Debug, Clone)]
+pub struct ComponentDoc {
+    /// Position in the input.
+    pub pos: u64,
+    /// Id.
+    pub id: String,
+    /// Publication time.
+    pub timestamp: Option<i64>,
+    /// Length of the text in bytes.
+    pub len: u64,
+    /// Features.
+    pub features: Features,
+}
+
+/// Where a document of a component ends up, as `neardup cluster`'s JSONL line says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    /// Group id.
+    pub group: String,
+    /// Id of the group's canonical member.
+    pub canonical: String,
+    /// Relation to the canonical member (`None` for the canonical member itself).
+    pub relation: Option<Relation>,
+    /// Similarity to the canonical member (1 for the canonical member).
+    pub similarity: f32,
+}
+
+/// The batch run's grouping of one connected component of verified edges: `docs` are
+/// its members (any order), `edges` its verified pairs as positions `(a, b)`, exact
+/// copies to their representative included. Returns, for each of `docs`, its placement,
+/// or `None` when it stays alone.
+///
+/// # Errors
+/// [`Error::Config`] when an edge names a position outside `docs`.
+pub fn group_component(
+    config: &Config,
+    stats: &TermStats,
+    docs: &[ComponentDoc],
+    edges: &[(u64, u64)],
+) -> Result<Vec<Option<Placement>>> {
+    let mut order: Vec<u32> = (0..docs.len() as u32).collect();
+    order.sort_by_key(|&i| docs[i as usize].pos);
+    let sorted: Vec<&ComponentDoc> = order.iter().map(|&i| &docs[i as usize]).collect();
+    let local = |p: u64| {
+        sorted
+            .binary_search_by_key(&p, |d| d.pos)
+            .map(|i| i as u32)
+            .map_err(|_| Error::Config(format!("edge to position {p}, outside the component")))
+    };
+    let weights: Vec<Weights> = sorted
+        .iter()
+        .map(|d| {
+            if config.rewrites {
+                Weights::new(&d.features, stats)
+            } else {
+                Weights::default()
+            }
+        })
+        .collect();
+    let dv = |i: u32| DocView {
+        features: &sorted[i as usize].features,
+        rarity: Rarity::Weights(&weights[i as usize]),
+        timestamp: sorted[i as usize].timestamp,
+    };
+    let exact = |i: u32| sorted[i as usize].features.exact;
+    let verifier = Verifier::new(config);
+    let mut list = Vec::with_capacity(edges.len());
+    for &(a, b) in edges {
+        let (a, b) = (local(a)?, local(b)?);
+        let (a, b) = (a.min(b), a.max(b));
+        // Exact copies are linked to their representative without verification.
+        let edge = if exact(a) == exact(b) && exact(a) != 0 {
+            Some((Relation::Exact, verifier.score(dv(a), dv(b))))
+        } else {
+            verifier.relate(dv(a), dv(b))
+        };
+        if let Some((relation, scores)) = edge {
+            list.push(Edge {
+                a,
+                b,
+                relation,
+                scores,
+            });
+        }
+    }
+    let n = sorted.len();
+    let mut related = group::relatedness(n, &list);
+    // A copy of a body counts what its representative (the first by position) counts.
+    let mut first_of: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    for d in 0..n as u32 {
+        if exact(d) != 0 {
+            let r = *first_of.entry(exact(d)).or_insert(d);
+            related[d as usize] = related[r as usize];
+        }
+    }
+    let rank = |d: u32| {
+        let s = sorted[d as usize];
+        Rank {
+            timestamp: s.timestamp,
+            related: related[d as usize],
+            hash: s.features.exact,
+            id: &s.id,
+        }
+    };
+    let partition = group::cluster(n, &group::links(&list), rank);
+    list.sort_by_key(|e| (e.a, e.b));
+    let mut out = vec![None; docs.len()];
+    for (g, members) in partition.members().iter().enumerate() {
+        if members.len() < 2 {
+            continue;
+        }
+        let canon = partition.canonical[g];
+        let canonical = sorted[canon as usize].id.clone();
+        for &m in members {
+            let (relation, similarity) = if m == canon {
+                (None, 1.0)
+            } else if let Ok(i) =
+                list.binary_search_by_key(&(canon.min(m), canon.max(m)), |e| (e.a, e.b))
+            {
+                (Some(list[i].relation), list[i].similarity())
+            } else {
+                let s = verifier.score(dv(canon), dv(m));
+                let r = verifier
+                    .relate(dv(canon), dv(m))
+                    .map_or_else(|| partition.tie(m), |r| r.0);
+                (Some(r), relation_similarity(r, &s))
+            };
+            out[order[m as usize] as usize] = Some(Placement {
+                group: canonical.clone(),
+                canonical: canonical.clone(),
+                relation,
+                similarity,
+            });
+        }
+    }
+    Ok(out)
+}
