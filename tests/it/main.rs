@@ -5,8 +5,8 @@
 mod api;
 mod cli;
 mod common;
-mod fuzz;
 mod compare;
+mod fuzz;
 mod html;
 mod index;
 mod nightly;

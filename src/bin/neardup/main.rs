@@ -16,12 +16,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use neardup::Clustering;
 use neardup::io::atomic::{
     OutputPolicy, OutputTarget, TempFile, check_output, clean_stale_temp_files,
 };
 use neardup::io::read::{InputFile, InputKind, KeptRecords, copy_records, expand_inputs_with};
 use neardup::pipeline::cluster_files;
-use neardup::Clustering;
 
 use args::{Cli, ClusterArgs, Command, Common, DedupArgs, NightlyArgs};
 
