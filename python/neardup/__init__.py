@@ -8,7 +8,7 @@
 
 Settings (keyword arguments of both): ``threshold`` (Jaccard of shingle sets, 0.5),
 ``method`` ("minhash" or "simhash"), ``shingle`` ("word:3"), ``perms`` (128), ``seed``,
-``containment`` (0.8), ``bands`` ("26x3" or (26, 3)), ``rewrites`` (True),
+``containment`` (0.5), ``bands`` ("26x3" or (26, 3)), ``rewrites`` (True),
 ``rewrite_threshold`` (0.24), ``rewrite_window_days`` (3), ``hamming`` (9).
 """
 

@@ -69,7 +69,7 @@ class Index:
         shingle: str = "word:3",
         perms: int = 128,
         seed: int = ...,
-        containment: float = 0.8,
+        containment: float = 0.5,
         bands: Union[str, tuple[int, int], None] = None,
         rewrites: bool = True,
         rewrite_threshold: float = 0.24,

@@ -201,7 +201,7 @@ fn corpus_ids_and_errors() {
     let line = stdout(&o)
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|l| l["id"] == "s3" && l["canonical"] == "s3-wrap")
+        .find(|l| l["id"] == "s3-wrap" && l["canonical"] == "s3")
         .unwrap();
     assert_eq!(v["relation"], line["relation"]);
     // An id the corpus lacks, and a file of two records: bad input.

@@ -121,6 +121,7 @@ fn a_million_documents_stay_under_25_mb() {
             len: 2000,
             file: u32::MAX,
             line: u64::from(i) + 1,
+            digest: 0,
         })
         .collect();
     let groups: Vec<Group> = (0..n / 5)

@@ -315,7 +315,7 @@ pub struct SimilarityOpts {
     pub threshold: f64,
     /// Share of the shorter text's shingles found in the longer from which an excerpt or
     /// a truncated copy is a near-duplicate.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.5)]
     pub containment: f64,
     /// LSH bands x rows, e.g. 32x4 (default: derived from --threshold and --perms).
     #[arg(long, value_name = "BxR", value_parser = parse_bands)]
