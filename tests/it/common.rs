@@ -88,3 +88,30 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Every record of `files` listed as kept, with the digest of its bytes as read.
+pub fn every_record(files: &[neardup::io::read::InputFile]) -> neardup::io::read::KeptRecords {
+    use neardup::io::read::{KeptRecords, RecordReader, record_digest};
+    let mut kept = KeptRecords::new();
+    let mut reader = RecordReader::new(files.to_vec());
+    loop {
+        let chunk = reader.next_block(1 << 20).unwrap();
+        if chunk.is_empty() {
+            return kept;
+        }
+        for r in chunk.iter() {
+            kept.insert((r.file, r.line), record_digest(r.bytes));
+        }
+    }
+}
+
+/// `copy_records` of `kept` from `files` into memory: the number copied and the bytes.
+pub fn copy_kept(
+    files: &[neardup::io::read::InputFile],
+    kept: &neardup::io::read::KeptRecords,
+) -> neardup::Result<(u64, Vec<u8>)> {
+    let reader = neardup::io::read::RecordReader::new(files.to_vec());
+    let mut out = Vec::new();
+    let n = neardup::io::read::copy_records(reader, kept, &mut out, Path::new("o"))?;
+    Ok((n, out))
+}

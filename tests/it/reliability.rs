@@ -474,43 +474,18 @@ fn dedup_keeps_crlf_byte_for_byte() {
 
 #[test]
 fn a_changed_input_is_an_error_not_a_wrong_kept_file() {
-    use neardup::io::read::{
-        KeptRecords, RecordReader, copy_records, expand_inputs, record_digest,
-    };
+    use neardup::io::read::expand_inputs;
     let d = tmp();
     let path = d.path().join("in.jsonl");
     std::fs::write(&path, corpus(10, 9)).unwrap();
     let files = expand_inputs(std::slice::from_ref(&path)).unwrap();
-    let mut kept = KeptRecords::new();
-    let mut reader = RecordReader::new(files.clone());
-    loop {
-        let chunk = reader.next_block(1 << 20).unwrap();
-        if chunk.is_empty() {
-            break;
-        }
-        for r in chunk.iter() {
-            kept.insert((r.file, r.line), record_digest(r.bytes));
-        }
-    }
-    let mut out = Vec::new();
-    let n = copy_records(
-        RecordReader::new(files.clone()),
-        &kept,
-        &mut out,
-        Path::new("o"),
-    )
-    .unwrap();
+    let kept = crate::common::every_record(&files);
+    let (n, out) = crate::common::copy_kept(&files, &kept).unwrap();
     assert_eq!(n as usize, kept.len());
     assert_eq!(out, read(&path));
     // Rewritten between the analysis and the copy: a record differs.
     std::fs::write(&path, corpus(10, 10)).unwrap();
-    let e = copy_records(
-        RecordReader::new(files.clone()),
-        &kept,
-        &mut Vec::new(),
-        Path::new("o"),
-    )
-    .unwrap_err();
+    let e = crate::common::copy_kept(&files, &kept).unwrap_err();
     assert!(matches!(e, neardup::Error::InputChanged { .. }), "{e}");
     assert!(
         e.to_string().starts_with(&format!("{}:1:", path.display())),
@@ -519,13 +494,7 @@ fn a_changed_input_is_an_error_not_a_wrong_kept_file() {
     // Shortened: a record is gone.
     let first: String = corpus(10, 9).split_inclusive('\n').take(3).collect();
     std::fs::write(&path, first).unwrap();
-    let e = copy_records(
-        RecordReader::new(files),
-        &kept,
-        &mut Vec::new(),
-        Path::new("o"),
-    )
-    .unwrap_err();
+    let e = crate::common::copy_kept(&files, &kept).unwrap_err();
     assert!(e.to_string().contains("gone or changed"), "{e}");
 }
 

@@ -402,3 +402,26 @@ fn shared_warc_samples_every_record_accounted_for() {
     let r = cluster(&[dir]);
     assert_eq!(r.stats.warc.records, 955);
 }
+
+/// The copy of kept WARC records checks them against the digests of the analysis, like
+/// JSON lines, and a WARC file beside a JSON Lines file keeps the input order.
+#[test]
+fn kept_warc_records_are_checked_against_their_digests() {
+    let d = tempfile::tempdir().unwrap();
+    let warc = d.path().join("a.warc.gz");
+    std::fs::copy(fixture("small.warc.gz"), &warc).unwrap();
+    let lines = d.path().join("b.jsonl");
+    std::fs::write(&lines, "{\"id\": \"x\", \"text\": \"one line\"}\r\n").unwrap();
+    let files = expand_inputs(&[warc.clone(), lines.clone()]).unwrap();
+    let mut kept = crate::common::every_record(&files);
+    assert!(kept.keys().filter(|k| k.0 == 0).count() > 1, "pages read");
+    let (n, out) = crate::common::copy_kept(&files, &kept).unwrap();
+    assert_eq!(n as usize, kept.len());
+    assert!(out.ends_with(b"\"one line\"}\r\n"));
+    // A page that is not the one analysed is not copied: an error, not a wrong file.
+    let page = *kept.keys().find(|k| k.0 == 0).unwrap();
+    *kept.get_mut(&page).unwrap() ^= 1;
+    let e = crate::common::copy_kept(&files, &kept).unwrap_err();
+    assert!(matches!(e, neardup::Error::InputChanged { .. }), "{e}");
+    assert!(e.to_string().contains("gone or changed"), "{e}");
+}
