@@ -941,6 +941,66 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Documents arriving one at a time, then some leaving: after each step the
+        /// online groups equal [`cluster`] of the documents held (brute force).
+        #[test]
+        fn online_groups_equal_the_batch_rule((n, list, times) in graph(), gone in any::<u64>()) {
+            let edges = edges_of(&list);
+            let mut adj: Vec<Vec<Neighbour>> = vec![Vec::new(); n];
+            let mut live = vec![false; n];
+            let mut online = Online::new();
+            let rank_of = |adj: &Vec<Vec<Neighbour>>, d: u32| Rank {
+                timestamp: times[d as usize],
+                related: adj[d as usize].iter().map(|l| quantise(l.similarity)).sum(),
+                hash: 0,
+                id: IDS[d as usize],
+            };
+            let check = |online: &Online, adj: &Vec<Vec<Neighbour>>, live: &[bool]| {
+                let held: Vec<u32> = (0..n as u32).filter(|&d| live[d as usize]).collect();
+                let local = |d: u32| held.binary_search(&d).unwrap() as u32;
+                let mut links = Vec::new();
+                for &x in &held {
+                    for l in &adj[x as usize] {
+                        if x < l.doc {
+                            links.push((local(x), local(l.doc), l.relation));
+                        }
+                    }
+                }
+                let p = cluster(held.len(), &links, |i| rank_of(adj, held[i as usize]));
+                for (i, &d) in held.iter().enumerate() {
+                    let g = online.group_of(d).expect("placed");
+                    let want = held[p.canonical[p.group_of[i] as usize] as usize];
+                    assert_eq!(online.canonical(g), want, "document {d}");
+                }
+            };
+            for d in 0..n as u32 {
+                assert_eq!(online.push(), d);
+                live[d as usize] = true;
+                for e in edges.iter().filter(|e| e.b == d) {
+                    let nb = |doc| Neighbour { doc, relation: e.relation, similarity: e.similarity() };
+                    adj[e.a as usize].push(nb(d));
+                    adj[d as usize].push(nb(e.a));
+                }
+                online.regroup(&[d], |x| adj[x as usize].as_slice(), |x| rank_of(&adj, x), |x| IDS[x as usize].into(), usize::MAX);
+                check(&online, &adj, &live);
+            }
+            // Some leave: their edges go, their neighbours and group are grouped again.
+            for d in (0..n as u32).filter(|d| gone >> d & 1 == 1) {
+                let g = online.group_of(d).expect("placed");
+                let mut seeds: Vec<u32> = adj[d as usize].iter().map(|l| l.doc).collect();
+                for l in std::mem::take(&mut adj[d as usize]) {
+                    adj[l.doc as usize].retain(|x| x.doc != d);
+                }
+                live[d as usize] = false;
+                online.remove(d);
+                seeds.extend_from_slice(online.members(g));
+                online.regroup(&seeds, |x| adj[x as usize].as_slice(), |x| rank_of(&adj, x), |x| IDS[x as usize].into(), usize::MAX);
+                check(&online, &adj, &live);
+            }
+        }
+    }
+
     #[test]
     fn rank_is_earliest_then_most_related_then_hash_then_id() {
         let r = |timestamp, related, hash, id| Rank {
