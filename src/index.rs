@@ -4,9 +4,21 @@
 //! features, candidates from LSH buckets and the keyword index, verification against the
 //! documents held, and grouping by the same rule ([`crate::group`]).
 //!
-//! **Consistency.** `Index` is `Send + Sync`. Features are computed outside the lock;
-//! candidates, verification and grouping run under a write lock, so the groups are
-//! exactly those of a sequential insertion in the order the lock was taken.
+//! **Consistency and threads.** `Index` is `Send + Sync`. An insert computes features
+//! without a lock, finds and verifies its candidates under the shared lock (inserts from
+//! several threads overlap there), then commits under the exclusive lock: edges, tables
+//! and groups. A commit that finds the index changed since its search searches again
+//! under the exclusive lock, reusing every verification made (only pairs with the
+//! documents committed in between are verified then; see `batch`). So the edges and
+//! groups are exactly those of a sequential insertion in commit order. One caveat: an
+//! index that learns its word statistics ([`Index::new`]) weighs a document's words by
+//! the statistics at its search, which may miss the documents committed concurrently.
+//!
+//! **Saving while inserting.** [`Index::save`] takes a snapshot under the shared lock —
+//! the documents and edges are kept in chunks shared between the snapshot and the live
+//! index (a write copies one chunk), the word statistics and groups are copied — and
+//! encodes it without a lock, straight to the file: inserts go on meanwhile, and the
+//! file holds the index as it was at the snapshot.
 //!
 //! **Same answers as `neardup cluster`.** Word rarity comes from document frequencies.
 //! An index built with [`Index::with_stats`] from the corpus's own statistics (frozen)
@@ -33,24 +45,29 @@
 //! tables are rebuilt, so files of either method have the same format.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::RwLock;
 
 use rayon::prelude::*;
 
-use crate::closing::MAX_DEGREE;
 use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::features::{Features, Featurizer, Scratch};
 use crate::group::{Moved, Neighbour, Online, Rank, quantise};
 use crate::hamming::HammingTable;
-use crate::keywords::{self, KeywordParams};
+use crate::keywords::KeywordParams;
 use crate::lsh::band_hash;
 use crate::sketch::listed;
 use crate::sketch::minhash::is_empty_signature;
 use crate::sketch::simhash::{SimHasher, from_words};
 use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
+
+mod batch;
+mod chunked;
+use batch::{Batch, Search};
+use chunked::Chunked;
 
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
@@ -108,6 +125,8 @@ fn link(d: u32, j: usize) -> u32 {
 struct Slot {
     id: Box<str>,
     timestamp: Option<i64>,
+    /// When it was last seen (the nightly job's crawl night), if the inserter says.
+    seen: Option<i64>,
     len: u64,
     /// Features without term frequencies (used only to pick keywords, at insertion).
     features: Features,
@@ -119,8 +138,6 @@ struct Slot {
     keywords: Box<[u32]>,
     /// Whether it has a body (words and shingles); bodiless documents are in no table.
     listed: bool,
-    /// Its verified edges to the documents held, both ways: what grouping reads.
-    links: Vec<Neighbour>,
 }
 
 /// Everything behind the lock. Only the documents, the word statistics and the groups
@@ -128,13 +145,24 @@ struct Slot {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct State {
     /// Documents by number; `None` once removed (until [`State::compact`]).
-    slots: Vec<Option<Slot>>,
+    slots: Chunked<Option<Slot>>,
+    /// Each document's verified edges to the documents held, both ways: what grouping
+    /// reads (apart from the slots: they change while the slots do not).
+    links: Chunked<Vec<Neighbour>>,
     stats: TermStats,
     learn: bool,
     /// The groups, by [`crate::group::cluster`] of the documents held.
     groups: Online,
     #[serde(skip)]
     tables: Tables,
+    /// Counts every change of the documents held (a commit, a removal): a search made
+    /// at another generation is run again before its commit.
+    #[serde(skip)]
+    generation: u64,
+    /// Counts the changes that renumber documents or take edges away (removals,
+    /// compaction): a search made at another epoch cannot be reused at all.
+    #[serde(skip)]
+    epoch: u64,
 }
 
 /// Lookup tables over the live documents, rebuilt on load.
@@ -218,10 +246,12 @@ pub struct Index {
     state: RwLock<State>,
 }
 
-/// A document added to the tables: its number and its verified edges.
-type Added = (u32, Vec<Edge>);
+/// A document a commit added: its position in the caller's list, its number, and its
+/// edges to earlier documents (its matches).
+type Added = (usize, u32, Vec<Edge>);
 
 /// Features and candidate keys of a document, computed outside the lock.
+#[derive(Clone)]
 pub(crate) struct Prepared {
     /// The document without its text (what is kept of it is in `features` and `len`).
     doc: Document,
@@ -234,6 +264,8 @@ pub(crate) struct Prepared {
     bands: Box<[u32]>,
     /// The `SimHash` fingerprint (`SimHash` only).
     fingerprint: Option<u64>,
+    /// When it was seen (see [`Index::set_seen`]).
+    pub(crate) seen: Option<i64>,
 }
 
 impl Index {
@@ -257,11 +289,14 @@ impl Index {
 
     fn build(config: Config, stats: TermStats, learn: bool) -> Result<Self> {
         let state = State {
-            slots: Vec::new(),
+            slots: Chunked::default(),
+            links: Chunked::default(),
             stats,
             learn,
             groups: Online::default(),
             tables: Tables::default(),
+            generation: 0,
+            epoch: 0,
         };
         Self::from_state(config, state)
     }
@@ -324,19 +359,23 @@ impl Index {
             },
             fingerprint: (self.config.method == Method::SimHash).then(|| from_words(&signature)),
             features,
+            seen: None,
         }
     }
 
     /// Inserts a document and says what it matched and which group it joined.
     ///
+    /// Candidate search and verification run under the shared lock, so inserts from
+    /// several threads overlap; only the commit (tables, edges, groups) is exclusive.
+    /// The outcome is that of the inserts one at a time in the order they commit (see
+    /// the module docs).
+    ///
     /// # Errors
     /// [`Error::IdExists`] when a document with this id is held.
     pub fn insert(&self, doc: Document) -> Result<Verdict> {
         let p = self.prepare(doc, &mut Scratch::default());
-        let mut state = self.state_mut();
-        let (d, edges) = state.add(&self.config, p)?;
-        let moved = state.regroup(&[d], MAX_REGION);
-        Ok(state.verdict(&self.config, d, &edges, &moved))
+        let mut verdicts = self.insert_prepared(vec![p]);
+        verdicts.pop().unwrap_or_else(|| unreachable!("one verdict per document"))
     }
 
     /// Inserts documents; features are computed in parallel first. The documents are
@@ -359,37 +398,95 @@ impl Index {
     }
 
     /// Inserts prepared documents as one batch: they enter in the order of their ids
-    /// (xxh3, then the id), not in the order given, and are grouped once all are in, so
-    /// the outcome depends on the set of documents alone. Verdicts come in the order given.
-    pub(crate) fn insert_prepared(&self, mut prepared: Vec<Prepared>) -> Vec<Result<Verdict>> {
-        let mut order: Vec<usize> = (0..prepared.len()).collect();
-        let hashes: Vec<u64> = prepared.iter().map(|p| id_hash(&p.doc.id)).collect();
-        order.sort_by(|&x, &y| {
-            hashes[x]
-                .cmp(&hashes[y])
-                .then_with(|| prepared[x].doc.id.cmp(&prepared[y].doc.id))
-        });
-        let mut slots: Vec<Option<Prepared>> = prepared.drain(..).map(Some).collect();
-        let mut state = self.state_mut();
-        let mut added: Vec<Option<Result<Added>>> = (0..slots.len()).map(|_| None).collect();
-        for &i in &order {
-            let p = slots[i].take().expect("each document once");
-            added[i] = Some(state.add(&self.config, p));
+    /// (xxh3, then the id), not in the order given, each with the candidates it would
+    /// have had inserted alone in that order, and are grouped once all are in, so the
+    /// outcome depends on the set of documents alone. Verdicts come in the order given.
+    ///
+    /// The search runs under the shared lock, in parallel over the documents; the commit
+    /// under the exclusive lock (see [`batch`]).
+    pub(crate) fn insert_prepared(&self, prepared: Vec<Prepared>) -> Vec<Result<Verdict>> {
+        let mut results: Vec<Option<Result<Verdict>>> = (0..prepared.len()).map(|_| None).collect();
+        // Ids first: empty, held, or twice in the batch (the first given is inserted).
+        let (accepted, learn) = {
+            let state = self.state();
+            let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
+            let verdicts: Vec<Option<Error>> = prepared
+                .iter()
+                .map(|p| {
+                    let id = p.doc.id.as_str();
+                    if id.is_empty() {
+                        Some(Error::Config("a document id must not be empty".into()))
+                    } else if state.find(id).is_some() || !ids.insert(id) {
+                        Some(Error::IdExists { id: id.to_owned() })
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let mut accepted = Vec::with_capacity(prepared.len());
+            for (i, (p, e)) in prepared.into_iter().zip(verdicts).enumerate() {
+                match e {
+                    Some(e) => results[i] = Some(Err(e)),
+                    None => accepted.push((i, p)),
+                }
+            }
+            (accepted, state.learn)
+        };
+        if accepted.is_empty() {
+            return results.into_iter().map(|r| r.expect("a result")).collect();
         }
-        let seeds: Vec<u32> = added
-            .iter()
-            .flatten()
-            .filter_map(|a| a.as_ref().ok())
-            .map(|a| a.0)
-            .collect();
+        // A learning index counts the new documents' words first: a document's own words
+        // count in its weights, and a new word is listed for the next versions of its
+        // story.
+        if learn {
+            let mut state = self.state_mut();
+            for (_, p) in &accepted {
+                state.stats.add(&p.features);
+            }
+        }
+        let (mut batch, mut search) = {
+            let state = self.state();
+            let batch = state.batch(&self.config, accepted);
+            let search = state.search(&self.config, &batch, None);
+            (batch, search)
+        };
+        let mut state = self.state_mut();
+        if batch.docs.iter().any(|p| state.find(&p.doc.id).is_some()) {
+            // Another insert took an id meanwhile: without those documents, search again.
+            let mut keep = Vec::with_capacity(batch.len());
+            for (i, p) in batch.input.into_iter().zip(batch.docs) {
+                if state.find(&p.doc.id).is_some() {
+                    if learn {
+                        state.stats.remove(&p.features);
+                    }
+                    results[i] = Some(Err(Error::IdExists { id: p.doc.id }));
+                } else {
+                    keep.push((i, p));
+                }
+            }
+            batch = state.batch(&self.config, keep);
+            search = state.search(&self.config, &batch, None);
+        } else if search.generation != state.generation {
+            search = state.search(&self.config, &batch, Some(&search));
+        }
+        let free = MAX_DOCS.saturating_sub(state.slots.len() as u32) as usize;
+        if batch.len() > free {
+            for (i, p) in batch.input.into_iter().zip(batch.docs) {
+                if learn {
+                    state.stats.remove(&p.features);
+                }
+                results[i] = Some(Err(Error::Config(format!(
+                    "index full: {MAX_DOCS} document slots (remove documents and compact)"
+                ))));
+            }
+            return results.into_iter().map(|r| r.expect("a result")).collect();
+        }
+        let (added, seeds) = state.commit(batch, &search);
         let moved = state.regroup(&seeds, MAX_REGION);
-        added
-            .into_iter()
-            .map(|a| {
-                a.expect("every document added")
-                    .map(|(d, edges)| state.verdict(&self.config, d, &edges, &moved))
-            })
-            .collect()
+        for (i, d, edges) in added {
+            results[i] = Some(Ok(state.verdict(&self.config, d, &edges, &moved)));
+        }
+        results.into_iter().map(|r| r.expect("a result")).collect()
     }
 
     /// The verified matches of a document among those held, strongest first, without
@@ -411,13 +508,34 @@ impl Index {
     /// undated documents stay. Returns how many were removed. The memory of removed
     /// documents is given back ([`Index::compact`]).
     pub fn evict_before(&self, timestamp: i64) -> usize {
+        self.evict_where(|s| s.timestamp.is_some_and(|t| t < timestamp))
+    }
+
+    /// Records that the document `id` was seen at `time` (seconds since the epoch; a
+    /// crawl's night, say), when that is later than it was last seen. Returns false when
+    /// no document has this id. See [`Index::evict_unseen_before`].
+    pub fn mark_seen(&self, id: &str, time: i64) -> bool {
+        let mut state = self.state_mut();
+        let Some(d) = state.find(id) else {
+            return false;
+        };
+        if let Some(slot) = state.slots[d as usize].as_mut() {
+            slot.seen = Some(slot.seen.map_or(time, |s| s.max(time)));
+        }
+        true
+    }
+
+    /// Removes every document last seen before `time` ([`Index::mark_seen`]); a
+    /// document never marked counts as seen at its publication date, and undated ones
+    /// stay. Returns how many were removed; their memory is given back.
+    pub fn evict_unseen_before(&self, time: i64) -> usize {
+        self.evict_where(|s| s.seen.or(s.timestamp).is_some_and(|t| t < time))
+    }
+
+    fn evict_where(&self, old: impl Fn(&Slot) -> bool) -> usize {
         let mut state = self.state_mut();
         let old: Vec<u32> = (0..state.slots.len())
-            .filter(|&d| {
-                state.slots[d]
-                    .as_ref()
-                    .is_some_and(|s| s.timestamp.is_some_and(|t| t < timestamp))
-            })
+            .filter(|&d| state.slots[d].as_ref().is_some_and(&old))
             .map(|d| d as u32)
             .collect();
         for &d in &old {
@@ -492,6 +610,22 @@ impl Index {
 }
 
 impl State {
+    /// What [`Index::save`] writes, as it is now: the chunks of documents and edges are
+    /// shared with the live state (a write into one afterwards copies that chunk only);
+    /// the statistics and groups are copied.
+    fn snapshot(&self) -> State {
+        State {
+            slots: self.slots.clone(),
+            links: self.links.clone(),
+            stats: self.stats.clone(),
+            learn: self.learn,
+            groups: self.groups.clone(),
+            tables: Tables::default(),
+            generation: self.generation,
+            epoch: self.epoch,
+        }
+    }
+
     fn slot(&self, d: u32) -> &Slot {
         self.slots[d as usize].as_ref().expect("live document")
     }
@@ -505,9 +639,7 @@ impl State {
         };
         Rank {
             timestamp: s.timestamp,
-            related: self
-                .slot(rep)
-                .links
+            related: self.links[rep as usize]
                 .iter()
                 .map(|l| quantise(l.similarity))
                 .sum(),
@@ -521,7 +653,7 @@ impl State {
         let mut groups = std::mem::take(&mut self.groups);
         let moved = groups.regroup(
             seeds,
-            |d| self.slot(d).links.as_slice(),
+            |d| self.links[d as usize].as_slice(),
             |d| self.rank(d),
             |d| self.slot(d).id.clone(),
             max_region,
@@ -604,137 +736,24 @@ impl State {
         })
     }
 
-    /// Verified edges from earlier held documents to a new one, and its keywords.
-    /// `doc` is the new document's number when it is being inserted.
+    /// Verified edges from the documents held to a new one (numbered `doc`, or
+    /// `u32::MAX` when it is not being inserted), and the keywords it would be listed
+    /// under: the search of a batch of one, without inserting it.
     fn candidate_edges(
         &self,
         config: &Config,
         p: &Prepared,
         doc: Option<u32>,
     ) -> (Vec<Edge>, Vec<u32>) {
-        let (features, timestamp) = (&p.features, p.doc.timestamp);
-        let b = doc.unwrap_or(u32::MAX);
-        let weights = self.weights(features, config);
-        let verifier = Verifier::new(config);
-        let view = DocView {
-            features,
-            rarity: Rarity::Weights(&weights),
-            timestamp,
-        };
-        if !p.listed {
-            return (Vec::new(), Vec::new());
-        }
-        if let Some(&rep) = self.tables.exact.get(&features.exact) {
-            let scores = verifier.score(self.view(rep), view);
-            let edge = Edge {
-                a: rep,
-                b,
-                relation: Relation::Exact,
-                scores,
-            };
-            return (vec![edge], Vec::new());
-        }
-        let mut cands: Vec<u32> = Vec::new();
-        if let (Some((table, _)), Some(fp)) = (&self.tables.hamming, p.fingerprint) {
-            cands = table.query(fp);
-        }
-        for (i, &key) in p.bands.iter().enumerate() {
-            cands.extend(self.bucket(i, key).take(MAX_BUCKET));
-        }
-        let mut kw = Vec::new();
-        if config.rewrites {
-            let params = KeywordParams::default();
-            kw = keywords::keywords(features, &weights, &self.stats, params);
-            // Looked up: words earlier documents have. Listed: when learning, also the
-            // document's new words, which the later versions of its story will share.
-            let lookup = if self.learn {
-                let listed = KeywordParams {
-                    min_df: 1,
-                    ..params
-                };
-                std::mem::replace(
-                    &mut kw,
-                    keywords::keywords(features, &weights, &self.stats, listed),
-                )
-            } else {
-                kw.clone()
-            };
-            cands.extend(self.keyword_candidates(&lookup, params));
-        }
-        cands.sort_unstable();
-        cands.dedup();
-        let relate = |a: u32| {
-            verifier
-                .relate(self.view(a), view)
-                .map(|(relation, scores)| Edge {
-                    a,
-                    b,
-                    relation,
-                    scores,
-                })
-        };
-        let mut edges: Vec<Edge> = cands.iter().filter_map(|&a| relate(a)).collect();
-        if config.rewrites {
-            // Neighbours of neighbours, as the batch run pairs them (see `closing`).
-            let second = self.second_neighbours(&edges, &cands);
-            edges.extend(second.into_iter().filter_map(relate));
-            edges.sort_by_key(|e| e.a);
-        }
-        (edges, kw)
-    }
-
-    /// Held documents that share a verified neighbour with a new document whose edges
-    /// are `edges`, other than the candidates already tried (`tried`, sorted): the
-    /// neighbours of each of its neighbours with at most [`MAX_DEGREE`] of them (the new
-    /// one included). Exact copies do not count (the batch run pairs them apart).
-    fn second_neighbours(&self, edges: &[Edge], tried: &[u32]) -> Vec<u32> {
-        let mut out = Vec::new();
-        for e in edges.iter().filter(|e| e.relation != Relation::Exact) {
-            let links = &self.slot(e.a).links;
-            let near = || links.iter().filter(|l| l.relation != Relation::Exact);
-            if near().count() < MAX_DEGREE {
-                out.extend(near().map(|l| l.doc));
-            }
-        }
-        out.sort_unstable();
-        out.dedup();
-        out.retain(|w| tried.binary_search(w).is_err());
-        out
-    }
-
-    /// Edges between held documents that a new document's verified neighbours
-    /// (`edges`) bring: when it has at most [`MAX_DEGREE`] of them, each two are verified
-    /// against each other, as the batch run pairs them (see `closing`).
-    fn neighbour_pairs(&self, config: &Config, edges: &[Edge]) -> Vec<(u32, Neighbour)> {
-        let near: Vec<u32> = edges
-            .iter()
-            .filter(|e| e.relation != Relation::Exact)
-            .map(|e| e.a)
+        let mut batch = self.batch(config, vec![(0, p.clone())]);
+        let search = self.search(config, &batch, None);
+        let base = doc.unwrap_or(u32::MAX);
+        let edges = search
+            .edges(base)
+            .into_iter()
+            .filter(|e| e.b == base)
             .collect();
-        if !config.rewrites || near.len() > MAX_DEGREE {
-            return Vec::new();
-        }
-        let verifier = Verifier::new(config);
-        let mut out = Vec::new();
-        for (i, &x) in near.iter().enumerate() {
-            for &y in &near[i + 1..] {
-                if self.slot(x).links.iter().any(|l| l.doc == y) {
-                    continue;
-                }
-                if let Some((relation, scores)) = verifier.relate(self.view(x), self.view(y)) {
-                    let similarity = relation_similarity(relation, &scores);
-                    out.push((
-                        x,
-                        Neighbour {
-                            doc: y,
-                            relation,
-                            similarity,
-                        },
-                    ));
-                }
-            }
-        }
-        out
+        (edges, std::mem::take(&mut batch.listed[0]))
     }
 
     fn matches(&self, edges: &[Edge]) -> Vec<Match> {
@@ -778,7 +797,7 @@ impl State {
         let relation = (canon != d).then(|| {
             // As the batch run: the verified edge when there is one, exact copies of the
             // canonical's body without verifying, else the pair verified now.
-            if let Some(l) = self.slot(d).links.iter().find(|l| l.doc == canon) {
+            if let Some(l) = self.links[d as usize].iter().find(|l| l.doc == canon) {
                 return (l.relation, l.similarity);
             }
             let exact = self.slot(d).features.exact;
@@ -796,78 +815,92 @@ impl State {
         (group, self.slot(canon).id.to_string(), relation)
     }
 
-    /// Adds a document: its candidates are verified against the documents held, and it
-    /// enters the tables with its edges. It is grouped by the next [`State::regroup`].
-    /// Returns its number and its edges.
-    fn add(&mut self, config: &Config, p: Prepared) -> Result<(u32, Vec<Edge>)> {
-        if p.doc.id.is_empty() {
-            return Err(Error::Config("a document id must not be empty".into()));
+    /// Enters the batch's documents (numbered from the first free slot, in id order)
+    /// with the edges `search` found, which must be a search of the state as it is.
+    /// Returns each document's position in the caller's list, number and matches (its
+    /// edges to earlier documents), and the documents to group again.
+    fn commit(
+        &mut self,
+        batch: Batch,
+        search: &Search,
+    ) -> (Vec<Added>, Vec<u32>) {
+        debug_assert_eq!(search.generation, self.generation);
+        let base = self.slots.len() as u32;
+        let n = batch.len();
+        let mut links: Vec<Vec<Neighbour>> = vec![Vec::new(); n];
+        let mut matches: Vec<Vec<Edge>> = vec![Vec::new(); n];
+        let mut seeds: Vec<u32> = (base..base + n as u32).collect();
+        for e in search.edges(base) {
+            let similarity = e.similarity();
+            let (to_a, to_b) = (
+                Neighbour {
+                    doc: e.b,
+                    relation: e.relation,
+                    similarity,
+                },
+                Neighbour {
+                    doc: e.a,
+                    relation: e.relation,
+                    similarity,
+                },
+            );
+            if e.b >= base {
+                links[(e.b - base) as usize].push(to_b);
+                matches[(e.b - base) as usize].push(e);
+            } else {
+                // Two held documents joined through a new one.
+                self.links[e.b as usize].push(to_b);
+                seeds.extend([e.a, e.b]);
+            }
+            if e.a >= base {
+                links[(e.a - base) as usize].push(to_a);
+            } else {
+                self.links[e.a as usize].push(to_a);
+            }
         }
-        if self.find(&p.doc.id).is_some() {
-            return Err(Error::IdExists { id: p.doc.id });
-        }
-        let d = u32::try_from(self.slots.len())
-            .ok()
-            .filter(|&d| d < MAX_DOCS)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "index full: {MAX_DOCS} document slots (remove documents and compact)"
-                ))
-            })?;
-        if self.learn {
-            self.stats.add(&p.features);
-        }
-        let (edges, kw) = self.candidate_edges(config, &p, Some(d));
-        let (listed, bands) = (p.listed, p.bands);
-        let mut features = p.features;
-        features.tf = Vec::new();
-        let links = edges
-            .iter()
-            .map(|e| Neighbour {
-                doc: e.a,
-                relation: e.relation,
-                similarity: e.similarity(),
-            })
-            .collect();
-        for (x, nb) in self.neighbour_pairs(config, &edges) {
-            self.slots[x as usize]
-                .as_mut()
-                .expect("live document")
-                .links
-                .push(nb);
-            self.slots[nb.doc as usize]
-                .as_mut()
-                .expect("live document")
-                .links
-                .push(Neighbour { doc: x, ..nb });
-        }
-        for e in &edges {
-            let held = self.slots[e.a as usize].as_mut().expect("live document");
-            held.links.push(Neighbour {
-                doc: d,
-                relation: e.relation,
-                similarity: e.similarity(),
-            });
-        }
-        self.slots.push(Some(Slot {
-            id: p.doc.id.clone().into_boxed_str(),
-            timestamp: p.doc.timestamp,
-            len: p.len,
-            features,
-            bands,
-            keywords: kw.into_boxed_slice(),
+        let mut added = Vec::with_capacity(n);
+        let batch::Batch {
+            docs,
+            input,
             listed,
-            links,
-        }));
-        self.groups.push();
+            ..
+        } = batch;
+        for (((p, i), kw), (links, matches)) in docs
+            .into_iter()
+            .zip(input)
+            .zip(listed)
+            .zip(links.into_iter().zip(matches))
+        {
+            let d = self.slots.len() as u32;
+            let mut features = p.features;
+            features.tf = Vec::new();
+            self.slots.push(Some(Slot {
+                id: p.doc.id.into_boxed_str(),
+                timestamp: p.doc.timestamp,
+                seen: p.seen,
+                len: p.len,
+                features,
+                bands: p.bands,
+                keywords: kw.into_boxed_slice(),
+                listed: p.listed,
+            }));
+            self.links.push(links);
+            self.groups.push();
+            added.push((i, d, matches));
+        }
         self.tables
             .next
             .resize(self.slots.len() * self.tables.banding.bands, NIL);
         self.tables.post_next.resize(self.slots.len() * KW, NIL);
-        self.add_id(d);
-        self.tables.live += 1;
-        self.list(d);
-        Ok((d, edges))
+        for d in base..self.slots.len() as u32 {
+            self.add_id(d);
+            self.tables.live += 1;
+            self.list(d);
+        }
+        self.generation += 1;
+        seeds.sort_unstable();
+        seeds.dedup();
+        (added, seeds)
     }
 
     /// What inserting document `d` found: its matches (`edges`) and where it stands.
@@ -976,15 +1009,15 @@ impl State {
     /// Whether every live document is placed in a group that lists it, and every edge
     /// joins live documents: what a state read from a file must hold.
     fn groups_agree(&self) -> bool {
-        if self.groups.len() != self.slots.len() {
+        if self.groups.len() != self.slots.len() || self.links.len() != self.slots.len() {
             return false;
         }
         let n = self.slots.len();
         self.groups.check(|d| self.slots[d as usize].is_some())
-            && self.slots.iter().flatten().all(|s| {
-                s.links
-                    .iter()
-                    .all(|l| (l.doc as usize) < n && self.slots[l.doc as usize].is_some())
+            && self.slots.iter().zip(self.links.iter()).all(|(s, links)| {
+                links.iter().all(|l| {
+                    s.is_some() && (l.doc as usize) < n && self.slots[l.doc as usize].is_some()
+                })
             })
     }
 
@@ -1071,6 +1104,8 @@ impl State {
     /// [`State::compact`] to rebuild: removing many documents one by one from long
     /// postings would cost their square.
     fn remove_doc(&mut self, config: &Config, d: u32, bulk: bool) {
+        self.generation += 1;
+        self.epoch += 1;
         let mut heir = None;
         self.remove_id(d);
         let (exact, listed) = {
@@ -1114,16 +1149,9 @@ impl State {
         }
         // Out of its neighbours' edges and of its group; unless in bulk (whose caller
         // regroups everything once), what it held together is grouped again.
-        let links = std::mem::take(
-            &mut self.slots[d as usize]
-                .as_mut()
-                .expect("live document")
-                .links,
-        );
+        let links = std::mem::take(&mut self.links[d as usize]);
         for l in &links {
-            if let Some(s) = self.slots[l.doc as usize].as_mut() {
-                s.links.retain(|x| x.doc != d);
-            }
+            self.links[l.doc as usize].retain(|x| x.doc != d);
         }
         if let Some(next) = heir {
             self.inherit(config, next, &links);
@@ -1155,7 +1183,7 @@ impl State {
             if l.doc == next || self.slots[l.doc as usize].is_none() {
                 continue;
             }
-            if self.slot(next).links.iter().any(|x| x.doc == l.doc) {
+            if self.links[next as usize].iter().any(|x| x.doc == l.doc) {
                 continue;
             }
             let (a, b) = (next.min(l.doc), next.max(l.doc));
@@ -1173,16 +1201,8 @@ impl State {
             }
         }
         for nb in found {
-            self.slots[nb.doc as usize]
-                .as_mut()
-                .expect("live document")
-                .links
-                .push(Neighbour { doc: next, ..nb });
-            self.slots[next as usize]
-                .as_mut()
-                .expect("live document")
-                .links
-                .push(nb);
+            self.links[nb.doc as usize].push(Neighbour { doc: next, ..nb });
+            self.links[next as usize].push(nb);
         }
     }
 
@@ -1202,18 +1222,20 @@ impl State {
             }
         }
         self.groups.compact(&new_number);
-        for s in self.slots.iter_mut().flatten() {
-            for l in &mut s.links {
+        for links in self.links.iter_mut() {
+            for l in links {
                 l.doc = new_number[l.doc as usize].expect("edges join live documents");
             }
         }
-        self.slots.retain(Option::is_some);
-        self.slots.shrink_to_fit();
+        self.slots.retain_by(|d| new_number[d].is_some());
+        self.links.retain_by(|d| new_number[d].is_some());
         self.rebuild(config);
     }
 
     /// Derives the tables from the documents held.
     fn rebuild(&mut self, config: &Config) {
+        self.generation += 1;
+        self.epoch += 1;
         let banding = table_banding(config);
         self.tables = Tables {
             hamming: (config.method == Method::SimHash).then(|| {
@@ -1256,6 +1278,23 @@ impl State {
     }
 }
 
+/// A writer that checksums what it writes (xxh3-64).
+struct Checksummed<'w> {
+    inner: &'w mut dyn Write,
+    sum: xxhash_rust::xxh3::Xxh3,
+}
+
+impl Write for Checksummed<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sum.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// First bytes of an index file.
 const MAGIC: &[u8; 8] = b"NEARDUPX";
 /// Version of the file format this build writes. It reads this one and every earlier
@@ -1266,7 +1305,9 @@ const MAGIC: &[u8; 8] = b"NEARDUPX";
 ///   load): about a third of version 1's size.
 /// - 3: each document's verified edges, and order-free groups ([`crate::group`]);
 ///   versions 1 and 2 are read by verifying the documents held again.
-pub const FORMAT_VERSION: u32 = 3;
+/// - 4: when each document was last seen (the nightly job's window follows crawl
+///   nights); version 3 is read with none.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The states of earlier format versions, read to convert.
 mod legacy {
@@ -1321,6 +1362,26 @@ mod legacy {
     }
 
     #[derive(serde::Deserialize)]
+    pub(super) struct SlotV3 {
+        pub id: Box<str>,
+        pub timestamp: Option<i64>,
+        pub len: u64,
+        pub features: Features,
+        pub bands: Box<[u32]>,
+        pub keywords: Box<[u32]>,
+        pub listed: bool,
+        pub links: Vec<crate::group::Neighbour>,
+    }
+
+    #[derive(serde::Deserialize)]
+    pub(super) struct StateV3 {
+        pub slots: Vec<Option<SlotV3>>,
+        pub stats: TermStats,
+        pub learn: bool,
+        pub groups: crate::group::Online,
+    }
+
+    #[derive(serde::Deserialize)]
     pub(super) struct StateV2 {
         pub slots: Vec<Option<SlotV2>>,
         pub stats: TermStats,
@@ -1353,11 +1414,14 @@ impl Converted {
             .collect();
         Converted {
             state: State {
-                slots,
+                links: slots.iter().map(|_| Vec::new()).collect(),
+                slots: slots.into_iter().collect(),
                 stats,
                 learn,
                 groups: Online::default(),
                 tables: Tables::default(),
+                generation: 0,
+                epoch: 0,
             },
             group_of,
             ids: ids.into_iter().map(String::into_boxed_str).collect(),
@@ -1386,7 +1450,7 @@ impl Converted {
                         },
                         keywords: s.keywords.into_boxed_slice(),
                         listed,
-                        links: Vec::new(),
+                        seen: None,
                     }
                 })
             })
@@ -1408,7 +1472,7 @@ impl Converted {
                     bands: s.bands,
                     keywords: s.keywords,
                     listed: s.listed,
-                    links: Vec::new(),
+                    seen: None,
                 })
             })
             .collect();
@@ -1452,16 +1516,8 @@ impl State {
             }
         }
         for (a, d, nb) in found {
-            self.slots[a as usize]
-                .as_mut()
-                .expect("live document")
-                .links
-                .push(nb);
-            self.slots[d as usize]
-                .as_mut()
-                .expect("live document")
-                .links
-                .push(Neighbour { doc: a, ..nb });
+            self.links[a as usize].push(nb);
+            self.links[d as usize].push(Neighbour { doc: a, ..nb });
         }
         self.groups.assume(group_of, ids);
         self.regroup_all();
@@ -1499,31 +1555,39 @@ impl Index {
     /// # Errors
     /// [`Error::Io`] naming the file.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        let state = self.state();
+        // A snapshot under the shared lock (chunks shared, not copied: see `chunked`),
+        // then the encoding and the writing without any lock: inserts go on meanwhile,
+        // and the file holds the documents of the moment of the snapshot.
+        let snapshot = self.state().snapshot();
         let config = serde_json::to_vec(&self.config).map_err(|e| Error::Config(e.to_string()))?;
-        let payload = postcard::to_allocvec(&*state).map_err(|e| Error::IndexFile {
+        let encode = |e: postcard::Error| Error::IndexFile {
             path: path.to_owned(),
             message: format!("cannot encode the index: {e}"),
-        })?;
-        drop(state);
-        let mut bytes = Vec::with_capacity(payload.len() + config.len() + 32);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        bytes.extend_from_slice(
-            &u32::try_from(config.len())
-                .unwrap_or(u32::MAX)
-                .to_le_bytes(),
-        );
-        bytes.extend_from_slice(&config);
-        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&payload);
-        let sum = xxhash_rust::xxh3::xxh3_64(&bytes);
-        bytes.extend_from_slice(&sum.to_le_bytes());
-
+        };
+        // Encoded twice, once to count and once to write, so that no copy of the state
+        // is ever held in memory.
+        let size = postcard::experimental::serialized_size(&snapshot).map_err(encode)?;
         // Whole or not at all, through a temporary file removed on a signal or by the
         // next run if the process is killed.
         crate::io::atomic::write_file(path, |w| {
-            w.write_all(&bytes).map_err(|e| Error::io(path, e))
+            let mut w = Checksummed {
+                inner: w,
+                sum: xxhash_rust::xxh3::Xxh3::new(),
+            };
+            let io = |e| Error::io(path, e);
+            w.write_all(MAGIC).map_err(io)?;
+            w.write_all(&FORMAT_VERSION.to_le_bytes()).map_err(io)?;
+            w.write_all(
+                &u32::try_from(config.len())
+                    .unwrap_or(u32::MAX)
+                    .to_le_bytes(),
+            )
+            .map_err(io)?;
+            w.write_all(&config).map_err(io)?;
+            w.write_all(&(size as u64).to_le_bytes()).map_err(io)?;
+            let w = postcard::to_io(&snapshot, w).map_err(encode)?;
+            let sum = w.sum.digest();
+            w.inner.write_all(&sum.to_le_bytes()).map_err(io)
         })
     }
 
@@ -1596,7 +1660,40 @@ impl Index {
             _ => None,
         };
         let Some(old) = converted else {
-            let state: State = postcard::from_bytes(&payload).map_err(corrupted)?;
+            let state: State = if version == 3 {
+                let old: legacy::StateV3 = postcard::from_bytes(&payload).map_err(corrupted)?;
+                let mut links = Chunked::default();
+                let mut slots = Chunked::default();
+                for s in old.slots {
+                    let (slot, edges) = s.map_or((None, Vec::new()), |s| {
+                        let slot = Slot {
+                            id: s.id,
+                            timestamp: s.timestamp,
+                            seen: None,
+                            len: s.len,
+                            features: s.features,
+                            bands: s.bands,
+                            keywords: s.keywords,
+                            listed: s.listed,
+                        };
+                        (Some(slot), s.links)
+                    });
+                    slots.push(slot);
+                    links.push(edges);
+                }
+                State {
+                    slots,
+                    links,
+                    stats: old.stats,
+                    learn: old.learn,
+                    groups: old.groups,
+                    tables: Tables::default(),
+                    generation: 0,
+                    epoch: 0,
+                }
+            } else {
+                postcard::from_bytes(&payload).map_err(corrupted)?
+            };
             if !state.groups_agree() {
                 return Err(bad("corrupted state: documents and groups disagree".into()));
             }

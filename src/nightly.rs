@@ -26,10 +26,18 @@
 //! Runs on one state directory exclude each other (a lock the system releases when the
 //! process dies).
 //!
-//! **Dates and the window.** Undated documents are dated by the night (`date`, midnight
-//! UTC). Documents dated more than `window_days` before the night's date leave the state
-//! before the night (and tonight's as old, after it); their groups keep their ids
-//! ([`Index::evict_before`]).
+//! **The window follows crawl nights.** A document stays in the state for `window_days`
+//! nights after the night it was last seen, whatever its publication date: a crawl finds
+//! old articles every night, and tomorrow's copies of them must still be matched. A
+//! record whose id is held already is a repeat sighting: it refreshes the held
+//! document's night ([`Index::mark_seen`]). Documents not seen for longer leave the state
+//! before the night starts ([`Index::evict_unseen_before`]); their groups keep their ids.
+//! Documents of states written before the window followed crawl nights (index format 3)
+//! count as seen on their publication date until seen again.
+//!
+//! **Dates.** Publication dates choose the canonical member (the earliest) and bound
+//! rewrites (`Config::rewrite_window`). Undated documents are dated by the night
+//! (`date`, midnight UTC).
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -63,7 +71,7 @@ pub struct NightOptions {
     pub state: PathBuf,
     /// Where the night's outputs go (created when missing).
     pub out: PathBuf,
-    /// Days of documents the state keeps, counted back from the night's date.
+    /// Nights a document stays in the state after the night it was last seen.
     pub window_days: u32,
     /// The night's date (seconds since the epoch, any time of that day); `None` for
     /// today (UTC). A night run again keeps the date it had.
@@ -149,8 +157,9 @@ pub struct NightSummary {
     pub repeated_examples: Vec<String>,
     /// Up to five of the records skipped (with `skip_invalid`), with file and line.
     pub invalid_examples: Vec<String>,
-    /// Documents dated after the night: their date is taken as the night's for the
-    /// window, so that they leave the state like the night's own.
+    /// Documents dated after the night: their date is taken as the night's end (a
+    /// mistyped year must not make a copy the earliest-published version forever
+    /// after, or put it outside every rewrite window).
     pub future_dates_clamped: u64,
     /// Documents written to `kept.jsonl`.
     pub kept: u64,
@@ -162,8 +171,8 @@ pub struct NightSummary {
     pub joined_earlier: u64,
     /// Documents held when the night began (after the window's evictions).
     pub held_before: u64,
-    /// Documents that left the state for the window (dated more than the window before
-    /// the night's date).
+    /// Documents that left the state before the night: not seen for more than
+    /// `window_days` nights.
     pub evicted: u64,
     /// Documents held after the night.
     pub held_after: u64,
@@ -300,9 +309,8 @@ fn check_date(
     }
 }
 
-/// A publication date after the night's day is taken as the night's end for the state,
-/// so that the window evicts the document like the night's own (a date in 9999 would
-/// otherwise keep it forever). Returns whether it was clamped.
+/// A publication date after the night's day is taken as the night's end (a date in 9999
+/// is a typo, not news from the future). Returns whether it was clamped.
 fn clamp_future(timestamp: &mut Option<i64>, night: i64) -> bool {
     let end = night + DAY - 1;
     match timestamp {
@@ -490,10 +498,9 @@ pub fn run_night(
         }
         None => Index::new(config.clone())?,
     };
-    // The window: documents dated too long before tonight leave before it starts (and
-    // those of tonight's that are as old, after it).
+    // The window: documents not seen for `window_days` nights leave before tonight.
     let cutoff = date - i64::from(opts.window_days) * DAY;
-    let evicted_before = index.evict_before(cutoff) as u64;
+    let evicted = index.evict_unseen_before(cutoff) as u64;
     let held_before = index.len() as u64;
     progress.finish(Stage::Load);
     timer(Stage::Load);
@@ -581,7 +588,10 @@ pub fn run_night(
             }
             batch.push(doc);
         }
-        prepared.extend(index.prepare_all(batch));
+        prepared.extend(index.prepare_all(batch).into_iter().map(|mut p| {
+            p.seen = Some(date);
+            p
+        }));
         progress.advance(reader.bytes_read() - before);
     }
     let mut replaced: Vec<Option<String>> = Vec::with_capacity(docs.len());
@@ -589,6 +599,8 @@ pub fn run_night(
         match r {
             Ok(v) => replaced.push(v.replaced_canonical),
             Err(Error::IdExists { .. }) => {
+                // A repeat sighting keeps the held document in the window.
+                index.mark_seen(&docs[i].info.id, date);
                 docs[i].repeated = true;
                 docs[i].changed = maybe_repeats
                     .get(&i)
@@ -707,7 +719,7 @@ pub fn run_night(
 
     // The window, then the new state: index file first, the manifest last (the commit).
     progress.start(Stage::Save, None);
-    summary.evicted = evicted_before + index.evict_before(cutoff) as u64;
+    summary.evicted = evicted;
     summary.held_after = index.len() as u64;
     let name = format!("night-{night:06}.ndx");
     index.save(&state_dir.join(&name))?;

@@ -1,0 +1,492 @@
+//! Inserting documents into an [`Index`](super::Index): a search, then a commit.
+//!
+//! **Search** (shared lock; in parallel over the documents). The new documents are taken
+//! in the order of their ids. Each one's candidates are the documents held and the
+//! batch's documents before it, as if they had been inserted one at a time in that
+//! order: the same LSH bucket and keyword-posting caps, the same exact-copy
+//! representative. Every candidate is verified. Then neighbours of neighbours are paired
+//! (as [`crate::closing`] pairs them in the batch run): every document touched by a new
+//! edge with at most [`MAX_DEGREE`] near neighbours has its neighbours verified against
+//! each other, where the pair involves a new document or the neighbour is new.
+//!
+//! **Commit** (exclusive lock): the documents enter the tables with their edges and the
+//! groups they touch are formed again ([`crate::group::Online::regroup`]). When another
+//! insert committed between the two phases, the search runs again under the exclusive
+//! lock, reusing every verification the first search made (a [`Search`] is its own
+//! memo): only the pairs with documents that arrived in between are verified then. So an
+//! insert's edges are those of a sequential insertion in commit order, while most of the
+//! work runs outside the exclusive lock.
+
+use rayon::prelude::*;
+
+use super::{MAX_BUCKET, NIL, Prepared, State};
+use crate::closing::MAX_DEGREE;
+use crate::config::{Config, Method};
+use crate::hamming::HammingTable;
+use crate::keywords::{self, KeywordParams};
+use crate::verify::{DocView, Edge, Rarity, Relation, Scores, Verifier};
+use crate::weights::KeyMap;
+
+/// A document an edge may join: one held (by number) or one of the batch (by position
+/// in id order). Held documents come before the batch's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) enum Doc {
+    Held(u32),
+    New(u32),
+}
+
+/// A verification's outcome: the relation and scores, or `None` for no edge.
+type Outcome = Option<(Relation, Scores)>;
+
+/// Batches up to this size keep every candidate tried, for a search run again to reuse
+/// (single inserts racing each other); larger ones (a night) keep their edges only.
+const MEMO_BATCH: usize = 64;
+
+/// The documents of one insert, in id order, with what their search needs.
+pub(super) struct Batch {
+    /// The documents, in id order.
+    pub docs: Vec<Prepared>,
+    /// Each document's position in the caller's list.
+    pub input: Vec<usize>,
+    /// Keywords looked up in the postings, and keywords listed there (see
+    /// [`State::candidate_keywords`]).
+    lookup: Vec<Vec<u32>>,
+    pub listed: Vec<Vec<u32>>,
+    /// The batch's first document with the same body, when it is not this one.
+    first: Vec<Option<u32>>,
+    /// The batch's representatives by (band, bucket key), then ascending: each bucket
+    /// a run (flat sorted lists: a map of small vectors costs ten times the memory).
+    buckets: Vec<(u32, u32, u32)>,
+    /// `bucket_at[i * bands + band]`: where representative `i`'s entry of `band` is in
+    /// `buckets` (binary searches there were a quarter of a night's time).
+    bucket_at: Vec<u32>,
+    /// The batch's representatives by keyword listed, then ascending.
+    postings: Vec<(u32, u32)>,
+    /// Keyword → where its run starts in `postings`, and its length.
+    posting_start: KeyMap<u32, (u32, u32)>,
+    /// With `SimHash`: the batch's representatives' fingerprints.
+    hamming: Option<HammingTable>,
+}
+
+impl Batch {
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// The view of the batch's document `i` for verification, with word rarity from
+    /// `weights` (its own, or the index's statistics).
+    fn view<'a>(&'a self, i: u32, rarity: Rarity<'a>) -> DocView<'a> {
+        let p = &self.docs[i as usize];
+        DocView {
+            features: &p.features,
+            rarity,
+            timestamp: p.doc.timestamp,
+        }
+    }
+
+    /// Whether document `i` is listed in the tables (a body's first document).
+    fn is_rep(&self, i: usize) -> bool {
+        self.docs[i].listed && self.first[i].is_none()
+    }
+}
+
+/// What a search found: every pair verified, with its outcome. It is also the memo of a
+/// search run again (see the module docs).
+pub(super) struct Search {
+    /// [`State::generation`] when it ran.
+    pub generation: u64,
+    /// [`State::epoch`] when it ran: held numbers and edges are valid while it stays.
+    epoch: u64,
+    /// Per batch document: its edges to older documents, by the older one.
+    direct: Vec<Vec<(Doc, Relation, Scores)>>,
+    /// Per batch document: every candidate tried (edge or not), sorted; kept for small
+    /// batches only ([`MEMO_BATCH`]).
+    tried: Option<Vec<Vec<Doc>>>,
+    /// Pairs of neighbours of neighbours (older first), sorted, with outcomes (edges
+    /// only, past [`MEMO_BATCH`]).
+    closing: Vec<((Doc, Doc), Outcome)>,
+}
+
+impl Search {
+    fn direct_outcome(&self, i: usize, c: Doc) -> Option<Outcome> {
+        self.tried.as_ref()?.get(i)?.binary_search(&c).ok()?;
+        let edges = &self.direct[i];
+        Some(
+            edges
+                .binary_search_by(|x| x.0.cmp(&c))
+                .ok()
+                .map(|k| (edges[k].1, edges[k].2)),
+        )
+    }
+
+    fn closing_outcome(&self, pair: (Doc, Doc)) -> Option<Outcome> {
+        self.closing
+            .binary_search_by(|x| x.0.cmp(&pair))
+            .ok()
+            .map(|k| self.closing[k].1)
+    }
+
+    /// The verified edges, with the batch's documents numbered from `base`.
+    pub fn edges(&self, base: u32) -> Vec<Edge> {
+        let num = |d: Doc| match d {
+            Doc::Held(a) => a,
+            Doc::New(i) => base + i,
+        };
+        let mut out = Vec::new();
+        for (i, list) in self.direct.iter().enumerate() {
+            for &(c, relation, scores) in list {
+                out.push(Edge {
+                    a: num(c),
+                    b: base + i as u32,
+                    relation,
+                    scores,
+                });
+            }
+        }
+        for &((x, y), found) in &self.closing {
+            if let Some((relation, scores)) = found {
+                out.push(Edge {
+                    a: num(x),
+                    b: num(y),
+                    relation,
+                    scores,
+                });
+            }
+        }
+        out
+    }
+}
+
+impl State {
+    /// The batch of `prepared` documents (whose ids are checked: new and distinct), in
+    /// id order, with their weights, keywords and the batch's own tables.
+    pub(super) fn batch(&self, config: &Config, prepared: Vec<(usize, Prepared)>) -> Batch {
+        let mut prepared = prepared;
+        prepared.sort_by(|(_, x), (_, y)| {
+            super::id_hash(&x.doc.id)
+                .cmp(&super::id_hash(&y.doc.id))
+                .then_with(|| x.doc.id.cmp(&y.doc.id))
+        });
+        let (input, docs): (Vec<usize>, Vec<Prepared>) = prepared.into_iter().unzip();
+        let n = docs.len();
+        let mut first = vec![None; n];
+        let mut seen: KeyMap<u64, u32> = KeyMap::default();
+        for (i, p) in docs.iter().enumerate() {
+            if p.listed {
+                match seen.get(&p.features.exact) {
+                    Some(&f) => first[i] = Some(f),
+                    None => {
+                        seen.insert(p.features.exact, i as u32);
+                    }
+                }
+            }
+        }
+        let (lookup, listed): (Vec<Vec<u32>>, Vec<Vec<u32>>) = docs
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if !config.rewrites
+                    || !p.listed
+                    || first[i].is_some()
+                    || self.tables.exact.contains_key(&p.features.exact)
+                {
+                    return (Vec::new(), Vec::new());
+                }
+                self.candidate_keywords(&p.features, &self.weights(&p.features, config))
+            })
+            .unzip();
+        let mut batch = Batch {
+            docs,
+            input,
+            lookup,
+            listed,
+            first,
+            buckets: Vec::new(),
+            bucket_at: Vec::new(),
+            postings: Vec::new(),
+            posting_start: KeyMap::default(),
+            hamming: (config.method == Method::SimHash).then(|| HammingTable::new(config.hamming)),
+        };
+        for i in 0..n {
+            if !batch.is_rep(i) {
+                continue;
+            }
+            let p = &batch.docs[i];
+            for (band, &key) in p.bands.iter().enumerate() {
+                batch.buckets.push((band as u32, key, i as u32));
+            }
+            if let (Some(table), Some(fp)) = (&mut batch.hamming, p.fingerprint) {
+                table.insert(i as u32, fp);
+            }
+            for &t in &batch.listed[i] {
+                batch.postings.push((t, i as u32));
+            }
+        }
+        batch.buckets.par_sort_unstable();
+        let bands = self.tables.banding.bands;
+        batch.bucket_at = vec![u32::MAX; n * bands];
+        for (k, &(band, _, i)) in batch.buckets.iter().enumerate() {
+            batch.bucket_at[i as usize * bands + band as usize] = k as u32;
+        }
+        batch.postings.par_sort_unstable();
+        for (k, &(t, _)) in batch.postings.iter().enumerate() {
+            batch.posting_start.entry(t).or_insert((k as u32, 0)).1 += 1;
+        }
+        batch
+    }
+
+    /// Keywords a new document looks up, and those it is listed under: the same unless
+    /// the index learns its statistics, when it also lists its new words (those the later
+    /// versions of its story will share).
+    fn candidate_keywords(
+        &self,
+        features: &crate::features::Features,
+        w: &crate::verify::Weights,
+    ) -> (Vec<u32>, Vec<u32>) {
+        let params = KeywordParams::default();
+        let lookup = keywords::keywords(features, w, &self.stats, params);
+        if !self.learn {
+            return (lookup.clone(), lookup);
+        }
+        let listed = KeywordParams {
+            min_df: 1,
+            ..params
+        };
+        (lookup, keywords::keywords(features, w, &self.stats, listed))
+    }
+
+    /// The view of `d` (held or of the batch) for verification, word rarity from the
+    /// index's statistics.
+    fn doc_view<'s>(&'s self, batch: &'s Batch, d: Doc) -> DocView<'s> {
+        match d {
+            Doc::Held(a) => self.view(a),
+            Doc::New(i) => batch.view(i, Rarity::Stats(&self.stats)),
+        }
+    }
+
+    /// Candidates of the batch's document `i` (older than it, sorted), and whether it is
+    /// an exact copy (its one candidate is then its body's representative).
+    fn candidates_of(&self, config: &Config, batch: &Batch, i: usize) -> (Vec<Doc>, bool) {
+        let p = &batch.docs[i];
+        if !p.listed {
+            return (Vec::new(), false);
+        }
+        if let Some(&rep) = self.tables.exact.get(&p.features.exact) {
+            return (vec![Doc::Held(rep)], true);
+        }
+        if let Some(f) = batch.first[i] {
+            return (vec![Doc::New(f)], true);
+        }
+        let mut cands: Vec<Doc> = Vec::new();
+        if let (Some((table, _)), Some(fp)) = (&self.tables.hamming, p.fingerprint) {
+            cands.extend(table.query(fp).into_iter().map(Doc::Held));
+        }
+        if let (Some(table), Some(fp)) = (&batch.hamming, p.fingerprint) {
+            cands.extend(
+                table
+                    .query(fp)
+                    .into_iter()
+                    .filter(|&j| (j as usize) < i)
+                    .map(Doc::New),
+            );
+        }
+        for (band, &key) in p.bands.iter().enumerate() {
+            // The newest members first, as a bucket is walked: the batch's before `i`,
+            // then the held ones.
+            let at = batch.bucket_at[i * self.tables.banding.bands + band] as usize;
+            let newer: Vec<u32> = batch.buckets[..at]
+                .iter()
+                .rev()
+                .take(MAX_BUCKET)
+                .take_while(|&&(b, k, _)| (b as usize, k) == (band, key))
+                .map(|&(_, _, j)| j)
+                .collect();
+            let room = MAX_BUCKET - newer.len();
+            cands.extend(newer.into_iter().map(Doc::New));
+            cands.extend(self.bucket(band, key).take(room).map(Doc::Held));
+        }
+        if config.rewrites {
+            cands.extend(self.keyword_candidates_of(batch, i));
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        (cands, false)
+    }
+
+    /// Documents (held, or of the batch before `i`) listing at least `min_shared` of the
+    /// batch document `i`'s lookup keywords, under keywords listed by no more than
+    /// `max_postings` documents before it.
+    fn keyword_candidates_of(&self, batch: &Batch, i: usize) -> Vec<Doc> {
+        let params = KeywordParams::default();
+        let mut listed: Vec<Doc> = Vec::new();
+        for t in &batch.lookup[i] {
+            let (head, count) = self.tables.postings.get(t).copied().unwrap_or((NIL, 0));
+            let before = match batch.posting_start.get(t) {
+                Some(&(lo, len)) => {
+                    let run = &batch.postings[lo as usize..(lo + len) as usize];
+                    &run[..run.partition_point(|&(_, j)| j < i as u32)]
+                }
+                None => &[][..],
+            };
+            if count as usize + before.len() <= params.max_postings {
+                listed.extend(self.posting(head).map(Doc::Held));
+                listed.extend(before.iter().map(|&(_, j)| Doc::New(j)));
+            }
+        }
+        listed.sort_unstable();
+        let mut out = Vec::new();
+        for run in listed.chunk_by(|a, b| a == b) {
+            if run.len() >= params.min_shared {
+                out.push(run[0]);
+            }
+        }
+        out
+    }
+
+    /// Finds and verifies the batch's edges (see the module docs). `memo` is an earlier
+    /// search of the same batch, whose outcomes are reused while its held numbers are
+    /// valid.
+    pub(super) fn search(&self, config: &Config, batch: &Batch, memo: Option<&Search>) -> Search {
+        let memo = memo.filter(|m| m.epoch == self.epoch);
+        let verifier = Verifier::new(config);
+        let view = |d: Doc| self.doc_view(batch, d);
+        let memoise = batch.len() <= MEMO_BATCH;
+        let one = |i: usize| {
+            let (cands, exact) = self.candidates_of(config, batch, i);
+            // The new document's word weights, computed once for all its pairs (the
+            // same values as the statistics give).
+            let weights = self.weights(&batch.docs[i].features, config);
+            let b = batch.view(i as u32, Rarity::Weights(&weights));
+            let edges: Vec<(Doc, Relation, Scores)> = cands
+                .iter()
+                .filter_map(|&c| {
+                    let known = memo.and_then(|m| m.direct_outcome(i, c));
+                    let found = known.unwrap_or_else(|| {
+                        if exact {
+                            Some((Relation::Exact, verifier.score(view(c), b)))
+                        } else {
+                            verifier.relate(view(c), b)
+                        }
+                    });
+                    found.map(|(r, s)| (c, r, s))
+                })
+                .collect();
+            (edges, memoise.then_some(cands))
+        };
+        let found: Vec<_> = if batch.len() == 1 {
+            vec![one(0)]
+        } else {
+            (0..batch.len()).into_par_iter().map(one).collect()
+        };
+        let (direct, tried): (Vec<_>, Vec<_>) = found.into_iter().unzip();
+        let tried: Option<Vec<Vec<Doc>>> = tried.into_iter().collect();
+        let closing = if config.rewrites {
+            let pairs = self.closing_pairs(&direct, tried.as_deref());
+            let verify = |(x, y): (Doc, Doc)| {
+                let found = memo
+                    .and_then(|m| m.closing_outcome((x, y)))
+                    .unwrap_or_else(|| verifier.relate(view(x), view(y)));
+                ((x, y), found)
+            };
+            let mut out: Vec<((Doc, Doc), Outcome)> = if pairs.len() < 16 {
+                pairs.into_iter().map(verify).collect()
+            } else {
+                pairs.into_par_iter().map(verify).collect()
+            };
+            if !memoise {
+                out.retain(|x| x.1.is_some());
+            }
+            out
+        } else {
+            Vec::new()
+        };
+        Search {
+            generation: self.generation,
+            epoch: self.epoch,
+            direct,
+            tried,
+            closing,
+        }
+    }
+
+    /// Neighbours of neighbours to verify, given the batch's direct outcomes: for every
+    /// document with a new near edge (not an exact copy) and at most [`MAX_DEGREE`] near
+    /// neighbours in all, each two of its neighbours not linked or tried yet, when the
+    /// pair or the document is new. Sorted, unique, older first.
+    fn closing_pairs(
+        &self,
+        direct: &[Vec<(Doc, Relation, Scores)>],
+        tried: Option<&[Vec<Doc>]>,
+    ) -> Vec<(Doc, Doc)> {
+        let mut new_edges: Vec<(Doc, Doc)> = Vec::new();
+        for (i, list) in direct.iter().enumerate() {
+            for &(c, relation, _) in list {
+                if relation != Relation::Exact {
+                    new_edges.push((c, Doc::New(i as u32)));
+                }
+            }
+        }
+        new_edges.sort_unstable();
+        let mut adjacency: KeyMap<u64, Vec<Doc>> = KeyMap::default();
+        let key = |d: Doc| match d {
+            Doc::Held(a) => u64::from(a),
+            Doc::New(i) => 1 << 32 | u64::from(i),
+        };
+        let mut touched: Vec<Doc> = Vec::new();
+        for &(x, y) in &new_edges {
+            adjacency.entry(key(x)).or_default().push(y);
+            adjacency.entry(key(y)).or_default().push(x);
+            touched.push(x);
+            touched.push(y);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let linked = |x: Doc, y: Doc| {
+            let (x, y) = (x.min(y), x.max(y));
+            match (x, y) {
+                (Doc::Held(a), Doc::Held(b)) => self.links[a as usize].iter().any(|l| l.doc == b),
+                _ => new_edges.binary_search(&(x, y)).is_ok(),
+            }
+        };
+        // A direct candidate that failed need not be verified again (without the list
+        // of candidates, it is: the same outcome, at the cost of a verification).
+        let tried = |x: Doc, y: Doc| match (y, tried) {
+            (Doc::New(j), Some(t)) => t[j as usize].binary_search(&x).is_ok(),
+            (Doc::New(j), None) => direct[j as usize].binary_search_by(|c| c.0.cmp(&x)).is_ok(),
+            (Doc::Held(_), _) => false,
+        };
+        let mut out: Vec<(Doc, Doc)> = touched
+            .par_iter()
+            .flat_map_iter(|&w| {
+                let mut nb: Vec<Doc> = adjacency[&key(w)].clone();
+                if let Doc::Held(a) = w {
+                    nb.extend(
+                        self.links[a as usize]
+                            .iter()
+                            .filter(|l| l.relation != Relation::Exact)
+                            .map(|l| Doc::Held(l.doc)),
+                    );
+                }
+                nb.sort_unstable();
+                nb.dedup();
+                let mut found = Vec::new();
+                if nb.len() <= MAX_DEGREE {
+                    let w_new = matches!(w, Doc::New(_));
+                    for (k, &x) in nb.iter().enumerate() {
+                        for &y in &nb[k + 1..] {
+                            let new = w_new || matches!(y, Doc::New(_));
+                            if new && !linked(x, y) && !tried(x, y) {
+                                found.push((x, y));
+                            }
+                        }
+                    }
+                }
+                found
+            })
+            .collect();
+        out.par_sort_unstable();
+        out.dedup();
+        out
+    }
+}
