@@ -431,3 +431,147 @@ fn compaction_keeps_answers_with(config: Config) {
     assert_eq!(v.group.as_deref(), Some("s0"), "{v:?}");
     assert_eq!(index.remove_all(["s0", "s1", "nope"]), 2);
 }
+
+/// Threads racing with copies of the same stories: the copies committed while another's
+/// search ran are verified at its commit, so every version of a story ends in its group,
+/// as inserted one at a time (statistics frozen: the sequential outcome is exact).
+#[test]
+fn racing_inserts_equal_a_sequential_order() {
+    let mut rng = Rng::new(71);
+    let stories: Vec<String> = (0..40).map(|_| story(&mut rng, 8)).collect();
+    // Thread t inserts version t of every story, in the same order as the others.
+    let version = |t: usize, i: usize, text: &str| match t {
+        0 => Document::new(format!("s{i}"), text),
+        1 => Document::new(format!("s{i}-copy"), text),
+        2 => Document::new(
+            format!("s{i}-wrap"),
+            format!("Valley Times. {text} Subscribe."),
+        ),
+        _ => Document::new(
+            format!("s{i}-cut"),
+            text.split(". ").take(6).collect::<Vec<_>>().join(". "),
+        ),
+    };
+    let all: Vec<Document> = (0..4)
+        .flat_map(|t| {
+            stories
+                .iter()
+                .enumerate()
+                .map(move |(i, s)| version(t, i, s))
+        })
+        .collect();
+    let config = Config::default();
+    let stats = TermStats::from_documents(&all, &config);
+    let sequential = Index::with_stats(config.clone(), stats.clone()).unwrap();
+    for d in &all {
+        sequential.insert(d.clone()).unwrap();
+    }
+    for _ in 0..5 {
+        let racing = Index::with_stats(config.clone(), stats.clone()).unwrap();
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let (racing, barrier, stories) = (&racing, &barrier, &stories);
+                s.spawn(move || {
+                    for (i, text) in stories.iter().enumerate() {
+                        barrier.wait();
+                        racing.insert(version(t, i, text)).unwrap();
+                    }
+                });
+            }
+        });
+        for (i, _) in stories.iter().enumerate() {
+            let group = |id: String| racing.group_of(&id).unwrap().0;
+            let want = sequential.group_of(&format!("s{i}")).unwrap().0;
+            assert!(want.is_some(), "story {i} forms a group");
+            for suffix in ["", "-copy", "-wrap", "-cut"] {
+                let id = format!("s{i}{suffix}");
+                assert_eq!(
+                    group(id.clone()).is_some(),
+                    sequential.group_of(&id).unwrap().0.is_some(),
+                    "{id}"
+                );
+            }
+        }
+        assert_eq!(index_groups(&racing, &all).len(), all.len());
+        assert_eq!(
+            canonical_partition(&racing, &all),
+            canonical_partition(&sequential, &all)
+        );
+    }
+}
+
+/// The documents of each group, as sorted lists (group ids aside).
+fn canonical_partition(index: &Index, docs: &[Document]) -> Vec<Vec<String>> {
+    let mut by_group: HashMap<String, Vec<String>> = HashMap::new();
+    for d in docs {
+        let (g, _) = index.group_of(&d.id).unwrap();
+        by_group
+            .entry(g.unwrap_or_else(|| d.id.clone()))
+            .or_default()
+            .push(d.id.clone());
+    }
+    let mut parts: Vec<Vec<String>> = by_group.into_values().collect();
+    for p in &mut parts {
+        p.sort();
+    }
+    parts.sort();
+    parts
+}
+
+/// Saves taken while another thread inserts: every file loads, and holds a prefix of the
+/// insertion order with the groups the index had then.
+#[test]
+fn saves_during_inserts_hold_a_consistent_prefix() {
+    let corpus = docs(300, 29);
+    let index = Index::new(Config::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let files = std::thread::scope(|s| {
+        let saver = s.spawn(|| {
+            let mut files = Vec::new();
+            let mut k = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || k == 0 {
+                let path = dir.path().join(format!("snap{k}.ndx"));
+                index.save(&path).unwrap();
+                files.push(path);
+                k += 1;
+            }
+            files
+        });
+        for d in &corpus {
+            index.insert(d.clone()).unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        saver.join().unwrap()
+    });
+    let mut sizes = Vec::new();
+    for path in &files {
+        let loaded = Index::load(path).unwrap();
+        let n = loaded.len();
+        sizes.push(n);
+        // A prefix: the first n documents are held, none after.
+        assert!(
+            corpus[..n]
+                .iter()
+                .all(|d| loaded.timestamp_of(&d.id).is_some())
+        );
+        assert!(
+            corpus[n..]
+                .iter()
+                .all(|d| loaded.timestamp_of(&d.id).is_none())
+        );
+        // With the groups of that prefix inserted alone.
+        let alone = Index::new(Config::default()).unwrap();
+        for d in &corpus[..n] {
+            alone.insert(d.clone()).unwrap();
+        }
+        assert_eq!(
+            index_groups(&loaded, &corpus[..n]),
+            index_groups(&alone, &corpus[..n]),
+            "{}",
+            path.display()
+        );
+    }
+    assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+}
