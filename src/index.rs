@@ -375,7 +375,9 @@ impl Index {
     pub fn insert(&self, doc: Document) -> Result<Verdict> {
         let p = self.prepare(doc, &mut Scratch::default());
         let mut verdicts = self.insert_prepared(vec![p]);
-        verdicts.pop().unwrap_or_else(|| unreachable!("one verdict per document"))
+        verdicts
+            .pop()
+            .unwrap_or_else(|| unreachable!("one verdict per document"))
     }
 
     /// Inserts documents; features are computed in parallel first. The documents are
@@ -819,11 +821,7 @@ impl State {
     /// with the edges `search` found, which must be a search of the state as it is.
     /// Returns each document's position in the caller's list, number and matches (its
     /// edges to earlier documents), and the documents to group again.
-    fn commit(
-        &mut self,
-        batch: Batch,
-        search: &Search,
-    ) -> (Vec<Added>, Vec<u32>) {
+    fn commit(&mut self, batch: Batch, search: &Search) -> (Vec<Added>, Vec<u32>) {
         debug_assert_eq!(search.generation, self.generation);
         let base = self.slots.len() as u32;
         let n = batch.len();
