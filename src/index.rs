@@ -52,6 +52,9 @@ use crate::sketch::simhash::{SimHasher, from_words};
 use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::{KeyMap, TermStats};
 
+mod query;
+pub use query::{Placement, QueryOptions, QueryResult, Role};
+
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
 const MAX_BUCKET: usize = 64;
@@ -77,10 +80,11 @@ pub struct Verdict {
     pub group: Option<String>,
     /// The id of the group's canonical member (itself when alone).
     pub canonical: String,
-    /// Its relation to the canonical member (`None` when it is the canonical member).
-    pub relation: Option<Relation>,
-    /// Its similarity to the canonical member (`None` when it is the canonical member).
-    pub similarity: Option<f32>,
+    /// Its relation to the canonical member ([`Role::Canonical`] when it is the
+    /// canonical member).
+    pub relation: Role,
+    /// Its similarity to the canonical member (1 when it is the canonical member).
+    pub similarity: f32,
     /// Verified matches among the documents held, strongest first.
     pub matches: Vec<Match>,
     /// When this document's arrival moved its group's canonical member (a better one
@@ -392,16 +396,6 @@ impl Index {
             .collect()
     }
 
-    /// The verified matches of a document among those held, strongest first, without
-    /// inserting it.
-    #[must_use]
-    pub fn query(&self, doc: &Document) -> Vec<Match> {
-        let p = self.prepare(doc.clone(), &mut Scratch::default());
-        let state = self.state();
-        let (edges, _) = state.candidate_edges(&self.config, &p, None);
-        state.matches(&edges)
-    }
-
     /// Removes a document. Returns false when no document has this id.
     pub fn remove(&self, id: &str) -> bool {
         self.state_mut().remove(&self.config, id)
@@ -453,41 +447,6 @@ impl Index {
     /// after many [`Index::remove`] calls, call it once.
     pub fn compact(&self) {
         self.state_mut().compact(&self.config);
-    }
-
-    /// The group id and canonical id of a held document.
-    #[must_use]
-    pub fn group_of(&self, id: &str) -> Option<(Option<String>, String)> {
-        let state = self.state();
-        let d = state.find(id)?;
-        let (group, canonical, _) = state.placement(&self.config, d);
-        Some((group, canonical))
-    }
-
-    /// Where a held document stands: its group id (when in a group of two or more), the
-    /// canonical member's id, and its relation and similarity to the canonical member
-    /// (`None` for the canonical member itself).
-    #[must_use]
-    pub fn placement(&self, id: &str) -> Option<Verdict> {
-        let state = self.state();
-        let d = state.find(id)?;
-        let (group, canonical, relation) = state.placement(&self.config, d);
-        Some(Verdict {
-            group,
-            canonical,
-            relation: relation.map(|r| r.0),
-            similarity: relation.map(|r| r.1),
-            matches: Vec::new(),
-            replaced_canonical: None,
-        })
-    }
-
-    /// The publication time of a held document, if it has one.
-    #[must_use]
-    pub fn timestamp_of(&self, id: &str) -> Option<Option<i64>> {
-        let state = self.state();
-        let d = state.find(id)?;
-        Some(state.slot(d).timestamp)
     }
 }
 
@@ -801,7 +760,7 @@ impl State {
     /// Returns its number and its edges.
     fn add(&mut self, config: &Config, p: Prepared) -> Result<(u32, Vec<Edge>)> {
         if p.doc.id.is_empty() {
-            return Err(Error::Config("a document id must not be empty".into()));
+            return Err(Error::EmptyId);
         }
         if self.find(&p.doc.id).is_some() {
             return Err(Error::IdExists { id: p.doc.id });
@@ -881,8 +840,8 @@ impl State {
         Verdict {
             group,
             canonical,
-            relation: relation.map(|r| r.0),
-            similarity: relation.map(|r| r.1),
+            relation: relation.into(),
+            similarity: relation.map_or(1.0, |r| r.1),
             matches: self.matches(edges),
             replaced_canonical,
         }
@@ -1498,7 +1457,8 @@ impl Index {
     ///
     /// # Errors
     /// [`Error::Io`] naming the file.
-    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
         let state = self.state();
         let config = serde_json::to_vec(&self.config).map_err(|e| Error::Config(e.to_string()))?;
         let payload = postcard::to_allocvec(&*state).map_err(|e| Error::IndexFile {
@@ -1527,12 +1487,19 @@ impl Index {
         })
     }
 
-    /// Reads an index written by [`Index::save`], with the configuration stored in it.
+    /// Reads an index written by [`Index::save`] and adopts the configuration stored in
+    /// it, whatever it is (see [`Index::config`]): the documents held were compared
+    /// under that configuration, so it is the only one their answers agree with. To make
+    /// sure the file was built with the configuration you expect, use
+    /// [`Index::load_with`].
     ///
     /// # Errors
-    /// [`Error::IndexFile`] naming the file when it is not an index, has another format
-    /// version, is truncated or corrupted; [`Error::Io`] when it cannot be read.
-    pub fn load(path: &std::path::Path) -> Result<Index> {
+    /// [`Error::NotFound`] when there is no such file; [`Error::IndexVersion`] when it
+    /// was written in a newer format version; [`Error::IndexFile`] naming the file when
+    /// it is not an index, is truncated or corrupted; [`Error::Io`] when it cannot be
+    /// read.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Index> {
+        let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::NotFound {
                 path: path.to_owned(),
@@ -1563,9 +1530,11 @@ impl Index {
         let u32_at = |b: Vec<u8>| u64_at(b) as u32;
         let version = u32_at(take(&mut at, 4)?);
         if version == 0 || version > FORMAT_VERSION {
-            return Err(bad(format!(
-                "index format version {version}; this build reads versions 1 to {FORMAT_VERSION}"
-            )));
+            return Err(Error::IndexVersion {
+                path: path.to_owned(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         let config_len = u32_at(take(&mut at, 4)?) as usize;
         let config_bytes = take(&mut at, config_len)?;
@@ -1615,20 +1584,20 @@ impl Index {
         Ok(index)
     }
 
-    /// Reads an index and checks that it was built with `config`.
+    /// Reads an index and checks that it was built with `config`, setting by setting.
     ///
     /// # Errors
-    /// As [`Index::load`], and [`Error::IndexFile`] when the stored configuration differs.
-    pub fn load_with(path: &std::path::Path, config: &Config) -> Result<Index> {
+    /// As [`Index::load`], and [`Error::ConfigMismatch`] naming the first setting whose
+    /// stored value differs from `config`'s, with both values.
+    pub fn load_with(path: impl AsRef<std::path::Path>, config: &Config) -> Result<Index> {
+        let path = path.as_ref();
         let index = Index::load(path)?;
-        if index.config != *config {
-            return Err(Error::IndexFile {
+        if let Some((field, stored, given)) = index.config.first_difference(config) {
+            return Err(Error::ConfigMismatch {
                 path: path.to_owned(),
-                message: format!(
-                    "built with another configuration: {} (expected {})",
-                    serde_json::to_string(&index.config).unwrap_or_default(),
-                    serde_json::to_string(config).unwrap_or_default()
-                ),
+                field,
+                stored,
+                given,
             });
         }
         Ok(index)

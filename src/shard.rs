@@ -14,8 +14,8 @@
 //!    [`keywords_of`]) the [`keyword_run_pairs`] of its positions, a pair counting when
 //!    it comes from at least [`KeywordParams::min_shared`] keywords.
 //! 5. [`verify_pair`] every candidate pair; with rewrites, also the pairs of neighbours of
-//!    each document with at most [`crate::closing::MAX_DEGREE`] verified neighbours that
-//!    were no candidates ([`crate::closing`]).
+//!    each document with at most [`MAX_DEGREE`] verified neighbours that
+//!    were no candidates.
 //! 6. Connected components of the edges (exact copies to their representative included),
 //!    then [`group_component`] on each.
 
@@ -28,6 +28,10 @@ use crate::keywords::KeywordParams;
 use crate::lsh::{Banding, band_keys};
 use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
 use crate::weights::TermStats;
+
+/// The most verified neighbours a document may have for its neighbours to be paired with
+/// each other (as the batch run pairs them).
+pub use crate::closing::MAX_DEGREE;
 
 /// A bucket pairs each document with at most this many documents before it (the batch
 /// run's cap, see [`crate::lsh::candidate_pairs_by_keys`]).

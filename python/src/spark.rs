@@ -4,10 +4,10 @@
 //! hashes as Spark longs, u64 hashes bit-cast to signed longs.
 
 use neardup::Config;
-use neardup::document::Document;
+use neardup::Document;
+use neardup::TermStats;
 use neardup::features::Features;
 use neardup::shard::{self, ComponentDoc, Side, Sketcher};
-use neardup::weights::TermStats;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -179,7 +179,7 @@ fn min_shared_keywords() -> usize {
 /// A document with more verified neighbours than this pairs none of them (closing).
 #[pyfunction]
 fn max_degree() -> usize {
-    neardup::closing::MAX_DEGREE
+    neardup::shard::MAX_DEGREE
 }
 
 /// Stage 5: verifies pairs; for each, (relation or None, similarity).

@@ -3,8 +3,8 @@
 
 use neardup::io::html::{HtmlOptions, write_html};
 use neardup::io::read::FieldNames;
-use neardup::pipeline::{DocInfo, RunStats};
 use neardup::{Clustering, Group, Member, Relation};
+use neardup::{DocInfo, RunStats};
 
 use crate::common::{run, seeds_dir, stderr, stdout};
 

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{run, stderr};
+use crate::common::{group_of, run, stderr};
 
 fn shared() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
@@ -170,7 +170,7 @@ fn index_matches_batch_on_a_reuters_sample() {
 }
 
 fn index_matches_batch(docs: &[neardup::Document], config: &neardup::Config) {
-    use neardup::weights::TermStats;
+    use neardup::TermStats;
     use neardup::{Index, cluster_documents};
     let batch = cluster_documents(docs, config).unwrap();
     let index = Index::with_stats(config.clone(), TermStats::from_documents(docs, config)).unwrap();
@@ -180,7 +180,7 @@ fn index_matches_batch(docs: &[neardup::Document], config: &neardup::Config) {
     let mut grouped = 0;
     for (i, d) in docs.iter().enumerate() {
         let line = batch.doc_line(i as u32);
-        let (g, c) = index.group_of(&d.id).unwrap();
+        let (g, c) = group_of(&index, &d.id).unwrap();
         assert_eq!(g.as_deref(), line.group, "{}", d.id);
         if g.is_some() {
             grouped += 1;
