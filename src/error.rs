@@ -93,7 +93,7 @@ pub enum Error {
     },
     /// An index file was built with another configuration than the one given to
     /// `Index::load_with`: the first setting that differs, with both values (as JSON).
-    #[error("{}: built with {field} = {stored}, expected {field} = {given}", path.display())]
+    #[error("{}: built with another configuration: {field} is {stored} in the file, {given} here", path.display())]
     ConfigMismatch {
         /// The file.
         path: PathBuf,

@@ -14,6 +14,32 @@ fn shared() -> PathBuf {
     p
 }
 
+/// The first `n` documents of the Reuters corpus in `../shared`.
+pub fn reuters_sample(n: usize) -> Vec<neardup::Document> {
+    use neardup::io::read::{FieldNames, InputFile, InputKind, RawRecord, parse_record};
+    let path = shared().join("corpora/reuters21578.jsonl");
+    let files = vec![InputFile {
+        path: path.clone(),
+        kind: InputKind::Jsonl,
+    }];
+    std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .take(n)
+        .enumerate()
+        .map(|(i, l)| {
+            let raw = RawRecord {
+                file: 0,
+                line: i as u64 + 1,
+                bytes: l.as_bytes().to_vec(),
+            };
+            parse_record(&raw, &files, &FieldNames::default())
+                .unwrap()
+                .doc
+        })
+        .collect()
+}
+
 fn read_jsonl(p: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(p)
         .unwrap()
@@ -136,28 +162,7 @@ fn eval_equals_score_py() {
 #[ignore = "needs ../shared"]
 fn index_matches_batch_on_a_reuters_sample() {
     use neardup::Config;
-    use neardup::io::read::{FieldNames, InputFile, InputKind, RawRecord, parse_record};
-    let path = shared().join("corpora/reuters21578.jsonl");
-    let files = vec![InputFile {
-        path: path.clone(),
-        kind: InputKind::Jsonl,
-    }];
-    let docs: Vec<neardup::Document> = std::fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .take(3000)
-        .enumerate()
-        .map(|(i, l)| {
-            let raw = RawRecord {
-                file: 0,
-                line: i as u64 + 1,
-                bytes: l.as_bytes().to_vec(),
-            };
-            parse_record(&raw, &files, &FieldNames::default())
-                .unwrap()
-                .doc
-        })
-        .collect();
+    let docs = reuters_sample(3000);
     for config in [
         Config::default(),
         Config::builder()
