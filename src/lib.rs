@@ -89,3 +89,8 @@ pub use progress::{NoProgress, Progress, Stage};
 pub use shingle::Shingle;
 pub use verify::Relation;
 pub use weights::TermStats;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -99,7 +99,8 @@ pub struct QueryResult {
     pub similarity: f32,
     /// Its verified matches among the documents held, strongest first (relation, then
     /// similarity, then id): every exact copy of a matched body is listed, with the
-    /// body's relation and similarity. At most [`QueryOptions::limit`].
+    /// body's relation and similarity, and when its own body is held, what that body
+    /// matches. At most [`QueryOptions::limit`].
     pub matches: Vec<Match>,
     /// How many matches there are in all (more than `matches.len()` when limited).
     pub total_matches: usize,
@@ -119,7 +120,8 @@ impl Index {
     ///
     /// **Matches** are what [`Index::insert`] would verify, plus every exact copy held
     /// of each matched body (the index keeps one representative per body in its tables;
-    /// its copies share its relation and similarity).
+    /// its copies share its relation and similarity). A document whose body is held
+    /// also matches what that body matches, with the body's relations.
     ///
     /// **Placement.** The group is predicted by the insertion's grouping rule
     /// ([`crate::group`]) run, without changing anything, over the groups the document
@@ -228,25 +230,51 @@ impl State {
     }
 
     /// The matches of `edges` (from a new document to held ones) with every held exact
-    /// copy of each matched body, strongest first.
+    /// copy of each matched body, strongest first. When the new document copies a held
+    /// body exactly (its one edge, as an insertion finds it), that body's own matches are
+    /// its matches too.
     fn matches_with_copies(&self, edges: &[Edge]) -> Vec<Match> {
-        let mut seen: HashSet<u32> = edges.iter().map(|e| e.a).collect();
-        let mut all: Vec<Edge> = edges.to_vec();
-        for e in edges {
-            let exact = self.slot(e.a).features.exact;
-            if self.tables.exact.get(&exact) != Some(&e.a) {
-                continue;
+        let mut seen: HashSet<u32> = HashSet::new();
+        let mut found: Vec<(u32, Relation, f32)> = Vec::new();
+        let mut add = |d: u32, relation: Relation, similarity: f32| {
+            if !seen.insert(d) {
+                return;
             }
-            if let Some(copies) = self.tables.copies.get(&exact) {
-                all.extend(
-                    copies
-                        .iter()
-                        .filter(|&&c| seen.insert(c))
-                        .map(|&c| Edge { a: c, ..*e }),
-                );
+            found.push((d, relation, similarity));
+            let exact = self.slot(d).features.exact;
+            if self.tables.exact.get(&exact) == Some(&d)
+                && let Some(copies) = self.tables.copies.get(&exact)
+            {
+                for &c in copies {
+                    if seen.insert(c) {
+                        found.push((c, relation, similarity));
+                    }
+                }
+            }
+        };
+        for e in edges {
+            add(e.a, e.relation, e.similarity());
+        }
+        for e in edges.iter().filter(|e| e.relation == Relation::Exact) {
+            for l in &self.slot(e.a).links {
+                add(l.doc, l.relation, l.similarity);
             }
         }
-        self.matches(&all)
+        let mut m: Vec<Match> = found
+            .into_iter()
+            .map(|(d, relation, similarity)| Match {
+                id: self.slot(d).id.to_string(),
+                relation,
+                similarity,
+            })
+            .collect();
+        m.sort_by(|x, y| {
+            x.relation
+                .cmp(&y.relation)
+                .then(y.similarity.total_cmp(&x.similarity))
+                .then(x.id.cmp(&y.id))
+        });
+        m
     }
 
     /// Where a prepared document with verified `edges` to held documents would be

@@ -192,6 +192,22 @@ fn query_returns_every_copy_and_the_placement() {
         (v.group, v.canonical, v.relation, v.similarity),
         (q.group, q.canonical, q.relation, q.similarity)
     );
+    // An exact copy of the held body matches its copies, and what the body matches.
+    let exact = index.query(&Document::new("e", text.clone()));
+    let got: Vec<(&str, Relation)> = exact
+        .matches
+        .iter()
+        .map(|m| (m.id.as_str(), m.relation))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", Relation::Exact),
+            ("b", Relation::Exact),
+            ("c", Relation::Exact),
+            ("q", Relation::NearDuplicate)
+        ]
+    );
     // An unrelated text would be alone, its own canonical.
     let alone = index.query(&Document::new(
         "z",
