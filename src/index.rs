@@ -53,7 +53,7 @@ use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation
 use crate::weights::{KeyMap, TermStats};
 
 mod query;
-pub use query::{Placement, QueryOptions, QueryResult, Role};
+pub use query::{Placement, QueryOptions, QueryResult};
 
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
@@ -80,9 +80,9 @@ pub struct Verdict {
     pub group: Option<String>,
     /// The id of the group's canonical member (itself when alone).
     pub canonical: String,
-    /// Its relation to the canonical member ([`Role::Canonical`] when it is the
-    /// canonical member).
-    pub relation: Role,
+    /// Its relation to the canonical member ([`Role::Canonical`](crate::Role) when it is
+    /// the canonical member).
+    pub relation: crate::verify::Role,
     /// Its similarity to the canonical member (1 when it is the canonical member).
     pub similarity: f32,
     /// Verified matches among the documents held, strongest first.

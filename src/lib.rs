@@ -77,9 +77,7 @@ mod weights;
 pub use config::{Config, ConfigBuilder, MAX_HAMMING, Method};
 pub use document::{Document, format_date, parse_date};
 pub use error::{Error, Location, Result};
-pub use index::{
-    FORMAT_VERSION, Index, Match, Placement, QueryOptions, QueryResult, Role, Verdict,
-};
+pub use index::{FORMAT_VERSION, Index, Match, Placement, QueryOptions, QueryResult, Verdict};
 pub use io::write::Format;
 pub use lsh::Banding;
 pub use pipeline::{
@@ -87,7 +85,7 @@ pub use pipeline::{
 };
 pub use progress::{NoProgress, Progress, Stage};
 pub use shingle::Shingle;
-pub use verify::Relation;
+pub use verify::{Relation, Role};
 pub use weights::TermStats;
 
 /// The README's examples, compiled and run as doctests.

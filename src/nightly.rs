@@ -838,7 +838,7 @@ fn night_report(
         });
         entry.1.push(Member {
             doc: i as u32,
-            relation: p.relation.relation(),
+            relation: p.relation,
             similarity: p.similarity,
         });
     }
@@ -861,7 +861,7 @@ fn night_report(
                     0,
                     Member {
                         doc: canon,
-                        relation: None,
+                        relation: crate::verify::Role::Canonical,
                         similarity: 1.0,
                     },
                 );

@@ -270,8 +270,7 @@ fn group(
             rows.0.push(d.pos);
             rows.1.push(p.group);
             rows.2.push(p.canonical);
-            rows.3
-                .push(p.relation.map_or("canonical", neardup::Relation::as_str));
+            rows.3.push(p.relation.as_str());
             // Rounded as `neardup cluster` writes it.
             rows.4
                 .push((f64::from(p.similarity) * 10_000.0).round() / 10_000.0);

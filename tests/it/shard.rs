@@ -170,7 +170,7 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
                     d.id.clone(),
                     Some(p.group),
                     Some(p.canonical),
-                    Some(p.relation.map_or("canonical", |r| r.as_str()).to_owned()),
+                    Some(p.relation.as_str().to_owned()),
                     Some(round4(p.similarity)),
                 );
             }

@@ -270,7 +270,7 @@ fn run_dedup(a: &DedupArgs) -> Result<()> {
     let mut drop: HashSet<(u32, u64)> = HashSet::new();
     for g in &result.groups {
         for m in &g.members {
-            if m.relation.is_some_and(|r| r <= a.min_relation) {
+            if m.relation.relation().is_some_and(|r| r <= a.min_relation) {
                 let d = &result.docs[m.doc as usize];
                 drop.insert((d.file, d.line));
             }
