@@ -373,7 +373,8 @@ impl PyIndex {
             .collect()
     }
 
-    /// The verified matches of a text among the documents held, without inserting it.
+    /// The verified matches of a text among the documents held (every exact copy of a
+    /// matched body included), without inserting it.
     #[pyo3(signature = (text, title = None, date = None))]
     fn query(
         &self,
