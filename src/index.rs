@@ -85,7 +85,8 @@ pub struct Verdict {
     pub relation: crate::verify::Role,
     /// Its similarity to the canonical member (1 when it is the canonical member).
     pub similarity: f32,
-    /// Verified matches among the documents held, strongest first.
+    /// Verified matches among the documents held, strongest first: one per body held
+    /// (its first copy, which stands for the others; [`Index::query`] lists every copy).
     pub matches: Vec<Match>,
     /// When this document's arrival moved its group's canonical member (a better one
     /// arrived, e.g. an earlier-published original): the id of the canonical before. The

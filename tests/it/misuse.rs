@@ -360,3 +360,20 @@ fn query_predicts_the_insertion_on_reuters() {
         }
     }
 }
+
+/// What the library's answers look like serialised (JSON): the canonical member named
+/// `"canonical"` with similarity 1, as the CLI writes it.
+#[test]
+fn answers_serialise_as_the_cli_names_them() {
+    let (index, text) = copies_index();
+    let v = index
+        .insert(Document::new("e", format!("{text} One more closing line.")).with_timestamp(0))
+        .unwrap();
+    let q = index.query_with(
+        &Document::new("probe", format!("{text} Another closing line.")),
+        QueryOptions { limit: Some(2) },
+    );
+    let members = index.members(v.group.as_deref().unwrap()).unwrap();
+    let json = serde_json::json!({ "verdict": v, "query": q, "members": members });
+    insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
+}
