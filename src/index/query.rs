@@ -4,11 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Index, Match, Prepared, State};
+use super::{Index, MAX_REGION, Match, Prepared, State};
 use crate::config::Config;
 use crate::document::Document;
 use crate::features::Scratch;
-use crate::group::{Link, Neighbour, Rank, cluster, quantise};
+use crate::group::{Link, Neighbour, Rank, cluster, is_copy, quantise};
 use crate::verify::{DocView, Edge, Rarity, Relation, Role, Verifier, relation_similarity};
 
 /// Where a held document stands: its group and its relation to the group's canonical
@@ -85,7 +85,8 @@ impl Index {
     /// also regroups further away: when the document becomes the canonical of a group
     /// that then takes a rewrite of another group's canonical away from it, and when a
     /// connected set exceeds the insertion's regrouping limit (tens of thousands of
-    /// copies of one story). An index that learns statistics ([`Index::new`]) counts an
+    /// copies of one story), where the insertion, and the query, place the document in
+    /// its strongest neighbour's group without grouping it again. An index that learns statistics ([`Index::new`]) counts an
     /// inserted document's own words before comparing it, which a query does not: the
     /// similarity of a rewrite then differs slightly, and a borderline rewrite can be
     /// found by one and not the other (6 placements of Reuters' first 3,000 documents;
@@ -254,6 +255,28 @@ impl State {
             *extra.entry(*x).or_default() += quantise(nb.similarity);
             *extra.entry(nb.doc).or_default() += quantise(nb.similarity);
         }
+        // Ranks as after the insertion. A copy counts what its representative counts,
+        // and so does the document when it copies a held body.
+        let related = |d: u32| {
+            let rep = self.representative(d);
+            let held: u64 = self
+                .slot(rep)
+                .links
+                .iter()
+                .map(|l: &Neighbour| quantise(l.similarity))
+                .sum();
+            held + extra.get(&rep).copied().unwrap_or(0)
+        };
+        let own = match self.tables.exact.get(&p.features.exact) {
+            Some(&rep) if p.listed => related(rep),
+            _ => edges.iter().map(|e| quantise(e.similarity())).sum(),
+        };
+        let own_rank = Rank {
+            timestamp: p.doc.timestamp,
+            related: own,
+            hash: p.features.exact,
+            id: &p.doc.id,
+        };
         // The region: every member of the groups the document touches, then the
         // document (numbered last).
         let mut docs: Vec<u32> = Vec::new();
@@ -267,6 +290,38 @@ impl State {
         }
         docs.sort_unstable();
         docs.dedup();
+        if docs.len() + 1 > MAX_REGION {
+            // As the insertion: too many to group again, the document joins the group
+            // of its strongest neighbour that it may join without chaining (a copy, a
+            // canonical member, or a member copied from its canonical), or stays alone.
+            let joinable = |e: &&Edge| {
+                let g = self.groups.group_of(e.a).expect("a placed document");
+                is_copy(e.relation)
+                    || self.groups.canonical(g) == e.a
+                    || is_copy(self.groups.tie(e.a))
+            };
+            let Some(best) = edges.iter().filter(joinable).min_by(|x, y| {
+                x.relation
+                    .cmp(&y.relation)
+                    .then(y.similarity().total_cmp(&x.similarity()))
+                    .then(x.a.cmp(&y.a))
+            }) else {
+                return alone;
+            };
+            let g = self.groups.group_of(best.a).expect("a placed document");
+            let c = self.groups.canonical(g);
+            let id = self.groups.id(g).to_owned();
+            // It becomes canonical when it ranks first.
+            let held = Rank {
+                related: related(c),
+                ..self.rank(c)
+            };
+            if own_rank < held {
+                return (Some(id), p.doc.id.clone(), None);
+            }
+            let relation = self.relation_to(config, p, edges, c, best.relation);
+            return (Some(id), self.slot(c).id.to_string(), Some(relation));
+        }
         let local: HashMap<u32, u32> = docs
             .iter()
             .enumerate()
@@ -293,22 +348,6 @@ impl State {
                 links.push((i, me, e.relation));
             }
         }
-        // Ranks as after the insertion. A copy counts what its representative counts,
-        // and so does the document when it copies a held body.
-        let related = |d: u32| {
-            let rep = self.representative(d);
-            let held: u64 = self
-                .slot(rep)
-                .links
-                .iter()
-                .map(|l: &Neighbour| quantise(l.similarity))
-                .sum();
-            held + extra.get(&rep).copied().unwrap_or(0)
-        };
-        let own = match self.tables.exact.get(&p.features.exact) {
-            Some(&rep) if p.listed => related(rep),
-            _ => edges.iter().map(|e| quantise(e.similarity())).sum(),
-        };
         let mut ranks: Vec<Rank<'_>> = docs
             .iter()
             .map(|&d| Rank {
@@ -316,12 +355,7 @@ impl State {
                 ..self.rank(d)
             })
             .collect();
-        ranks.push(Rank {
-            timestamp: p.doc.timestamp,
-            related: own,
-            hash: p.features.exact,
-            id: &p.doc.id,
-        });
+        ranks.push(own_rank);
         let partition = cluster(docs.len() + 1, &links, |i| ranks[i as usize]);
         let g = partition.group_of[me as usize];
         let canon = partition.canonical[g as usize];

@@ -377,3 +377,39 @@ fn answers_serialise_as_the_cli_names_them() {
     let json = serde_json::json!({ "verdict": v, "query": q, "members": members });
     insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
 }
+
+/// Past the insertion's regrouping limit (a story copied over 20,000 times), a query
+/// says what the insertion does: the group of its strongest neighbour.
+#[test]
+fn query_past_the_regrouping_limit() {
+    let mut rng = Rng::new(20_001);
+    let text = story(&mut rng, 6);
+    let index = Index::new(Config::default()).unwrap();
+    let copies: Vec<Document> = (0..20_001)
+        .map(|i| Document::new(format!("c{i:05}"), text.clone()).with_timestamp(i))
+        .collect();
+    assert!(index.insert_batch(copies).into_iter().all(|r| r.is_ok()));
+    let edited =
+        Document::new("edit", format!("{text} A line one outlet added.")).with_timestamp(-1);
+    let q = index.query(&edited);
+    assert_eq!(q.total_matches, 20_001);
+    let v = index.insert(edited).unwrap();
+    // Dated first, it becomes the canonical member of the copies' group.
+    assert_eq!(
+        (&q.group, &q.canonical, q.relation),
+        (&v.group, &v.canonical, v.relation)
+    );
+    assert_eq!(
+        (v.canonical.as_str(), v.relation),
+        ("edit", Role::Canonical)
+    );
+    // Dated last, a further edit is a near-duplicate of that canonical member.
+    let late = Document::new("late", format!("{text} Another line.")).with_timestamp(99_999);
+    let q = index.query(&late);
+    let v = index.insert(late).unwrap();
+    assert_eq!(
+        (&q.group, &q.canonical, q.relation),
+        (&v.group, &v.canonical, v.relation)
+    );
+    assert_eq!(q.relation, Role::Member(Relation::NearDuplicate));
+}
