@@ -11,8 +11,8 @@
 //!   [`Banding`], [`Shingle`].
 //! - A batch of documents or files: [`cluster_documents`] and [`cluster_files`] (with
 //!   [`ReadOptions`] and a [`Progress`] such as [`NoProgress`]) give a [`Clustering`]
-//!   of [`Group`]s of [`Member`]s and [`RunStats`], which [`io::write`] writes in a
-//!   [`Format`].
+//!   of [`Group`]s of [`Member`]s and [`RunStats`], written by [`Clustering::write`] in
+//!   a [`Format`].
 //! - A crawler's incremental index: [`Index`] ([`Index::new`], or [`Index::with_stats`]
 //!   with [`TermStats`] of a reference corpus): [`Index::insert`] gives a [`Verdict`],
 //!   [`Index::query`] a [`QueryResult`] (with [`QueryOptions`]), [`Index::placement`]

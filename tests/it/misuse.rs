@@ -288,8 +288,18 @@ fn contains_members_and_placement() {
         .map(|m| m.id)
         .collect();
     assert_eq!(ids, ["b", "c"]);
-    // The canonical member is named as the CLI names it.
+    // The canonical member is named as the CLI names it, and read back.
     assert_eq!(Role::Canonical.to_string(), "canonical");
+    for role in [
+        Role::Canonical,
+        Role::Member(Relation::Exact),
+        Role::Member(Relation::NearDuplicate),
+        Role::Member(Relation::Rewrite),
+    ] {
+        let json = serde_json::to_string(&role).unwrap();
+        assert_eq!(json, format!("\"{role}\""));
+        assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), role);
+    }
     assert_eq!(Role::Member(Relation::Rewrite).as_str(), "rewrite");
     assert_eq!(
         serde_json::to_value(index.placement("b").unwrap()).unwrap()["relation"],
