@@ -22,15 +22,19 @@
 //! - Errors: one [`Error`] enum (typed variants naming the file, line or id) and its
 //!   [`Result`] alias.
 //!
-//! Subsystems with their own entry points are modules: [`io`] (readers of JSON Lines,
-//! gzip, text, directories and WARC; report writers), [`nightly`] (the nightly job over a
-//! state directory), [`shard`] (the stages of a distributed run, used by the Spark
-//! package), [`compare`] (one pair explained) and [`eval`] (scores against labelled
-//! pairs). The pipeline's stages are public too, for benchmarks and custom pipelines:
-//! [`normalize`] → [`shingle`] → [`sketch`] (`MinHash`, `SimHash`) → [`features`] →
-//! candidates from [`lsh`], [`hamming`] (copies) and [`keywords`] (rewrites) →
-//! [`verify`] (scores and a [`Relation`] per pair) → [`group`] (groups that do not
-//! chain).
+//! A batch run is deterministic: the same documents and settings give the same output at
+//! any thread count and in any input order.
+//!
+//! Subsystems with their own entry points are modules: [`index`] (the crawler's index:
+//! consistency under threads, memory, removal, file format), [`io`] (readers of JSON
+//! Lines, gzip, text, directories and WARC; report writers), [`nightly`] (the nightly
+//! job over a state directory), [`shard`] (the stages of a distributed run, used by the
+//! Spark package), [`compare`] (one pair explained) and [`eval`] (scores against
+//! labelled pairs). The pipeline's stages are public too, for benchmarks and custom
+//! pipelines: [`normalize`] → [`shingle`] → [`sketch`] (`MinHash`, `SimHash`) →
+//! [`features`] → candidates from [`lsh`], [`hamming`] (copies) and [`keywords`]
+//! (rewrites) → [`verify`] (scores and a [`Relation`] per pair) → [`group`] (groups that
+//! do not chain).
 //!
 //! ```
 //! use neardup::{Config, Document, cluster_documents};
@@ -60,7 +64,7 @@ pub mod eval;
 pub mod features;
 pub mod group;
 pub mod hamming;
-mod index;
+pub mod index;
 pub mod io;
 pub mod keywords;
 pub mod lsh;

@@ -81,16 +81,16 @@ impl Index {
     /// would touch: its matches' groups with their edges, the document's new edges, and
     /// the edges an insertion verifies between its neighbours. With frozen word
     /// statistics ([`Index::with_stats`]) it is what an insertion now gives (group,
-    /// canonical, relation and similarity), except in two rare cases where the insertion
-    /// also regroups further away: when the document becomes the canonical of a group
-    /// that then takes a rewrite of another group's canonical away from it, and when a
-    /// connected set exceeds the insertion's regrouping limit (tens of thousands of
-    /// copies of one story), where the insertion, and the query, place the document in
-    /// its strongest neighbour's group without grouping it again. An index that learns statistics ([`Index::new`]) counts an
-    /// inserted document's own words before comparing it, which a query does not: the
-    /// similarity of a rewrite then differs slightly, and a borderline rewrite can be
-    /// found by one and not the other (6 placements of Reuters' first 3,000 documents;
-    /// test `query_predicts_the_insertion_on_reuters`).
+    /// canonical, relation and similarity), but for one rare case where the insertion
+    /// regroups further away: the document becomes the canonical member of a group that
+    /// then takes a rewrite of another group's canonical member away from it. Past the
+    /// insertion's regrouping limit (a story copied tens of thousands of times), both
+    /// place the document in its strongest joinable neighbour's group. An index that
+    /// learns statistics ([`Index::new`]) counts an inserted document's own words before
+    /// comparing it, which a query does not: the similarity of a rewrite then differs
+    /// slightly, and a borderline rewrite can be found by one and not the other (6
+    /// placements of Reuters' first 3,000 documents; test
+    /// `query_predicts_the_insertion_on_reuters`).
     #[must_use]
     pub fn query_with(&self, doc: &Document, options: QueryOptions) -> QueryResult {
         let p = self.prepare(doc.clone(), &mut Scratch::default());
