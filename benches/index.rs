@@ -22,8 +22,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use neardup::TermStats;
 use neardup::io::read::{FieldNames, RecordReader, expand_inputs, parse_record};
-use neardup::weights::TermStats;
 use neardup::{Config, Document, Index, Method};
 
 struct Args {
@@ -162,7 +162,7 @@ fn main() {
             let t = Instant::now();
             let m = index.query(&doc);
             queries.push(t.elapsed());
-            matched += usize::from(!m.is_empty());
+            matched += usize::from(!m.matches.is_empty());
             true
         } else if inserts.len() < args.docs {
             let t = Instant::now();

@@ -1,6 +1,8 @@
-//! A crawler's view of neardup: several fetcher threads insert articles into one shared
-//! index as they arrive, the index is saved every few hundred articles, and a restart
-//! loads it and goes on where it left off.
+//! A crawler's view of neardup: several fetcher threads insert articles (with their
+//! headline and date) into one shared index as they arrive and read each verdict, the
+//! index is saved every few hundred articles, a restart loads it (checking it was built
+//! with the configuration expected) and goes on where it left off, old articles are
+//! evicted, and a query asks where a new article would go without inserting it.
 //!
 //! Run: `cargo run --release --example crawler`
 //!
@@ -13,7 +15,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use neardup::{Config, Document, Index, Relation};
+use neardup::{Config, Document, Index, QueryOptions, Relation, Role};
 
 /// The articles a crawl would fetch, in arrival order.
 fn crawl() -> Vec<Document> {
@@ -52,10 +54,22 @@ fn crawl() -> Vec<Document> {
                     ),
                 ),
             };
-            docs.push(doc.with_timestamp(t));
+            // The headline a feed gives beside the body: the seed's first words here.
+            let title: String = text
+                .split_whitespace()
+                .take(8)
+                .collect::<Vec<_>>()
+                .join(" ");
+            docs.push(doc.with_title(title).with_timestamp(t));
         }
     }
     docs
+}
+
+/// Saves the index where a crawler checkpoints: atomically (a crash leaves the old file
+/// or the new one).
+fn checkpoint(index: &Index, path: &Path) {
+    index.save(path).expect("index saved");
 }
 
 fn run(index: &Index, docs: &[Document], path: &Path, threads: usize) -> usize {
@@ -67,15 +81,17 @@ fn run(index: &Index, docs: &[Document], path: &Path, threads: usize) -> usize {
             s.spawn(move || {
                 for d in part {
                     let verdict = index.insert(d.clone()).expect("unique ids");
+                    // The verdict: its group and canonical member, its relation to it,
+                    // and every verified match. A copy need not be stored again.
                     if matches!(
                         verdict.relation,
-                        Some(Relation::Exact | Relation::NearDuplicate)
+                        Role::Member(Relation::Exact | Relation::NearDuplicate)
                     ) {
                         copies.fetch_add(1, Ordering::Relaxed);
                     }
-                    // Every 250 articles, one fetcher saves the index (atomically).
+                    // Every 250 articles, one fetcher saves the index.
                     if done.fetch_add(1, Ordering::Relaxed) % 250 == 249 {
-                        index.save(path).expect("index saved");
+                        checkpoint(index, path);
                     }
                 }
             });
@@ -90,7 +106,8 @@ fn main() -> Result<(), neardup::Error> {
     let docs = crawl();
     let (first, second) = docs.split_at(docs.len() / 2);
 
-    let index = Index::new(Config::default())?;
+    let config = Config::default();
+    let index = Index::new(config.clone())?;
     let copies = run(&index, first, &path, 4);
     index.save(&path)?;
     println!(
@@ -100,8 +117,9 @@ fn main() -> Result<(), neardup::Error> {
     );
     drop(index);
 
-    // Restart: load and go on; keep a rolling window of the last 100 hours.
-    let index = Index::load(&path)?;
+    // Restart: load (refused, naming the setting, if built with another configuration)
+    // and go on; keep a rolling window of the last 100 hours.
+    let index = Index::load_with(&path, &config)?;
     let copies = run(&index, second, &path, 4);
     let newest = second.iter().filter_map(|d| d.timestamp).max().unwrap_or(0);
     let evicted = index.evict_before(newest - 100 * 3600);
@@ -109,18 +127,43 @@ fn main() -> Result<(), neardup::Error> {
         "after restart: {copies} more copies; evicted {evicted} older articles; {} held",
         index.len()
     );
+
+    // A query: where would a new copy of an article go, and what does it match?
     let probe = &second[0];
-    let matches = index.query(&Document::new("probe", probe.text.clone()));
-    println!(
-        "a new copy of {} would match {} held articles",
-        probe.id,
-        matches.len()
+    let answer = index.query_with(
+        &Document::new("probe", probe.text.clone()),
+        QueryOptions { limit: Some(3) },
     );
-    if let Some((group, canonical)) = index.group_of(&second[4].id) {
+    println!(
+        "a new copy of {} would join group {:?} (canonical {}, {} at {:.2}); it matches {} \
+         held articles, the strongest {:?}",
+        probe.id,
+        answer.group,
+        answer.canonical,
+        answer.relation,
+        answer.similarity,
+        answer.total_matches,
+        answer.matches.iter().map(|m| &m.id).collect::<Vec<_>>()
+    );
+    if let Some(group) = answer.group
+        && let Some(members) = index.members(&group)
+    {
+        println!("group {group} holds {} articles:", members.len());
+        for m in members.iter().take(4) {
+            println!("  {} ({} {:.2})", m.id, m.relation, m.similarity);
+        }
+    }
+    let id = &second[4].id;
+    if let Some(p) = index.placement(id) {
         println!(
-            "{} is in group {group:?}, canonical {canonical}",
-            second[4].id
+            "{id} is in group {:?}, canonical {} ({})",
+            p.group, p.canonical, p.relation
         );
     }
+    let oldest = &first[0].id;
+    println!(
+        "{oldest} still held after eviction: {}",
+        index.contains(oldest)
+    );
     Ok(())
 }

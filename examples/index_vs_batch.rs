@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
+use neardup::TermStats;
 use neardup::io::read::{FieldNames, RecordReader, expand_inputs, parse_record};
-use neardup::weights::TermStats;
 use neardup::{Config, Document, Index, cluster_documents};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let secs = start.elapsed().as_secs_f64();
         let labels: Vec<Option<String>> = docs
             .iter()
-            .map(|d| index.group_of(&d.id).and_then(|(g, _)| g))
+            .map(|d| index.placement(&d.id).and_then(|p| p.group))
             .collect();
         println!(
             "{name}: ARI {:.4} against the batch run ({} documents, {:.1} s of inserts)",

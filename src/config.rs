@@ -128,6 +128,37 @@ impl Config {
         }
     }
 
+    /// The first setting (in declaration order) where `self` and `other` differ: its
+    /// name and both values as JSON (`self`'s first). `None` when they are equal.
+    /// Compared through serde, so every field counts, including those added later.
+    pub(crate) fn first_difference(&self, other: &Config) -> Option<(String, String, String)> {
+        if self == other {
+            return None;
+        }
+        let fields = |c: &Config| match serde_json::to_value(c) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        let (mine, theirs) = (fields(self), fields(other));
+        // A field left out when it has its default value (see `hamming`) reads as absent.
+        let value = |m: &serde_json::Map<String, serde_json::Value>, k: &str| {
+            m.get(k)
+                .map_or_else(|| "(default)".to_owned(), ToString::to_string)
+        };
+        mine.keys()
+            .chain(theirs.keys().filter(|k| !mine.contains_key(*k)))
+            .find(|k| mine.get(*k) != theirs.get(*k))
+            .map(|k| (k.clone(), value(&mine, k), value(&theirs, k)))
+            .or_else(|| {
+                // Equal as JSON but not as values (e.g. a NaN): name no single field.
+                Some((
+                    "configuration".to_owned(),
+                    serde_json::to_string(self).unwrap_or_default(),
+                    serde_json::to_string(other).unwrap_or_default(),
+                ))
+            })
+    }
+
     /// Checks ranges and consistency.
     ///
     /// # Errors
@@ -274,6 +305,25 @@ mod tests {
         let e = Config::builder().hamming(17).build().unwrap_err();
         assert!(e.to_string().contains("hamming"), "{e}");
         assert!(Config::builder().hamming(0).build().is_ok());
+    }
+
+    #[test]
+    fn first_difference_names_the_field() {
+        let a = Config::default();
+        assert_eq!(a.first_difference(&a.clone()), None);
+        let b = Config::builder().threshold(0.7).build().unwrap();
+        assert_eq!(
+            a.first_difference(&b),
+            Some(("threshold".into(), "0.5".into(), "0.7".into()))
+        );
+        let c = Config::builder().hamming(7).build().unwrap();
+        assert_eq!(
+            a.first_difference(&c),
+            Some(("hamming".into(), "(default)".into(), "7".into()))
+        );
+        let d = Config::builder().method(Method::SimHash).rewrites(false);
+        let d = d.build().unwrap();
+        assert_eq!(a.first_difference(&d).unwrap().0, "method");
     }
 
     #[test]

@@ -44,7 +44,17 @@ impl Document {
 /// Accepts ISO-8601 (`2026-03-01`, `2026-03-01T12:30:00Z`, `2026-03-01 12:30:00+02:00`,
 /// fractions of a second ignored), the wire format `26-FEB-1987 15:01:01.79`, and
 /// day-first dotted dates `01.12.14` / `01.12.2014` (two-digit years are 19xx from 70,
-/// else 20xx). Returns `None` for anything else.
+/// else 20xx). Returns `None` for anything else, and for dates not in the calendar
+/// (`2026-02-30`, `2025-02-29`, `2026-04-31`) or times out of range (`25:00`): they are
+/// refused rather than rolled over into the next month or day.
+///
+/// ```
+/// use neardup::parse_date;
+///
+/// assert_eq!(parse_date("1970-01-02"), Some(86_400));
+/// assert_eq!(parse_date("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+/// assert_eq!(parse_date("2026-02-30"), None);
+/// ```
 #[must_use]
 pub fn parse_date(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -76,9 +86,20 @@ fn num(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+/// Days in month `m` (1 to 12) of year `y` of the proleptic Gregorian calendar.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm);
+/// `None` for a date that is not in the calendar (`2026-02-30`, `2026-13-01`).
 fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return None;
     }
     let y = if m <= 2 { y - 1 } else { y };
@@ -99,7 +120,9 @@ fn parse_clock(s: &str) -> Option<i64> {
         Some(p) => num(p.split('.').next()?)?,
         None => 0,
     };
-    if parts.next().is_some() || h > 24 || m > 59 || sec > 60 {
+    // 24:00:00 is midnight at the end of the day (ISO 8601); 60 s a leap second.
+    let end_of_day = h == 24 && m == 0 && sec == 0;
+    if parts.next().is_some() || (h > 23 && !end_of_day) || m > 59 || sec > 60 {
         return None;
     }
     Some(h * 3600 + m * 60 + sec)
@@ -207,6 +230,30 @@ mod tests {
         assert_eq!(parse_date("1970-01-01T02:00:00+02:00"), Some(0));
         assert_eq!(parse_date("1970-01-01 00:00:00.999"), Some(0));
         assert_eq!(parse_date("2026-13-01"), None);
+    }
+
+    #[test]
+    fn calendar_dates_only() {
+        for bad in [
+            "2026-02-30",
+            "2025-02-29",
+            "1900-02-29",
+            "2026-04-31",
+            "2026-00-10",
+            "2026-01-00",
+            "2026-01-32",
+            "31-APR-1987",
+            "29-FEB-1987 10:00:00",
+            "31.06.2014",
+            "30.02.14",
+            "2026-03-01T25:00:00Z",
+            "2026-03-01T24:30:00Z",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        for good in ["2024-02-29", "2000-02-29", "31-DEC-1987", "29.02.2016"] {
+            assert!(parse_date(good).is_some(), "{good}");
+        }
     }
 
     #[test]

@@ -71,8 +71,9 @@ pub enum Error {
         /// The id.
         id: String,
     },
-    /// An index file cannot be read: not an index, another format version, another
-    /// configuration, truncated or corrupted.
+    /// An index file cannot be read: it is not an index file, or it is truncated or
+    /// corrupted (checksum mismatch, undecodable state, documents and groups that
+    /// disagree).
     #[error("{}: {message}", path.display())]
     IndexFile {
         /// The file.
@@ -80,6 +81,32 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// An index file was written in a format version this build does not read.
+    #[error("{}: index format version {found}; this build reads versions 1 to {supported}", path.display())]
+    IndexVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The newest version this build reads (it reads every earlier one).
+        supported: u32,
+    },
+    /// An index file was built with another configuration than the one given to
+    /// `Index::load_with`: the first setting that differs, with both values (as JSON).
+    #[error("{}: built with another configuration: {field} is {stored} in the file, {given} here", path.display())]
+    ConfigMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The configuration field that differs (e.g. `threshold`).
+        field: String,
+        /// Its value in the file.
+        stored: String,
+        /// Its value in the configuration given.
+        given: String,
+    },
+    /// A document has an empty id (ids name documents in verdicts, groups and files).
+    #[error("a document id must not be empty")]
+    EmptyId,
     /// A WARC record that cannot be read (cut short, bad header, corrupted gzip member).
     #[error("{}: byte {offset}: {message}", path.display())]
     WarcRecord {
@@ -179,6 +206,7 @@ impl Error {
                 | Error::RecordTooLong { .. }
                 | Error::NotOneRecord { .. }
                 | Error::IdNotFound { .. }
+                | Error::EmptyId
         )
     }
 }

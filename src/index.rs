@@ -66,8 +66,10 @@ use crate::weights::{KeyMap, TermStats};
 
 mod batch;
 mod chunked;
+mod query;
 use batch::{Batch, Search};
 use chunked::Chunked;
+pub use query::{Placement, QueryOptions, QueryResult};
 
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
@@ -94,11 +96,13 @@ pub struct Verdict {
     pub group: Option<String>,
     /// The id of the group's canonical member (itself when alone).
     pub canonical: String,
-    /// Its relation to the canonical member (`None` when it is the canonical member).
-    pub relation: Option<Relation>,
-    /// Its similarity to the canonical member (`None` when it is the canonical member).
-    pub similarity: Option<f32>,
-    /// Verified matches among the documents held, strongest first.
+    /// Its relation to the canonical member ([`Role::Canonical`](crate::Role) when it is
+    /// the canonical member).
+    pub relation: crate::verify::Role,
+    /// Its similarity to the canonical member (1 when it is the canonical member).
+    pub similarity: f32,
+    /// Verified matches among the documents held, strongest first: one per body held
+    /// (its first copy, which stands for the others; [`Index::query`] lists every copy).
     pub matches: Vec<Match>,
     /// When this document's arrival moved its group's canonical member (a better one
     /// arrived, e.g. an earlier-published original): the id of the canonical before. The
@@ -417,7 +421,7 @@ impl Index {
                 .map(|p| {
                     let id = p.doc.id.as_str();
                     if id.is_empty() {
-                        Some(Error::Config("a document id must not be empty".into()))
+                        Some(Error::EmptyId)
                     } else if state.find(id).is_some() || !ids.insert(id) {
                         Some(Error::IdExists { id: id.to_owned() })
                     } else {
@@ -489,16 +493,6 @@ impl Index {
             results[i] = Some(Ok(state.verdict(&self.config, d, &edges, &moved)));
         }
         results.into_iter().map(|r| r.expect("a result")).collect()
-    }
-
-    /// The verified matches of a document among those held, strongest first, without
-    /// inserting it.
-    #[must_use]
-    pub fn query(&self, doc: &Document) -> Vec<Match> {
-        let p = self.prepare(doc.clone(), &mut Scratch::default());
-        let state = self.state();
-        let (edges, _) = state.candidate_edges(&self.config, &p, None);
-        state.matches(&edges)
     }
 
     /// Removes a document. Returns false when no document has this id.
@@ -573,41 +567,6 @@ impl Index {
     /// after many [`Index::remove`] calls, call it once.
     pub fn compact(&self) {
         self.state_mut().compact(&self.config);
-    }
-
-    /// The group id and canonical id of a held document.
-    #[must_use]
-    pub fn group_of(&self, id: &str) -> Option<(Option<String>, String)> {
-        let state = self.state();
-        let d = state.find(id)?;
-        let (group, canonical, _) = state.placement(&self.config, d);
-        Some((group, canonical))
-    }
-
-    /// Where a held document stands: its group id (when in a group of two or more), the
-    /// canonical member's id, and its relation and similarity to the canonical member
-    /// (`None` for the canonical member itself).
-    #[must_use]
-    pub fn placement(&self, id: &str) -> Option<Verdict> {
-        let state = self.state();
-        let d = state.find(id)?;
-        let (group, canonical, relation) = state.placement(&self.config, d);
-        Some(Verdict {
-            group,
-            canonical,
-            relation: relation.map(|r| r.0),
-            similarity: relation.map(|r| r.1),
-            matches: Vec::new(),
-            replaced_canonical: None,
-        })
-    }
-
-    /// The publication time of a held document, if it has one.
-    #[must_use]
-    pub fn timestamp_of(&self, id: &str) -> Option<Option<i64>> {
-        let state = self.state();
-        let d = state.find(id)?;
-        Some(state.slot(d).timestamp)
     }
 }
 
@@ -738,24 +697,29 @@ impl State {
         })
     }
 
-    /// Verified edges from the documents held to a new one (numbered `doc`, or
-    /// `u32::MAX` when it is not being inserted), and the keywords it would be listed
-    /// under: the search of a batch of one, without inserting it.
-    fn candidate_edges(
-        &self,
-        config: &Config,
-        p: &Prepared,
-        doc: Option<u32>,
-    ) -> (Vec<Edge>, Vec<u32>) {
-        let mut batch = self.batch(config, vec![(0, p.clone())]);
+    /// What inserting a new document would verify, without inserting it (the search of
+    /// a batch of one): its edges from the documents held (the new document numbered
+    /// `u32::MAX`), and the edges between held documents its arrival brings (neighbours
+    /// of neighbours, as `(x, neighbour y)`).
+    fn probe(&self, config: &Config, p: &Prepared) -> (Vec<Edge>, Vec<(u32, Neighbour)>) {
+        let batch = self.batch(config, vec![(0, p.clone())]);
         let search = self.search(config, &batch, None);
-        let base = doc.unwrap_or(u32::MAX);
-        let edges = search
-            .edges(base)
+        let (mine, held): (Vec<Edge>, Vec<Edge>) = search
+            .edges(u32::MAX)
             .into_iter()
-            .filter(|e| e.b == base)
+            .partition(|e| e.b == u32::MAX);
+        let pairs = held
+            .into_iter()
+            .map(|e| {
+                let nb = Neighbour {
+                    doc: e.b,
+                    relation: e.relation,
+                    similarity: e.similarity(),
+                };
+                (e.a, nb)
+            })
             .collect();
-        (edges, std::mem::take(&mut batch.listed[0]))
+        (mine, pairs)
     }
 
     fn matches(&self, edges: &[Edge]) -> Vec<Match> {
@@ -912,8 +876,8 @@ impl State {
         Verdict {
             group,
             canonical,
-            relation: relation.map(|r| r.0),
-            similarity: relation.map(|r| r.1),
+            relation: relation.into(),
+            similarity: relation.map_or(1.0, |r| r.1),
             matches: self.matches(edges),
             replaced_canonical,
         }
@@ -1552,7 +1516,8 @@ impl Index {
     ///
     /// # Errors
     /// [`Error::Io`] naming the file.
-    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
         // A snapshot under the shared lock (chunks shared, not copied: see `chunked`),
         // then the encoding and the writing without any lock: inserts go on meanwhile,
         // and the file holds the documents of the moment of the snapshot.
@@ -1589,12 +1554,19 @@ impl Index {
         })
     }
 
-    /// Reads an index written by [`Index::save`], with the configuration stored in it.
+    /// Reads an index written by [`Index::save`] and adopts the configuration stored in
+    /// it, whatever it is (see [`Index::config`]): the documents held were compared
+    /// under that configuration, so it is the only one their answers agree with. To make
+    /// sure the file was built with the configuration you expect, use
+    /// [`Index::load_with`].
     ///
     /// # Errors
-    /// [`Error::IndexFile`] naming the file when it is not an index, has another format
-    /// version, is truncated or corrupted; [`Error::Io`] when it cannot be read.
-    pub fn load(path: &std::path::Path) -> Result<Index> {
+    /// [`Error::NotFound`] when there is no such file; [`Error::IndexVersion`] when it
+    /// was written in a newer format version; [`Error::IndexFile`] naming the file when
+    /// it is not an index, is truncated or corrupted; [`Error::Io`] when it cannot be
+    /// read.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Index> {
+        let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::NotFound {
                 path: path.to_owned(),
@@ -1625,9 +1597,11 @@ impl Index {
         let u32_at = |b: Vec<u8>| u64_at(b) as u32;
         let version = u32_at(take(&mut at, 4)?);
         if version == 0 || version > FORMAT_VERSION {
-            return Err(bad(format!(
-                "index format version {version}; this build reads versions 1 to {FORMAT_VERSION}"
-            )));
+            return Err(Error::IndexVersion {
+                path: path.to_owned(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         let config_len = u32_at(take(&mut at, 4)?) as usize;
         let config_bytes = take(&mut at, config_len)?;
@@ -1710,20 +1684,20 @@ impl Index {
         Ok(index)
     }
 
-    /// Reads an index and checks that it was built with `config`.
+    /// Reads an index and checks that it was built with `config`, setting by setting.
     ///
     /// # Errors
-    /// As [`Index::load`], and [`Error::IndexFile`] when the stored configuration differs.
-    pub fn load_with(path: &std::path::Path, config: &Config) -> Result<Index> {
+    /// As [`Index::load`], and [`Error::ConfigMismatch`] naming the first setting whose
+    /// stored value differs from `config`'s, with both values.
+    pub fn load_with(path: impl AsRef<std::path::Path>, config: &Config) -> Result<Index> {
+        let path = path.as_ref();
         let index = Index::load(path)?;
-        if index.config != *config {
-            return Err(Error::IndexFile {
+        if let Some((field, stored, given)) = index.config.first_difference(config) {
+            return Err(Error::ConfigMismatch {
                 path: path.to_owned(),
-                message: format!(
-                    "built with another configuration: {} (expected {})",
-                    serde_json::to_string(&index.config).unwrap_or_default(),
-                    serde_json::to_string(config).unwrap_or_default()
-                ),
+                field,
+                stored,
+                given,
             });
         }
         Ok(index)

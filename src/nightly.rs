@@ -383,8 +383,8 @@ fn midnight(t: i64) -> i64 {
 ///
 /// # Errors
 /// [`Error::State`] for a state directory that is locked, corrupted, or has seen these
-/// inputs on a night before the last; [`Error::IndexFile`] for a state built with another
-/// configuration; reading errors of the inputs (naming file and line); [`Error::Io`] for
+/// inputs on a night before the last; [`Error::ConfigMismatch`] for a state built with
+/// another configuration; reading errors of the inputs (naming file and line); [`Error::Io`] for
 /// outputs that cannot be written. On error the state is the one before the run.
 ///
 /// # Panics
@@ -583,7 +583,7 @@ pub fn run_night(
                 changed: false,
             });
             let id_hash = xxhash_rust::xxh3::xxh3_64(doc.id.as_bytes());
-            if !ids_tonight.insert(id_hash) || index.timestamp_of(&doc.id).is_some() {
+            if !ids_tonight.insert(id_hash) || index.contains(&doc.id) {
                 maybe_repeats.insert(docs.len() - 1, doc.clone());
             }
             batch.push(doc);
@@ -636,9 +636,8 @@ pub fn run_night(
                 id: d.info.id.clone(),
                 group: p.group.clone(),
                 canonical: grouped.then(|| p.canonical.clone()),
-                relation: grouped
-                    .then(|| p.relation.map_or("canonical", Relation::as_str).to_owned()),
-                similarity: grouped.then(|| p.similarity.map_or(1.0, round4)),
+                relation: grouped.then(|| p.relation.as_str().to_owned()),
+                similarity: grouped.then(|| round4(p.similarity)),
                 canonical_from_earlier_night: grouped && !tonight.contains(p.canonical.as_str()),
                 replaced_canonical: replaced.filter(|_| grouped),
                 repeated_id: d.repeated,
@@ -653,7 +652,7 @@ pub fn run_night(
             if d.repeated {
                 d.changed
             } else {
-                p.relation.is_none_or(|r| r > opts.min_relation)
+                p.relation.relation().is_none_or(|r| r > opts.min_relation)
             }
         })
         .map(|(d, _)| ((d.info.file, d.info.line), d.info.digest))
@@ -722,7 +721,7 @@ pub fn run_night(
     summary.evicted = evicted;
     summary.held_after = index.len() as u64;
     let name = format!("night-{night:06}.ndx");
-    index.save(&state_dir.join(&name))?;
+    index.save(state_dir.join(&name))?;
     manifest.nights.push(NightRecord {
         night,
         date: summary.date.clone(),
@@ -781,6 +780,7 @@ pub fn run_night(
 fn repeat_changed(index: &Index, doc: &Document) -> bool {
     !index
         .query(doc)
+        .matches
         .iter()
         .any(|m| m.id == doc.id && m.relation == Relation::Exact)
 }
@@ -811,7 +811,7 @@ fn repeated_examples(docs: &[NightDoc], files: &[InputFile]) -> Vec<String> {
 /// keeps none).
 fn night_report(
     docs: &[NightDoc],
-    placements: &[Option<crate::index::Verdict>],
+    placements: &[Option<crate::index::Placement>],
     lines: &[GroupLine],
 ) -> Clustering {
     let mut infos: Vec<DocInfo> = docs.iter().map(|d| d.info.clone()).collect();
@@ -851,7 +851,7 @@ fn night_report(
         entry.1.push(Member {
             doc: i as u32,
             relation: p.relation,
-            similarity: p.similarity.unwrap_or(1.0),
+            similarity: p.similarity,
         });
     }
     let mut out: Vec<Group> = order
@@ -873,7 +873,7 @@ fn night_report(
                     0,
                     Member {
                         doc: canon,
-                        relation: None,
+                        relation: crate::verify::Role::Canonical,
                         similarity: 1.0,
                     },
                 );

@@ -84,8 +84,9 @@ pub struct DocInfo {
 pub struct Member {
     /// Document index.
     pub doc: u32,
-    /// Relation to the canonical member; `None` for the canonical member itself.
-    pub relation: Option<Relation>,
+    /// Relation to the canonical member ([`Role::Canonical`](crate::Role) for the canonical member
+    /// itself).
+    pub relation: crate::verify::Role,
     /// Similarity to the canonical member (1 for the canonical member).
     pub similarity: f32,
 }
@@ -881,7 +882,7 @@ fn finish(
                     };
                     Member {
                         doc: order[m as usize],
-                        relation: Some(relation),
+                        relation: crate::verify::Role::Member(relation),
                         similarity,
                     }
                 })
@@ -901,7 +902,7 @@ fn finish(
                 0,
                 Member {
                     doc: order[canon as usize],
-                    relation: None,
+                    relation: crate::verify::Role::Canonical,
                     similarity: 1.0,
                 },
             );

@@ -14,8 +14,8 @@
 //!    [`keywords_of`]) the [`keyword_run_pairs`] of its positions, a pair counting when
 //!    it comes from at least [`KeywordParams::min_shared`] keywords.
 //! 5. [`verify_pair`] every candidate pair; with rewrites, also the pairs of neighbours of
-//!    each document with at most [`crate::closing::MAX_DEGREE`] verified neighbours that
-//!    were no candidates ([`crate::closing`]).
+//!    each document with at most [`MAX_DEGREE`] verified neighbours that
+//!    were no candidates.
 //! 6. Connected components of the edges (exact copies to their representative included),
 //!    then [`group_component`] on each.
 
@@ -26,8 +26,14 @@ use crate::features::{Features, Featurizer, Scratch};
 use crate::group::{self, Rank};
 use crate::keywords::KeywordParams;
 use crate::lsh::{Banding, band_keys};
-use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
+use crate::verify::{
+    DocView, Edge, Rarity, Relation, Role, Verifier, Weights, relation_similarity,
+};
 use crate::weights::TermStats;
+
+/// The most verified neighbours a document may have for its neighbours to be paired with
+/// each other (as the batch run pairs them).
+pub use crate::closing::MAX_DEGREE;
 
 /// A bucket pairs each document with at most this many documents before it (the batch
 /// run's cap, see [`crate::lsh::candidate_pairs_by_keys`]).
@@ -221,8 +227,9 @@ pub struct Placement {
     pub group: String,
     /// Id of the group's canonical member.
     pub canonical: String,
-    /// Relation to the canonical member (`None` for the canonical member itself).
-    pub relation: Option<Relation>,
+    /// Relation to the canonical member ([`Role::Canonical`] for the canonical member
+    /// itself).
+    pub relation: Role,
     /// Similarity to the canonical member (1 for the canonical member).
     pub similarity: f32,
 }
@@ -315,17 +322,17 @@ pub fn group_component(
         let canonical = sorted[canon as usize].id.clone();
         for &m in members {
             let (relation, similarity) = if m == canon {
-                (None, 1.0)
+                (Role::Canonical, 1.0)
             } else if let Ok(i) =
                 list.binary_search_by_key(&(canon.min(m), canon.max(m)), |e| (e.a, e.b))
             {
-                (Some(list[i].relation), list[i].similarity())
+                (Role::Member(list[i].relation), list[i].similarity())
             } else {
                 let s = verifier.score(dv(canon), dv(m));
                 let r = verifier
                     .relate(dv(canon), dv(m))
                     .map_or_else(|| partition.tie(m), |r| r.0);
-                (Some(r), relation_similarity(r, &s))
+                (Role::Member(r), relation_similarity(r, &s))
             };
             out[order[m as usize] as usize] = Some(Placement {
                 group: canonical.clone(),

@@ -51,6 +51,53 @@ impl std::str::FromStr for Relation {
     }
 }
 
+/// A document's relation to its group's canonical member, as every output names it
+/// (`"canonical"`, `"exact"`, `"near_duplicate"`, `"rewrite"`). Ordered from strongest
+/// to weakest: the canonical member first.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// It is the canonical member (of a group, or alone).
+    Canonical,
+    /// It is related to the canonical member by this relation.
+    #[serde(untagged)]
+    Member(Relation),
+}
+
+impl Role {
+    /// The relation to the canonical member; `None` for the canonical member itself.
+    #[must_use]
+    pub fn relation(self) -> Option<Relation> {
+        match self {
+            Role::Canonical => None,
+            Role::Member(r) => Some(r),
+        }
+    }
+
+    /// The name used in every output format: `"canonical"` or the relation's name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Canonical => "canonical",
+            Role::Member(r) => r.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<Option<(Relation, f32)>> for Role {
+    fn from(r: Option<(Relation, f32)>) -> Self {
+        r.map_or(Role::Canonical, |(r, _)| Role::Member(r))
+    }
+}
+
 /// The scores of one pair.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scores {

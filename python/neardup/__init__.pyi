@@ -88,7 +88,8 @@ class Index:
     def query(
         self, text: str, title: Optional[str] = None, date: DateLike = None
     ) -> list[Match]:
-        """The verified matches of a text among those held, without inserting it."""
+        """The verified matches of a text among those held, without inserting it:
+        every held exact copy of a matched body included, strongest first."""
     def remove(self, id: str) -> bool:
         """Removes a document; False when no document has this id."""
     def placement(self, id: str) -> Optional[Verdict]:

@@ -38,7 +38,8 @@ fn class_of(e: &neardup::Error) -> &'static str {
         E::InvalidJson { .. } | E::InvalidRecord { .. } => "InvalidInputError",
         E::DuplicateId { .. } => "DuplicateIdError",
         E::IdExists { .. } => "IdExistsError",
-        E::IndexFile { .. } => "IndexFileError",
+        E::IndexFile { .. } | E::IndexVersion { .. } | E::ConfigMismatch { .. } => "IndexFileError",
+        E::EmptyId => "InvalidInputError",
         E::NotFound { .. } => "NotFoundError",
         E::Io { .. } => "NeardupIOError",
         _ => "NeardupError",
@@ -123,14 +124,14 @@ fn config_dict<'py>(py: Python<'py>, config: &Config) -> PyResult<Bound<'py, PyA
 
 /// A publication time from `None`, seconds since the epoch (int or float), a
 /// `datetime.datetime` (naive means UTC), a `datetime.date`, or a string
-/// `neardup::document::parse_date` reads.
+/// `neardup::parse_date` reads.
 pub(crate) fn timestamp_of(date: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
     let Some(date) = date.filter(|d| !d.is_none()) else {
         return Ok(None);
     };
     let py = date.py();
     if let Ok(s) = date.extract::<String>() {
-        return neardup::document::parse_date(&s).map(Some).ok_or_else(|| {
+        return neardup::parse_date(&s).map(Some).ok_or_else(|| {
             invalid(
                 py,
                 format!(
@@ -165,7 +166,7 @@ pub(crate) fn timestamp_of(date: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i
     }
     if date.is_instance(&dt.getattr("date")?)? {
         let s: String = date.call_method0("isoformat")?.extract()?;
-        return Ok(neardup::document::parse_date(&s));
+        return Ok(neardup::parse_date(&s));
     }
     Err(invalid(
         py,
@@ -275,12 +276,26 @@ impl PyVerdict {
 
 impl From<neardup::Verdict> for PyVerdict {
     fn from(v: neardup::Verdict) -> Self {
+        let relation = v.relation.relation();
         PyVerdict {
             group: v.group,
             canonical: v.canonical,
-            relation: v.relation.map(neardup::Relation::as_str),
-            similarity: v.similarity,
+            relation: relation.map(neardup::Relation::as_str),
+            similarity: relation.map(|_| v.similarity),
             matches: v.matches.into_iter().map(PyMatch::from).collect(),
+        }
+    }
+}
+
+impl From<neardup::Placement> for PyVerdict {
+    fn from(p: neardup::Placement) -> Self {
+        let relation = p.relation.relation();
+        PyVerdict {
+            group: p.group,
+            canonical: p.canonical,
+            relation: relation.map(neardup::Relation::as_str),
+            similarity: relation.map(|_| p.similarity),
+            matches: Vec::new(),
         }
     }
 }
@@ -358,7 +373,8 @@ impl PyIndex {
             .collect()
     }
 
-    /// The verified matches of a text among the documents held, without inserting it.
+    /// The verified matches of a text among the documents held (every exact copy of a
+    /// matched body included), without inserting it.
     #[pyo3(signature = (text, title = None, date = None))]
     fn query(
         &self,
@@ -368,7 +384,7 @@ impl PyIndex {
         date: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<PyMatch>> {
         let doc = document(String::new(), text, title, date)?;
-        let matches = py.detach(|| self.inner.query(&doc));
+        let matches = py.detach(|| self.inner.query(&doc).matches);
         Ok(matches.into_iter().map(PyMatch::from).collect())
     }
 
@@ -405,7 +421,7 @@ impl PyIndex {
     }
 
     fn __contains__(&self, id: &str) -> bool {
-        self.inner.timestamp_of(id).is_some()
+        self.inner.contains(id)
     }
 
     /// Writes the index to a file (atomically).
@@ -510,7 +526,7 @@ fn _cluster(
 /// (ISO-8601, `26-FEB-1987 15:01:01`, `01.12.2014`), or None when it reads none.
 #[pyfunction]
 fn parse_date(s: &str) -> Option<i64> {
-    neardup::document::parse_date(s)
+    neardup::parse_date(s)
 }
 
 /// Benchmark helper: inserts the documents (columns as for `cluster`) one by one into

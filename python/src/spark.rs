@@ -4,10 +4,10 @@
 //! hashes as Spark longs, u64 hashes bit-cast to signed longs.
 
 use neardup::Config;
-use neardup::document::Document;
+use neardup::Document;
+use neardup::TermStats;
 use neardup::features::Features;
 use neardup::shard::{self, ComponentDoc, Side, Sketcher};
-use neardup::weights::TermStats;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -179,7 +179,7 @@ fn min_shared_keywords() -> usize {
 /// A document with more verified neighbours than this pairs none of them (closing).
 #[pyfunction]
 fn max_degree() -> usize {
-    neardup::closing::MAX_DEGREE
+    neardup::shard::MAX_DEGREE
 }
 
 /// Stage 5: verifies pairs; for each, (relation or None, similarity).
@@ -270,8 +270,7 @@ fn group(
             rows.0.push(d.pos);
             rows.1.push(p.group);
             rows.2.push(p.canonical);
-            rows.3
-                .push(p.relation.map_or("canonical", neardup::Relation::as_str));
+            rows.3.push(p.relation.as_str());
             // Rounded as `neardup cluster` writes it.
             rows.4
                 .push((f64::from(p.similarity) * 10_000.0).round() / 10_000.0);

@@ -48,6 +48,10 @@ def test_query_does_not_insert_and_remove_works():
     assert ix.remove("a") is True
     assert ix.remove("a") is False
     assert ix.query(STORY) == [] and len(ix) == 0
+    # Every held copy of a matched body is a match, not only the first one held.
+    for i in "xyz":
+        ix.insert(i, STORY)
+    assert sorted(m.id for m in ix.query(STORY + " One more line.")) == ["x", "y", "z"]
 
 
 def test_dates_of_every_kind():

@@ -18,7 +18,6 @@ use crate::document::format_date;
 use crate::error::{Error, Result};
 use crate::io::read::{FieldNames, InputFile, InputKind, RecordReader, parse_raw};
 use crate::pipeline::{Clustering, Group};
-use crate::verify::Relation;
 
 /// What the page holds, bounded so that a large run gives a page a browser opens.
 #[derive(Debug, Clone)]
@@ -214,10 +213,6 @@ const SCRIPT: &str = r"
 })();
 ";
 
-fn relation_label(r: Option<Relation>) -> &'static str {
-    r.map_or("canonical", Relation::as_str)
-}
-
 /// The histogram of `bars` (label, count) as an inline SVG bar chart.
 fn svg_bars(title: &str, bars: &[(String, u64)], colour: &str) -> String {
     let (w, h, pad, base) = (520.0, 170.0, 28.0, 30.0);
@@ -299,7 +294,7 @@ fn render(c: &Clustering, texts: &HashMap<u32, String>, opts: &HtmlOptions) -> S
     let mut by_relation = [0u64; 3];
     for g in &c.groups {
         for m in &g.members {
-            if let Some(r) = m.relation {
+            if let Some(r) = m.relation.relation() {
                 by_relation[r as usize] += 1;
             }
         }
@@ -382,7 +377,7 @@ fn render(c: &Clustering, texts: &HashMap<u32, String>, opts: &HtmlOptions) -> S
         .collect();
     let mut sims = vec![0u64; 10];
     for g in &c.groups {
-        for m in g.members.iter().filter(|m| m.relation.is_some()) {
+        for m in g.members.iter().filter(|m| m.relation.relation().is_some()) {
             let b = ((m.similarity.clamp(0.0, 1.0) * 10.0) as usize).min(9);
             sims[b] += 1;
         }
@@ -412,7 +407,7 @@ fn render(c: &Clustering, texts: &HashMap<u32, String>, opts: &HtmlOptions) -> S
         let head = canon.title.as_deref().unwrap_or(&canon.id);
         let mut counts = [0usize; 3];
         for m in &g.members {
-            if let Some(r) = m.relation {
+            if let Some(r) = m.relation.relation() {
                 counts[r as usize] += 1;
             }
         }
@@ -451,7 +446,7 @@ fn render(c: &Clustering, texts: &HashMap<u32, String>, opts: &HtmlOptions) -> S
             budget -= shown;
             for m in g.members.iter().take(shown) {
                 let d = &c.docs[m.doc as usize];
-                let rel = relation_label(m.relation);
+                let rel = m.relation.as_str();
                 let _ = write!(
                     o,
                     r#"<tr><td>{}</td><td class="rel-{rel}">{rel}</td><td class="num">{:.3}</td><td>{}</td><td>{}</td></tr>"#,
@@ -518,7 +513,7 @@ fn write_pairs(
         };
         let al = align(ct, mt, opts.passage_words);
         let shared: usize = al.passages.iter().map(|p| p.words).sum();
-        let rel = relation_label(m.relation);
+        let rel = m.relation.as_str();
         let _ = write!(
             o,
             r#"<details class="pair"><summary>{id} beside the canonical: <span class="rel-{rel}">{rel}</span> {sim:.3}, {np} shared passages ({shared} words)</summary><div class="pair-grid"><article><h4>canonical · {cid}</h4>{ctext}</article><article><h4>{rel} · {id}</h4>{mtext}</article></div></details>"#,

@@ -41,7 +41,7 @@ fn round4(x: f32) -> f64 {
 }
 
 fn relation_name(m: &Member) -> &'static str {
-    m.relation.map_or("canonical", |r| r.as_str())
+    m.relation.as_str()
 }
 
 impl Clustering {

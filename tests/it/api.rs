@@ -1,6 +1,6 @@
 //! The library API: in-memory clustering, relations, canonical choice.
 
-use neardup::{Config, Document, Relation, cluster_documents};
+use neardup::{Config, Document, Relation, Role, cluster_documents};
 
 use crate::common::{Rng, story};
 
@@ -23,9 +23,9 @@ fn copies_truncations_and_strangers() {
         "earliest is canonical"
     );
     let rel = |i: u32| r.group_of(i).unwrap().1.relation;
-    assert_eq!(rel(0), None);
-    assert_eq!(rel(1), Some(Relation::Exact));
-    assert_eq!(rel(2), Some(Relation::NearDuplicate));
+    assert_eq!(rel(0), Role::Canonical);
+    assert_eq!(rel(1), Role::Member(Relation::Exact));
+    assert_eq!(rel(2), Role::Member(Relation::NearDuplicate));
     assert!(r.group_of(3).is_none());
 }
 
@@ -65,7 +65,7 @@ fn no_rewrites_finds_only_copies() {
     assert_eq!(with.groups.len(), 1);
     assert_eq!(
         with.group_of(1).unwrap().1.relation,
-        Some(Relation::Rewrite)
+        Role::Member(Relation::Rewrite)
     );
     let without =
         cluster_documents(&docs, &Config::builder().rewrites(false).build().unwrap()).unwrap();
@@ -111,7 +111,7 @@ fn different_headlines_over_one_template_are_different_stories() {
         for m in g.members.iter().skip(1) {
             assert_eq!(
                 m.relation,
-                Some(Relation::Exact),
+                Role::Member(Relation::Exact),
                 "only identical bodies may group here: {:?}",
                 g.members
                     .iter()

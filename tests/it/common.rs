@@ -115,3 +115,8 @@ pub fn copy_kept(
     let n = neardup::io::read::copy_records(reader, kept, &mut out, Path::new("o"))?;
     Ok((n, out))
 }
+
+/// The group id and canonical id of a held document, as a pair to compare at once.
+pub fn group_of(index: &neardup::Index, id: &str) -> Option<(Option<String>, String)> {
+    index.placement(id).map(|p| (p.group, p.canonical))
+}

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use neardup::TermStats;
 use neardup::compare::{RaritySource, align, compare, reference_stats};
 use neardup::features::{Featurizer, Scratch};
 use neardup::verify::{DocView, Rarity, Verifier};
-use neardup::weights::TermStats;
 use neardup::{Config, Document};
 
 use crate::common::{corpus, run, seeds_dir, stderr, stdout};

@@ -296,7 +296,7 @@ fn exercise_index(bytes: &[u8], dir: &Path) {
             let _ = index.query(&doc);
             let _ = index.insert(doc);
             let _ = index.evict_before(1_790_000_001);
-            let _ = index.save(&dir.join("out.ndx"));
+            let _ = index.save(dir.join("out.ndx"));
         }
     }
 }
@@ -352,9 +352,9 @@ fn fuzz_state_loader() {
         state: state.to_owned(),
         out: out.to_owned(),
         window_days: 3,
-        date: neardup::document::parse_date(date),
+        date: neardup::parse_date(date),
         min_relation: neardup::Relation::Rewrite,
-        read: neardup::pipeline::ReadOptions::default(),
+        read: neardup::ReadOptions::default(),
         force_date: true,
     };
     let config = Config::default();
@@ -363,7 +363,7 @@ fn fuzz_state_loader() {
         &[p.join("n1.jsonl")],
         &config,
         &opts(&good, &p.join("o"), "2026-11-20"),
-        &neardup::progress::NoProgress,
+        &neardup::NoProgress,
     )
     .unwrap();
     let index = std::fs::read(good.join("night-000001.ndx")).unwrap();
@@ -384,7 +384,7 @@ fn fuzz_state_loader() {
                 &[p.join("n2.jsonl")],
                 &config,
                 &opts(&state, &p.join("o2"), "2026-11-21"),
-                &neardup::progress::NoProgress,
+                &neardup::NoProgress,
             );
         }
     });

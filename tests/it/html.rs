@@ -3,8 +3,8 @@
 
 use neardup::io::html::{HtmlOptions, write_html};
 use neardup::io::read::FieldNames;
-use neardup::pipeline::{DocInfo, RunStats};
-use neardup::{Clustering, Group, Member, Relation};
+use neardup::{Clustering, Group, Member, Relation, Role};
+use neardup::{DocInfo, RunStats};
 
 use crate::common::{run, seeds_dir, stderr, stdout};
 
@@ -131,7 +131,11 @@ fn a_million_documents_stay_under_25_mb() {
             members: (0..5)
                 .map(|k| Member {
                     doc: g * 5 + k,
-                    relation: (k > 0).then_some(Relation::NearDuplicate),
+                    relation: if k > 0 {
+                        Role::Member(Relation::NearDuplicate)
+                    } else {
+                        Role::Canonical
+                    },
                     similarity: 0.9,
                 })
                 .collect(),

@@ -9,6 +9,7 @@ mod compare;
 mod fuzz;
 mod html;
 mod index;
+mod misuse;
 mod nightly;
 mod order;
 mod properties;

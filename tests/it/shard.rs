@@ -116,7 +116,7 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
         }
         let mut more: Vec<(u64, u64)> = nb
             .values()
-            .filter(|v| v.len() <= neardup::closing::MAX_DEGREE)
+            .filter(|v| v.len() <= neardup::shard::MAX_DEGREE)
             .flat_map(|v| {
                 v.iter()
                     .flat_map(|&x| v.iter().filter(move |&&y| x < y).map(move |&y| (x, y)))
@@ -170,7 +170,7 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
                     d.id.clone(),
                     Some(p.group),
                     Some(p.canonical),
-                    Some(p.relation.map_or("canonical", |r| r.as_str()).to_owned()),
+                    Some(p.relation.as_str().to_owned()),
                     Some(round4(p.similarity)),
                 );
             }
@@ -208,7 +208,7 @@ fn documents(jsonl: &str) -> Vec<Document> {
             if let Some(t) = v["title"].as_str() {
                 d = d.with_title(t);
             }
-            if let Some(t) = v["date"].as_str().and_then(neardup::document::parse_date) {
+            if let Some(t) = v["date"].as_str().and_then(neardup::parse_date) {
                 d = d.with_timestamp(t);
             }
             d

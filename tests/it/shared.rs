@@ -6,12 +6,38 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{run, stderr};
+use crate::common::{group_of, run, stderr};
 
 fn shared() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
     assert!(p.is_dir(), "../shared is not beside the repository");
     p
+}
+
+/// The first `n` documents of the Reuters corpus in `../shared`.
+pub fn reuters_sample(n: usize) -> Vec<neardup::Document> {
+    use neardup::io::read::{FieldNames, InputFile, InputKind, RawRecord, parse_record};
+    let path = shared().join("corpora/reuters21578.jsonl");
+    let files = vec![InputFile {
+        path: path.clone(),
+        kind: InputKind::Jsonl,
+    }];
+    std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .take(n)
+        .enumerate()
+        .map(|(i, l)| {
+            let raw = RawRecord {
+                file: 0,
+                line: i as u64 + 1,
+                bytes: l.as_bytes().to_vec(),
+            };
+            parse_record(&raw, &files, &FieldNames::default())
+                .unwrap()
+                .doc
+        })
+        .collect()
 }
 
 fn read_jsonl(p: &Path) -> Vec<serde_json::Value> {
@@ -136,28 +162,7 @@ fn eval_equals_score_py() {
 #[ignore = "needs ../shared"]
 fn index_matches_batch_on_a_reuters_sample() {
     use neardup::Config;
-    use neardup::io::read::{FieldNames, InputFile, InputKind, RawRecord, parse_record};
-    let path = shared().join("corpora/reuters21578.jsonl");
-    let files = vec![InputFile {
-        path: path.clone(),
-        kind: InputKind::Jsonl,
-    }];
-    let docs: Vec<neardup::Document> = std::fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .take(3000)
-        .enumerate()
-        .map(|(i, l)| {
-            let raw = RawRecord {
-                file: 0,
-                line: i as u64 + 1,
-                bytes: l.as_bytes().to_vec(),
-            };
-            parse_record(&raw, &files, &FieldNames::default())
-                .unwrap()
-                .doc
-        })
-        .collect();
+    let docs = reuters_sample(3000);
     for config in [
         Config::default(),
         Config::builder()
@@ -170,7 +175,7 @@ fn index_matches_batch_on_a_reuters_sample() {
 }
 
 fn index_matches_batch(docs: &[neardup::Document], config: &neardup::Config) {
-    use neardup::weights::TermStats;
+    use neardup::TermStats;
     use neardup::{Index, cluster_documents};
     let batch = cluster_documents(docs, config).unwrap();
     let index = Index::with_stats(config.clone(), TermStats::from_documents(docs, config)).unwrap();
@@ -180,7 +185,7 @@ fn index_matches_batch(docs: &[neardup::Document], config: &neardup::Config) {
     let mut grouped = 0;
     for (i, d) in docs.iter().enumerate() {
         let line = batch.doc_line(i as u32);
-        let (g, c) = index.group_of(&d.id).unwrap();
+        let (g, c) = group_of(&index, &d.id).unwrap();
         assert_eq!(g.as_deref(), line.group, "{}", d.id);
         if g.is_some() {
             grouped += 1;

@@ -5,6 +5,8 @@
 //! simhash` end to end (library, index and CLI).
 
 use neardup::hamming::{HammingIndex, HammingTable, pairs_within};
+
+use crate::common::group_of;
 use neardup::sketch::simhash::hamming;
 use neardup::{Config, Document, Index, Method, cluster_documents};
 use proptest::prelude::*;
@@ -246,12 +248,12 @@ fn simhash_index_finds_near_copies() {
     // Undated: the most related member is canonical, the original (its exact copy is as
     // related, and comes after it by id).
     assert_eq!(
-        index.group_of("s4-edit").unwrap(),
+        group_of(&index, "s4-edit").unwrap(),
         (Some("s4".into()), "s4".into())
     );
-    assert!(index.group_of("s5").unwrap().0.is_none());
+    assert!(group_of(&index, "s5").unwrap().0.is_none());
     let m = index.query(&Document::new("q", docs[0].text.replacen(' ', " or ", 2)));
-    assert!(m.iter().any(|m| m.id == "s0"), "{m:?}");
+    assert!(m.matches.iter().any(|m| m.id == "s0"), "{m:?}");
 }
 
 /// The CLI: simhash output identical at 1, 2 and 4 threads, and a bad --hamming is a

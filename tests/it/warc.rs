@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use neardup::NoProgress;
 use neardup::io::read::expand_inputs;
-use neardup::pipeline::{Clustering, ReadOptions};
-use neardup::progress::NoProgress;
+use neardup::{Clustering, ReadOptions};
 use neardup::{Config, cluster_files};
 
 use crate::common::{run, stderr};
@@ -81,19 +81,13 @@ fn plain_and_gzip_read_alike() {
         d[0].title.as_deref(),
         Some("Council votes to rebuild the harbour bridge")
     );
-    assert_eq!(
-        d[0].timestamp,
-        neardup::document::parse_date("2026-03-01T08:00:00Z")
-    );
+    assert_eq!(d[0].timestamp, neardup::parse_date("2026-03-01T08:00:00Z"));
     assert_eq!(
         d[1].title.as_deref(),
         Some("Café owners protest parking rules")
     );
-    assert_eq!(d[1].timestamp, neardup::document::parse_date("2026-02-27"));
-    assert_eq!(
-        d[2].timestamp,
-        neardup::document::parse_date("2026-03-02T10:02:00Z")
-    );
+    assert_eq!(d[1].timestamp, neardup::parse_date("2026-02-27"));
+    assert_eq!(d[2].timestamp, neardup::parse_date("2026-03-02T10:02:00Z"));
 }
 
 #[test]

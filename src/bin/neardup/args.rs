@@ -156,7 +156,7 @@ pub struct NightlyArgs {
 }
 
 fn parse_day(s: &str) -> Result<i64, String> {
-    neardup::document::parse_date(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
+    neardup::parse_date(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
 }
 
 /// Arguments of `cluster`.
@@ -299,7 +299,7 @@ pub struct SimilarityOpts {
     /// With --method simhash: the most fingerprint bits two candidates may differ in, 0
     /// to 16. Lower is faster and finds only closer copies; 9 finds about 0.92 of the
     /// pairs with shingle Jaccard ≥ 0.8 on Reuters (see QUALITY.md).
-    #[arg(long, default_value_t = neardup::config::DEFAULT_HAMMING, value_name = "K")]
+    #[arg(long, default_value_t = neardup::Config::default().hamming, value_name = "K")]
     pub hamming: u32,
     /// Shingles: word:K (K consecutive words) or char:K (K consecutive characters).
     #[arg(long, default_value = "word:3", value_parser = parse_shingle)]
@@ -499,8 +499,8 @@ impl SimilarityOpts {
 
 impl InputOpts {
     /// How records are read.
-    pub fn read_options(&self) -> neardup::pipeline::ReadOptions {
-        neardup::pipeline::ReadOptions {
+    pub fn read_options(&self) -> neardup::ReadOptions {
+        neardup::ReadOptions {
             fields: self.fields(),
             skip_invalid: self.skip_invalid,
             follow_links: self.follow_links,

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use neardup::Config;
+use neardup::NoProgress;
+use neardup::cluster_files;
 use neardup::eval::{EvalScores, Gold};
-use neardup::pipeline::cluster_files;
-use neardup::progress::NoProgress;
 
 use crate::args::{EvalArgs, EvalFormat};
 

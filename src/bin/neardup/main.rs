@@ -17,12 +17,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use neardup::Clustering;
+use neardup::cluster_files;
 use neardup::io::atomic::{
     OutputPolicy, OutputTarget, TempFile, check_output, clean_stale_temp_files,
 };
 use neardup::io::read::{InputFile, InputKind, KeptRecords, copy_records};
 use neardup::io::warc::write_page_rows;
-use neardup::pipeline::cluster_files;
 
 use args::{Cli, ClusterArgs, Command, Common, DedupArgs, NightlyArgs};
 
@@ -81,6 +81,8 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                         | neardup::Error::Config(_)
                         | neardup::Error::State { .. }
                         | neardup::Error::IndexFile { .. }
+                        | neardup::Error::IndexVersion { .. }
+                        | neardup::Error::ConfigMismatch { .. }
                         | neardup::Error::Output { .. }
                 )
         })
@@ -268,7 +270,7 @@ fn run_dedup(a: &DedupArgs) -> Result<()> {
     let mut drop: HashSet<(u32, u64)> = HashSet::new();
     for g in &result.groups {
         for m in &g.members {
-            if m.relation.is_some_and(|r| r <= a.min_relation) {
+            if m.relation.relation().is_some_and(|r| r <= a.min_relation) {
                 let d = &result.docs[m.doc as usize];
                 drop.insert((d.file, d.line));
             }

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use neardup::progress::{Progress, Stage};
+use neardup::{Progress, Stage};
 
 /// Bars for the stages of a run.
 pub struct Bars {
