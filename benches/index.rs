@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash]
+//!                                            [--threads T] [--save-every S]
 //! ```
 //!
 //! Streams the first `N` records of `CORPUS` (default: all) into one [`neardup::Index`]
@@ -13,6 +14,12 @@
 //! learns word statistics from the whole corpus (`Index::with_stats`, the batch-equivalent
 //! mode) instead of learning them online (`Index::new`, the default). `--simhash` uses
 //! `SimHash` candidates (`Method::SimHash`, default Hamming distance) instead of `MinHash`.
+//!
+//! `--threads T` reads the first `N` documents into memory first, then inserts them from
+//! `T` threads (no queries) and reports documents per second. `--save-every S` runs a
+//! saver thread beside the inserts, writing the index to a temporary file each time `S`
+//! more documents are held, and reports each save's duration, the longest insert that
+//! overlapped a save (the pause a save causes) and the peak resident memory.
 //!
 //! `benches/index.sh` builds a 1,000,000-document corpus with `synth.py` and runs this.
 //! Latency is a benchmark, never a timed test.
@@ -32,11 +39,13 @@ struct Args {
     queries: usize,
     frozen: bool,
     simhash: bool,
+    threads: usize,
+    save_every: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash]"
+        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--threads T] [--save-every S]"
     );
     std::process::exit(2)
 }
@@ -44,6 +53,7 @@ fn usage() -> ! {
 fn parse_args() -> Args {
     let mut corpus = None;
     let (mut docs, mut queries, mut frozen, mut simhash) = (usize::MAX, 10_000, false, false);
+    let (mut threads, mut save_every) = (0, 0);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let number = |v: Option<String>| -> usize {
@@ -56,6 +66,8 @@ fn parse_args() -> Args {
             "--queries" => queries = number(it.next()),
             "--frozen" => frozen = true,
             "--simhash" => simhash = true,
+            "--threads" => threads = number(it.next()),
+            "--save-every" => save_every = number(it.next()),
             "-h" | "--help" => usage(),
             s if s.starts_with('-') => usage(),
             s => corpus = Some(PathBuf::from(s)),
@@ -68,6 +80,8 @@ fn parse_args() -> Args {
         queries,
         frozen,
         simhash,
+        threads,
+        save_every,
     }
 }
 
@@ -149,6 +163,10 @@ fn main() {
     } else {
         Index::new(config).expect("valid config")
     };
+    if args.threads > 0 || args.save_every > 0 {
+        threaded(&args, &index);
+        return;
+    }
     let before = rss();
     let started = Instant::now();
     let (mut inserts, mut queries) = (Vec::new(), Vec::new());
@@ -203,4 +221,113 @@ fn main() {
         grown as f64 / held.max(1) as f64
     );
     println!("wall    {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Peak resident memory of this process so far, in bytes (`VmHWM`; 0 without `/proc`).
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// `--threads` / `--save-every`: inserts from several threads, saves beside them.
+fn threaded(args: &Args, index: &Index) {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut docs = Vec::new();
+    stream(&args.corpus, |d| {
+        docs.push(d);
+        docs.len() < args.docs
+    });
+    let docs: Vec<Mutex<Option<Document>>> =
+        docs.into_iter().map(|d| Mutex::new(Some(d))).collect();
+    let threads = args.threads.max(1);
+    let next = AtomicUsize::new(0);
+    let held = AtomicUsize::new(0);
+    let origin = Instant::now();
+    // Each insert as (start, end) since `origin`; each save likewise.
+    let spans: Mutex<Vec<(Duration, Duration)>> = Mutex::new(Vec::new());
+    let saves: Mutex<Vec<(Duration, Duration)>> = Mutex::new(Vec::new());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let before = rss();
+    std::thread::scope(|s| {
+        if args.save_every > 0 {
+            s.spawn(|| {
+                let mut at = args.save_every;
+                let path = dir.path().join("bench.ndx");
+                while at <= docs.len() {
+                    while held.load(Ordering::Relaxed) < at {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    let t0 = origin.elapsed();
+                    index.save(&path).expect("saved");
+                    saves.lock().unwrap().push((t0, origin.elapsed()));
+                    at += args.save_every;
+                }
+            });
+        }
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = docs.get(i) else { break };
+                    let doc = slot.lock().unwrap().take().expect("each document once");
+                    let t0 = origin.elapsed();
+                    if let Err(e) = index.insert(doc) {
+                        eprintln!("index bench: {e}");
+                    }
+                    mine.push((t0, origin.elapsed()));
+                    held.fetch_add(1, Ordering::Relaxed);
+                }
+                spans.lock().unwrap().extend(mine);
+            });
+        }
+    });
+    let spans = spans.into_inner().unwrap();
+    let wall = spans
+        .iter()
+        .map(|s| s.1)
+        .max()
+        .unwrap_or_default()
+        .as_secs_f64();
+    let latencies: Vec<Duration> = spans.iter().map(|(a, b)| b.saturating_sub(*a)).collect();
+    println!(
+        "index bench: {} ({} word statistics), {} documents from {threads} threads: {:.1} s, {:.0} documents/s",
+        args.corpus.display(),
+        if args.frozen { "frozen" } else { "online" },
+        spans.len(),
+        wall,
+        spans.len() as f64 / wall,
+    );
+    report("insert", latencies);
+    let saves = saves.into_inner().unwrap();
+    if !saves.is_empty() {
+        let during = |(a, b): &(Duration, Duration)| saves.iter().any(|(s, e)| a < e && b > s);
+        let longest = spans
+            .iter()
+            .filter(|x| during(x))
+            .map(|(a, b)| (b.saturating_sub(*a)).as_secs_f64() * 1e3)
+            .fold(0.0, f64::max);
+        let durations: Vec<String> = saves
+            .iter()
+            .map(|(s, e)| format!("{:.2}", e.saturating_sub(*s).as_secs_f64()))
+            .collect();
+        println!(
+            "saves   {} saves, seconds each: {}; inserts during saves: {}, the longest {longest:.1} ms",
+            saves.len(),
+            durations.join(" "),
+            spans.iter().filter(|x| during(x)).count(),
+        );
+    }
+    println!(
+        "memory  resident {:.0} MB after (grown {:.0} MB = {:.0} bytes per document held), peak {:.0} MB",
+        rss() as f64 / 1e6,
+        rss().saturating_sub(before) as f64 / 1e6,
+        rss().saturating_sub(before) as f64 / index.len().max(1) as f64,
+        peak_rss() as f64 / 1e6,
+    );
 }

@@ -411,6 +411,18 @@ impl Index {
     /// The search runs under the shared lock, in parallel over the documents; the commit
     /// under the exclusive lock (see [`batch`]).
     pub(crate) fn insert_prepared(&self, prepared: Vec<Prepared>) -> Vec<Result<Verdict>> {
+        self.insert_prepared_with(prepared, &crate::progress::NoProgress)
+    }
+
+    /// [`Index::insert_prepared`], telling `progress` of its stages: the search
+    /// ([`Stage::Candidates`](crate::progress::Stage), one unit per document) and the
+    /// commit ([`Stage::Cluster`](crate::progress::Stage)).
+    pub(crate) fn insert_prepared_with(
+        &self,
+        prepared: Vec<Prepared>,
+        progress: &dyn crate::progress::Progress,
+    ) -> Vec<Result<Verdict>> {
+        use crate::progress::Stage;
         let mut results: Vec<Option<Result<Verdict>>> = (0..prepared.len()).map(|_| None).collect();
         // Ids first: empty, held, or twice in the batch (the first given is inserted).
         let (accepted, learn) = {
@@ -453,9 +465,12 @@ impl Index {
         let (mut batch, mut search) = {
             let state = self.state();
             let batch = state.batch(&self.config, accepted);
-            let search = state.search(&self.config, &batch, None);
+            progress.start(Stage::Candidates, Some(batch.len() as u64));
+            let search = state.search(&self.config, &batch, None, progress);
+            progress.finish(Stage::Candidates);
             (batch, search)
         };
+        progress.start(Stage::Cluster, None);
         let mut state = self.state_mut();
         if batch.docs.iter().any(|p| state.find(&p.doc.id).is_some()) {
             // Another insert took an id meanwhile: without those documents, search again.
@@ -471,9 +486,9 @@ impl Index {
                 }
             }
             batch = state.batch(&self.config, keep);
-            search = state.search(&self.config, &batch, None);
+            search = state.search(&self.config, &batch, None, progress);
         } else if search.generation != state.generation {
-            search = state.search(&self.config, &batch, Some(&search));
+            search = state.search(&self.config, &batch, Some(&search), progress);
         }
         let free = MAX_DOCS.saturating_sub(state.slots.len() as u32) as usize;
         if batch.len() > free {
@@ -492,6 +507,7 @@ impl Index {
         for (i, d, edges) in added {
             results[i] = Some(Ok(state.verdict(&self.config, d, &edges, &moved)));
         }
+        progress.finish(Stage::Cluster);
         results.into_iter().map(|r| r.expect("a result")).collect()
     }
 
@@ -703,7 +719,7 @@ impl State {
     /// of neighbours, as `(x, neighbour y)`).
     fn probe(&self, config: &Config, p: &Prepared) -> (Vec<Edge>, Vec<(u32, Neighbour)>) {
         let batch = self.batch(config, vec![(0, p.clone())]);
-        let search = self.search(config, &batch, None);
+        let search = self.search(config, &batch, None, &crate::progress::NoProgress);
         let (mine, held): (Vec<Edge>, Vec<Edge>) = search
             .edges(u32::MAX)
             .into_iter()

@@ -176,14 +176,62 @@ pub struct NightSummary {
     pub evicted: u64,
     /// Documents held after the night.
     pub held_after: u64,
-    /// Seconds per stage.
+    /// Seconds per stage (as in `stages`).
     pub seconds: Vec<(String, f64)>,
+    /// Per stage, in order: its seconds and the peak memory of the process by its end.
+    pub stages: Vec<StageTime>,
     /// Seconds from start to the committed state.
     pub elapsed: f64,
     /// Documents per second over the whole run.
     pub docs_per_second: f64,
     /// Peak resident memory of the process, bytes (Linux; `None` elsewhere).
     pub peak_rss_bytes: Option<u64>,
+}
+
+/// One stage of a night in [`NightSummary::stages`].
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StageTime {
+    /// The stage's name (see [`Stage::name`]).
+    pub stage: String,
+    /// Its seconds.
+    pub seconds: f64,
+    /// Peak resident memory of the process by the stage's end, bytes (Linux; `None`
+    /// elsewhere).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Passes progress on, and times each stage (from the end of the one before).
+struct Timed<'p> {
+    inner: &'p dyn Progress,
+    lap: std::sync::Mutex<Instant>,
+    stages: std::sync::Mutex<Vec<StageTime>>,
+}
+
+impl Progress for Timed<'_> {
+    fn start(&self, stage: Stage, total: Option<u64>) {
+        self.inner.start(stage, total);
+    }
+    fn advance(&self, n: u64) {
+        self.inner.advance(n);
+    }
+    fn finish(&self, stage: Stage) {
+        self.inner.finish(stage);
+        let now = Instant::now();
+        let mut lap = self
+            .lap
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seconds = (now - *lap).as_secs_f64();
+        *lap = now;
+        self.stages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(StageTime {
+                stage: stage.name().to_owned(),
+                seconds,
+                peak_rss_bytes: crate::pipeline::peak_rss_bytes(),
+            });
+    }
 }
 
 /// A document read tonight.
@@ -397,13 +445,12 @@ pub fn run_night(
     progress: &dyn Progress,
 ) -> Result<NightSummary> {
     let started = Instant::now();
-    let mut lap = started;
-    let mut seconds: Vec<(String, f64)> = Vec::new();
-    let mut timer = |stage: Stage| {
-        let now = Instant::now();
-        seconds.push((stage.name().to_owned(), (now - lap).as_secs_f64()));
-        lap = now;
+    let timed = Timed {
+        inner: progress,
+        lap: std::sync::Mutex::new(started),
+        stages: std::sync::Mutex::new(Vec::new()),
     };
+    let progress: &dyn Progress = &timed;
     if inputs.iter().any(|p| p.as_os_str() == "-") {
         return Err(Error::Config(
             "the nightly job reads files (it reads them twice); standard input is not one".into(),
@@ -503,7 +550,6 @@ pub fn run_night(
     let evicted = index.evict_unseen_before(cutoff) as u64;
     let held_before = index.len() as u64;
     progress.finish(Stage::Load);
-    timer(Stage::Load);
 
     // Read and insert, block by block.
     let total: u64 = files
@@ -511,7 +557,7 @@ pub fn run_night(
         .filter_map(|f| std::fs::metadata(&f.path).ok())
         .map(|m| m.len())
         .sum();
-    progress.start(Stage::Insert, Some(total));
+    progress.start(Stage::Sketch, Some(total));
     let mut reader = opts.read.reader(files.clone());
     let mut docs: Vec<NightDoc> = Vec::new();
     // Tonight's documents, sketched block by block (their texts dropped), enter the index
@@ -594,8 +640,10 @@ pub fn run_night(
         }));
         progress.advance(reader.bytes_read() - before);
     }
+    progress.finish(Stage::Sketch);
     let mut replaced: Vec<Option<String>> = Vec::with_capacity(docs.len());
-    for (i, r) in index.insert_prepared(prepared).into_iter().enumerate() {
+    let verdicts = index.insert_prepared_with(prepared, progress);
+    for (i, r) in verdicts.into_iter().enumerate() {
         match r {
             Ok(v) => replaced.push(v.replaced_canonical),
             Err(Error::IdExists { .. }) => {
@@ -610,8 +658,6 @@ pub fn run_night(
             Err(e) => return Err(e),
         }
     }
-    progress.finish(Stage::Insert);
-    timer(Stage::Insert);
 
     // Where each of tonight's documents ends up.
     progress.start(Stage::Write, None);
@@ -702,6 +748,7 @@ pub fn run_night(
     write_atomic(&report_path, |w| {
         writeln!(w, "night            {night} ({})", summary.date)
             .and_then(|()| report.write(Format::Text, w))
+            .and_then(|()| write_replaced(&lines, w))
             .map_err(|e| Error::io(&report_path, e))
     })?;
     let html_path = out.join("report.html");
@@ -714,7 +761,6 @@ pub fn run_night(
     })?;
     drop(placements);
     progress.finish(Stage::Write);
-    timer(Stage::Write);
 
     // The window, then the new state: index file first, the manifest last (the commit).
     progress.start(Stage::Save, None);
@@ -754,7 +800,6 @@ pub fn run_night(
         }
     }
     progress.finish(Stage::Save);
-    timer(Stage::Save);
 
     summary.elapsed = started.elapsed().as_secs_f64();
     summary.docs_per_second = if summary.elapsed > 0.0 {
@@ -762,7 +807,15 @@ pub fn run_night(
     } else {
         0.0
     };
-    summary.seconds = seconds;
+    summary.stages = timed
+        .stages
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    summary.seconds = summary
+        .stages
+        .iter()
+        .map(|s| (s.stage.clone(), s.seconds))
+        .collect();
     summary.peak_rss_bytes = crate::pipeline::peak_rss_bytes();
     let summary_path = out.join("summary.json");
     write_atomic(&summary_path, |w| {
@@ -772,6 +825,32 @@ pub fn run_night(
     })?;
     drop(lock);
     Ok(summary)
+}
+
+/// The groups whose canonical member tonight replaced (an earlier-published version
+/// arrived), for the text report.
+fn write_replaced(lines: &[GroupLine], w: &mut dyn Write) -> std::io::Result<()> {
+    let mut replaced: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .filter_map(|l| {
+            let group = l.group.as_deref()?;
+            let before = l.replaced_canonical.as_deref()?;
+            Some((group, before, l.canonical.as_deref()?))
+        })
+        .collect();
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    replaced.sort_unstable();
+    replaced.dedup();
+    writeln!(
+        w,
+        "\ncanonical members replaced tonight (an earlier-published version arrived; the group keeps its id):"
+    )?;
+    for (group, before, now) in replaced {
+        writeln!(w, "  group {group}: {before} -> {now}")?;
+    }
+    Ok(())
 }
 
 /// Whether a record whose id is held has another text than the held document: it is

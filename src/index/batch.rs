@@ -35,6 +35,29 @@ pub(super) enum Doc {
     New(u32),
 }
 
+/// Below this many items, work stays on the caller's thread: a single insert handed to
+/// the thread pool would cost more in hand-overs than it does (and inserts from many
+/// threads would queue on the pool).
+const PARALLEL_FROM: usize = 256;
+
+/// `f` over `0..n`, in parallel when there is enough to share.
+fn map_range<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    if n < PARALLEL_FROM {
+        (0..n).map(f).collect()
+    } else {
+        (0..n).into_par_iter().map(f).collect()
+    }
+}
+
+/// Sorts, in parallel when there is enough to share.
+fn sort<T: Ord + Send>(v: &mut [T]) {
+    if v.len() < PARALLEL_FROM * 16 {
+        v.sort_unstable();
+    } else {
+        v.par_sort_unstable();
+    }
+}
+
 /// A verification's outcome: the relation and scores, or `None` for no edge.
 type Outcome = Option<(Relation, Scores)>;
 
@@ -182,20 +205,19 @@ impl State {
                 }
             }
         }
-        let (lookup, listed): (Vec<Vec<u32>>, Vec<Vec<u32>>) = docs
-            .par_iter()
-            .enumerate()
-            .map(|(i, p)| {
-                if !config.rewrites
-                    || !p.listed
-                    || first[i].is_some()
-                    || self.tables.exact.contains_key(&p.features.exact)
-                {
-                    return (Vec::new(), Vec::new());
-                }
-                self.candidate_keywords(&p.features, &self.weights(&p.features, config))
-            })
-            .unzip();
+        let (lookup, listed): (Vec<Vec<u32>>, Vec<Vec<u32>>) = map_range(n, |i| {
+            let p = &docs[i];
+            if !config.rewrites
+                || !p.listed
+                || first[i].is_some()
+                || self.tables.exact.contains_key(&p.features.exact)
+            {
+                return (Vec::new(), Vec::new());
+            }
+            self.candidate_keywords(&p.features, &self.weights(&p.features, config))
+        })
+        .into_iter()
+        .unzip();
         let mut batch = Batch {
             docs,
             input,
@@ -223,13 +245,13 @@ impl State {
                 batch.postings.push((t, i as u32));
             }
         }
-        batch.buckets.par_sort_unstable();
+        sort(&mut batch.buckets);
         let bands = self.tables.banding.bands;
         batch.bucket_at = vec![u32::MAX; n * bands];
         for (k, &(band, _, i)) in batch.buckets.iter().enumerate() {
             batch.bucket_at[i as usize * bands + band as usize] = k as u32;
         }
-        batch.postings.par_sort_unstable();
+        sort(&mut batch.postings);
         for (k, &(t, _)) in batch.postings.iter().enumerate() {
             batch.posting_start.entry(t).or_insert((k as u32, 0)).1 += 1;
         }
@@ -347,7 +369,13 @@ impl State {
     /// Finds and verifies the batch's edges (see the module docs). `memo` is an earlier
     /// search of the same batch, whose outcomes are reused while its held numbers are
     /// valid.
-    pub(super) fn search(&self, config: &Config, batch: &Batch, memo: Option<&Search>) -> Search {
+    pub(super) fn search(
+        &self,
+        config: &Config,
+        batch: &Batch,
+        memo: Option<&Search>,
+        progress: &dyn crate::progress::Progress,
+    ) -> Search {
         let memo = memo.filter(|m| m.epoch == self.epoch);
         let verifier = Verifier::new(config);
         let view = |d: Doc| self.doc_view(batch, d);
@@ -372,13 +400,12 @@ impl State {
                     found.map(|(r, s)| (c, r, s))
                 })
                 .collect();
+            if i % 1024 == 1023 {
+                progress.advance(1024);
+            }
             (edges, memoise.then_some(cands))
         };
-        let found: Vec<_> = if batch.len() == 1 {
-            vec![one(0)]
-        } else {
-            (0..batch.len()).into_par_iter().map(one).collect()
-        };
+        let found: Vec<_> = map_range(batch.len(), one);
         let (direct, tried): (Vec<_>, Vec<_>) = found.into_iter().unzip();
         let tried: Option<Vec<Vec<Doc>>> = tried.into_iter().collect();
         let closing = if config.rewrites {
@@ -389,11 +416,7 @@ impl State {
                     .unwrap_or_else(|| verifier.relate(view(x), view(y)));
                 ((x, y), found)
             };
-            let mut out: Vec<((Doc, Doc), Outcome)> = if pairs.len() < 16 {
-                pairs.into_iter().map(verify).collect()
-            } else {
-                pairs.into_par_iter().map(verify).collect()
-            };
+            let mut out: Vec<((Doc, Doc), Outcome)> = map_range(pairs.len(), |k| verify(pairs[k]));
             if !memoise {
                 out.retain(|x| x.1.is_some());
             }
@@ -456,36 +479,37 @@ impl State {
             (Doc::New(j), None) => direct[j as usize].binary_search_by(|c| c.0.cmp(&x)).is_ok(),
             (Doc::Held(_), _) => false,
         };
-        let mut out: Vec<(Doc, Doc)> = touched
-            .par_iter()
-            .flat_map_iter(|&w| {
-                let mut nb: Vec<Doc> = adjacency[&key(w)].clone();
-                if let Doc::Held(a) = w {
-                    nb.extend(
-                        self.links[a as usize]
-                            .iter()
-                            .filter(|l| l.relation != Relation::Exact)
-                            .map(|l| Doc::Held(l.doc)),
-                    );
-                }
-                nb.sort_unstable();
-                nb.dedup();
-                let mut found = Vec::new();
-                if nb.len() <= MAX_DEGREE {
-                    let w_new = matches!(w, Doc::New(_));
-                    for (k, &x) in nb.iter().enumerate() {
-                        for &y in &nb[k + 1..] {
-                            let new = w_new || matches!(y, Doc::New(_));
-                            if new && !linked(x, y) && !tried(x, y) {
-                                found.push((x, y));
-                            }
+        let mut out: Vec<(Doc, Doc)> = map_range(touched.len(), |k| {
+            let w = touched[k];
+            let mut nb: Vec<Doc> = adjacency[&key(w)].clone();
+            if let Doc::Held(a) = w {
+                nb.extend(
+                    self.links[a as usize]
+                        .iter()
+                        .filter(|l| l.relation != Relation::Exact)
+                        .map(|l| Doc::Held(l.doc)),
+                );
+            }
+            nb.sort_unstable();
+            nb.dedup();
+            let mut found = Vec::new();
+            if nb.len() <= MAX_DEGREE {
+                let w_new = matches!(w, Doc::New(_));
+                for (k, &x) in nb.iter().enumerate() {
+                    for &y in &nb[k + 1..] {
+                        let new = w_new || matches!(y, Doc::New(_));
+                        if new && !linked(x, y) && !tried(x, y) {
+                            found.push((x, y));
                         }
                     }
                 }
-                found
-            })
-            .collect();
-        out.par_sort_unstable();
+            }
+            found
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        sort(&mut out);
         out.dedup();
         out
     }

@@ -636,3 +636,42 @@ fn a_state_of_the_previous_format_loads() {
     let bytes = read(&file);
     assert_eq!(&bytes[8..12], &neardup::index::FORMAT_VERSION.to_le_bytes());
 }
+
+/// An earlier-published version arriving on a later night becomes its group's canonical
+/// member; the group keeps its id, and groups.jsonl and the report say so.
+#[test]
+fn an_earlier_original_arriving_later_replaces_the_canonical() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rng = Rng::new(67);
+    let text = story(&mut rng, 8);
+    let n1 = format!(
+        "{}\n{}\n",
+        record("outlet-a", "the story", &light_copy(&text), "2026-12-01"),
+        record(
+            "outlet-b",
+            "the story",
+            &format!("Valley Times. {text}"),
+            "2026-12-01"
+        ),
+    );
+    let n2 = format!("{}\n", record("wire", "the story", &text, "2026-11-28"));
+    std::fs::write(d.join("night1.jsonl"), n1).unwrap();
+    std::fs::write(d.join("night2.jsonl"), n2).unwrap();
+    night(d, "state", "out1", "night1.jsonl", "2026-12-01");
+    night(d, "state", "out2", "night2.jsonl", "2026-12-02");
+    let g1 = lines(&d.join("out1/groups.jsonl"));
+    let group = g1[0]["group"].as_str().unwrap().to_owned();
+    let before = g1[0]["canonical"].as_str().unwrap().to_owned();
+    assert!(before.starts_with("outlet-"), "{before}");
+    let g2 = lines(&d.join("out2/groups.jsonl"));
+    let wire = line(&g2, "wire");
+    assert_eq!(wire["group"], group.as_str(), "{wire}");
+    assert_eq!(wire["relation"], "canonical");
+    assert_eq!(wire["replaced_canonical"], before.as_str());
+    let report = std::fs::read_to_string(d.join("out2/report.txt")).unwrap();
+    assert!(
+        report.contains(&format!("group {group}: {before} -> wire")),
+        "{report}"
+    );
+}

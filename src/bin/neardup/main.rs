@@ -335,7 +335,7 @@ fn run_nightly(a: &NightlyArgs) -> Result<()> {
     let s = neardup::nightly::run_night(&a.common.inputs, &config, &opts, &bars)?;
     if !a.common.run.quiet {
         eprintln!(
-            "neardup: night {} ({}){}: {} documents, {} kept, {} in groups ({} joined earlier nights' stories), {} held ({} evicted) in {:.1} s, {:.0} docs/s",
+            "neardup: night {} ({}){}: {} documents, {} kept, {} in groups ({} joined earlier nights' stories), {} held ({} evicted) in {:.1} s, {:.0} docs/s, peak {}; {}",
             s.night,
             s.date,
             if s.rerun { ", run again" } else { "" },
@@ -346,7 +346,16 @@ fn run_nightly(a: &NightlyArgs) -> Result<()> {
             s.held_after,
             s.evicted,
             s.elapsed,
-            s.docs_per_second
+            s.docs_per_second,
+            s.peak_rss_bytes.map_or_else(
+                || "memory unknown".to_owned(),
+                |b| format!("{:.0} MB", b as f64 / 1e6)
+            ),
+            s.stages
+                .iter()
+                .map(|t| format!("{} {:.1} s", t.stage, t.seconds))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         report_skipped(s.skipped_invalid, &s.invalid_examples);
         if s.future_dates_clamped > 0 {
