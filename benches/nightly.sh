@@ -10,14 +10,15 @@
 #   -d WORKDIR       where the corpora, state and outputs go (default: a new temp dir,
 #                    removed at the end unless --keep); corpora already there are reused
 #   --window-days N  passed to `neardup nightly` (default: its default, 3)
-#   --nights K       nights to run (default 3)
+#   --nights K       nights to run (default 5)
 #
 # environment: NEARDUP (binary, default target/release/neardup), SHARED (default
 # ../shared beside the repo), PYTHON (default python3).
 #
-# Night k is dated 2026-12-(28+k); synth.py dates its articles over 2026, so with the
-# default 3-day window most of a night's articles leave the state when the next night
-# starts, while --window-days 400 keeps every article of every night (the largest state).
+# Night k is dated 2026-12-28 + k days. The window follows crawl nights: with the default
+# 3-night window the state holds the last three nights' articles (whatever their
+# publication dates over 2026), so from night 4 on it is as large as it gets: memory and
+# time should be flat from there. Ids carry the night (n1-s0-v0, ...).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +26,7 @@ SHARED="${SHARED:-$REPO/../shared}"
 NEARDUP="${NEARDUP:-$REPO/target/release/neardup}"
 PYTHON="${PYTHON:-python3}"
 DOCS=1000000
-NIGHTS=3
+NIGHTS=5
 WORK=""
 KEEP=0
 WINDOW=()
@@ -54,7 +55,11 @@ for k in $(seq 1 "$NIGHTS"); do
   if [ ! -s "$c" ]; then
     echo "nightly.sh: building night $k ($DOCS documents, seed $k)" >&2
     "$PYTHON" "$SHARED/corpora/synth.py" --docs "$DOCS" --seed "$k" --out "$c.tmp" "${SOURCES[@]}"
-    mv "$c.tmp" "$c"
+    # A crawl does not see the same URL as a new article every night: ids get the
+    # night's prefix (synth.py numbers every corpus from s0).
+    sed "s/^{\"id\": \"/{\"id\": \"n$k-/" "$c.tmp" > "$c.ids"
+    rm "$c.tmp"
+    mv "$c.ids" "$c"
   fi
 done
 
@@ -62,7 +67,7 @@ rm -rf "$WORK/state" "$WORK"/out*
 printf '%-6s %10s %9s %10s %12s %12s %10s\n' night documents wall_s docs_per_s peak_rss_MB held_after evicted
 for k in $(seq 1 "$NIGHTS"); do
   c="$WORK/night$k.$DOCS.jsonl"
-  date="2026-12-$((28 + k))"
+  date="$(date -u -d "2026-12-28 + $k days" +%F)"
   /usr/bin/time -f '%e %M' -o "$WORK/time$k" \
     "$NEARDUP" nightly --state "$WORK/state" --out "$WORK/out$k" --date "$date" "${WINDOW[@]}" -q "$c"
   read -r wall kb < "$WORK/time$k"
@@ -71,7 +76,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 k, wall, kb = sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 print(f"{k:<6} {s['documents']:>10} {wall:>9.1f} {s['documents']/wall:>10.0f} {kb/1024:>12.0f} {s['held_after']:>12} {s['evicted']:>10}")
-print("       stages: " + ", ".join(f"{n} {t:.1f} s" for n, t in s["seconds"]), file=sys.stderr)
+print("       stages: " + ", ".join(f"{t['stage']} {t['seconds']:.1f} s (peak {(t['peak_rss_bytes'] or 0)/1e6:.0f} MB)" for t in s["stages"]), file=sys.stderr)
 EOF
 done
 du -sh "$WORK/state" | sed 's/^/state on disk: /'

@@ -1,6 +1,7 @@
 //! A crawler's view of neardup: several fetcher threads insert articles (with their
-//! headline and date) into one shared index as they arrive and read each verdict, the
-//! index is saved every few hundred articles, a restart loads it (checking it was built
+//! headline and date) into one shared index as they arrive and read each verdict, a
+//! checkpoint thread saves the index every few hundred articles while the fetchers go on
+//! inserting (a save takes a snapshot and writes it without holding the index), a restart loads it (checking it was built
 //! with the configuration expected) and goes on where it left off, old articles are
 //! evicted, and a query asks where a new article would go without inserting it.
 //!
@@ -67,7 +68,7 @@ fn crawl() -> Vec<Document> {
 }
 
 /// Saves the index where a crawler checkpoints: atomically (a crash leaves the old file
-/// or the new one).
+/// or the new one), from a snapshot, so inserts from other threads go on meanwhile.
 fn checkpoint(index: &Index, path: &Path) {
     index.save(path).expect("index saved");
 }
@@ -76,8 +77,22 @@ fn run(index: &Index, docs: &[Document], path: &Path, threads: usize) -> usize {
     let done = AtomicUsize::new(0);
     let copies = AtomicUsize::new(0);
     std::thread::scope(|s| {
+        // The checkpoint thread: a save each time 250 more articles are in, while the
+        // fetchers keep inserting.
+        let done = &done;
+        s.spawn(move || {
+            let mut next = 250;
+            while next <= docs.len() {
+                if done.load(Ordering::Relaxed) >= next {
+                    checkpoint(index, path);
+                    next += 250;
+                } else {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        });
         for part in docs.chunks(docs.len().div_ceil(threads)) {
-            let (done, copies) = (&done, &copies);
+            let copies = &copies;
             s.spawn(move || {
                 for d in part {
                     let verdict = index.insert(d.clone()).expect("unique ids");
@@ -89,10 +104,7 @@ fn run(index: &Index, docs: &[Document], path: &Path, threads: usize) -> usize {
                     ) {
                         copies.fetch_add(1, Ordering::Relaxed);
                     }
-                    // Every 250 articles, one fetcher saves the index.
-                    if done.fetch_add(1, Ordering::Relaxed) % 250 == 249 {
-                        checkpoint(index, path);
-                    }
+                    done.fetch_add(1, Ordering::Relaxed);
                 }
             });
         }

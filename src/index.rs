@@ -45,7 +45,7 @@
 //! tables are rebuilt, so files of either method have the same format.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Seek, Write};
 use std::sync::RwLock;
 
 use rayon::prelude::*;
@@ -1256,6 +1256,15 @@ impl State {
     }
 }
 
+/// Decodes a state from a reader (`None`: already taken).
+fn from_io<T: serde::de::DeserializeOwned>(
+    reader: Option<impl Read>,
+    scratch: &mut [u8],
+) -> std::result::Result<T, postcard::Error> {
+    let reader = reader.ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+    Ok(postcard::from_io((reader, scratch))?.0)
+}
+
 /// A writer that checksums what it writes (xxh3-64).
 struct Checksummed<'w> {
     inner: &'w mut dyn Write,
@@ -1583,35 +1592,40 @@ impl Index {
     /// read.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Index> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        // The file is read twice, never whole into memory: once to check its checksum,
+        // once to decode the state from a buffered reader.
+        let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::NotFound {
                 path: path.to_owned(),
             },
             _ => Error::io(path, e),
         })?;
+        let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let bad = |message: String| Error::IndexFile {
             path: path.to_owned(),
             message,
         };
-        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        let truncated = || bad("truncated: the file ends before the index does".into());
+        let mut exact = |n: usize| -> Result<Vec<u8>> {
+            let mut buf = vec![0; n];
+            file.read_exact(&mut buf).map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => truncated(),
+                _ => Error::io(path, e),
+            })?;
+            Ok(buf)
+        };
+        let magic = exact(MAGIC.len()).ok();
+        if magic.as_deref() != Some(&MAGIC[..]) {
             return Err(bad("not a neardup index file".into()));
         }
-        let truncated = || bad("truncated: the file ends before the index does".into());
-        // A cursor over the bytes; every read past the end is "truncated".
-        let mut at = MAGIC.len();
-        let take = |at: &mut usize, n: usize| -> Result<Vec<u8>> {
-            let s = bytes.get(*at..*at + n).ok_or_else(truncated)?.to_vec();
-            *at += n;
-            Ok(s)
-        };
-        // Little-endian integers from the bytes taken (4 or 8 of them).
+        // Little-endian integers (4 or 8 bytes).
         let u64_at = |b: Vec<u8>| {
             b.iter()
                 .rev()
                 .fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
         };
         let u32_at = |b: Vec<u8>| u64_at(b) as u32;
-        let version = u32_at(take(&mut at, 4)?);
+        let version = u32_at(exact(4)?);
         if version == 0 || version > FORMAT_VERSION {
             return Err(Error::IndexVersion {
                 path: path.to_owned(),
@@ -1619,37 +1633,63 @@ impl Index {
                 supported: FORMAT_VERSION,
             });
         }
-        let config_len = u32_at(take(&mut at, 4)?) as usize;
-        let config_bytes = take(&mut at, config_len)?;
-        let payload_len = usize::try_from(u64_at(take(&mut at, 8)?)).map_err(|_| truncated())?;
-        let payload = take(&mut at, payload_len)?;
-        let body_end = at;
-        let stored = u64_at(take(&mut at, 8)?);
-        if at != bytes.len() {
-            return Err(bad("corrupted: bytes after the checksum".into()));
+        let config_len = u64::from(u32_at(exact(4)?));
+        if MAGIC.len() as u64 + 8 + config_len > size {
+            return Err(truncated());
         }
-        if xxhash_rust::xxh3::xxh3_64(&bytes[..body_end]) != stored {
+        let config_bytes = exact(config_len as usize)?;
+        let payload_len = u64_at(exact(8)?);
+        let payload_start = MAGIC.len() as u64 + 16 + config_len;
+        let body_end = payload_start.saturating_add(payload_len);
+        match body_end.checked_add(8) {
+            Some(end) if end == size => {}
+            Some(end) if end > size => return Err(truncated()),
+            None => return Err(truncated()),
+            Some(_) => return Err(bad("corrupted: bytes after the checksum".into())),
+        }
+        let io = |e| Error::io(path, e);
+        file.rewind().map_err(io)?;
+        let mut sum = xxhash_rust::xxh3::Xxh3::new();
+        let mut body = std::io::Read::by_ref(&mut file).take(body_end);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = body.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            sum.update(&buf[..n]);
+        }
+        let mut stored = [0u8; 8];
+        file.read_exact(&mut stored).map_err(io)?;
+        if sum.digest() != u64::from_le_bytes(stored) {
             return Err(bad("corrupted: checksum mismatch".into()));
         }
+        file.seek(std::io::SeekFrom::Start(payload_start))
+            .map_err(io)?;
+        let payload = std::io::BufReader::with_capacity(1 << 20, file.take(payload_len));
+        // Scratch for the longest single string (an id) postcard reads at once.
+        let mut scratch = vec![0u8; 1 << 24];
         let config: Config = serde_json::from_slice(&config_bytes)
             .map_err(|e| bad(format!("corrupted configuration: {e}")))?;
         config
             .validate()
             .map_err(|e| bad(format!("invalid configuration: {e}")))?;
         let corrupted = |e: postcard::Error| bad(format!("corrupted state: {e}"));
+        let mut payload = Some(payload);
         let converted = match version {
             1 => Some(Converted::from_v1(
-                postcard::from_bytes(&payload).map_err(corrupted)?,
+                from_io(payload.take(), &mut scratch).map_err(corrupted)?,
                 table_banding(&config),
             )),
             2 => Some(Converted::from_v2(
-                postcard::from_bytes(&payload).map_err(corrupted)?,
+                from_io(payload.take(), &mut scratch).map_err(corrupted)?,
             )),
             _ => None,
         };
         let Some(old) = converted else {
             let state: State = if version == 3 {
-                let old: legacy::StateV3 = postcard::from_bytes(&payload).map_err(corrupted)?;
+                let old: legacy::StateV3 =
+                    from_io(payload.take(), &mut scratch).map_err(corrupted)?;
                 let mut links = Chunked::default();
                 let mut slots = Chunked::default();
                 for s in old.slots {
@@ -1680,7 +1720,7 @@ impl Index {
                     epoch: 0,
                 }
             } else {
-                postcard::from_bytes(&payload).map_err(corrupted)?
+                from_io(payload.take(), &mut scratch).map_err(corrupted)?
             };
             if !state.groups_agree() {
                 return Err(bad("corrupted state: documents and groups disagree".into()));
