@@ -231,7 +231,14 @@ impl State {
             hamming: (config.method == Method::SimHash).then(|| HammingTable::new(config.hamming)),
         };
         for i in 0..n {
-            if !batch.is_rep(i) {
+            // Copies of a held body are no bucket or posting members (the held
+            // representative is).
+            if !batch.is_rep(i)
+                || self
+                    .tables
+                    .exact
+                    .contains_key(&batch.docs[i].features.exact)
+            {
                 continue;
             }
             let p = &batch.docs[i];
