@@ -81,51 +81,105 @@ pub fn keywords(f: &Features, w: &Weights, stats: &TermStats, p: KeywordParams) 
     out
 }
 
-/// Candidate pairs `(i, j)`, `i < j`, among `docs` whose keyword lists (`kw[d]`) share
-/// at least `min_shared` words. Sorted, unique.
+/// The time slice of a document published at `timestamp` (seconds) for keyword
+/// candidates: slices are `window_days` long, and a dated document is paired only with
+/// documents of its own and the two neighbouring slices (every pair within the window,
+/// and some up to twice as far apart), or undated ones. [`UNDATED`] without a date or
+/// without a window (`window_days` 0): such a document is paired with every other.
 #[must_use]
-pub fn candidate_pairs(kw: &[Vec<u32>], docs: &[u32], p: KeywordParams) -> Vec<(u32, u32)> {
-    // Postings: (term, doc), sorted, so each term's documents are a contiguous run.
-    let mut postings: Vec<(u32, u32)> = docs
+pub fn time_slice(timestamp: Option<i64>, window_days: u32) -> i32 {
+    match timestamp {
+        Some(t) if window_days > 0 => {
+            let s = t.div_euclid(i64::from(window_days) * 86_400);
+            // Two below `UNDATED`, so that the next slice up is still a date.
+            s.clamp(i64::from(i32::MIN) + 1, i64::from(UNDATED) - 2) as i32
+        }
+        _ => UNDATED,
+    }
+}
+
+/// The slice of undated documents (see [`time_slice`]).
+pub const UNDATED: i32 = i32::MAX;
+
+/// Candidate pairs `(i, j)`, `i < j`, among `docs` whose keyword lists (`kw[d]`) share
+/// at least `min_shared` words. `slice[d]` is the document's [`time_slice`]: a document
+/// is paired only with the earlier documents of its time neighbourhood (its slice, the
+/// two beside it, and the undated ones; every earlier one when it is undated), and a
+/// keyword that more than `max_postings` of those list links none of them. Rewrites are
+/// only paired within the rewrite window, so what makes a word too common is its
+/// frequency around the document's date, not in the whole corpus: the work per document
+/// is bounded by `k * max_postings` postings of documents near it in time, whatever the
+/// corpus's size. Sorted, unique.
+#[must_use]
+pub fn candidate_pairs(
+    kw: &[Vec<u32>],
+    docs: &[u32],
+    slice: &[i32],
+    p: KeywordParams,
+) -> Vec<(u32, u32)> {
+    // Postings: (term, slice, doc), sorted, so each term's documents are a run, and
+    // within it each slice's documents a run in ascending order.
+    let mut postings: Vec<(u32, i32, u32)> = docs
         .iter()
-        .flat_map(|&d| kw[d as usize].iter().map(move |&t| (t, d)))
+        .flat_map(|&d| {
+            let s = slice[d as usize];
+            kw[d as usize].iter().map(move |&t| (t, s, d))
+        })
         .collect();
     postings.par_sort_unstable();
-    let run_of = |t: u32| {
-        let lo = postings.partition_point(|&(x, _)| x < t);
-        let hi = postings.partition_point(|&(x, _)| x <= t);
-        &postings[lo..hi]
-    };
+    // Each term's run, found in a small table of distinct terms (searching the postings
+    // themselves misses the cache at every step).
+    let mut terms: Vec<u32> = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    for (i, &(t, _, _)) in postings.iter().enumerate() {
+        if terms.last() != Some(&t) {
+            terms.push(t);
+            starts.push(i);
+        }
+    }
+    starts.push(postings.len());
     let per_doc: Vec<Vec<(u32, u32)>> = docs
         .par_iter()
-        .map(|&d| {
-            let mut earlier: Vec<u32> = kw[d as usize]
-                .iter()
-                .flat_map(|&t| {
-                    // Only documents before `d` count, so an index that grows one
-                    // document at a time finds the same pairs.
-                    let run = run_of(t);
-                    let before = run.partition_point(|&(_, e)| e < d);
-                    let run = if before > p.max_postings {
-                        &run[..0]
-                    } else {
-                        &run[..before]
-                    };
-                    run.iter().map(|&(_, e)| e)
-                })
-                .collect();
+        .map_init(Vec::new, |near, &d| {
+            let s = slice[d as usize];
+            let mut earlier: Vec<u32> = Vec::new();
+            for &t in &kw[d as usize] {
+                let Ok(i) = terms.binary_search(&t) else {
+                    continue;
+                };
+                let run = &postings[starts[i]..starts[i + 1]];
+                // Only documents before `d` count, so an index that grows one document
+                // at a time finds the same pairs.
+                near.clear();
+                // Each slice's earlier documents, by binary searches (a term's run can be
+                // long: the work must not grow with it).
+                let mut take = |from: i32, to: i32| {
+                    let mut a = run.partition_point(|&(_, y, _)| y < from);
+                    while a < run.len() && run[a].1 <= to {
+                        let here = run[a].1;
+                        let b = a + run[a..].partition_point(|&(_, y, _)| y <= here);
+                        let before = run[a..b].partition_point(|&(_, _, e)| e < d);
+                        near.push(&run[a..a + before]);
+                        a = b;
+                    }
+                };
+                if s == UNDATED {
+                    take(i32::MIN, UNDATED);
+                } else {
+                    take(s - 1, s + 1);
+                    take(UNDATED, UNDATED);
+                }
+                let count: usize = near.iter().map(|r| r.len()).sum();
+                if count <= p.max_postings {
+                    earlier.extend(near.iter().flat_map(|r| r.iter().map(|&(_, _, e)| e)));
+                }
+            }
             earlier.sort_unstable();
             let mut out = Vec::new();
-            let mut i = 0;
-            while i < earlier.len() {
-                let mut j = i + 1;
-                while j < earlier.len() && earlier[j] == earlier[i] {
-                    j += 1;
+            for same in earlier.chunk_by(|x, y| x == y) {
+                if same.len() >= p.min_shared {
+                    out.push((same[0], d));
                 }
-                if j - i >= p.min_shared {
-                    out.push((earlier[i], d));
-                }
-                i = j;
             }
             out
         })
@@ -146,13 +200,56 @@ mod tests {
             max_postings,
             ..KeywordParams::default()
         };
-        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], p(2, 10));
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], &[UNDATED; 4], p(2, 10));
         assert_eq!(pairs, vec![(0, 1), (0, 3)]);
-        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], p(1, 10));
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], &[UNDATED; 4], p(1, 10));
         assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 2), (0, 3), (1, 3)]);
         // With a cap of 1, a word listed by two earlier documents links no later one:
         // document 2 loses word 3 (listed by 0 and 1), document 3 loses word 2.
-        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], p(1, 1));
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], &[UNDATED; 4], p(1, 1));
         assert_eq!(pairs, vec![(0, 1), (0, 3)]);
+    }
+
+    #[test]
+    fn dated_documents_pair_within_their_time_neighbourhood() {
+        const DAY: i64 = 86_400;
+        let slice = |days: Option<i64>| time_slice(days.map(|x| x * DAY), 3);
+        assert_eq!(slice(Some(0)), 0);
+        assert_eq!(slice(Some(2)), 0);
+        assert_eq!(slice(Some(3)), 1);
+        assert_eq!(slice(Some(-1)), -1);
+        assert_eq!(slice(None), UNDATED);
+        assert_eq!(time_slice(Some(10 * DAY), 0), UNDATED);
+        // All five list the same three words; 0 and 1 are a day apart, 2 is a month later,
+        // 3 is undated, 4 is in the slice next to 0's.
+        let kw = vec![vec![1, 2, 3]; 5];
+        let slices = [
+            slice(Some(100)),
+            slice(Some(101)),
+            slice(Some(130)),
+            UNDATED,
+            slice(Some(104)),
+        ];
+        let p = |max_postings| KeywordParams {
+            k: 3,
+            min_shared: 3,
+            max_postings,
+            ..KeywordParams::default()
+        };
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3, 4], &slices, p(10));
+        // 2 meets only the undated 3; the undated 3 meets everyone before it.
+        assert_eq!(
+            pairs,
+            vec![(0, 1), (0, 3), (1, 3), (2, 3), (0, 4), (1, 4), (3, 4)]
+        );
+        // The cap counts only the neighbourhood: with a cap of 2, the undated 3 (which
+        // sees 0, 1 and 2) and 4 (which sees 0, 1 and 3) link nothing.
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3, 4], &slices, p(2));
+        assert_eq!(pairs, vec![(0, 1)]);
+        // Far from 0 and 1, three documents of one day stay under a cap of 2 that the
+        // corpus as a whole exceeds.
+        let slices = [slice(Some(0)), slice(Some(1)), slice(Some(50)), slice(Some(50)), slice(Some(51))];
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3, 4], &slices, p(2));
+        assert_eq!(pairs, vec![(0, 1), (2, 3), (2, 4), (3, 4)]);
     }
 }
