@@ -30,6 +30,9 @@ pub struct KeywordParams {
     pub max_df: u32,
     /// See `max_df`.
     pub max_df_share: f64,
+    /// A document is paired with at most this many earlier documents (the batch run):
+    /// those sharing the most keywords with it.
+    pub max_pairs: usize,
     /// Words in fewer documents than this are no keywords (2 in a batch: a word seen
     /// once matches nothing; 1 for what an incremental index lists, since the documents
     /// that will share a new word have not arrived yet).
@@ -54,6 +57,7 @@ impl Default for KeywordParams {
             max_df: 200,
             max_df_share: 0.001,
             min_df: 2,
+            max_pairs: 8,
         }
     }
 }
@@ -101,6 +105,83 @@ pub fn time_slice(timestamp: Option<i64>, window_days: u32) -> i32 {
 /// The slice of undated documents (see [`time_slice`]).
 pub const UNDATED: i32 = i32::MAX;
 
+/// Keyword postings by term, then time slice, then document, laid out so that a
+/// document's neighbours under a keyword are found in a few cache lines: the postings
+/// of 1M documents fill hundreds of MB, and binary searches over them missed the cache
+/// at every step.
+struct Postings {
+    /// Distinct terms, ascending.
+    terms: Vec<u32>,
+    /// Term `i`'s slices are `groups[first[i]..first[i + 1]]`.
+    first: Vec<u32>,
+    /// `(slice, start)` of each (term, slice) run in `docs`, ascending by term then
+    /// slice; a last entry closes the last run.
+    groups: Vec<(i32, u32)>,
+    /// Documents of each run, ascending.
+    docs: Vec<u32>,
+}
+
+impl Postings {
+    fn new(kw: &[Vec<u32>], docs: &[u32], slice: &[i32]) -> Self {
+        let mut all: Vec<(u32, i32, u32)> = docs
+            .iter()
+            .flat_map(|&d| {
+                let s = slice[d as usize];
+                kw[d as usize].iter().map(move |&t| (t, s, d))
+            })
+            .collect();
+        all.par_sort_unstable();
+        let mut out = Postings {
+            terms: Vec::new(),
+            first: Vec::new(),
+            groups: Vec::new(),
+            docs: Vec::with_capacity(all.len()),
+        };
+        let mut last = None;
+        for &(t, s, d) in &all {
+            if out.terms.last() != Some(&t) {
+                out.terms.push(t);
+                out.first.push(out.groups.len() as u32);
+                last = None;
+            }
+            if last != Some(s) {
+                out.groups.push((s, out.docs.len() as u32));
+                last = Some(s);
+            }
+            out.docs.push(d);
+        }
+        out.first.push(out.groups.len() as u32);
+        out.groups.push((UNDATED, out.docs.len() as u32));
+        out
+    }
+
+    /// Into `near`, the documents before `d` listing term `t` in the time neighbourhood
+    /// of slice `s` (see [`candidate_pairs`]), one run per slice.
+    fn earlier<'a>(&'a self, t: u32, s: i32, d: u32, near: &mut Vec<&'a [u32]>) {
+        near.clear();
+        let Ok(i) = self.terms.binary_search(&t) else {
+            return;
+        };
+        let (lo, hi) = (self.first[i] as usize, self.first[i + 1] as usize);
+        let groups = &self.groups[lo..hi];
+        let mut take = |j: usize| {
+            let (a, b) = (groups[j].1 as usize, self.groups[lo + j + 1].1 as usize);
+            let run = &self.docs[a..b];
+            near.push(&run[..run.partition_point(|&e| e < d)]);
+        };
+        if s == UNDATED {
+            (0..groups.len()).for_each(&mut take);
+            return;
+        }
+        let from = groups.partition_point(|&(y, _)| y < s - 1);
+        let to = from + groups[from..].partition_point(|&(y, _)| y <= s + 1);
+        (from..to).for_each(&mut take);
+        if to < groups.len() && groups[groups.len() - 1].0 == UNDATED {
+            take(groups.len() - 1);
+        }
+    }
+}
+
 /// Candidate pairs `(i, j)`, `i < j`, among `docs` whose keyword lists (`kw[d]`) share
 /// at least `min_shared` words. `slice[d]` is the document's [`time_slice`]: a document
 /// is paired only with the earlier documents of its time neighbourhood (its slice, the
@@ -117,71 +198,38 @@ pub fn candidate_pairs(
     slice: &[i32],
     p: KeywordParams,
 ) -> Vec<(u32, u32)> {
-    // Postings: (term, slice, doc), sorted, so each term's documents are a run, and
-    // within it each slice's documents a run in ascending order.
-    let mut postings: Vec<(u32, i32, u32)> = docs
-        .iter()
-        .flat_map(|&d| {
-            let s = slice[d as usize];
-            kw[d as usize].iter().map(move |&t| (t, s, d))
-        })
-        .collect();
-    postings.par_sort_unstable();
-    // Each term's run, found in a small table of distinct terms (searching the postings
-    // themselves misses the cache at every step).
-    let mut terms: Vec<u32> = Vec::new();
-    let mut starts: Vec<usize> = Vec::new();
-    for (i, &(t, _, _)) in postings.iter().enumerate() {
-        if terms.last() != Some(&t) {
-            terms.push(t);
-            starts.push(i);
-        }
-    }
-    starts.push(postings.len());
+    let postings = Postings::new(kw, docs, slice);
     let per_doc: Vec<Vec<(u32, u32)>> = docs
         .par_iter()
         .map_init(Vec::new, |near, &d| {
             let s = slice[d as usize];
             let mut earlier: Vec<u32> = Vec::new();
             for &t in &kw[d as usize] {
-                let Ok(i) = terms.binary_search(&t) else {
-                    continue;
-                };
-                let run = &postings[starts[i]..starts[i + 1]];
                 // Only documents before `d` count, so an index that grows one document
                 // at a time finds the same pairs.
-                near.clear();
-                // Each slice's earlier documents, by binary searches (a term's run can be
-                // long: the work must not grow with it).
-                let mut take = |from: i32, to: i32| {
-                    let mut a = run.partition_point(|&(_, y, _)| y < from);
-                    while a < run.len() && run[a].1 <= to {
-                        let here = run[a].1;
-                        let b = a + run[a..].partition_point(|&(_, y, _)| y <= here);
-                        let before = run[a..b].partition_point(|&(_, _, e)| e < d);
-                        near.push(&run[a..a + before]);
-                        a = b;
-                    }
-                };
-                if s == UNDATED {
-                    take(i32::MIN, UNDATED);
-                } else {
-                    take(s - 1, s + 1);
-                    take(UNDATED, UNDATED);
-                }
+                postings.earlier(t, s, d, near);
                 let count: usize = near.iter().map(|r| r.len()).sum();
                 if count <= p.max_postings {
-                    earlier.extend(near.iter().flat_map(|r| r.iter().map(|&(_, _, e)| e)));
+                    earlier.extend(near.iter().copied().flatten());
                 }
             }
             earlier.sort_unstable();
-            let mut out = Vec::new();
-            for same in earlier.chunk_by(|x, y| x == y) {
-                if same.len() >= p.min_shared {
-                    out.push((same[0], d));
-                }
+            // (shared keywords, earlier document) of the candidates.
+            let mut found: Vec<(usize, u32)> = earlier
+                .chunk_by(|x, y| x == y)
+                .filter(|same| same.len() >= p.min_shared)
+                .map(|same| (same.len(), same[0]))
+                .collect();
+            if found.len() > p.max_pairs {
+                // The versions of a story share most of their keywords; documents that
+                // merely share a sentence or a name share a few. Keep those sharing the
+                // most (ties: the earlier documents), so that the pairs per document stay
+                // bounded however dense the corpus is around its date.
+                found.select_nth_unstable_by(p.max_pairs, |x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+                found.truncate(p.max_pairs);
+                found.sort_unstable_by_key(|&(_, e)| e);
             }
-            out
+            found.into_iter().map(|(_, e)| (e, d)).collect::<Vec<_>>()
         })
         .collect();
     per_doc.into_iter().flatten().collect()
@@ -208,6 +256,30 @@ mod tests {
         // document 2 loses word 3 (listed by 0 and 1), document 3 loses word 2.
         let pairs = candidate_pairs(&kw, &[0, 1, 2, 3], &[UNDATED; 4], p(1, 1));
         assert_eq!(pairs, vec![(0, 1), (0, 3)]);
+    }
+
+    #[test]
+    fn pairs_per_document_keep_those_sharing_most() {
+        let kw = vec![
+            vec![1, 2, 3, 4, 5],
+            vec![1, 2, 3],
+            vec![1, 2, 3, 4],
+            vec![1, 2, 3, 4, 5],
+            vec![1, 2, 3],
+        ];
+        let p = KeywordParams {
+            k: 5,
+            min_shared: 3,
+            max_pairs: 2,
+            ..KeywordParams::default()
+        };
+        let pairs = candidate_pairs(&kw, &[0, 1, 2, 3, 4], &[UNDATED; 5], p);
+        // 2 shares 3 words with 0 and 1; 3 shares 5 with 0, 4 with 2 and 3 with 1; 4
+        // shares 3 with each: ties go to the earlier documents.
+        assert_eq!(
+            pairs,
+            vec![(0, 1), (0, 2), (1, 2), (0, 3), (2, 3), (0, 4), (1, 4)]
+        );
     }
 
     #[test]
@@ -248,7 +320,13 @@ mod tests {
         assert_eq!(pairs, vec![(0, 1)]);
         // Far from 0 and 1, three documents of one day stay under a cap of 2 that the
         // corpus as a whole exceeds.
-        let slices = [slice(Some(0)), slice(Some(1)), slice(Some(50)), slice(Some(50)), slice(Some(51))];
+        let slices = [
+            slice(Some(0)),
+            slice(Some(1)),
+            slice(Some(50)),
+            slice(Some(50)),
+            slice(Some(51)),
+        ];
         let pairs = candidate_pairs(&kw, &[0, 1, 2, 3, 4], &slices, p(2));
         assert_eq!(pairs, vec![(0, 1), (2, 3), (2, 4), (3, 4)]);
     }
