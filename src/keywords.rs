@@ -8,6 +8,16 @@
 //! A word already listed by more than `max_postings` earlier documents is too common to
 //! tell stories apart and links no later document, which also bounds the work per word.
 //! Counting only earlier documents makes the batch and an incremental index agree.
+//!
+//! Rewrites are only paired within the rewrite window, so the batch
+//! ([`candidate_pairs`]) counts and links, for a dated document, only the earlier
+//! documents near it in time ([`time_slice`]), and keeps at most `max_pairs` partners per
+//! document: the work per document no longer grows with the corpus (at 1M synthetic
+//! documents a word of the whole corpus's 0.1% was in 1,000 documents, most of them
+//! months away). Undated documents are near every document, as before. The index
+//! (`crate::index`) still counts every held document and keeps every partner: on a corpus
+//! spread over more than the window, or with more than `max_pairs` partners for a
+//! document, its candidates can differ from the batch's.
 
 use rayon::prelude::*;
 
@@ -104,6 +114,13 @@ pub fn time_slice(timestamp: Option<i64>, window_days: u32) -> i32 {
 
 /// The slice of undated documents (see [`time_slice`]).
 pub const UNDATED: i32 = i32::MAX;
+
+/// Whether documents of slices `a` and `b` are paired by keywords: the same or
+/// neighbouring slices, or either undated.
+#[must_use]
+pub fn near_in_time(a: i32, b: i32) -> bool {
+    a == UNDATED || b == UNDATED || (i64::from(a) - i64::from(b)).abs() <= 1
+}
 
 /// Keyword postings by term, then time slice, then document, laid out so that a
 /// document's neighbours under a keyword are found in a few cache lines: the postings
