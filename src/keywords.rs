@@ -123,78 +123,95 @@ pub fn near_in_time(a: i32, b: i32) -> bool {
 }
 
 /// Keyword postings by term, then time slice, then document, laid out so that a
-/// document's neighbours under a keyword are found in a few cache lines: the postings
-/// of 1M documents fill hundreds of MB, and binary searches over them missed the cache
-/// at every step.
+/// document's neighbours under a keyword are found in a few cache lines, without
+/// searching: the postings of 1M documents fill hundreds of MB, and binary searches
+/// over them missed the cache at every step.
 struct Postings {
-    /// Distinct terms, ascending.
-    terms: Vec<u32>,
-    /// Term `i`'s slices are `groups[first[i]..first[i + 1]]`.
+    /// `(term, slice, start)` of each (term, slice) run in `docs`, ascending by term
+    /// then slice, `term` numbering the distinct terms; a last entry closes the last run.
+    groups: Vec<(u32, i32, u32)>,
+    /// Term `i`'s runs are `groups[first[i]..first[i + 1]]`.
     first: Vec<u32>,
-    /// `(slice, start)` of each (term, slice) run in `docs`, ascending by term then
-    /// slice; a last entry closes the last run.
-    groups: Vec<(i32, u32)>,
     /// Documents of each run, ascending.
     docs: Vec<u32>,
+    /// For the `j`-th keyword of the `i`-th listed document, `own[at[i] + j]` is the run
+    /// holding the document under it.
+    own: Vec<u32>,
+    /// See `own`.
+    at: Vec<usize>,
 }
 
 impl Postings {
     fn new(kw: &[Vec<u32>], docs: &[u32], slice: &[i32]) -> Self {
-        let mut all: Vec<(u32, i32, u32)> = docs
-            .iter()
-            .flat_map(|&d| {
-                let s = slice[d as usize];
-                kw[d as usize].iter().map(move |&t| (t, s, d))
-            })
-            .collect();
+        let mut at = Vec::with_capacity(docs.len() + 1);
+        let mut total = 0;
+        for &d in docs {
+            at.push(total);
+            total += kw[d as usize].len();
+        }
+        at.push(total);
+        // (term, slice, document, place in `own`).
+        let mut all: Vec<(u32, i32, u32, u32)> = Vec::with_capacity(total);
+        for (&d, &a) in docs.iter().zip(&at) {
+            let s = slice[d as usize];
+            for (j, &t) in kw[d as usize].iter().enumerate() {
+                all.push((t, s, d, (a + j) as u32));
+            }
+        }
         all.par_sort_unstable();
         let mut out = Postings {
-            terms: Vec::new(),
-            first: Vec::new(),
             groups: Vec::new(),
-            docs: Vec::with_capacity(all.len()),
+            first: Vec::new(),
+            docs: Vec::with_capacity(total),
+            own: vec![0; total],
+            at,
         };
-        let mut last = None;
-        for &(t, s, d) in &all {
-            if out.terms.last() != Some(&t) {
-                out.terms.push(t);
+        let mut last: Option<(u32, i32)> = None;
+        for &(t, s, d, place) in &all {
+            if last.is_none_or(|(lt, _)| lt != t) {
                 out.first.push(out.groups.len() as u32);
-                last = None;
             }
-            if last != Some(s) {
-                out.groups.push((s, out.docs.len() as u32));
-                last = Some(s);
+            if last != Some((t, s)) {
+                let term = out.first.len() as u32 - 1;
+                out.groups.push((term, s, out.docs.len() as u32));
+                last = Some((t, s));
             }
+            out.own[place as usize] = out.groups.len() as u32 - 1;
             out.docs.push(d);
         }
         out.first.push(out.groups.len() as u32);
-        out.groups.push((UNDATED, out.docs.len() as u32));
+        out.groups.push((u32::MAX, UNDATED, out.docs.len() as u32));
         out
     }
 
-    /// Into `near`, the documents before `d` listing term `t` in the time neighbourhood
-    /// of slice `s` (see [`candidate_pairs`]), one run per slice.
-    fn earlier<'a>(&'a self, t: u32, s: i32, d: u32, near: &mut Vec<&'a [u32]>) {
+    /// Into `near`, the documents before `d` that list its `j`-th keyword in its time
+    /// neighbourhood (see [`candidate_pairs`]), one run per slice; `i` is the place of
+    /// `d` among the listed documents and `s` its slice.
+    fn earlier<'a>(&'a self, i: usize, j: usize, s: i32, d: u32, near: &mut Vec<&'a [u32]>) {
         near.clear();
-        let Ok(i) = self.terms.binary_search(&t) else {
-            return;
-        };
-        let (lo, hi) = (self.first[i] as usize, self.first[i + 1] as usize);
-        let groups = &self.groups[lo..hi];
-        let mut take = |j: usize| {
-            let (a, b) = (groups[j].1 as usize, self.groups[lo + j + 1].1 as usize);
+        let g = self.own[self.at[i] + j] as usize;
+        let term = self.groups[g].0 as usize;
+        let (lo, hi) = (self.first[term] as usize, self.first[term + 1] as usize);
+        let mut take = |k: usize| {
+            let (a, b) = (self.groups[k].2 as usize, self.groups[k + 1].2 as usize);
             let run = &self.docs[a..b];
             near.push(&run[..run.partition_point(|&e| e < d)]);
         };
         if s == UNDATED {
-            (0..groups.len()).for_each(&mut take);
+            (lo..hi).for_each(&mut take);
             return;
         }
-        let from = groups.partition_point(|&(y, _)| y < s - 1);
-        let to = from + groups[from..].partition_point(|&(y, _)| y <= s + 1);
-        (from..to).for_each(&mut take);
-        if to < groups.len() && groups[groups.len() - 1].0 == UNDATED {
-            take(groups.len() - 1);
+        // The slices beside `d`'s own, where the term has them; then the undated (the
+        // term's last run, if any: `UNDATED` sorts last).
+        if g > lo && self.groups[g - 1].1 == s - 1 {
+            take(g - 1);
+        }
+        take(g);
+        if g + 1 < hi && self.groups[g + 1].1 == s + 1 {
+            take(g + 1);
+        }
+        if self.groups[hi - 1].1 == UNDATED {
+            take(hi - 1);
         }
     }
 }
@@ -218,13 +235,14 @@ pub fn candidate_pairs(
     let postings = Postings::new(kw, docs, slice);
     let per_doc: Vec<Vec<(u32, u32)>> = docs
         .par_iter()
-        .map_init(Vec::new, |near, &d| {
+        .enumerate()
+        .map_init(Vec::new, |near, (i, &d)| {
             let s = slice[d as usize];
             let mut earlier: Vec<u32> = Vec::new();
-            for &t in &kw[d as usize] {
+            for j in 0..kw[d as usize].len() {
                 // Only documents before `d` count, so an index that grows one document
                 // at a time finds the same pairs.
-                postings.earlier(t, s, d, near);
+                postings.earlier(i, j, s, d, near);
                 let count: usize = near.iter().map(|r| r.len()).sum();
                 if count <= p.max_postings {
                     earlier.extend(near.iter().copied().flatten());
