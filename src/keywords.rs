@@ -15,9 +15,8 @@
 //! document: the work per document no longer grows with the corpus (at 1M synthetic
 //! documents a word of the whole corpus's 0.1% was in 1,000 documents, most of them
 //! months away). Undated documents are near every document, as before. The index
-//! (`crate::index`) still counts every held document and keeps every partner: on a corpus
-//! spread over more than the window, or with more than `max_pairs` partners for a
-//! document, its candidates can differ from the batch's.
+//! (`crate::index`) still counts every held document: on a corpus spread over more than
+//! the window its candidates can differ from the batch's (the same on undated ones).
 
 use rayon::prelude::*;
 
@@ -41,7 +40,9 @@ pub struct KeywordParams {
     /// See `max_df`.
     pub max_df_share: f64,
     /// A document is paired with at most this many earlier documents (the batch run):
-    /// those sharing the most keywords with it.
+    /// those sharing the most keywords with it. `usize::MAX` (the default) for no cap:
+    /// the incremental index keeps every partner, and the batch must agree with it; the
+    /// work per document is bounded by `k * max_postings` postings of its neighbourhood.
     pub max_pairs: usize,
     /// Words in fewer documents than this are no keywords (2 in a batch: a word seen
     /// once matches nothing; 1 for what an incremental index lists, since the documents
@@ -67,7 +68,7 @@ impl Default for KeywordParams {
             max_df: 200,
             max_df_share: 0.001,
             min_df: 2,
-            max_pairs: 8,
+            max_pairs: usize::MAX,
         }
     }
 }

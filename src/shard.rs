@@ -14,7 +14,8 @@
 //!    [`keywords_of`]) the [`keyword_run_pairs`] of its positions and
 //!    [`keyword_slice`]s, a pair counting when it comes from at least
 //!    [`KeywordParams::min_shared`] keywords, and each later document keeping the
-//!    [`max_keyword_partners`] earlier ones sharing the most (then the lowest positions).
+//!    [`max_keyword_partners`] earlier ones sharing the most (then the lowest positions),
+//!    if there is such a cap.
 //! 5. [`verify_pair`] every candidate pair; with rewrites, also the pairs of neighbours of
 //!    each document with at most [`crate::closing::MAX_DEGREE`] verified neighbours that
 //!    were no candidates ([`crate::closing`]).
@@ -151,7 +152,7 @@ pub const UNDATED_SLICE: i32 = crate::keywords::UNDATED;
 /// all of them when it is undated) unless more than [`KeywordParams::max_postings`] are
 /// there. A pair is a candidate when it comes from at least
 /// [`KeywordParams::min_shared`] keywords, and a later document keeps at most
-/// [`max_keyword_partners`] of its candidates.
+/// [`max_keyword_partners`] of its candidates (if set).
 #[must_use]
 pub fn keyword_run_pairs(run: &[(u64, i32)]) -> Vec<(u64, u64)> {
     let max = KeywordParams::default().max_postings;
@@ -167,11 +168,11 @@ pub fn keyword_run_pairs(run: &[(u64, i32)]) -> Vec<(u64, u64)> {
     out
 }
 
-/// The most keyword candidates a later document keeps: those sharing the most keywords
-/// with it, then the earlier positions.
+/// The most keyword candidates a later document keeps (those sharing the most keywords
+/// with it, then the earlier positions), or `None` for all of them (the default).
 #[must_use]
-pub fn max_keyword_partners() -> usize {
-    KeywordParams::default().max_pairs
+pub fn max_keyword_partners() -> Option<usize> {
+    Some(KeywordParams::default().max_pairs).filter(|&m| m != usize::MAX)
 }
 
 /// Keywords two documents must share to be a rewrite candidate pair.

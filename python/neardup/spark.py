@@ -293,18 +293,21 @@ def dedup(
             .agg(F.collect_list(F.struct("pos", "slice")).alias("run"))
             .filter(F.size("run") > 1)
         )
-        # A later document keeps the earlier ones sharing the most keywords with it.
-        best = Window.partitionBy("b").orderBy(F.col("count").desc(), F.col("a"))
         kpairs = (
             runs.select("run")
             .mapInArrow(_pairer(True), "a long, b long")
             .groupBy("a", "b")
             .count()
             .filter(F.col("count") >= _stages().min_shared_keywords())
-            .withColumn("rank", F.row_number().over(best))
-            .filter(F.col("rank") <= _stages().max_keyword_partners())
-            .select("a", "b")
         )
+        cap = _stages().max_keyword_partners()
+        if cap is not None:
+            # A later document keeps the earlier ones sharing the most keywords with it.
+            best = Window.partitionBy("b").orderBy(F.col("count").desc(), F.col("a"))
+            kpairs = kpairs.withColumn("rank", F.row_number().over(best)).filter(
+                F.col("rank") <= cap
+            )
+        kpairs = kpairs.select("a", "b")
         pairs = pairs.union(kpairs)
     pairs = pairs.distinct()
 

@@ -192,9 +192,10 @@ fn keyword_slices(py: Python<'_>, config_json: &str, ts: Vec<Option<i64>>) -> Py
         .collect())
 }
 
-/// The most keyword candidates a later document keeps (those sharing the most keywords).
+/// The most keyword candidates a later document keeps (those sharing the most keywords),
+/// or None for all of them.
 #[pyfunction]
-fn max_keyword_partners() -> usize {
+fn max_keyword_partners() -> Option<usize> {
     shard::max_keyword_partners()
 }
 

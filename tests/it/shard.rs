@@ -100,7 +100,7 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
     }
     for (b, mut ps) in partners {
         ps.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-        ps.truncate(shard::max_keyword_partners());
+        ps.truncate(shard::max_keyword_partners().unwrap_or(usize::MAX));
         pairs.extend(ps.into_iter().map(|(_, a)| (a, b)));
     }
     pairs.sort_unstable();
