@@ -762,7 +762,14 @@ fn finish(
         for (&d, k) in reps.iter().zip(listed) {
             kw[d as usize] = k;
         }
-        let kp = keywords::candidate_pairs(&kw, &reps, params);
+        // Rewrites are paired within the rewrite window only: keywords count, and link,
+        // the documents near each one in time.
+        let slices: Vec<i32> = corpus
+            .docs
+            .iter()
+            .map(|i| keywords::time_slice(i.timestamp, config.rewrite_window_days))
+            .collect();
+        let kp = keywords::candidate_pairs(&kw, &reps, &slices, params);
         stats.keyword_pairs = kp.len() as u64;
         pairs.extend(kp);
         pairs.par_sort_unstable();

@@ -11,8 +11,11 @@
 //!    each `exact` hash; the later ones are exact copies, linked to it.
 //! 4. Candidate pairs among representatives: for every `(band, key)` bucket, the
 //!    [`bucket_pairs`] of its positions; with rewrites, for every keyword (from
-//!    [`keywords_of`]) the [`keyword_run_pairs`] of its positions, a pair counting when
-//!    it comes from at least [`KeywordParams::min_shared`] keywords.
+//!    [`keywords_of`]) the [`keyword_run_pairs`] of its positions and
+//!    [`keyword_slice`]s, a pair counting when it comes from at least
+//!    [`KeywordParams::min_shared`] keywords, and each later document keeping the
+//!    [`max_keyword_partners`] earlier ones sharing the most (then the lowest positions),
+//!    if there is such a cap.
 //! 5. [`verify_pair`] every candidate pair; with rewrites, also the pairs of neighbours of
 //!    each document with at most [`MAX_DEGREE`] verified neighbours that
 //!    were no candidates.
@@ -137,18 +140,45 @@ pub fn bucket_pairs(positions: &[u64]) -> Vec<(u64, u64)> {
     out
 }
 
-/// Pairs `(earlier, later)` sharing one keyword, given the positions listing it in
-/// ascending order: a document is paired with every earlier one unless more than
-/// [`KeywordParams::max_postings`] came before it. A pair is a candidate when it comes
-/// from at least [`KeywordParams::min_shared`] keywords.
+/// The time slice under which the batch run lists a document's keywords (see
+/// [`crate::keywords::time_slice`]): keyword pairs are made only between documents of
+/// neighbouring slices, or with an undated one.
 #[must_use]
-pub fn keyword_run_pairs(positions: &[u64]) -> Vec<(u64, u64)> {
+pub fn keyword_slice(config: &Config, timestamp: Option<i64>) -> i32 {
+    crate::keywords::time_slice(timestamp, config.rewrite_window_days)
+}
+
+/// The [`keyword_slice`] of undated documents (and of every document without a rewrite
+/// window).
+pub const UNDATED_SLICE: i32 = crate::keywords::UNDATED;
+
+/// Pairs `(earlier, later)` sharing one keyword, given the `(position, slice)` of the
+/// documents listing it in ascending order of position: a document is paired with every
+/// earlier one of its time neighbourhood (its slice, the two beside it and the undated;
+/// all of them when it is undated) unless more than [`KeywordParams::max_postings`] are
+/// there. A pair is a candidate when it comes from at least
+/// [`KeywordParams::min_shared`] keywords, and a later document keeps at most
+/// [`max_keyword_partners`] of its candidates (if set).
+#[must_use]
+pub fn keyword_run_pairs(run: &[(u64, i32)]) -> Vec<(u64, u64)> {
     let max = KeywordParams::default().max_postings;
     let mut out = Vec::new();
-    for (k, &d) in positions.iter().enumerate().take(max + 1).skip(1) {
-        out.extend(positions[..k].iter().map(|&e| (e, d)));
+    for (k, &(d, s)) in run.iter().enumerate() {
+        let near = run[..k]
+            .iter()
+            .filter(|&&(_, t)| crate::keywords::near_in_time(s, t));
+        if near.clone().count() <= max {
+            out.extend(near.map(|&(e, _)| (e, d)));
+        }
     }
     out
+}
+
+/// The most keyword candidates a later document keeps (those sharing the most keywords
+/// with it, then the earlier positions), or `None` for all of them (the default).
+#[must_use]
+pub fn max_keyword_partners() -> Option<usize> {
+    Some(KeywordParams::default().max_pairs).filter(|&m| m != usize::MAX)
 }
 
 /// Keywords two documents must share to be a rewrite candidate pair.

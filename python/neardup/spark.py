@@ -71,15 +71,21 @@ def _sketcher(config: str) -> Any:
     return run
 
 
-def _keyworder(stats: Any) -> Any:
+def _keyworder(stats: Any, config: str) -> Any:
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
         for b in batches:
             d = b.to_pydict()
             kw = _stages().keywords(stats.value, d["feats"])
+            # Keyword pairs are made within the rewrite window: each document's time slice.
+            slices = _stages().keyword_slices(config, d["ts"])
             yield pa.RecordBatch.from_pydict(
-                {"pos": pa.array(d["pos"], pa.int64()), "kw": pa.array(kw, pa.list_(pa.int64()))}
+                {
+                    "pos": pa.array(d["pos"], pa.int64()),
+                    "slice": pa.array(slices, pa.int32()),
+                    "kw": pa.array(kw, pa.list_(pa.int64())),
+                }
             )
 
     return run
@@ -90,7 +96,16 @@ def _pairer(keyword: bool) -> Any:
         import pyarrow as pa
 
         for b in batches:
-            a, c = _stages().run_pairs(b.column("run").to_pylist(), keyword)
+            if keyword:
+                # Runs of (pos, slice) structs.
+                runs = b.column("run").to_pylist()
+                a, c = _stages().run_pairs(
+                    [[m["pos"] for m in r] for r in runs],
+                    True,
+                    [[m["slice"] for m in r] for r in runs],
+                )
+            else:
+                a, c = _stages().run_pairs(b.column("run").to_pylist(), False)
             yield pa.RecordBatch.from_pydict(
                 {"a": pa.array(a, pa.int64()), "b": pa.array(c, pa.int64())}
             )
@@ -251,7 +266,7 @@ def dedup(
         )
 
     # Representatives: the first document of each body; later ones are exact copies.
-    body = sketched.filter(F.col("exact") != 0).select("pos", "exact", "keys", "feats")
+    body = sketched.filter(F.col("exact") != 0).select("pos", "exact", "keys", "feats", "ts")
     first = body.groupBy("exact").agg(F.min("pos").alias("rep"))
     body = body.join(first, "exact")
     exact_edges = body.filter(F.col("pos") != F.col("rep")).select(
@@ -267,11 +282,15 @@ def dedup(
     )
     pairs = buckets.select("run").mapInArrow(_pairer(False), "a long, b long")
     if rewrites:
-        kw = reps.select("pos", "feats").mapInArrow(_keyworder(stats), "pos long, kw array<long>")
+        from pyspark.sql import Window
+
+        kw = reps.select("pos", "feats", "ts").mapInArrow(
+            _keyworder(stats, config), "pos long, slice int, kw array<long>"
+        )
         runs = (
-            kw.select("pos", F.explode("kw").alias("t"))
+            kw.select("pos", "slice", F.explode("kw").alias("t"))
             .groupBy("t")
-            .agg(F.collect_list("pos").alias("run"))
+            .agg(F.collect_list(F.struct("pos", "slice")).alias("run"))
             .filter(F.size("run") > 1)
         )
         kpairs = (
@@ -280,8 +299,15 @@ def dedup(
             .groupBy("a", "b")
             .count()
             .filter(F.col("count") >= _stages().min_shared_keywords())
-            .select("a", "b")
         )
+        cap = _stages().max_keyword_partners()
+        if cap is not None:
+            # A later document keeps the earlier ones sharing the most keywords with it.
+            best = Window.partitionBy("b").orderBy(F.col("count").desc(), F.col("a"))
+            kpairs = kpairs.withColumn("rank", F.row_number().over(best)).filter(
+                F.col("rank") <= cap
+            )
+        kpairs = kpairs.select("a", "b")
         pairs = pairs.union(kpairs)
     pairs = pairs.distinct()
 

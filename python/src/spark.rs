@@ -151,15 +151,27 @@ fn keywords(py: Python<'_>, stats_bytes: &[u8], feats: Vec<Vec<u8>>) -> PyResult
 }
 
 /// Stage 4: candidate pairs of buckets (`keyword` false: LSH buckets, capped) or keyword
-/// runs, each given as its members' positions (any order). Returns (earlier, later).
+/// runs, each given as its members' positions (any order), with, for keyword runs, each
+/// member's time slice (`slices`, see `keyword_slices`; undated without them). Returns
+/// (earlier, later).
 #[pyfunction]
-fn run_pairs(mut runs: Vec<Vec<u64>>, keyword: bool) -> (Vec<u64>, Vec<u64>) {
+#[pyo3(signature = (runs, keyword, slices = None))]
+fn run_pairs(
+    mut runs: Vec<Vec<u64>>,
+    keyword: bool,
+    slices: Option<Vec<Vec<i32>>>,
+) -> (Vec<u64>, Vec<u64>) {
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    for r in &mut runs {
-        r.sort_unstable();
+    for (i, r) in runs.iter_mut().enumerate() {
         let pairs = if keyword {
-            shard::keyword_run_pairs(r)
+            let mut run: Vec<(u64, i32)> = match slices.as_ref().and_then(|s| s.get(i)) {
+                Some(s) => r.iter().copied().zip(s.iter().copied()).collect(),
+                None => r.iter().map(|&p| (p, shard::UNDATED_SLICE)).collect(),
+            };
+            run.sort_unstable();
+            shard::keyword_run_pairs(&run)
         } else {
+            r.sort_unstable();
             shard::bucket_pairs(r)
         };
         for (x, y) in pairs {
@@ -168,6 +180,23 @@ fn run_pairs(mut runs: Vec<Vec<u64>>, keyword: bool) -> (Vec<u64>, Vec<u64>) {
         }
     }
     (a, b)
+}
+
+/// The time slices under which documents dated `ts` (seconds, or None) list keywords.
+#[pyfunction]
+fn keyword_slices(py: Python<'_>, config_json: &str, ts: Vec<Option<i64>>) -> PyResult<Vec<i32>> {
+    let c = config(py, config_json)?;
+    Ok(ts
+        .into_iter()
+        .map(|t| shard::keyword_slice(&c, t))
+        .collect())
+}
+
+/// The most keyword candidates a later document keeps (those sharing the most keywords),
+/// or None for all of them.
+#[pyfunction]
+fn max_keyword_partners() -> Option<usize> {
+    shard::max_keyword_partners()
 }
 
 /// Keywords two documents must share to be a candidate pair.
@@ -288,6 +317,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sub.add_function(wrap_pyfunction!(keywords, &sub)?)?;
     sub.add_function(wrap_pyfunction!(run_pairs, &sub)?)?;
     sub.add_function(wrap_pyfunction!(min_shared_keywords, &sub)?)?;
+    sub.add_function(wrap_pyfunction!(keyword_slices, &sub)?)?;
+    sub.add_function(wrap_pyfunction!(max_keyword_partners, &sub)?)?;
     sub.add_function(wrap_pyfunction!(max_degree, &sub)?)?;
     sub.add_function(wrap_pyfunction!(verify, &sub)?)?;
     sub.add_function(wrap_pyfunction!(group, &sub)?)?;

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use neardup::keywords::{KeywordParams, candidate_pairs as keyword_pairs};
+use neardup::keywords::{KeywordParams, UNDATED, candidate_pairs as keyword_pairs, near_in_time};
 use neardup::lsh::{Banding, candidate_pairs};
 use neardup::sketch::minhash::{MinHasher, jaccard, mix64};
 use proptest::prelude::*;
@@ -61,20 +61,34 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 
-    /// Keyword candidates are exactly the pairs sharing `min_shared` keywords.
+    /// Keyword candidates are exactly the pairs sharing `min_shared` keywords among
+    /// documents of neighbouring time slices (or undated).
     #[test]
     fn keyword_index_matches_brute_force(
-        lists in proptest::collection::vec(proptest::collection::btree_set(0u32..12, 0..6), 2..25),
+        lists in proptest::collection::vec(
+            (proptest::collection::btree_set(0u32..12, 0..6), proptest::option::of(0i32..5)),
+            2..25,
+        ),
         min_shared in 1usize..4,
     ) {
-        let kw: Vec<Vec<u32>> = lists.iter().map(|s| s.iter().copied().collect()).collect();
+        let kw: Vec<Vec<u32>> = lists.iter().map(|(s, _)| s.iter().copied().collect()).collect();
+        let slices: Vec<i32> = lists.iter().map(|&(_, s)| s.unwrap_or(UNDATED)).collect();
         let docs: Vec<u32> = (0..kw.len() as u32).collect();
-        let p = KeywordParams { k: 6, min_shared, max_postings: usize::MAX, ..KeywordParams::default() };
-        let got: HashSet<(u32, u32)> = keyword_pairs(&kw, &docs, p).into_iter().collect();
+        let p = KeywordParams {
+            k: 6,
+            min_shared,
+            max_postings: usize::MAX,
+            max_pairs: usize::MAX,
+            ..KeywordParams::default()
+        };
+        let got: HashSet<(u32, u32)> =
+            keyword_pairs(&kw, &docs, &slices, p).into_iter().collect();
         let mut want = HashSet::new();
         for i in 0..kw.len() {
             for j in i + 1..kw.len() {
-                if lists[i].intersection(&lists[j]).count() >= min_shared {
+                if lists[i].0.intersection(&lists[j].0).count() >= min_shared
+                    && near_in_time(slices[i], slices[j])
+                {
                     want.insert((i as u32, j as u32));
                 }
             }

@@ -71,15 +71,16 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
         }
     }
     let mut buckets: BTreeMap<(usize, u32), Vec<u64>> = BTreeMap::new();
-    let mut runs: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    let mut runs: BTreeMap<u32, Vec<(u64, i32)>> = BTreeMap::new();
     for &p in &reps {
         let s = &sk[p as usize];
         for (band, &key) in s.keys.iter().enumerate() {
             buckets.entry((band, key)).or_default().push(p);
         }
         if config.rewrites {
+            let slice = shard::keyword_slice(config, docs[p as usize].timestamp);
             for t in keywords_of(&s.features, &stats) {
-                runs.entry(t).or_default().push(p);
+                runs.entry(t).or_default().push((p, slice));
             }
         }
     }
@@ -90,12 +91,18 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
             *shared.entry(pair).or_default() += 1;
         }
     }
-    pairs.extend(
-        shared
-            .into_iter()
-            .filter(|&(_, n)| n >= shard::min_shared_keywords())
-            .map(|(p, _)| p),
-    );
+    // Each later document keeps the earlier ones sharing the most keywords.
+    let mut partners: BTreeMap<u64, Vec<(usize, u64)>> = BTreeMap::new();
+    for ((a, b), n) in shared {
+        if n >= shard::min_shared_keywords() {
+            partners.entry(b).or_default().push((n, a));
+        }
+    }
+    for (b, mut ps) in partners {
+        ps.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+        ps.truncate(shard::max_keyword_partners().unwrap_or(usize::MAX));
+        pairs.extend(ps.into_iter().map(|(_, a)| (a, b)));
+    }
     pairs.sort_unstable();
     pairs.dedup();
     let side = |p: u64| Side {
@@ -256,9 +263,16 @@ fn buckets_and_keyword_runs_are_capped() {
         shard::MAX_BUCKET
     );
     // A keyword listed by more than 200 earlier documents links no later one.
-    let kw = keyword_run_pairs(&run);
+    let undated: Vec<(u64, i32)> = run.iter().map(|&p| (p, shard::UNDATED_SLICE)).collect();
+    let kw = keyword_run_pairs(&undated);
     assert_eq!(kw.iter().filter(|p| p.1 == 200).count(), 200);
     assert_eq!(kw.iter().filter(|p| p.1 == 201).count(), 0);
+    // Dated, only the earlier documents of the time neighbourhood count: slices 0 to
+    // 9, 30 documents each, so 299 (slice 9) sees the 59 of slices 8 and 9 before it.
+    let dated: Vec<(u64, i32)> = run.iter().map(|&p| (p, (p / 30) as i32)).collect();
+    let kw = keyword_run_pairs(&dated);
+    assert_eq!(kw.iter().filter(|p| p.1 == 299).count(), 59);
+    assert!(kw.iter().all(|&(a, b)| b / 30 - a / 30 <= 1));
 }
 
 #[test]
