@@ -118,6 +118,53 @@ const KW: usize = 20;
 /// `u32` below [`NIL`].
 const MAX_DOCS: u32 = (NIL - 1) / KW as u32;
 
+/// The key of a keyword's postings in one time slice.
+fn slice_key(term: u32, slice: i32) -> u64 {
+    u64::from(term) << 32 | u64::from(slice as u32)
+}
+
+/// The documents of a posting chain through `next`, newest first, from the link `head`.
+fn chain(next: &[u32], head: u32) -> impl Iterator<Item = u32> + '_ {
+    let mut at = head;
+    std::iter::from_fn(move || {
+        (at != NIL).then(|| {
+            let here = at;
+            at = next[here as usize];
+            here / KW as u32
+        })
+    })
+}
+
+/// Takes the link `mine` out of the posting chain of `key` (through `next`).
+fn unlink<K: std::hash::Hash + Eq + Copy>(
+    postings: &mut KeyMap<K, (u32, u32)>,
+    next: &mut [u32],
+    key: K,
+    mine: u32,
+) {
+    let after = next[mine as usize];
+    let Some(&(head, count)) = postings.get(&key) else {
+        return;
+    };
+    if count <= 1 {
+        postings.remove(&key);
+    } else if head == mine {
+        postings.insert(key, (after, count - 1));
+    } else {
+        let mut at = head;
+        while at != NIL {
+            let nx = next[at as usize];
+            if nx == mine {
+                next[at as usize] = after;
+                break;
+            }
+            at = nx;
+        }
+        postings.insert(key, (head, count - 1));
+    }
+    next[mine as usize] = NIL;
+}
+
 /// The keyword link of document `d`'s `j`-th keyword.
 fn link(d: u32, j: usize) -> u32 {
     d * KW as u32 + j as u32
@@ -189,6 +236,13 @@ struct Tables {
     /// one array entry per document, not the document's keyword list.
     postings: KeyMap<u32, (u32, u32)>,
     post_next: Vec<u32>,
+    /// The same per keyword and time slice of the rewrite window
+    /// ([`crate::keywords::time_slice`]; key [`slice_key`]): a dated document counts and
+    /// links only the documents near it in time, as the batch run does.
+    slice_postings: KeyMap<u64, (u32, u32)>,
+    slice_next: Vec<u32>,
+    /// `Config::rewrite_window_days`, which the slices are cut by.
+    window_days: u32,
     live: usize,
     /// The LSH banding in force (derived from the configuration; no bands with
     /// `SimHash`).
@@ -210,6 +264,9 @@ impl Default for Tables {
             next: Vec::new(),
             postings: KeyMap::default(),
             post_next: Vec::new(),
+            slice_postings: KeyMap::default(),
+            slice_next: Vec::new(),
+            window_days: 0,
             live: 0,
             banding: crate::lsh::Banding { bands: 0, rows: 0 },
             hamming: None,
@@ -870,6 +927,7 @@ impl State {
             .next
             .resize(self.slots.len() * self.tables.banding.bands, NIL);
         self.tables.post_next.resize(self.slots.len() * KW, NIL);
+        self.tables.slice_next.resize(self.slots.len() * KW, NIL);
         for d in base..self.slots.len() as u32 {
             self.add_id(d);
             self.tables.live += 1;
@@ -951,10 +1009,19 @@ impl State {
             }
         }
         debug_assert!(slot.keywords.len() <= KW && KeywordParams::default().k <= KW);
+        let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
         for (j, &t) in slot.keywords.iter().enumerate() {
             let link = link(d, j);
             let (head, count) = self.tables.postings.entry(t).or_insert((NIL, 0));
             self.tables.post_next[link as usize] = *head;
+            *head = link;
+            *count += 1;
+            let (head, count) = self
+                .tables
+                .slice_postings
+                .entry(slice_key(t, slice))
+                .or_insert((NIL, 0));
+            self.tables.slice_next[link as usize] = *head;
             *head = link;
             *count += 1;
         }
@@ -1001,14 +1068,12 @@ impl State {
 
     /// The documents listing a keyword, newest first, from the link `head` on.
     fn posting(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
-        let mut at = head;
-        std::iter::from_fn(move || {
-            (at != NIL).then(|| {
-                let here = at;
-                at = self.tables.post_next[here as usize];
-                here / KW as u32
-            })
-        })
+        chain(&self.tables.post_next, head)
+    }
+
+    /// The documents listing a keyword in one time slice, newest first, from `head` on.
+    fn slice_posting(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
+        chain(&self.tables.slice_next, head)
     }
 
     /// Takes a document out of the LSH (or Hamming) and keyword tables.
@@ -1042,29 +1107,18 @@ impl State {
             }
             self.tables.next[d as usize * bands + i] = NIL;
         }
-        for (j, &t) in slot.keywords.iter().enumerate() {
+        let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
+        let keywords = slot.keywords.clone();
+        let t = &mut self.tables;
+        for (j, &term) in keywords.iter().enumerate() {
             let mine = link(d, j);
-            let after = self.tables.post_next[mine as usize];
-            let Some(&(head, count)) = self.tables.postings.get(&t) else {
-                continue;
-            };
-            if count <= 1 {
-                self.tables.postings.remove(&t);
-            } else if head == mine {
-                self.tables.postings.insert(t, (after, count - 1));
-            } else {
-                let mut at = head;
-                while at != NIL {
-                    let nx = self.tables.post_next[at as usize];
-                    if nx == mine {
-                        self.tables.post_next[at as usize] = after;
-                        break;
-                    }
-                    at = nx;
-                }
-                self.tables.postings.insert(t, (head, count - 1));
-            }
-            self.tables.post_next[mine as usize] = NIL;
+            unlink(&mut t.postings, &mut t.post_next, term, mine);
+            unlink(
+                &mut t.slice_postings,
+                &mut t.slice_next,
+                slice_key(term, slice),
+                mine,
+            );
         }
     }
 
@@ -1225,6 +1279,8 @@ impl State {
             heads: vec![KeyMap::default(); banding.bands],
             next: vec![NIL; self.slots.len() * banding.bands],
             post_next: vec![NIL; self.slots.len() * KW],
+            slice_next: vec![NIL; self.slots.len() * KW],
+            window_days: config.rewrite_window_days,
             banding,
             ..Tables::default()
         };

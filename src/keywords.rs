@@ -15,8 +15,8 @@
 //! document: the work per document no longer grows with the corpus (at 1M synthetic
 //! documents a word of the whole corpus's 0.1% was in 1,000 documents, most of them
 //! months away). Undated documents are near every document, as before. The index
-//! (`crate::index`) still counts every held document: on a corpus spread over more than
-//! the window its candidates can differ from the batch's (the same on undated ones).
+//! (`crate::index`) follows the same rule: its keyword postings are chained per keyword and
+//! per time slice too.
 
 use rayon::prelude::*;
 

@@ -19,7 +19,7 @@
 
 use rayon::prelude::*;
 
-use super::{MAX_BUCKET, NIL, Prepared, State};
+use super::{MAX_BUCKET, Prepared, State};
 use crate::closing::MAX_DEGREE;
 use crate::config::{Config, Method};
 use crate::hamming::HammingTable;
@@ -83,8 +83,10 @@ pub(super) struct Batch {
     /// `bucket_at[i * bands + band]`: where representative `i`'s entry of `band` is in
     /// `buckets` (binary searches there were a quarter of a night's time).
     bucket_at: Vec<u32>,
-    /// The batch's representatives by keyword listed, then ascending.
-    postings: Vec<(u32, u32)>,
+    /// The batch's representatives by keyword listed, then time slice, then ascending.
+    postings: Vec<(u32, i32, u32)>,
+    /// Each document's time slice ([`keywords::time_slice`]).
+    slices: Vec<i32>,
     /// Keyword → where its run starts in `postings`, and its length.
     posting_start: KeyMap<u32, (u32, u32)>,
     /// With `SimHash`: the batch's representatives' fingerprints.
@@ -227,9 +229,15 @@ impl State {
             buckets: Vec::new(),
             bucket_at: Vec::new(),
             postings: Vec::new(),
+            slices: Vec::new(),
             posting_start: KeyMap::default(),
             hamming: (config.method == Method::SimHash).then(|| HammingTable::new(config.hamming)),
         };
+        batch.slices = batch
+            .docs
+            .iter()
+            .map(|p| keywords::time_slice(p.doc.timestamp, self.tables.window_days))
+            .collect();
         for i in 0..n {
             // Copies of a held body are no bucket or posting members (the held
             // representative is).
@@ -249,7 +257,7 @@ impl State {
                 table.insert(i as u32, fp);
             }
             for &t in &batch.listed[i] {
-                batch.postings.push((t, i as u32));
+                batch.postings.push((t, batch.slices[i], i as u32));
             }
         }
         sort(&mut batch.buckets);
@@ -259,7 +267,7 @@ impl State {
             batch.bucket_at[i as usize * bands + band as usize] = k as u32;
         }
         sort(&mut batch.postings);
-        for (k, &(t, _)) in batch.postings.iter().enumerate() {
+        for (k, &(t, _, _)) in batch.postings.iter().enumerate() {
             batch.posting_start.entry(t).or_insert((k as u32, 0)).1 += 1;
         }
         batch
@@ -349,18 +357,57 @@ impl State {
     fn keyword_candidates_of(&self, batch: &Batch, i: usize) -> Vec<Doc> {
         let params = KeywordParams::default();
         let mut listed: Vec<Doc> = Vec::new();
-        for t in &batch.lookup[i] {
-            let (head, count) = self.tables.postings.get(t).copied().unwrap_or((NIL, 0));
-            let before = match batch.posting_start.get(t) {
-                Some(&(lo, len)) => {
-                    let run = &batch.postings[lo as usize..(lo + len) as usize];
-                    &run[..run.partition_point(|&(_, j)| j < i as u32)]
+        // A dated document counts and links the documents of its time slice, the two
+        // beside it and undated ones; an undated one, every document (as the batch run).
+        let s = batch.slices[i];
+        let near = [
+            s.saturating_sub(1),
+            s,
+            s.saturating_add(1),
+            keywords::UNDATED,
+        ];
+        let mut heads: Vec<u32> = Vec::new();
+        let mut before: Vec<u32> = Vec::new();
+        for &t in &batch.lookup[i] {
+            heads.clear();
+            before.clear();
+            let mut count = 0usize;
+            if s == keywords::UNDATED {
+                if let Some(&(head, c)) = self.tables.postings.get(&t) {
+                    heads.push(head);
+                    count += c as usize;
                 }
-                None => &[][..],
-            };
-            if count as usize + before.len() <= params.max_postings {
-                listed.extend(self.posting(head).map(Doc::Held));
-                listed.extend(before.iter().map(|&(_, j)| Doc::New(j)));
+            } else {
+                for &sl in &near {
+                    if let Some(&(head, c)) =
+                        self.tables.slice_postings.get(&super::slice_key(t, sl))
+                    {
+                        heads.push(head);
+                        count += c as usize;
+                    }
+                }
+            }
+            if let Some(&(lo, len)) = batch.posting_start.get(&t) {
+                let run = &batch.postings[lo as usize..(lo + len) as usize];
+                if s == keywords::UNDATED {
+                    before.extend(run.iter().filter(|e| (e.2 as usize) < i).map(|e| e.2));
+                } else {
+                    for &sl in &near {
+                        let a = run.partition_point(|e| e.1 < sl);
+                        let b = run.partition_point(|e| (e.1, e.2) < (sl, i as u32));
+                        before.extend(run[a..b].iter().map(|e| e.2));
+                    }
+                }
+            }
+            if count + before.len() <= params.max_postings {
+                for &head in &heads {
+                    if s == keywords::UNDATED {
+                        listed.extend(self.posting(head).map(Doc::Held));
+                    } else {
+                        listed.extend(self.slice_posting(head).map(Doc::Held));
+                    }
+                }
+                listed.extend(before.iter().map(|&j| Doc::New(j)));
             }
         }
         listed.sort_unstable();
