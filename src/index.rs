@@ -118,9 +118,12 @@ const KW: usize = 20;
 /// `u32` below [`NIL`].
 const MAX_DOCS: u32 = (NIL - 1) / KW as u32;
 
-/// The key of a keyword's postings in one time slice.
+/// The key of a keyword's postings in one time slice, mixed: the maps' hasher expects
+/// keys that are hashes already, and the low bits of (term, slice) are the slice's, so
+/// unmixed keys of one slice share one probe sequence (70% of a search's time). The mix
+/// is a bijection.
 fn slice_key(term: u32, slice: i32) -> u64 {
-    u64::from(term) << 32 | u64::from(slice as u32)
+    crate::sketch::minhash::mix64(u64::from(term) << 32 | u64::from(slice as u32))
 }
 
 /// The documents of a posting chain through `next`, newest first, from the link `head`.

@@ -116,6 +116,15 @@ impl Batch {
     }
 }
 
+/// The held documents one document's search walked to: per band, the bucket members
+/// taken (newest first); per lookup keyword, the documents listing it near in time (none
+/// when over the cap). A search run again reads only what was committed since.
+#[derive(Debug, Clone, Default)]
+struct Walked {
+    bands: Vec<Vec<u32>>,
+    keywords: Vec<Vec<u32>>,
+}
+
 /// What a search found: every pair verified, with its outcome. It is also the memo of a
 /// search run again (see the module docs).
 pub(super) struct Search {
@@ -125,9 +134,12 @@ pub(super) struct Search {
     epoch: u64,
     /// Per batch document: its edges to older documents, by the older one.
     direct: Vec<Vec<(Doc, Relation, Scores)>>,
-    /// Per batch document: every candidate tried (edge or not), sorted; kept for small
-    /// batches only ([`MEMO_BATCH`]).
+    /// Per batch document: every candidate tried (edge or not), sorted, and the held
+    /// documents its search walked to; kept for small batches only ([`MEMO_BATCH`]).
     tried: Option<Vec<Vec<Doc>>>,
+    walked: Option<Vec<Walked>>,
+    /// Documents held (slots) when it ran: those numbered from here on came since.
+    slots: u32,
     /// Pairs of neighbours of neighbours (older first), sorted, with outcomes (edges
     /// only, past [`MEMO_BATCH`]).
     closing: Vec<((Doc, Doc), Outcome)>,
@@ -304,16 +316,23 @@ impl State {
 
     /// Candidates of the batch's document `i` (older than it, sorted), and whether it is
     /// an exact copy (its one candidate is then its body's representative).
-    fn candidates_of(&self, config: &Config, batch: &Batch, i: usize) -> (Vec<Doc>, bool) {
+    fn candidates_of(
+        &self,
+        config: &Config,
+        batch: &Batch,
+        i: usize,
+        prev: Option<(u32, &Walked)>,
+    ) -> (Vec<Doc>, bool, Walked) {
         let p = &batch.docs[i];
+        let mut walked = Walked::default();
         if !p.listed {
-            return (Vec::new(), false);
+            return (Vec::new(), false, walked);
         }
         if let Some(&rep) = self.tables.exact.get(&p.features.exact) {
-            return (vec![Doc::Held(rep)], true);
+            return (vec![Doc::Held(rep)], true, walked);
         }
         if let Some(f) = batch.first[i] {
-            return (vec![Doc::New(f)], true);
+            return (vec![Doc::New(f)], true, walked);
         }
         let mut cands: Vec<Doc> = Vec::new();
         if let (Some((table, _)), Some(fp)) = (&self.tables.hamming, p.fingerprint) {
@@ -341,20 +360,39 @@ impl State {
                 .collect();
             let room = MAX_BUCKET - newer.len();
             cands.extend(newer.into_iter().map(Doc::New));
-            cands.extend(self.bucket(band, key).take(room).map(Doc::Held));
+            // Held members: those committed since an earlier walk (the newest), then
+            // what that walk took.
+            let held: Vec<u32> = match prev {
+                Some((since, old)) => self
+                    .bucket(band, key)
+                    .take_while(|&d| d >= since)
+                    .chain(old.bands[band].iter().copied())
+                    .take(room)
+                    .collect(),
+                None => self.bucket(band, key).take(room).collect(),
+            };
+            cands.extend(held.iter().map(|&d| Doc::Held(d)));
+            walked.bands.push(held);
         }
         if config.rewrites {
-            cands.extend(self.keyword_candidates_of(batch, i));
+            cands.extend(self.keyword_candidates_of(batch, i, prev, &mut walked));
         }
         cands.sort_unstable();
         cands.dedup();
-        (cands, false)
+        (cands, false, walked)
     }
 
     /// Documents (held, or of the batch before `i`) listing at least `min_shared` of the
     /// batch document `i`'s lookup keywords, under keywords listed by no more than
-    /// `max_postings` documents before it.
-    fn keyword_candidates_of(&self, batch: &Batch, i: usize) -> Vec<Doc> {
+    /// `max_postings` documents before it. With `prev`, the held postings are those of
+    /// an earlier walk plus the documents committed since.
+    fn keyword_candidates_of(
+        &self,
+        batch: &Batch,
+        i: usize,
+        prev: Option<(u32, &Walked)>,
+        walked: &mut Walked,
+    ) -> Vec<Doc> {
         let params = KeywordParams::default();
         let mut listed: Vec<Doc> = Vec::new();
         // A dated document counts and links the documents of its time slice, the two
@@ -368,7 +406,7 @@ impl State {
         ];
         let mut heads: Vec<u32> = Vec::new();
         let mut before: Vec<u32> = Vec::new();
-        for &t in &batch.lookup[i] {
+        for (k, &t) in batch.lookup[i].iter().enumerate() {
             heads.clear();
             before.clear();
             let mut count = 0usize;
@@ -399,16 +437,33 @@ impl State {
                     }
                 }
             }
+            let chain = |head: u32| -> Box<dyn Iterator<Item = u32> + '_> {
+                if s == keywords::UNDATED {
+                    Box::new(self.posting(head))
+                } else {
+                    Box::new(self.slice_posting(head))
+                }
+            };
+            let mut held: Vec<u32> = Vec::new();
             if count + before.len() <= params.max_postings {
-                for &head in &heads {
-                    if s == keywords::UNDATED {
-                        listed.extend(self.posting(head).map(Doc::Held));
-                    } else {
-                        listed.extend(self.slice_posting(head).map(Doc::Held));
+                match prev {
+                    // Still under the cap: it was under it at the earlier walk too.
+                    Some((since, old)) => {
+                        for &head in &heads {
+                            held.extend(chain(head).take_while(|&d| d >= since));
+                        }
+                        held.extend_from_slice(&old.keywords[k]);
+                    }
+                    None => {
+                        for &head in &heads {
+                            held.extend(chain(head));
+                        }
                     }
                 }
+                listed.extend(held.iter().map(|&d| Doc::Held(d)));
                 listed.extend(before.iter().map(|&j| Doc::New(j)));
             }
+            walked.keywords.push(held);
         }
         listed.sort_unstable();
         let mut out = Vec::new();
@@ -435,7 +490,8 @@ impl State {
         let view = |d: Doc| self.doc_view(batch, d);
         let memoise = batch.len() <= MEMO_BATCH;
         let one = |i: usize| {
-            let (cands, exact) = self.candidates_of(config, batch, i);
+            let prev = memo.and_then(|m| Some((m.slots, m.walked.as_ref()?.get(i)?)));
+            let (cands, exact, walked) = self.candidates_of(config, batch, i, prev);
             // The new document's word weights, computed once for all its pairs (the
             // same values as the statistics give).
             let weights = self.weights(&batch.docs[i].features, config);
@@ -457,11 +513,18 @@ impl State {
             if i % 1024 == 1023 {
                 progress.advance(1024);
             }
-            (edges, memoise.then_some(cands))
+            (edges, memoise.then_some((cands, walked)))
         };
         let found: Vec<_> = map_range(batch.len(), one);
-        let (direct, tried): (Vec<_>, Vec<_>) = found.into_iter().unzip();
-        let tried: Option<Vec<Vec<Doc>>> = tried.into_iter().collect();
+        let (direct, kept): (Vec<_>, Vec<_>) = found.into_iter().unzip();
+        let kept: Option<Vec<(Vec<Doc>, Walked)>> = kept.into_iter().collect();
+        let (tried, walked) = match kept {
+            Some(k) => {
+                let (t, w): (Vec<_>, Vec<_>) = k.into_iter().unzip();
+                (Some(t), Some(w))
+            }
+            None => (None, None),
+        };
         let closing = if config.rewrites {
             let pairs = self.closing_pairs(&direct, tried.as_deref());
             let verify = |(x, y): (Doc, Doc)| {
@@ -483,6 +546,8 @@ impl State {
             epoch: self.epoch,
             direct,
             tried,
+            walked,
+            slots: self.slots.len() as u32,
             closing,
         }
     }
