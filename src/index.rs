@@ -10,7 +10,9 @@
 //! and groups. A commit that finds the index changed since its search searches again
 //! under the exclusive lock, reusing every verification made (only pairs with the
 //! documents committed in between are verified then; see `batch`). So the edges and
-//! groups are exactly those of a sequential insertion in commit order. One caveat: an
+//! groups are exactly those of a sequential insertion in commit order. Throughput does
+//! not grow with threads yet: a commit waits for the searches in progress, and new
+//! searches wait behind a waiting commit (BENCHMARKS.md). One caveat: an
 //! index that learns its word statistics ([`Index::new`]) weighs a document's words by
 //! the statistics at its search, which may miss the documents committed concurrently.
 //!
