@@ -565,7 +565,11 @@ impl Index {
             return results.into_iter().map(|r| r.expect("a result")).collect();
         }
         let (added, seeds) = state.commit(batch, &search);
-        let moved = state.regroup(&seeds, MAX_REGION);
+        // The first move of each group names the canonical member it had before.
+        let mut moved: KeyMap<u32, u32> = KeyMap::default();
+        for m in state.regroup(&seeds, MAX_REGION) {
+            moved.entry(m.group).or_insert(m.from);
+        }
         for (i, d, edges) in added {
             results[i] = Some(Ok(state.verdict(&self.config, d, &edges, &moved)));
         }
@@ -945,13 +949,20 @@ impl State {
     }
 
     /// What inserting document `d` found: its matches (`edges`) and where it stands.
-    fn verdict(&self, config: &Config, d: u32, edges: &[Edge], moved: &[Moved]) -> Verdict {
+    /// `moved` maps a group whose canonical member moved to the member before.
+    fn verdict(
+        &self,
+        config: &Config,
+        d: u32,
+        edges: &[Edge],
+        moved: &KeyMap<u32, u32>,
+    ) -> Verdict {
         let (group, canonical, relation) = self.placement(config, d);
-        let g = self.groups.group_of(d);
-        let replaced_canonical = moved
-            .iter()
-            .find(|m| Some(m.group) == g)
-            .map(|m| self.slot(m.from).id.to_string());
+        let replaced_canonical = self
+            .groups
+            .group_of(d)
+            .and_then(|g| moved.get(&g))
+            .map(|&from| self.slot(from).id.to_string());
         Verdict {
             group,
             canonical,
