@@ -120,6 +120,16 @@ const KW: usize = 20;
 /// `u32` below [`NIL`].
 const MAX_DOCS: u32 = (NIL - 1) / KW as u32;
 
+/// Matches strongest first: by relation, then similarity (descending), then id.
+fn sort_matches(m: &mut [Match]) {
+    m.sort_by(|x, y| {
+        x.relation
+            .cmp(&y.relation)
+            .then(y.similarity.total_cmp(&x.similarity))
+            .then(x.id.cmp(&y.id))
+    });
+}
+
 /// The key of a keyword's postings in one time slice, mixed: the maps' hasher expects
 /// keys that are hashes already, and the low bits of (term, slice) are the slice's, so
 /// unmixed keys of one slice share one probe sequence (70% of a search's time). The mix
@@ -813,12 +823,7 @@ impl State {
                 similarity: e.similarity(),
             })
             .collect();
-        m.sort_by(|x, y| {
-            x.relation
-                .cmp(&y.relation)
-                .then(y.similarity.total_cmp(&x.similarity))
-                .then(x.id.cmp(&y.id))
-        });
+        sort_matches(&mut m);
         m
     }
 

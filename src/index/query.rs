@@ -222,12 +222,7 @@ impl State {
                 similarity,
             })
             .collect();
-        m.sort_by(|x, y| {
-            x.relation
-                .cmp(&y.relation)
-                .then(y.similarity.total_cmp(&x.similarity))
-                .then(x.id.cmp(&y.id))
-        });
+        super::sort_matches(&mut m);
         m
     }
 

@@ -199,23 +199,10 @@ fn concurrent_inserts_group_like_sequential_ones() {
     assert_eq!(concurrent.len(), corpus.len());
     // Copies, wraps and truncations group the same whatever the order: compare the
     // partitions (group ids may differ, the founder depends on the order).
-    let partition = |index: &Index| {
-        let mut by_group: HashMap<String, Vec<String>> = HashMap::new();
-        for d in &corpus {
-            let (g, _) = group_of(index, &d.id).unwrap();
-            by_group
-                .entry(g.unwrap_or_else(|| d.id.clone()))
-                .or_default()
-                .push(d.id.clone());
-        }
-        let mut parts: Vec<Vec<String>> = by_group.into_values().collect();
-        for p in &mut parts {
-            p.sort();
-        }
-        parts.sort();
-        parts
-    };
-    assert_eq!(partition(&concurrent), partition(&sequential));
+    assert_eq!(
+        canonical_partition(&concurrent, &corpus),
+        canonical_partition(&sequential, &corpus)
+    );
 }
 
 #[test]
