@@ -15,8 +15,6 @@ pub enum Stage {
     Cluster,
     /// Loading a saved state (the nightly job).
     Load,
-    /// Reading documents and inserting them into an index (the nightly job), in bytes.
-    Insert,
     /// Writing outputs.
     Write,
     /// Saving a state.
@@ -34,7 +32,6 @@ impl Stage {
             Stage::Verify => "verify",
             Stage::Cluster => "cluster",
             Stage::Load => "load",
-            Stage::Insert => "insert",
             Stage::Write => "write",
             Stage::Save => "save",
         }

@@ -32,7 +32,7 @@ impl Progress for Bars {
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
         };
         let template = match (stage, total) {
-            (Stage::Sketch | Stage::Insert, Some(_)) => {
+            (Stage::Sketch, Some(_)) => {
                 "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
             }
             (_, Some(_)) => "{prefix:>10} [{bar:30}] {human_pos}/{human_len}",
