@@ -7,7 +7,8 @@ pub enum Stage {
     Sketch,
     /// Counting word frequencies and weighting words.
     Weigh,
-    /// Finding candidate pairs (LSH buckets and rare-word index).
+    /// Finding candidate pairs (LSH buckets and rare-word index); in the nightly job,
+    /// finding and verifying them.
     Candidates,
     /// Scoring candidate pairs.
     Verify,
