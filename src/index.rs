@@ -48,7 +48,9 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
-use std::sync::RwLock;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use rayon::prelude::*;
 
@@ -185,6 +187,32 @@ fn link(d: u32, j: usize) -> u32 {
     d * KW as u32 + j as u32
 }
 
+/// [`State::relinked`] covers this many commits back, and at most this many documents.
+const RELINKED_GENERATIONS: u64 = 16;
+const RELINKED_MAX: usize = 4096;
+
+/// How long a thread waiting for the index's lock spins before it sleeps.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
+/// A lock taken by `try_lock`, retried for [`SPIN`], else by `lock` (which sleeps).
+fn spin_lock<G>(try_lock: impl Fn() -> Option<G>, lock: impl FnOnce() -> G) -> G {
+    if let Some(g) = try_lock() {
+        return g;
+    }
+    let start = std::time::Instant::now();
+    loop {
+        for _ in 0..64 {
+            std::hint::spin_loop();
+        }
+        if let Some(g) = try_lock() {
+            return g;
+        }
+        if start.elapsed() > SPIN {
+            return lock();
+        }
+    }
+}
+
 /// One document held by the index: what verification, grouping and the tables need,
 /// and nothing derivable.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -211,11 +239,15 @@ struct Slot {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct State {
     /// Documents by number; `None` once removed (until [`State::compact`]).
-    slots: Chunked<Option<Slot>>,
+    /// Each behind an `Arc`: a search verifies against the slots it took without the
+    /// lock (see [`batch`]), and a slot is never written after its commit but through
+    /// [`State::slot_mut`].
+    slots: Chunked<Option<Arc<Slot>>>,
     /// Each document's verified edges to the documents held, both ways: what grouping
     /// reads (apart from the slots: they change while the slots do not).
     links: Chunked<Vec<Neighbour>>,
-    stats: TermStats,
+    /// Shared with searches running without the lock (a frozen index's never change).
+    stats: Arc<TermStats>,
     learn: bool,
     /// The groups, by [`crate::group::cluster`] of the documents held.
     groups: Online,
@@ -229,6 +261,14 @@ pub(crate) struct State {
     /// compaction): a search made at another epoch cannot be reused at all.
     #[serde(skip)]
     epoch: u64,
+    /// The held documents whose edges the last commits changed, by the generation they
+    /// were made at (a search made since one of them sees whether its walk stands:
+    /// [`State::search_stands`]).
+    #[serde(skip)]
+    relinked: std::collections::VecDeque<(u64, u32)>,
+    /// The first generation `relinked` is complete from.
+    #[serde(skip)]
+    relinked_from: u64,
 }
 
 /// Lookup tables over the live documents, rebuilt on load.
@@ -320,6 +360,9 @@ pub struct Index {
     banding: crate::lsh::Banding,
     featurizer: Featurizer,
     state: RwLock<State>,
+    /// A frozen index's word statistics (they never change): searches read them
+    /// without the lock. `None` when the index learns them.
+    frozen: Option<Arc<TermStats>>,
 }
 
 /// A document a commit added: its position in the caller's list, its number, and its
@@ -340,7 +383,7 @@ pub(crate) struct Prepared {
     bands: Box<[u32]>,
     /// The `SimHash` fingerprint (`SimHash` only).
     fingerprint: Option<u64>,
-    /// When it was seen (see [`Index::set_seen`]).
+    /// When it was seen (see [`Index::mark_seen`]).
     pub(crate) seen: Option<i64>,
 }
 
@@ -367,12 +410,14 @@ impl Index {
         let state = State {
             slots: Chunked::default(),
             links: Chunked::default(),
-            stats,
+            stats: Arc::new(stats),
             learn,
             groups: Online::default(),
             tables: Tables::default(),
             generation: 0,
             epoch: 0,
+            relinked: std::collections::VecDeque::new(),
+            relinked_from: 0,
         };
         Self::from_state(config, state)
     }
@@ -384,20 +429,21 @@ impl Index {
             banding: table_banding(&config),
             featurizer: Featurizer::new(&config),
             config,
+            frozen: (!state.learn).then(|| Arc::clone(&state.stats)),
             state: RwLock::new(state),
         })
     }
 
-    pub(crate) fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The shared lock. The sections under the lock last microseconds: a thread
+    /// waiting for one spins a while before it sleeps, since waking a sleeping thread
+    /// costs more than the wait (and most of the waits are on the other core).
+    pub(crate) fn state(&self) -> parking_lot::RwLockReadGuard<'_, State> {
+        spin_lock(|| self.state.try_read(), || self.state.read())
     }
 
-    fn state_mut(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The exclusive lock, spinning a while first (see [`Index::state`]).
+    fn state_mut(&self) -> parking_lot::RwLockWriteGuard<'_, State> {
+        spin_lock(|| self.state.try_write(), || self.state.write())
     }
 
     /// The configuration.
@@ -441,10 +487,11 @@ impl Index {
 
     /// Inserts a document and says what it matched and which group it joined.
     ///
-    /// Candidate search and verification run under the shared lock, so inserts from
-    /// several threads overlap; only the commit (tables, edges, groups) is exclusive.
-    /// The outcome is that of the inserts one at a time in the order they commit (see
-    /// the module docs).
+    /// Inserts from several threads overlap: features are computed without the lock,
+    /// the candidates are found under the shared lock (a frozen index, made by
+    /// [`Index::with_stats`], verifies them without it), and only the commit (tables,
+    /// edges, groups) is exclusive. The outcome is that of the inserts one at a time in
+    /// the order they commit (see the `batch` module's docs).
     ///
     /// # Errors
     /// [`Error::IdExists`] when a document with this id is held.
@@ -495,6 +542,15 @@ impl Index {
         progress: &dyn crate::progress::Progress,
     ) -> Vec<Result<Verdict>> {
         use crate::progress::Stage;
+        let prepared = match &self.frozen {
+            Some(stats) if prepared.len() <= batch::MEMO_BATCH => {
+                match self.insert_frozen(prepared, stats) {
+                    Ok(verdicts) => return verdicts,
+                    Err(prepared) => prepared,
+                }
+            }
+            _ => prepared,
+        };
         let mut results: Vec<Option<Result<Verdict>>> = (0..prepared.len()).map(|_| None).collect();
         // Ids first: empty, held, or twice in the batch (the first given is inserted).
         let (accepted, learn) = {
@@ -531,10 +587,10 @@ impl Index {
         if learn {
             let mut state = self.state_mut();
             for (_, p) in &accepted {
-                state.stats.add(&p.features);
+                Arc::make_mut(&mut state.stats).add(&p.features);
             }
         }
-        let (mut batch, mut search) = {
+        let (batch, search) = {
             let state = self.state();
             let batch = state.batch(&self.config, accepted);
             progress.start(Stage::Candidates, Some(batch.len() as u64));
@@ -542,15 +598,30 @@ impl Index {
             progress.finish(Stage::Candidates);
             (batch, search)
         };
+        self.commit(results, batch, search, progress)
+    }
+
+    /// The commit of an insert (see [`batch`]): under the exclusive lock, the search
+    /// made again if another insert committed since, then the documents entered and
+    /// grouped. `results` holds the documents refused already.
+    fn commit(
+        &self,
+        mut results: Vec<Option<Result<Verdict>>>,
+        mut batch: Batch,
+        mut search: Search,
+        progress: &dyn crate::progress::Progress,
+    ) -> Vec<Result<Verdict>> {
+        use crate::progress::Stage;
         progress.start(Stage::Cluster, None);
         let mut state = self.state_mut();
+        let learn = state.learn;
         if batch.docs.iter().any(|p| state.find(&p.doc.id).is_some()) {
             // Another insert took an id meanwhile: without those documents, search again.
             let mut keep = Vec::with_capacity(batch.len());
             for (i, p) in batch.input.into_iter().zip(batch.docs) {
                 if state.find(&p.doc.id).is_some() {
                     if learn {
-                        state.stats.remove(&p.features);
+                        Arc::make_mut(&mut state.stats).remove(&p.features);
                     }
                     results[i] = Some(Err(Error::IdExists { id: p.doc.id }));
                 } else {
@@ -559,14 +630,16 @@ impl Index {
             }
             batch = state.batch(&self.config, keep);
             search = state.search(&self.config, &batch, None, progress);
-        } else if search.generation != state.generation {
+        } else if search.generation != state.generation
+            && !state.search_stands(&self.config, &batch, &mut search)
+        {
             search = state.search(&self.config, &batch, Some(&search), progress);
         }
         let free = MAX_DOCS.saturating_sub(state.slots.len() as u32) as usize;
         if batch.len() > free {
             for (i, p) in batch.input.into_iter().zip(batch.docs) {
                 if learn {
-                    state.stats.remove(&p.features);
+                    Arc::make_mut(&mut state.stats).remove(&p.features);
                 }
                 results[i] = Some(Err(Error::Config(format!(
                     "index full: {MAX_DOCS} document slots (remove documents and compact)"
@@ -580,6 +653,8 @@ impl Index {
         for m in state.regroup(&seeds, MAX_REGION) {
             moved.entry(m.group).or_insert(m.from);
         }
+        // The verdicts only read: other inserts may search meanwhile.
+        let state = parking_lot::RwLockWriteGuard::downgrade(state);
         for (i, d, edges) in added {
             results[i] = Some(Ok(state.verdict(&self.config, d, &edges, &moved)));
         }
@@ -607,7 +682,8 @@ impl Index {
         let Some(d) = state.find(id) else {
             return false;
         };
-        if let Some(slot) = state.slots[d as usize].as_mut() {
+        if state.slots[d as usize].is_some() {
+            let slot = state.slot_mut(d);
             slot.seen = Some(slot.seen.map_or(time, |s| s.max(time)));
         }
         true
@@ -623,7 +699,7 @@ impl Index {
     fn evict_where(&self, old: impl Fn(&Slot) -> bool) -> usize {
         let mut state = self.state_mut();
         let old: Vec<u32> = (0..state.slots.len())
-            .filter(|&d| state.slots[d].as_ref().is_some_and(&old))
+            .filter(|&d| state.slots[d].as_ref().is_some_and(|s| old(s)))
             .map(|d| d as u32)
             .collect();
         for &d in &old {
@@ -676,11 +752,18 @@ impl State {
             tables: Tables::default(),
             generation: self.generation,
             epoch: self.epoch,
+            relinked: std::collections::VecDeque::new(),
+            relinked_from: 0,
         }
     }
 
     fn slot(&self, d: u32) -> &Slot {
         self.slots[d as usize].as_ref().expect("live document")
+    }
+
+    /// Document `d`'s slot for writing (copied first when a search still reads it).
+    fn slot_mut(&mut self, d: u32) -> &mut Slot {
+        Arc::make_mut(self.slots[d as usize].as_mut().expect("live document"))
     }
 
     fn rank(&self, d: u32) -> Rank<'_> {
@@ -899,12 +982,14 @@ impl State {
             } else {
                 // Two held documents joined through a new one.
                 self.links[e.b as usize].push(to_b);
+                self.relinked.push_back((self.generation, e.b));
                 seeds.extend([e.a, e.b]);
             }
             if e.a >= base {
                 links[(e.a - base) as usize].push(to_a);
             } else {
                 self.links[e.a as usize].push(to_a);
+                self.relinked.push_back((self.generation, e.a));
             }
         }
         let mut added = Vec::with_capacity(n);
@@ -923,7 +1008,7 @@ impl State {
             let d = self.slots.len() as u32;
             let mut features = p.features;
             features.tf = Vec::new();
-            self.slots.push(Some(Slot {
+            self.slots.push(Some(Arc::new(Slot {
                 id: p.doc.id.into_boxed_str(),
                 timestamp: p.doc.timestamp,
                 seen: p.seen,
@@ -932,7 +1017,7 @@ impl State {
                 bands: p.bands,
                 keywords: kw.into_boxed_slice(),
                 listed: p.listed,
-            }));
+            })));
             self.links.push(links);
             self.groups.push();
             added.push((i, d, matches));
@@ -948,6 +1033,18 @@ impl State {
             self.list(d);
         }
         self.generation += 1;
+        // Only the last few commits are remembered (a search older than them is made
+        // again); a commit that joined many held documents (a night) clears the list.
+        if self.relinked.len() > RELINKED_MAX {
+            self.relinked.clear();
+            self.relinked_from = self.generation;
+        }
+        while let Some(&(g, _)) = self.relinked.front()
+            && g + RELINKED_GENERATIONS < self.generation
+        {
+            self.relinked.pop_front();
+            self.relinked_from = self.relinked_from.max(g + 1);
+        }
         seeds.sort_unstable();
         seeds.dedup();
         (added, seeds)
@@ -995,7 +1092,7 @@ impl State {
                 let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
                 copies.push(d);
                 // A later copy needs no keys of its own while the representative lives.
-                let s = self.slots[d as usize].as_mut().expect("live document");
+                let s = self.slot_mut(d);
                 s.bands = Box::default();
                 s.keywords = Box::default();
             }
@@ -1182,10 +1279,10 @@ impl State {
                 (true, Some(next)) => {
                     // The next copy of the same body takes the removed one's place, with
                     // its keys (same body, same signature and keywords).
-                    let gone = self.slots[d as usize].as_mut().expect("live document");
+                    let gone = self.slot_mut(d);
                     let bands = std::mem::take(&mut gone.bands);
                     let keywords = std::mem::take(&mut gone.keywords);
-                    let s = self.slots[next as usize].as_mut().expect("live document");
+                    let s = self.slot_mut(next);
                     s.bands = bands;
                     s.keywords = keywords;
                     self.tables.exact.insert(exact, next);
@@ -1213,7 +1310,7 @@ impl State {
         self.groups.remove(d);
         let s = self.slots[d as usize].take().expect("live document");
         if self.learn {
-            self.stats.remove(&s.features);
+            Arc::make_mut(&mut self.stats).remove(&s.features);
         }
         self.tables.live -= 1;
         if !bulk {
@@ -1479,13 +1576,15 @@ impl Converted {
         Converted {
             state: State {
                 links: slots.iter().map(|_| Vec::new()).collect(),
-                slots: slots.into_iter().collect(),
-                stats,
+                slots: slots.into_iter().map(|s| s.map(Arc::new)).collect(),
+                stats: Arc::new(stats),
                 learn,
                 groups: Online::default(),
                 tables: Tables::default(),
                 generation: 0,
                 epoch: 0,
+                relinked: std::collections::VecDeque::new(),
+                relinked_from: 0,
             },
             group_of,
             ids: ids.into_iter().map(String::into_boxed_str).collect(),
@@ -1783,18 +1882,20 @@ impl Index {
                         };
                         (Some(slot), s.links)
                     });
-                    slots.push(slot);
+                    slots.push(slot.map(Arc::new));
                     links.push(edges);
                 }
                 State {
                     slots,
                     links,
-                    stats: old.stats,
+                    stats: Arc::new(old.stats),
                     learn: old.learn,
                     groups: old.groups,
                     tables: Tables::default(),
                     generation: 0,
                     epoch: 0,
+                    relinked: std::collections::VecDeque::new(),
+                    relinked_from: 0,
                 }
             } else {
                 from_io(payload.take(), &mut scratch).map_err(corrupted)?

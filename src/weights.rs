@@ -35,6 +35,9 @@ impl Hasher for KeyHasher {
 /// A map keyed by hashes.
 pub type KeyMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
+/// A set of hashes.
+pub type KeySet<K> = std::collections::HashSet<K, BuildHasherDefault<KeyHasher>>;
+
 /// Document frequencies of words (body and headline words together, once per document).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TermStats {

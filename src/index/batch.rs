@@ -1,31 +1,43 @@
 //! Inserting documents into an [`Index`](super::Index): a search, then a commit.
 //!
-//! **Search** (shared lock; in parallel over the documents). The new documents are taken
-//! in the order of their ids. Each one's candidates are the documents held and the
-//! batch's documents before it, as if they had been inserted one at a time in that
-//! order: the same LSH bucket and keyword-posting caps, the same exact-copy
-//! representative. Every candidate is verified. Then neighbours of neighbours are paired
-//! (as [`crate::closing`] pairs them in the batch run): every document touched by a new
-//! edge with at most [`MAX_DEGREE`] near neighbours has its neighbours verified against
-//! each other, where the pair involves a new document or the neighbour is new.
+//! **Search** (in parallel over the documents). The new documents are taken in the
+//! order of their ids. Each one's candidates are the documents held and the batch's
+//! documents before it, as if they had been inserted one at a time in that order: the
+//! same LSH bucket and keyword-posting caps, the same exact-copy representative
+//! ([`State::plan`]). Every candidate is verified ([`Plan::verify`]). Then neighbours of
+//! neighbours are paired (as [`crate::closing`] pairs them in the batch run): every
+//! document touched by a new edge with at most [`MAX_DEGREE`] near neighbours has its
+//! neighbours verified against each other, where the pair involves a new document or
+//! the neighbour is new.
+//!
+//! Where the lock is: a learning index, and any batch larger than [`MEMO_BATCH`] (a
+//! night), search under the shared lock throughout. A frozen index's small inserts
+//! ([`super::Index::insert_frozen`]) hold it only to walk the tables: keywords are
+//! chosen before, and the candidates verified after, against the slots taken
+//! ([`Held::Taken`]: slots are shared and never written once committed; the statistics
+//! never change). So inserts from several threads wait for each other only for table
+//! walks and commits.
 //!
 //! **Commit** (exclusive lock): the documents enter the tables with their edges and the
-//! groups they touch are formed again ([`crate::group::Online::regroup`]). When another
-//! insert committed between the two phases, the search runs again under the exclusive
-//! lock, reusing every verification the first search made (a [`Search`] is its own
-//! memo): only the pairs with documents that arrived in between are verified then. So an
-//! insert's edges are those of a sequential insertion in commit order, while most of the
-//! work runs outside the exclusive lock.
+//! groups they touch are formed again ([`crate::group::Online::regroup`]); the verdicts
+//! are then read under the shared lock. When another insert committed between the two
+//! phases, the search is checked ([`State::search_stands`]: nothing it read changed) or
+//! runs again under the exclusive lock, reusing every verification the first search
+//! made (a [`Search`] is its own memo) and walking only the buckets and postings the
+//! documents committed since entered. So an insert's edges are those of a sequential
+//! insertion in commit order, while most of the work runs outside the exclusive lock.
 
 use rayon::prelude::*;
 
-use super::{MAX_BUCKET, Prepared, State};
+use std::sync::Arc;
+
+use super::{MAX_BUCKET, Prepared, Slot, State};
 use crate::closing::MAX_DEGREE;
 use crate::config::{Config, Method};
 use crate::hamming::HammingTable;
 use crate::keywords::{self, KeywordParams};
 use crate::verify::{DocView, Edge, Rarity, Relation, Scores, Verifier};
-use crate::weights::KeyMap;
+use crate::weights::{KeyMap, TermStats};
 
 /// A document an edge may join: one held (by number) or one of the batch (by position
 /// in id order). Held documents come before the batch's.
@@ -63,7 +75,7 @@ type Outcome = Option<(Relation, Scores)>;
 
 /// Batches up to this size keep every candidate tried, for a search run again to reuse
 /// (single inserts racing each other); larger ones (a night) keep their edges only.
-const MEMO_BATCH: usize = 64;
+pub(super) const MEMO_BATCH: usize = 64;
 
 /// The documents of one insert, in id order, with what their search needs.
 pub(super) struct Batch {
@@ -72,7 +84,7 @@ pub(super) struct Batch {
     /// Each document's position in the caller's list.
     pub input: Vec<usize>,
     /// Keywords looked up in the postings, and keywords listed there (see
-    /// [`State::candidate_keywords`]).
+    /// [`candidate_keywords`]).
     lookup: Vec<Vec<u32>>,
     pub listed: Vec<Vec<u32>>,
     /// The batch's first document with the same body, when it is not this one.
@@ -110,19 +122,126 @@ impl Batch {
         }
     }
 
+    /// The batch of `prepared` documents (whose ids are checked: new and distinct), in
+    /// id order, with their weights and keywords, under word statistics `stats`; its
+    /// tables come from [`State::index_batch`]. `held_body` says whether a body is held
+    /// (its copies need no keywords).
+    pub fn new(
+        config: &Config,
+        stats: &TermStats,
+        learn: bool,
+        prepared: Vec<(usize, Prepared)>,
+        held_body: impl Fn(u64) -> bool + Sync,
+    ) -> Batch {
+        let mut prepared = prepared;
+        prepared.sort_by(|(_, x), (_, y)| {
+            super::id_hash(&x.doc.id)
+                .cmp(&super::id_hash(&y.doc.id))
+                .then_with(|| x.doc.id.cmp(&y.doc.id))
+        });
+        let (input, docs): (Vec<usize>, Vec<Prepared>) = prepared.into_iter().unzip();
+        let n = docs.len();
+        let mut first = vec![None; n];
+        let mut seen: KeyMap<u64, u32> = KeyMap::default();
+        for (i, p) in docs.iter().enumerate() {
+            if p.listed {
+                match seen.get(&p.features.exact) {
+                    Some(&f) => first[i] = Some(f),
+                    None => {
+                        seen.insert(p.features.exact, i as u32);
+                    }
+                }
+            }
+        }
+        let (lookup, listed): (Vec<Vec<u32>>, Vec<Vec<u32>>) = map_range(n, |i| {
+            let p = &docs[i];
+            if !config.rewrites || !p.listed || first[i].is_some() || held_body(p.features.exact) {
+                return (Vec::new(), Vec::new());
+            }
+            let w = if config.rewrites {
+                crate::verify::Weights::new(&p.features, stats)
+            } else {
+                crate::verify::Weights::default()
+            };
+            candidate_keywords(&p.features, &w, stats, learn)
+        })
+        .into_iter()
+        .unzip();
+        let mut batch = Batch {
+            docs,
+            input,
+            lookup,
+            listed,
+            first,
+            buckets: Vec::new(),
+            bucket_at: Vec::new(),
+            postings: Vec::new(),
+            slices: Vec::new(),
+            posting_start: KeyMap::default(),
+            hamming: (config.method == Method::SimHash).then(|| HammingTable::new(config.hamming)),
+        };
+        batch.slices = batch
+            .docs
+            .iter()
+            .map(|p| keywords::time_slice(p.doc.timestamp, config.rewrite_window_days))
+            .collect();
+        batch
+    }
+
     /// Whether document `i` is listed in the tables (a body's first document).
     fn is_rep(&self, i: usize) -> bool {
         self.docs[i].listed && self.first[i].is_none()
     }
 }
 
+/// Keywords a new document looks up, and those it is listed under: the same unless
+/// the index learns its statistics, when it also lists its new words (those the later
+/// versions of its story will share).
+fn candidate_keywords(
+    features: &crate::features::Features,
+    w: &crate::verify::Weights,
+    stats: &TermStats,
+    learn: bool,
+) -> (Vec<u32>, Vec<u32>) {
+    let params = KeywordParams::default();
+    let lookup = keywords::keywords(features, w, stats, params);
+    if !learn {
+        return (lookup.clone(), lookup);
+    }
+    let listed = KeywordParams {
+        min_df: 1,
+        ..params
+    };
+    (lookup, keywords::keywords(features, w, stats, listed))
+}
+
 /// The held documents one document's search walked to: per band, the bucket members
 /// taken (newest first); per lookup keyword, the documents listing it near in time (none
-/// when over the cap). A search run again reads only what was committed since.
+/// when over the cap), and whether the keyword was under the cap. A search run again
+/// reads only what was committed since.
 #[derive(Debug, Clone, Default)]
 struct Walked {
     bands: Vec<Vec<u32>>,
     keywords: Vec<Vec<u32>>,
+    under: Vec<bool>,
+}
+
+/// The walk of a search run again: the earlier one's, the number of documents held
+/// then, and the bucket keys and keywords of the documents committed since (a bucket
+/// or posting none of them entered is as it was: the earlier walk stands).
+#[derive(Clone, Copy)]
+struct Prev<'a> {
+    since: u32,
+    walked: &'a Walked,
+    fresh: &'a Fresh,
+}
+
+/// The bucket keys (band << 32 | key) and keywords of the documents committed since a
+/// search.
+#[derive(Default)]
+struct Fresh {
+    bands: crate::weights::KeySet<u64>,
+    keywords: crate::weights::KeySet<u32>,
 }
 
 /// What a search found: every pair verified, with its outcome. It is also the memo of a
@@ -195,64 +314,173 @@ impl Search {
     }
 }
 
+/// The held documents a search verifies against: the state itself (its lock held
+/// throughout), or the candidates' slots and the word statistics taken under the lock
+/// and read without it (a frozen index's single inserts; see [`super::Index::insert`]).
+pub(super) enum Held<'s> {
+    State(&'s State),
+    Taken {
+        slots: KeyMap<u32, Arc<Slot>>,
+        stats: Arc<TermStats>,
+    },
+}
+
+impl Held<'_> {
+    fn stats(&self) -> &TermStats {
+        match self {
+            Held::State(s) => &s.stats,
+            Held::Taken { stats, .. } => stats,
+        }
+    }
+
+    /// The view of `d` (held or of the batch) for verification, word rarity from the
+    /// index's statistics.
+    fn view<'a>(&'a self, batch: &'a Batch, d: Doc) -> DocView<'a> {
+        match (d, self) {
+            (Doc::New(i), _) => batch.view(i, Rarity::Stats(self.stats())),
+            (Doc::Held(a), Held::State(s)) => s.view(a),
+            (Doc::Held(a), Held::Taken { slots, stats }) => {
+                let s = &slots[&a];
+                DocView {
+                    features: &s.features,
+                    rarity: Rarity::Stats(stats),
+                    timestamp: s.timestamp,
+                }
+            }
+        }
+    }
+}
+
+/// A search's candidates ([`State::plan`]), to be verified.
+pub(super) struct Plan {
+    pub generation: u64,
+    epoch: u64,
+    slots: u32,
+    /// Per batch document: its candidates (sorted), whether it is an exact copy, and the
+    /// held documents its walk took.
+    cands: Vec<(Vec<Doc>, bool, Walked)>,
+    memoise: bool,
+}
+
+impl Plan {
+    /// Every candidate, held or of the batch.
+    pub fn candidates(&self) -> impl Iterator<Item = Doc> + '_ {
+        self.cands.iter().flat_map(|c| c.0.iter().copied())
+    }
+
+    /// Every candidate tried per document, when kept (small batches).
+    fn tried(&self) -> Option<Vec<Vec<Doc>>> {
+        self.memoise
+            .then(|| self.cands.iter().map(|c| c.0.clone()).collect())
+    }
+
+    /// Verifies the candidates: each document's edges to older ones, by the older one.
+    pub fn verify(
+        &self,
+        config: &Config,
+        batch: &Batch,
+        held: &Held<'_>,
+        memo: Option<&Search>,
+        progress: &dyn crate::progress::Progress,
+    ) -> Vec<Vec<(Doc, Relation, Scores)>> {
+        let verifier = Verifier::new(config);
+        map_range(batch.len(), |i| {
+            let (cands, exact, _) = &self.cands[i];
+            // The new document's word weights, computed once for all its pairs (the
+            // same values as the statistics give), when a pair is not known already.
+            let mut weights: Option<crate::verify::Weights> = None;
+            let mut edges = Vec::new();
+            for &c in cands {
+                let found = if let Some(known) = memo.and_then(|m| m.direct_outcome(i, c)) {
+                    known
+                } else {
+                    let w = weights.get_or_insert_with(|| {
+                        if config.rewrites {
+                            crate::verify::Weights::new(&batch.docs[i].features, held.stats())
+                        } else {
+                            crate::verify::Weights::default()
+                        }
+                    });
+                    let b = batch.view(i as u32, Rarity::Weights(w));
+                    if *exact {
+                        Some((Relation::Exact, verifier.score(held.view(batch, c), b)))
+                    } else {
+                        verifier.relate(held.view(batch, c), b)
+                    }
+                };
+                if let Some((r, s)) = found {
+                    edges.push((c, r, s));
+                }
+            }
+            if i % 1024 == 1023 {
+                progress.advance(1024);
+            }
+            edges
+        })
+    }
+
+    /// Verifies neighbours of neighbours ([`State::closing_pairs`]).
+    pub fn verify_closing(
+        &self,
+        config: &Config,
+        batch: &Batch,
+        held: &Held<'_>,
+        pairs: &[(Doc, Doc)],
+        memo: Option<&Search>,
+    ) -> Vec<((Doc, Doc), Outcome)> {
+        let verifier = Verifier::new(config);
+        let mut out: Vec<((Doc, Doc), Outcome)> = map_range(pairs.len(), |k| {
+            let (x, y) = pairs[k];
+            let found = memo
+                .and_then(|m| m.closing_outcome((x, y)))
+                .unwrap_or_else(|| verifier.relate(held.view(batch, x), held.view(batch, y)));
+            ((x, y), found)
+        });
+        if !self.memoise {
+            out.retain(|x| x.1.is_some());
+        }
+        out
+    }
+
+    /// The search, with the verified edges.
+    pub fn into_search(
+        self,
+        direct: Vec<Vec<(Doc, Relation, Scores)>>,
+        closing: Vec<((Doc, Doc), Outcome)>,
+    ) -> Search {
+        let (tried, walked) = if self.memoise {
+            let (t, w): (Vec<_>, Vec<_>) = self.cands.into_iter().map(|(c, _, w)| (c, w)).unzip();
+            (Some(t), Some(w))
+        } else {
+            (None, None)
+        };
+        Search {
+            generation: self.generation,
+            epoch: self.epoch,
+            direct,
+            tried,
+            walked,
+            slots: self.slots,
+            closing,
+        }
+    }
+}
+
 impl State {
     /// The batch of `prepared` documents (whose ids are checked: new and distinct), in
     /// id order, with their weights, keywords and the batch's own tables.
     pub(super) fn batch(&self, config: &Config, prepared: Vec<(usize, Prepared)>) -> Batch {
-        let mut prepared = prepared;
-        prepared.sort_by(|(_, x), (_, y)| {
-            super::id_hash(&x.doc.id)
-                .cmp(&super::id_hash(&y.doc.id))
-                .then_with(|| x.doc.id.cmp(&y.doc.id))
+        let mut batch = Batch::new(config, &self.stats, self.learn, prepared, |exact| {
+            self.tables.exact.contains_key(&exact)
         });
-        let (input, docs): (Vec<usize>, Vec<Prepared>) = prepared.into_iter().unzip();
-        let n = docs.len();
-        let mut first = vec![None; n];
-        let mut seen: KeyMap<u64, u32> = KeyMap::default();
-        for (i, p) in docs.iter().enumerate() {
-            if p.listed {
-                match seen.get(&p.features.exact) {
-                    Some(&f) => first[i] = Some(f),
-                    None => {
-                        seen.insert(p.features.exact, i as u32);
-                    }
-                }
-            }
-        }
-        let (lookup, listed): (Vec<Vec<u32>>, Vec<Vec<u32>>) = map_range(n, |i| {
-            let p = &docs[i];
-            if !config.rewrites
-                || !p.listed
-                || first[i].is_some()
-                || self.tables.exact.contains_key(&p.features.exact)
-            {
-                return (Vec::new(), Vec::new());
-            }
-            self.candidate_keywords(&p.features, &self.weights(&p.features, config))
-        })
-        .into_iter()
-        .unzip();
-        let mut batch = Batch {
-            docs,
-            input,
-            lookup,
-            listed,
-            first,
-            buckets: Vec::new(),
-            bucket_at: Vec::new(),
-            postings: Vec::new(),
-            slices: Vec::new(),
-            posting_start: KeyMap::default(),
-            hamming: (config.method == Method::SimHash).then(|| HammingTable::new(config.hamming)),
-        };
-        batch.slices = batch
-            .docs
-            .iter()
-            .map(|p| keywords::time_slice(p.doc.timestamp, self.tables.window_days))
-            .collect();
+        self.index_batch(&mut batch);
+        batch
+    }
+    /// Enters the batch's representatives into its own tables (copies of a body held
+    /// are not: the held representative is).
+    pub(super) fn index_batch(&self, batch: &mut Batch) {
+        let n = batch.len();
         for i in 0..n {
-            // Copies of a held body are no bucket or posting members (the held
-            // representative is).
             if !batch.is_rep(i)
                 || self
                     .tables
@@ -282,38 +510,7 @@ impl State {
         for (k, &(t, _, _)) in batch.postings.iter().enumerate() {
             batch.posting_start.entry(t).or_insert((k as u32, 0)).1 += 1;
         }
-        batch
     }
-
-    /// Keywords a new document looks up, and those it is listed under: the same unless
-    /// the index learns its statistics, when it also lists its new words (those the later
-    /// versions of its story will share).
-    fn candidate_keywords(
-        &self,
-        features: &crate::features::Features,
-        w: &crate::verify::Weights,
-    ) -> (Vec<u32>, Vec<u32>) {
-        let params = KeywordParams::default();
-        let lookup = keywords::keywords(features, w, &self.stats, params);
-        if !self.learn {
-            return (lookup.clone(), lookup);
-        }
-        let listed = KeywordParams {
-            min_df: 1,
-            ..params
-        };
-        (lookup, keywords::keywords(features, w, &self.stats, listed))
-    }
-
-    /// The view of `d` (held or of the batch) for verification, word rarity from the
-    /// index's statistics.
-    fn doc_view<'s>(&'s self, batch: &'s Batch, d: Doc) -> DocView<'s> {
-        match d {
-            Doc::Held(a) => self.view(a),
-            Doc::New(i) => batch.view(i, Rarity::Stats(&self.stats)),
-        }
-    }
-
     /// Candidates of the batch's document `i` (older than it, sorted), and whether it is
     /// an exact copy (its one candidate is then its body's representative).
     fn candidates_of(
@@ -321,7 +518,7 @@ impl State {
         config: &Config,
         batch: &Batch,
         i: usize,
-        prev: Option<(u32, &Walked)>,
+        prev: Option<Prev<'_>>,
     ) -> (Vec<Doc>, bool, Walked) {
         let p = &batch.docs[i];
         let mut walked = Walked::default();
@@ -363,10 +560,18 @@ impl State {
             // Held members: those committed since an earlier walk (the newest), then
             // what that walk took.
             let held: Vec<u32> = match prev {
-                Some((since, old)) => self
+                Some(p)
+                    if !p
+                        .fresh
+                        .bands
+                        .contains(&((band as u64) << 32 | u64::from(key))) =>
+                {
+                    p.walked.bands[band].clone()
+                }
+                Some(p) => self
                     .bucket(band, key)
-                    .take_while(|&d| d >= since)
-                    .chain(old.bands[band].iter().copied())
+                    .take_while(|&d| d >= p.since)
+                    .chain(p.walked.bands[band].iter().copied())
                     .take(room)
                     .collect(),
                 None => self.bucket(band, key).take(room).collect(),
@@ -390,7 +595,7 @@ impl State {
         &self,
         batch: &Batch,
         i: usize,
-        prev: Option<(u32, &Walked)>,
+        prev: Option<Prev<'_>>,
         walked: &mut Walked,
     ) -> Vec<Doc> {
         let params = KeywordParams::default();
@@ -409,6 +614,31 @@ impl State {
         for (k, &t) in batch.lookup[i].iter().enumerate() {
             heads.clear();
             before.clear();
+            if let Some(&(lo, len)) = batch.posting_start.get(&t) {
+                let run = &batch.postings[lo as usize..(lo + len) as usize];
+                if s == keywords::UNDATED {
+                    before.extend(run.iter().filter(|e| (e.2 as usize) < i).map(|e| e.2));
+                } else {
+                    for &sl in &near {
+                        let a = run.partition_point(|e| e.1 < sl);
+                        let b = run.partition_point(|e| (e.1, e.2) < (sl, i as u32));
+                        before.extend(run[a..b].iter().map(|e| e.2));
+                    }
+                }
+            }
+            if let Some(p) = prev
+                && !p.fresh.keywords.contains(&t)
+            {
+                // No document committed since lists it: as the earlier walk found.
+                let (held, under) = (&p.walked.keywords[k], p.walked.under[k]);
+                if under {
+                    listed.extend(held.iter().map(|&d| Doc::Held(d)));
+                    listed.extend(before.iter().map(|&j| Doc::New(j)));
+                }
+                walked.keywords.push(held.clone());
+                walked.under.push(under);
+                continue;
+            }
             let mut count = 0usize;
             if s == keywords::UNDATED {
                 if let Some(&(head, c)) = self.tables.postings.get(&t) {
@@ -425,18 +655,6 @@ impl State {
                     }
                 }
             }
-            if let Some(&(lo, len)) = batch.posting_start.get(&t) {
-                let run = &batch.postings[lo as usize..(lo + len) as usize];
-                if s == keywords::UNDATED {
-                    before.extend(run.iter().filter(|e| (e.2 as usize) < i).map(|e| e.2));
-                } else {
-                    for &sl in &near {
-                        let a = run.partition_point(|e| e.1 < sl);
-                        let b = run.partition_point(|e| (e.1, e.2) < (sl, i as u32));
-                        before.extend(run[a..b].iter().map(|e| e.2));
-                    }
-                }
-            }
             let chain = |head: u32| -> Box<dyn Iterator<Item = u32> + '_> {
                 if s == keywords::UNDATED {
                     Box::new(self.posting(head))
@@ -445,14 +663,15 @@ impl State {
                 }
             };
             let mut held: Vec<u32> = Vec::new();
-            if count + before.len() <= params.max_postings {
+            let under = count + before.len() <= params.max_postings;
+            if under {
                 match prev {
                     // Still under the cap: it was under it at the earlier walk too.
-                    Some((since, old)) => {
+                    Some(p) => {
                         for &head in &heads {
-                            held.extend(chain(head).take_while(|&d| d >= since));
+                            held.extend(chain(head).take_while(|&d| d >= p.since));
                         }
-                        held.extend_from_slice(&old.keywords[k]);
+                        held.extend_from_slice(&p.walked.keywords[k]);
                     }
                     None => {
                         for &head in &heads {
@@ -464,6 +683,7 @@ impl State {
                 listed.extend(before.iter().map(|&j| Doc::New(j)));
             }
             walked.keywords.push(held);
+            walked.under.push(under);
         }
         listed.sort_unstable();
         let mut out = Vec::new();
@@ -475,9 +695,9 @@ impl State {
         out
     }
 
-    /// Finds and verifies the batch's edges (see the module docs). `memo` is an earlier
-    /// search of the same batch, whose outcomes are reused while its held numbers are
-    /// valid.
+    /// Finds and verifies the batch's edges (see the module docs), all under the lock
+    /// held on `self`. `memo` is an earlier search of the same batch, whose outcomes are
+    /// reused while its held numbers are valid.
     pub(super) fn search(
         &self,
         config: &Config,
@@ -486,69 +706,135 @@ impl State {
         progress: &dyn crate::progress::Progress,
     ) -> Search {
         let memo = memo.filter(|m| m.epoch == self.epoch);
-        let verifier = Verifier::new(config);
-        let view = |d: Doc| self.doc_view(batch, d);
-        let memoise = batch.len() <= MEMO_BATCH;
-        let one = |i: usize| {
-            let prev = memo.and_then(|m| Some((m.slots, m.walked.as_ref()?.get(i)?)));
-            let (cands, exact, walked) = self.candidates_of(config, batch, i, prev);
-            // The new document's word weights, computed once for all its pairs (the
-            // same values as the statistics give).
-            let weights = self.weights(&batch.docs[i].features, config);
-            let b = batch.view(i as u32, Rarity::Weights(&weights));
-            let edges: Vec<(Doc, Relation, Scores)> = cands
-                .iter()
-                .filter_map(|&c| {
-                    let known = memo.and_then(|m| m.direct_outcome(i, c));
-                    let found = known.unwrap_or_else(|| {
-                        if exact {
-                            Some((Relation::Exact, verifier.score(view(c), b)))
-                        } else {
-                            verifier.relate(view(c), b)
-                        }
-                    });
-                    found.map(|(r, s)| (c, r, s))
-                })
-                .collect();
-            if i % 1024 == 1023 {
-                progress.advance(1024);
-            }
-            (edges, memoise.then_some((cands, walked)))
-        };
-        let found: Vec<_> = map_range(batch.len(), one);
-        let (direct, kept): (Vec<_>, Vec<_>) = found.into_iter().unzip();
-        let kept: Option<Vec<(Vec<Doc>, Walked)>> = kept.into_iter().collect();
-        let (tried, walked) = match kept {
-            Some(k) => {
-                let (t, w): (Vec<_>, Vec<_>) = k.into_iter().unzip();
-                (Some(t), Some(w))
-            }
-            None => (None, None),
-        };
-        let closing = if config.rewrites {
-            let pairs = self.closing_pairs(&direct, tried.as_deref());
-            let verify = |(x, y): (Doc, Doc)| {
-                let found = memo
-                    .and_then(|m| m.closing_outcome((x, y)))
-                    .unwrap_or_else(|| verifier.relate(view(x), view(y)));
-                ((x, y), found)
-            };
-            let mut out: Vec<((Doc, Doc), Outcome)> = map_range(pairs.len(), |k| verify(pairs[k]));
-            if !memoise {
-                out.retain(|x| x.1.is_some());
-            }
-            out
+        let plan = self.plan(config, batch, memo);
+        let held = Held::State(self);
+        let direct = plan.verify(config, batch, &held, memo, progress);
+        let pairs = if config.rewrites {
+            self.closing_pairs(&direct, plan.tried().as_deref())
         } else {
             Vec::new()
         };
-        Search {
+        let closing = plan.verify_closing(config, batch, &held, &pairs, memo);
+        plan.into_search(direct, closing)
+    }
+
+    /// The first part of a search: each batch document's candidates. `memo` must be of
+    /// this epoch.
+    pub(super) fn plan(&self, config: &Config, batch: &Batch, memo: Option<&Search>) -> Plan {
+        let fresh = memo.map(|m| self.fresh_since(m.slots));
+        let cands = map_range(batch.len(), |i| {
+            let prev = memo.and_then(|m| {
+                Some(Prev {
+                    since: m.slots,
+                    walked: m.walked.as_ref()?.get(i)?,
+                    fresh: fresh.as_ref()?,
+                })
+            });
+            self.candidates_of(config, batch, i, prev)
+        });
+        Plan {
             generation: self.generation,
             epoch: self.epoch,
-            direct,
-            tried,
-            walked,
             slots: self.slots.len() as u32,
-            closing,
+            cands,
+            memoise: batch.len() <= MEMO_BATCH,
+        }
+    }
+
+    /// Whether `search`, made at an earlier generation of this epoch, is still the
+    /// search of the state as it is, without running it again: when none of the few
+    /// documents committed since shares a bucket, a keyword or the body of a batch
+    /// document (so every walk is as it was), and no held document the batch's
+    /// neighbours of neighbours read (its near neighbours and theirs) gained an edge
+    /// since. `SimHash` candidates are not checked this way. When it stands, it is
+    /// brought to this generation.
+    pub(super) fn search_stands(
+        &self,
+        config: &Config,
+        batch: &Batch,
+        search: &mut Search,
+    ) -> bool {
+        const FEW: usize = 8;
+        let since = search.slots as usize;
+        if search.epoch != self.epoch
+            || search.tried.is_none()
+            || config.method != Method::MinHash
+            || self.slots.len() - since > FEW
+            || search.generation < self.relinked_from
+        {
+            return false;
+        }
+        let walks_stand = (since..self.slots.len()).all(|d| {
+            let Some(slot) = &self.slots[d] else {
+                return true;
+            };
+            batch.docs.iter().enumerate().all(|(i, p)| {
+                let same_body = slot.listed && slot.features.exact == p.features.exact;
+                let bucket = slot.bands.iter().zip(&p.bands).any(|(a, b)| a == b);
+                let keyword = slot.keywords.iter().any(|t| batch.lookup[i].contains(t));
+                !(same_body || bucket || keyword)
+            })
+        });
+        if !walks_stand {
+            return false;
+        }
+        let relinked: Vec<u32> = self
+            .relinked
+            .iter()
+            .filter(|&&(g, _)| g >= search.generation)
+            .map(|&(_, d)| d)
+            .collect();
+        if !relinked.is_empty() {
+            for &(c, relation, _) in search.direct.iter().flatten() {
+                let Doc::Held(w) = c else { continue };
+                if relation == Relation::Exact {
+                    continue;
+                }
+                if relinked.contains(&w)
+                    || self.links[w as usize]
+                        .iter()
+                        .any(|l| relinked.contains(&l.doc))
+                {
+                    return false;
+                }
+            }
+        }
+        search.generation = self.generation;
+        search.slots = self.slots.len() as u32;
+        true
+    }
+
+    /// The bucket keys and keywords of the documents numbered from `since`.
+    fn fresh_since(&self, since: u32) -> Fresh {
+        let mut fresh = Fresh::default();
+        for d in since as usize..self.slots.len() {
+            if let Some(slot) = &self.slots[d] {
+                fresh.bands.extend(
+                    slot.bands
+                        .iter()
+                        .enumerate()
+                        .map(|(b, &k)| (b as u64) << 32 | u64::from(k)),
+                );
+                fresh.keywords.extend(slot.keywords.iter().copied());
+            }
+        }
+        fresh
+    }
+
+    /// The slots of the held documents among `docs`, and the word statistics, for a
+    /// verification without the lock.
+    fn take(&self, docs: impl IntoIterator<Item = Doc>, held: &mut Held<'_>) {
+        match held {
+            Held::State(_) => {}
+            Held::Taken { slots, .. } => {
+                for d in docs {
+                    if let Doc::Held(a) = d {
+                        slots.entry(a).or_insert_with(|| {
+                            Arc::clone(self.slots[a as usize].as_ref().expect("live document"))
+                        });
+                    }
+                }
+            }
         }
     }
 
@@ -631,5 +917,146 @@ impl State {
         sort(&mut out);
         out.dedup();
         out
+    }
+}
+
+impl super::Index {
+    /// Inserts a small batch into a frozen index, searching mostly without the lock:
+    /// keywords are chosen unlocked; the candidates are found under the shared lock,
+    /// which then lets go while they are verified against the slots and statistics
+    /// taken (shared, never written); the neighbours of neighbours likewise. Inserts
+    /// from several threads then wait for each other only for the table walks and the
+    /// commits. When another insert committed meanwhile, the commit runs the search
+    /// again (reusing these outcomes). Gives the documents back when an id is empty,
+    /// repeated or held (the locked path says which).
+    pub(super) fn insert_frozen(
+        &self,
+        prepared: Vec<Prepared>,
+        stats: &Arc<TermStats>,
+    ) -> std::result::Result<Vec<crate::Result<super::Verdict>>, Vec<Prepared>> {
+        let config = &self.config;
+        let mut ids: Vec<&str> = prepared.iter().map(|p| p.doc.id.as_str()).collect();
+        ids.sort_unstable();
+        if ids.first().is_none_or(|id| id.is_empty()) || ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(prepared);
+        }
+        let n = prepared.len();
+        // Copies of a body held need no keywords; they are chosen anyway (unlocked), and
+        // their commit drops them.
+        let mut batch = Batch::new(
+            config,
+            stats,
+            false,
+            prepared.into_iter().enumerate().collect(),
+            |_| false,
+        );
+        let (plan, mut held) = {
+            let state = self.state();
+            if batch.docs.iter().any(|p| state.find(&p.doc.id).is_some()) {
+                drop(state);
+                let mut back: Vec<Option<Prepared>> = (0..n).map(|_| None).collect();
+                for (i, p) in batch.input.into_iter().zip(batch.docs) {
+                    back[i] = Some(p);
+                }
+                return Err(back
+                    .into_iter()
+                    .map(|p| p.expect("each document"))
+                    .collect());
+            }
+            state.index_batch(&mut batch);
+            let plan = state.plan(config, &batch, None);
+            let mut held = Held::Taken {
+                slots: KeyMap::default(),
+                stats: Arc::clone(stats),
+            };
+            state.take(plan.candidates(), &mut held);
+            (plan, held)
+        };
+        let progress = &crate::progress::NoProgress;
+        let direct = plan.verify(config, &batch, &held, None, progress);
+        // Neighbours of neighbours come only with a near edge.
+        let near = direct.iter().flatten().any(|e| e.1 != Relation::Exact);
+        let pairs = if config.rewrites && near {
+            let state = self.state();
+            (state.generation == plan.generation).then(|| {
+                let pairs = state.closing_pairs(&direct, plan.tried().as_deref());
+                state.take(pairs.iter().flat_map(|&(x, y)| [x, y]), &mut held);
+                pairs
+            })
+        } else {
+            Some(Vec::new())
+        };
+        let closing = match pairs {
+            Some(pairs) => plan.verify_closing(config, &batch, &held, &pairs, None),
+            // Another commit came first: the commit finds these pairs.
+            None => Vec::new(),
+        };
+        let search = plan.into_search(direct, closing);
+        let results = (0..n).map(|_| None).collect();
+        Ok(self.commit(results, batch, search, progress))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Document;
+    use crate::features::Scratch;
+    use crate::progress::NoProgress;
+
+    /// `n` words of a vocabulary of its own (`v`), in a pseudo-random order.
+    fn text(v: char, n: usize, seed: u64) -> String {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut out = Vec::new();
+        for k in 0..n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.push(format!("{v}{}{}", x % 400, ["a", "o", "e"][k % 3]));
+        }
+        out.join(" ") + "."
+    }
+
+    /// A search of `doc` made now, for a commit after later inserts.
+    fn search_now(index: &Index, doc: Document) -> (Batch, Search) {
+        let p = index.prepare(doc, &mut Scratch::default());
+        let state = index.state();
+        let batch = state.batch(&index.config, vec![(0, p)]);
+        let search = state.search(&index.config, &batch, None, &NoProgress);
+        (batch, search)
+    }
+
+    use super::super::Index;
+
+    #[test]
+    fn a_search_stands_only_while_what_it_read_is_unchanged() {
+        let (t1, t2) = (text('a', 300, 1), text('b', 300, 2));
+        let w = Document::new("w", format!("{t1} {t2}"));
+        let a = Document::new("a", t1.clone());
+        let unrelated = Document::new("d", text('c', 300, 3));
+        let c = Document::new("c", t2);
+        let e = Document::new("e", format!("{t1} {}", text('c', 200, 4)));
+        let config = Config::default();
+        let all = [&w, &a, &c, &unrelated, &e].map(Clone::clone);
+        let stats = TermStats::from_documents(&all, &config);
+        let index = |extra: &Document| {
+            let index = Index::with_stats(config.clone(), stats.clone()).unwrap();
+            index.insert(w.clone()).unwrap();
+            let (batch, mut search) = search_now(&index, a.clone());
+            assert!(
+                search.direct[0].iter().any(|e| e.1 != Relation::Exact),
+                "a has a near edge to w"
+            );
+            index.insert(extra.clone()).unwrap();
+            let state = index.state();
+            state.search_stands(&config, &batch, &mut search)
+        };
+        // Nothing the search read changed: it stands.
+        assert!(index(&unrelated));
+        // `c` shares nothing with `a`, but joins `a`'s neighbour `w`, whose neighbours
+        // `a`'s neighbours of neighbours are.
+        assert!(!index(&c));
+        // `e` shares `a`'s buckets and keywords: the walk would find it.
+        assert!(!index(&e));
     }
 }
