@@ -116,6 +116,16 @@ impl Partition {
         members
     }
 
+    /// Members of each group, best-ranked first by `rank` (what [`Online::names`] reads).
+    #[must_use]
+    pub fn ranked_members<'k>(&self, rank: impl Fn(u32) -> Rank<'k>) -> Vec<Vec<u32>> {
+        let mut members = self.members();
+        for ms in &mut members {
+            ms.sort_by_key(|&m| rank(m));
+        }
+        members
+    }
+
     /// How a member is tied to its group's canonical member when the two share no
     /// verified edge: a copy (through copies) inside the canonical's copy component,
     /// else a rewrite.
@@ -682,14 +692,7 @@ impl Online {
         old.sort_unstable();
         old.dedup();
         let before: Vec<u32> = old.iter().map(|&g| self.canonical[g as usize]).collect();
-        let groups: Vec<Vec<u32>> = p
-            .members()
-            .into_iter()
-            .map(|mut ms| {
-                ms.sort_by(|&x, &y| ranks[x as usize].cmp(&ranks[y as usize]));
-                ms
-            })
-            .collect();
+        let groups = p.ranked_members(|i| ranks[i as usize]);
         let names = self.names(
             &groups,
             |i| self.group_of(docs[i as usize]),

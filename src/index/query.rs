@@ -348,14 +348,7 @@ impl State {
         let g = partition.group_of[me as usize];
         let canon = partition.canonical[g as usize];
         // Group ids as an insertion gives them (`Online::names`).
-        let groups: Vec<Vec<u32>> = partition
-            .members()
-            .into_iter()
-            .map(|mut ms| {
-                ms.sort_by(|&x, &y| ranks[x as usize].cmp(&ranks[y as usize]));
-                ms
-            })
-            .collect();
+        let groups = partition.ranked_members(|i| ranks[i as usize]);
         let mine = &groups[g as usize];
         let id = (mine.len() >= 2).then(|| {
             let names = self.groups.names(
