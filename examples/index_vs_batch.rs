@@ -1,8 +1,10 @@
 //! How far the online `Index`, fed documents one at a time in a random order, is from the
 //! batch run over the same documents: adjusted Rand index of the two partitions.
 //!
-//! `cargo run --release --example index_vs_batch -- SEED FILE.jsonl...`
-//! (QUALITY.md reports Reuters + BBC, seeds 1 to 3.)
+//! `cargo run --release --example index_vs_batch -- SEED [--diff N] FILE.jsonl...`
+//! (QUALITY.md reports Reuters + BBC, seeds 1 to 5.) With `--diff N`, also the `N`
+//! batch groups the Index splits most and the `N` Index groups that merge most batch
+//! groups (by pairs of documents): where to look first, since ARI counts pairs.
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
@@ -13,7 +15,14 @@ use neardup::{Config, Document, Index, cluster_documents};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let seed: u64 = args.next().ok_or("usage: SEED FILE...")?.parse()?;
+    let usage = "usage: SEED [--diff N] FILE...";
+    let seed: u64 = args.next().ok_or(usage)?.parse()?;
+    let mut args = args.peekable();
+    let diff: usize = if args.next_if(|a| a == "--diff").is_some() {
+        args.next().ok_or(usage)?.parse()?
+    } else {
+        0
+    };
     let paths: Vec<std::path::PathBuf> = args.map(Into::into).collect();
     let files = expand_inputs(&paths)?;
     let mut reader = RecordReader::new(files.clone());
@@ -63,8 +72,66 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             docs.len(),
             secs
         );
+        if diff > 0 {
+            for line in disagreements(&batch_labels, &labels, diff) {
+                println!("  {line}");
+            }
+        }
     }
     Ok(())
+}
+
+/// The `n` groups of `a` split most in `b` and the `n` groups of `b` that merge most
+/// groups of `a`, with the pairs of documents each costs.
+fn disagreements(a: &[Option<String>], b: &[Option<String>], n: usize) -> Vec<String> {
+    let pairs = |k: usize| k * k.saturating_sub(1) / 2;
+    let worst = |x: &[Option<String>], y: &[Option<String>], what: &str| -> Vec<String> {
+        let mut parts: HashMap<&str, HashMap<Option<&str>, Vec<usize>>> = HashMap::new();
+        for (d, g) in x.iter().enumerate() {
+            if let Some(g) = g {
+                parts
+                    .entry(g)
+                    .or_default()
+                    .entry(y[d].as_deref())
+                    .or_default()
+                    .push(d);
+            }
+        }
+        let mut rows: Vec<(usize, String)> = parts
+            .into_iter()
+            .filter_map(|(g, split)| {
+                let size: usize = split.values().map(Vec::len).sum();
+                // Documents alone on the other side count as parts of one.
+                let kept: usize = split
+                    .iter()
+                    .map(|(k, v)| if k.is_some() { pairs(v.len()) } else { 0 })
+                    .sum();
+                let cost = pairs(size) - kept;
+                let mut sizes: Vec<usize> = split
+                    .iter()
+                    .flat_map(|(k, v)| {
+                        if k.is_some() {
+                            vec![v.len()]
+                        } else {
+                            vec![1; v.len()]
+                        }
+                    })
+                    .collect();
+                sizes.sort_unstable_by(|p, q| q.cmp(p));
+                (cost > 0).then(|| {
+                    (
+                        cost,
+                        format!("{what} {g} ({size}) -> {sizes:?}: {cost} pairs"),
+                    )
+                })
+            })
+            .collect();
+        rows.sort_by(|p, q| q.0.cmp(&p.0).then_with(|| p.1.cmp(&q.1)));
+        rows.into_iter().take(n).map(|r| r.1).collect()
+    };
+    let mut out = worst(a, b, "batch group split:");
+    out.extend(worst(b, a, "index group merging:"));
+    out
 }
 
 /// Adjusted Rand index of two partitions; `None` is a singleton.

@@ -22,8 +22,10 @@
 //! check all of this on random graphs, and that relabelling the documents changes nothing.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use crate::verify::{Edge, Relation};
+use crate::weights::KeyMap;
 
 /// What decides which member of a group is canonical, in this order: earliest
 /// publication (undated documents after dated ones), then the most related to the others
@@ -110,6 +112,16 @@ impl Partition {
         let mut members = vec![Vec::new(); self.canonical.len()];
         for (d, &g) in self.group_of.iter().enumerate() {
             members[g as usize].push(d as u32);
+        }
+        members
+    }
+
+    /// Members of each group, best-ranked first by `rank` (what [`Online::names`] reads).
+    #[must_use]
+    pub fn ranked_members<'k>(&self, rank: impl Fn(u32) -> Rank<'k>) -> Vec<Vec<u32>> {
+        let mut members = self.members();
+        for ms in &mut members {
+            ms.sort_by_key(|&m| rank(m));
         }
         members
     }
@@ -281,8 +293,12 @@ pub struct Moved {
 /// **Group ids.** A group keeps its id while it lives: a group formed again takes the id of
 /// the old group of its best-ranked member that had one (not already taken by another
 /// group); a group with no such member takes its canonical member's id. So a group keeps
-/// its id when a better canonical arrives, or when its first member leaves.
+/// its id when a better canonical arrives, or when its first member leaves. No two groups
+/// ever hold one id: when another group holds the canonical member's id (a group it
+/// founded and left), a new group takes the id of its best-ranked member that no group
+/// holds, else the canonical's id with `#2`, `#3`, ... ([`Online::names`]).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Stored")]
 pub struct Online {
     /// Group of each document number ([`UNPLACED`], [`REMOVED`]).
     of: Vec<u32>,
@@ -296,6 +312,52 @@ pub struct Online {
     ids: Vec<Box<str>>,
     /// Free group numbers.
     free: Vec<u32>,
+    /// The group holding each id in use, by the id's xxh3; an id whose hash another id
+    /// holds is in `named_rest`. Derived from `ids`: not stored.
+    #[serde(skip)]
+    named: KeyMap<u64, u32>,
+    #[serde(skip)]
+    named_rest: HashMap<Box<str>, u32>,
+}
+
+/// What [`Online`] stores: the fields it serialises, in the same order.
+#[derive(serde::Deserialize)]
+struct Stored {
+    of: Vec<u32>,
+    tie: Vec<Relation>,
+    members: Vec<Vec<u32>>,
+    canonical: Vec<u32>,
+    ids: Vec<Box<str>>,
+    free: Vec<u32>,
+}
+
+impl From<Stored> for Online {
+    fn from(s: Stored) -> Self {
+        let mut online = Online {
+            of: s.of,
+            tie: s.tie,
+            members: s.members,
+            canonical: s.canonical,
+            ids: s.ids,
+            free: s.free,
+            ..Online::default()
+        };
+        online.rename();
+        online
+    }
+}
+
+/// The id a group formed again takes ([`Online::names`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Name {
+    /// The id of this old group, which it continues.
+    Old(u32),
+    /// A new id.
+    New(Box<str>),
+}
+
+fn id_key(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 impl Online {
@@ -382,6 +444,7 @@ impl Online {
             .filter(|&g| self.members[g as usize].is_empty())
             .collect();
         self.ids = ids;
+        self.rename();
     }
 
     /// Whether the groups are consistent with the documents (`live(d)` for each number):
@@ -423,14 +486,13 @@ impl Online {
             let ms = &mut self.members[g as usize];
             ms.retain(|&m| m != doc);
             if ms.is_empty() {
-                self.free.push(g);
-                self.ids[g as usize] = "".into();
+                self.release(g);
             }
         }
     }
 
     fn alloc(&mut self, id: Box<str>) -> u32 {
-        if let Some(g) = self.free.pop() {
+        let g = if let Some(g) = self.free.pop() {
             self.ids[g as usize] = id;
             g
         } else {
@@ -438,7 +500,126 @@ impl Online {
             self.canonical.push(REMOVED);
             self.ids.push(id);
             (self.members.len() - 1) as u32
+        };
+        self.hold(g);
+        g
+    }
+
+    /// Frees group `g` (no members left): its id and number can be given again.
+    fn release(&mut self, g: u32) {
+        let id = std::mem::take(&mut self.ids[g as usize]);
+        let key = id_key(&id);
+        if self.named.get(&key) == Some(&g) {
+            self.named.remove(&key);
+            // An id that shared the hash moves into the freed place.
+            let next = self
+                .named_rest
+                .iter()
+                .find(|(k, _)| id_key(k) == key)
+                .map(|(k, &v)| (k.clone(), v));
+            if let Some((k, v)) = next {
+                self.named_rest.remove(&k);
+                self.named.insert(key, v);
+            }
+        } else {
+            self.named_rest.remove(&id);
         }
+        self.members[g as usize].clear();
+        self.free.push(g);
+    }
+
+    /// Records that group `g` holds its id.
+    fn hold(&mut self, g: u32) {
+        let id = &self.ids[g as usize];
+        match self.named.entry(id_key(id)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(g);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.named_rest.insert(id.clone(), g);
+            }
+        }
+    }
+
+    /// Derives the map of ids in use from `ids` (after reading or renumbering).
+    fn rename(&mut self) {
+        self.named.clear();
+        self.named_rest.clear();
+        for g in 0..self.ids.len() as u32 {
+            if !self.members[g as usize].is_empty() {
+                self.hold(g);
+            }
+        }
+    }
+
+    /// The group holding an id, if one does.
+    #[must_use]
+    pub fn named(&self, id: &str) -> Option<u32> {
+        match self.named.get(&id_key(id)) {
+            Some(&g) if &*self.ids[g as usize] == id => Some(g),
+            Some(_) => self.named_rest.get(id).copied(),
+            None => None,
+        }
+    }
+
+    /// The ids groups formed again take, by the rule in the type's docs: `groups` lists
+    /// each group's members best-ranked first (groups in the order of their canonical
+    /// members' ranks), in any numbering; `old(m)` is member `m`'s group now (`None` for
+    /// a document not placed yet) and `id(m)` its id. Old groups of the members that no
+    /// group continues are taken apart, so their ids are free again. Changes nothing:
+    /// [`Online::regroup`] applies the names, [`Index::query`](crate::Index::query)
+    /// predicts them.
+    pub fn names(
+        &self,
+        groups: &[Vec<u32>],
+        old: impl Fn(u32) -> Option<u32>,
+        id: impl Fn(u32) -> Box<str>,
+    ) -> Vec<Name> {
+        let mut claimed: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let continued: Vec<Option<u32>> = groups
+            .iter()
+            .map(|ms| {
+                let o = ms
+                    .iter()
+                    .filter_map(|&m| old(m))
+                    .find(|o| !claimed.contains(o))?;
+                claimed.insert(o);
+                Some(o)
+            })
+            .collect();
+        let released: std::collections::HashSet<u32> = groups
+            .iter()
+            .flatten()
+            .filter_map(|&m| old(m))
+            .filter(|o| !claimed.contains(o))
+            .collect();
+        let mut given: std::collections::HashSet<Box<str>> = std::collections::HashSet::new();
+        let free = |name: &str, given: &std::collections::HashSet<Box<str>>| {
+            !given.contains(name) && self.named(name).is_none_or(|g| released.contains(&g))
+        };
+        groups
+            .iter()
+            .zip(continued)
+            .map(|(ms, o)| {
+                if let Some(o) = o {
+                    return Name::Old(o);
+                }
+                let mut fresh = ms.iter().map(|&m| id(m)).find(|i| free(i, &given));
+                // Every member's id held (by groups its members founded and left): the
+                // first with a number; finitely many ids are held, so one is free.
+                let mut k = 2u64;
+                while fresh.is_none() {
+                    let i = ms
+                        .first()
+                        .map_or_else(String::new, |&m| format!("{}#{k}", id(m)));
+                    fresh = free(&i, &given).then(|| i.into_boxed_str());
+                    k += 1;
+                }
+                let fresh = fresh.unwrap_or_default();
+                given.insert(fresh.clone());
+                Name::New(fresh)
+            })
+            .collect()
     }
 
     /// Groups again, by [`cluster`], every live document connected to `seeds` through
@@ -511,28 +692,40 @@ impl Online {
         old.sort_unstable();
         old.dedup();
         let before: Vec<u32> = old.iter().map(|&g| self.canonical[g as usize]).collect();
-        let mut claimed: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let groups = p.ranked_members(|i| ranks[i as usize]);
+        let names = self.names(
+            &groups,
+            |i| self.group_of(docs[i as usize]),
+            |i| id(docs[i as usize]),
+        );
+        let kept: std::collections::HashSet<u32> = names
+            .iter()
+            .filter_map(|n| match n {
+                Name::Old(o) => Some(*o),
+                Name::New(_) => None,
+            })
+            .collect();
+        for &g in &old {
+            if !kept.contains(&g) {
+                self.release(g);
+            }
+        }
         let mut assigned: Vec<u32> = Vec::new();
         let mut moved = Vec::new();
-        for (g, mut ms) in p.members().into_iter().enumerate() {
+        for (g, (ms, name)) in groups.into_iter().zip(names).enumerate() {
             let canon = docs[p.canonical[g] as usize];
-            ms.sort_by(|&x, &y| ranks[x as usize].cmp(&ranks[y as usize]));
-            let reuse = ms
-                .iter()
-                .map(|&i| self.of[docs[i as usize] as usize])
-                .find(|&o| o < REMOVED && !claimed.contains(&o));
-            let gi = if let Some(o) = reuse {
-                claimed.insert(o);
-                let was = before[old.binary_search(&o).expect("an old group")];
-                if was != canon && self.of[was as usize] < REMOVED {
-                    moved.push(Moved {
-                        group: o,
-                        from: was,
-                    });
+            let gi = match name {
+                Name::Old(o) => {
+                    let was = before[old.binary_search(&o).expect("an old group")];
+                    if was != canon && self.of[was as usize] < REMOVED {
+                        moved.push(Moved {
+                            group: o,
+                            from: was,
+                        });
+                    }
+                    o
                 }
-                o
-            } else {
-                self.alloc(id(canon))
+                Name::New(name) => self.alloc(name),
             };
             let mut list: Vec<u32> = ms.iter().map(|&i| docs[i as usize]).collect();
             list.sort_unstable();
@@ -542,13 +735,6 @@ impl Online {
             self.members[gi as usize] = list;
             self.canonical[gi as usize] = canon;
             assigned.push(gi);
-        }
-        for &g in &old {
-            if !claimed.contains(&g) {
-                self.members[g as usize].clear();
-                self.ids[g as usize] = "".into();
-                self.free.push(g);
-            }
         }
         for &g in &assigned {
             for &m in &self.members[g as usize] {
@@ -668,7 +854,10 @@ impl Online {
                 ms.insert(at, s);
                 g
             } else {
-                let g = self.alloc(id(s));
+                let Some(Name::New(name)) = self.names(&[vec![s]], |_| None, id).pop() else {
+                    unreachable!("a new document's group is new")
+                };
+                let g = self.alloc(name);
                 self.members[g as usize] = vec![s];
                 self.canonical[g as usize] = s;
                 self.tie[s as usize] = Relation::Exact;
@@ -730,6 +919,7 @@ impl Online {
                 out.tie.push(self.tie[d]);
             }
         }
+        out.rename();
         *self = out;
     }
 }
@@ -822,6 +1012,57 @@ mod tests {
         assert!(p.group_of.iter().all(|&g| g == 0));
         assert_eq!(p.tie(1), Relation::NearDuplicate);
         assert_eq!(p.tie(2), Relation::Rewrite);
+    }
+
+    #[test]
+    fn a_founder_that_leaves_its_group_takes_no_id_in_use() {
+        // 0 founds group "a" with its rewrite 1; 2, earlier than both, rewrites 1 only: it
+        // takes 1 (and the id "a", the old group of its best member that had one), and 0
+        // is alone again. Its own id is held, so it takes another: never two groups "a".
+        let time = [1, 2, 0];
+        let adj: Vec<Vec<Neighbour>> = vec![
+            vec![nb(1, Relation::Rewrite)],
+            vec![nb(0, Relation::Rewrite), nb(2, Relation::Rewrite)],
+            vec![nb(1, Relation::Rewrite)],
+        ];
+        let mut online = Online::new();
+        let rank = |d: u32| Rank {
+            timestamp: Some(time[d as usize]),
+            ..plain(d)
+        };
+        let id = |d: u32| Box::<str>::from(IDS[d as usize]);
+        // Documents 0 and 1, joined; then 2 with its edge.
+        let adj = &adj;
+        let seen = |upto: usize| {
+            move |d: u32| -> &[Neighbour] {
+                let list = &adj[d as usize];
+                let n = list.iter().take_while(|l| (l.doc as usize) < upto).count();
+                &list[..n]
+            }
+        };
+        online.push();
+        online.push();
+        online.regroup(&[0, 1], seen(2), rank, id, usize::MAX);
+        let g = online.group_of(0).unwrap();
+        assert_eq!(online.id(g), "a");
+        online.push();
+        online.regroup(&[2], seen(3), rank, id, usize::MAX);
+        let (g0, g2) = (online.group_of(0).unwrap(), online.group_of(2).unwrap());
+        assert_ne!(g0, g2);
+        assert_eq!(online.group_of(1), Some(g2));
+        assert_eq!(online.id(g2), "a");
+        assert_eq!(online.canonical(g2), 2);
+        assert_eq!(online.id(g0), "a#2");
+        assert_eq!(online.named("a"), Some(g2));
+        assert_eq!(online.named("a#2"), Some(g0));
+    }
+
+    fn nb(doc: u32, relation: Relation) -> Neighbour {
+        Neighbour {
+            doc,
+            relation,
+            similarity: 0.5,
+        }
     }
 
     /// A random graph: documents, edges `(a, b, copy)` and dates.
@@ -973,6 +1214,15 @@ mod tests {
                     let want = held[p.canonical[p.group_of[i] as usize] as usize];
                     assert_eq!(online.canonical(g), want, "document {d}");
                 }
+                // No two groups share an id, and each id names its group.
+                let mut ids: Vec<&str> = online.groups().map(|g| online.id(g)).collect();
+                for g in online.groups() {
+                    assert_eq!(online.named(online.id(g)), Some(g));
+                }
+                ids.sort_unstable();
+                let n = ids.len();
+                ids.dedup();
+                assert_eq!(ids.len(), n, "group ids are distinct");
             };
             for d in 0..n as u32 {
                 assert_eq!(online.push(), d);

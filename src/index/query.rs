@@ -8,7 +8,7 @@ use super::{Index, MAX_REGION, Match, Prepared, State};
 use crate::config::Config;
 use crate::document::Document;
 use crate::features::Scratch;
-use crate::group::{Link, Neighbour, Rank, cluster, is_copy, quantise};
+use crate::group::{Link, Name, Neighbour, Rank, cluster, is_copy, quantise};
 use crate::verify::{DocView, Edge, Rarity, Relation, Role, Verifier, relation_similarity};
 
 /// Where a held document stands: its group and its relation to the group's canonical
@@ -136,13 +136,8 @@ impl Index {
     pub fn members(&self, group: &str) -> Option<Vec<Placement>> {
         let state = self.state();
         let groups = &state.groups;
-        // A group's id is its first document's id: look there first, then everywhere
-        // (the document may have left the group, or the index).
-        let g = state
-            .find(group)
-            .and_then(|d| groups.group_of(d))
-            .filter(|&g| groups.id(g) == group)
-            .or_else(|| groups.groups().find(|&g| groups.id(g) == group))
+        let g = groups
+            .named(group)
             .filter(|&g| groups.members(g).len() >= 2)?;
         let canon = groups.canonical(g);
         let order =
@@ -352,29 +347,20 @@ impl State {
         let partition = cluster(docs.len() + 1, &links, |i| ranks[i as usize]);
         let g = partition.group_of[me as usize];
         let canon = partition.canonical[g as usize];
-        // Group ids as an insertion gives them: groups in rank order each take the old
-        // group of their best-ranked member that had one not yet claimed.
-        let mut claimed: HashSet<u32> = HashSet::new();
-        let mut id = None;
-        for (h, mut ms) in partition.members().into_iter().enumerate() {
-            ms.sort_by(|&x, &y| ranks[x as usize].cmp(&ranks[y as usize]));
-            let old = ms
-                .iter()
-                .filter(|&&i| i != me)
-                .filter_map(|&i| self.groups.group_of(docs[i as usize]))
-                .find(|o| !claimed.contains(o));
-            if let Some(o) = old {
-                claimed.insert(o);
+        // Group ids as an insertion gives them (`Online::names`).
+        let groups = partition.ranked_members(|i| ranks[i as usize]);
+        let mine = &groups[g as usize];
+        let id = (mine.len() >= 2).then(|| {
+            let names = self.groups.names(
+                &groups,
+                |i| (i != me).then(|| self.groups.group_of(docs[i as usize]))?,
+                |i| ranks[i as usize].id.into(),
+            );
+            match &names[g as usize] {
+                Name::Old(o) => self.groups.id(*o).to_owned(),
+                Name::New(name) => name.to_string(),
             }
-            if h == g as usize {
-                let size = ms.len();
-                id = (size >= 2).then(|| match old {
-                    Some(o) => self.groups.id(o).to_owned(),
-                    None => ranks[canon as usize].id.to_owned(),
-                });
-                break;
-            }
-        }
+        });
         if canon == me {
             return (id, p.doc.id.clone(), None);
         }
