@@ -71,9 +71,11 @@ use crate::weights::{KeyMap, TermStats};
 mod batch;
 mod chunked;
 mod query;
+mod sharded;
 use batch::{Batch, Search};
 use chunked::Chunked;
 pub use query::{Placement, QueryOptions, QueryResult};
+use sharded::Sharded;
 
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
@@ -153,8 +155,8 @@ fn chain(next: &[u32], head: u32) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// Takes the link `mine` out of the posting chain of `key` (through `next`).
-fn unlink<K: std::hash::Hash + Eq + Copy>(
-    postings: &mut KeyMap<K, (u32, u32)>,
+fn unlink<K: sharded::ShardKey>(
+    postings: &mut Sharded<K, (u32, u32)>,
     next: &mut [u32],
     key: K,
     mine: u32,
@@ -275,12 +277,12 @@ pub(crate) struct State {
 #[derive(Debug, Clone)]
 struct Tables {
     /// xxh3 of an id → document; ids whose hash is taken by another id go to `by_id_rest`.
-    by_id: KeyMap<u64, u32>,
+    by_id: Sharded<u64, u32>,
     by_id_rest: HashMap<Box<str>, u32>,
     /// Exact-body hash → the representative (first live copy), and for bodies held more
     /// than once, all copies in order.
-    exact: KeyMap<u64, u32>,
-    copies: KeyMap<u64, Vec<u32>>,
+    exact: Sharded<u64, u32>,
+    copies: Sharded<u64, Vec<u32>>,
     /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
     heads: Vec<KeyMap<u32, u32>>,
@@ -289,12 +291,12 @@ struct Tables {
     /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
     /// link of the same keyword. Links name the position, so walking a posting touches
     /// one array entry per document, not the document's keyword list.
-    postings: KeyMap<u32, (u32, u32)>,
+    postings: Sharded<u32, (u32, u32)>,
     post_next: Vec<u32>,
     /// The same per keyword and time slice of the rewrite window
     /// ([`crate::keywords::time_slice`]; key [`slice_key`]): a dated document counts and
     /// links only the documents near it in time, as the batch run does.
-    slice_postings: KeyMap<u64, (u32, u32)>,
+    slice_postings: Sharded<u64, (u32, u32)>,
     slice_next: Vec<u32>,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
@@ -311,15 +313,15 @@ impl Default for Tables {
     /// Empty tables; [`State::rebuild`] sets the banding in force.
     fn default() -> Self {
         Tables {
-            by_id: KeyMap::default(),
+            by_id: Sharded::default(),
             by_id_rest: HashMap::new(),
-            exact: KeyMap::default(),
-            copies: KeyMap::default(),
+            exact: Sharded::default(),
+            copies: Sharded::default(),
             heads: Vec::new(),
             next: Vec::new(),
-            postings: KeyMap::default(),
+            postings: Sharded::default(),
             post_next: Vec::new(),
-            slice_postings: KeyMap::default(),
+            slice_postings: Sharded::default(),
             slice_next: Vec::new(),
             window_days: 0,
             live: 0,
