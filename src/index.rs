@@ -555,8 +555,7 @@ impl Index {
         };
         let mut results: Vec<Option<Result<Verdict>>> = (0..prepared.len()).map(|_| None).collect();
         // Ids first: empty, held, or twice in the batch (the first given is inserted).
-        let (accepted, learn) = {
-            let state = self.state();
+        let check = |state: &State, results: &mut Vec<Option<Result<Verdict>>>| {
             let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
             let verdicts: Vec<Option<Error>> = prepared
                 .iter()
@@ -571,34 +570,47 @@ impl Index {
                     }
                 })
                 .collect();
-            let mut accepted = Vec::with_capacity(prepared.len());
-            for (i, (p, e)) in prepared.into_iter().zip(verdicts).enumerate() {
-                match e {
-                    Some(e) => results[i] = Some(Err(e)),
-                    None => accepted.push((i, p)),
-                }
+            for (i, e) in verdicts.into_iter().enumerate() {
+                results[i] = e.map(Err);
             }
-            (accepted, state.learn)
         };
-        if accepted.is_empty() {
-            return results.into_iter().map(|r| r.expect("a result")).collect();
-        }
-        // A learning index counts the new documents' words first: a document's own words
-        // count in its weights, and a new word is listed for the next versions of its
-        // story.
-        if learn {
-            let mut state = self.state_mut();
-            for (_, p) in &accepted {
-                Arc::make_mut(&mut state.stats).add(&p.features);
-            }
-        }
-        let (batch, search) = {
-            let state = self.state();
+        let accept = |results: &Vec<Option<Result<Verdict>>>, prepared: Vec<Prepared>| {
+            prepared
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| results[*i].is_none())
+                .collect::<Vec<_>>()
+        };
+        let search = |state: &State, accepted: Vec<(usize, Prepared)>| {
             let batch = state.batch(&self.config, accepted);
             progress.start(Stage::Candidates, Some(batch.len() as u64));
             let search = state.search(&self.config, &batch, None, progress);
             progress.finish(Stage::Candidates);
             (batch, search)
+        };
+        // One lock from the ids to the search: a learning index first counts the new
+        // documents' words (a document's own words count in its weights, and a new word
+        // is listed for the next versions of its story), then lets other searches in.
+        let (batch, search) = if self.frozen.is_none() {
+            let mut state = self.state_mut();
+            check(&state, &mut results);
+            let accepted = accept(&results, prepared);
+            if accepted.is_empty() {
+                return results.into_iter().map(|r| r.expect("a result")).collect();
+            }
+            for (_, p) in &accepted {
+                Arc::make_mut(&mut state.stats).add(&p.features);
+            }
+            let state = parking_lot::RwLockWriteGuard::downgrade(state);
+            search(&state, accepted)
+        } else {
+            let state = self.state();
+            check(&state, &mut results);
+            let accepted = accept(&results, prepared);
+            if accepted.is_empty() {
+                return results.into_iter().map(|r| r.expect("a result")).collect();
+            }
+            search(&state, accepted)
         };
         self.commit(results, batch, search, progress)
     }
