@@ -193,24 +193,31 @@ fn link(d: u32, j: usize) -> u32 {
 const RELINKED_GENERATIONS: u64 = 16;
 const RELINKED_MAX: usize = 4096;
 
-/// How long a thread waiting for the index's lock spins before it sleeps.
-const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+/// How long a thread waiting for the index's lock tries again before it sleeps: spinning
+/// for the first [`SPIN`], then giving its core away between tries (the holder may be
+/// waiting for it), up to [`TRY`].
+const SPIN: std::time::Duration = std::time::Duration::from_micros(20);
+const TRY: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// A lock taken by `try_lock`, retried for [`SPIN`], else by `lock` (which sleeps).
+/// A lock taken by `try_lock`, retried (see [`TRY`]), else by `lock` (which sleeps).
 fn spin_lock<G>(try_lock: impl Fn() -> Option<G>, lock: impl FnOnce() -> G) -> G {
     if let Some(g) = try_lock() {
         return g;
     }
     let start = std::time::Instant::now();
     loop {
-        for _ in 0..64 {
-            std::hint::spin_loop();
+        let waited = start.elapsed();
+        if waited < SPIN {
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+        } else if waited < TRY {
+            std::thread::yield_now();
+        } else {
+            return lock();
         }
         if let Some(g) = try_lock() {
             return g;
-        }
-        if start.elapsed() > SPIN {
-            return lock();
         }
     }
 }
