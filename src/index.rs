@@ -292,7 +292,7 @@ struct Tables {
     copies: Sharded<u64, Vec<u32>>,
     /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
-    heads: Vec<KeyMap<u32, u32>>,
+    heads: Vec<Sharded<u32, u32>>,
     next: Vec<u32>,
     /// Keyword → (link of the newest document listing it, how many do). A link is
     /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
@@ -1415,7 +1415,7 @@ impl State {
                     SimHasher::new(config.seed),
                 )
             }),
-            heads: vec![KeyMap::default(); banding.bands],
+            heads: vec![Sharded::default(); banding.bands],
             next: vec![NIL; self.slots.len() * banding.bands],
             post_next: vec![NIL; self.slots.len() * KW],
             slice_next: vec![NIL; self.slots.len() * KW],
