@@ -351,6 +351,48 @@ impl Held<'_> {
     }
 }
 
+/// Verifies the batch document `i`'s candidates (`exact`: it is an exact copy of its
+/// one candidate): its edges to older documents, by the older one.
+#[allow(clippy::too_many_arguments)]
+fn verify_candidates(
+    config: &Config,
+    verifier: &Verifier,
+    batch: &Batch,
+    held: &Held<'_>,
+    memo: Option<&Search>,
+    i: usize,
+    cands: &[Doc],
+    exact: bool,
+) -> Vec<(Doc, Relation, Scores)> {
+    // The new document's word weights, computed once for all its pairs (the same values
+    // as the statistics give), when a pair is not known already.
+    let mut weights: Option<crate::verify::Weights> = None;
+    let mut edges = Vec::new();
+    for &c in cands {
+        let found = if let Some(known) = memo.and_then(|m| m.direct_outcome(i, c)) {
+            known
+        } else {
+            let w = weights.get_or_insert_with(|| {
+                if config.rewrites {
+                    crate::verify::Weights::new(&batch.docs[i].features, held.stats())
+                } else {
+                    crate::verify::Weights::default()
+                }
+            });
+            let b = batch.view(i as u32, Rarity::Weights(w));
+            if exact {
+                Some((Relation::Exact, verifier.score(held.view(batch, c), b)))
+            } else {
+                verifier.relate(held.view(batch, c), b)
+            }
+        };
+        if let Some((r, s)) = found {
+            edges.push((c, r, s));
+        }
+    }
+    edges
+}
+
 /// A search's candidates ([`State::plan`]), to be verified.
 pub(super) struct Plan {
     pub generation: u64,
@@ -386,36 +428,10 @@ impl Plan {
         let verifier = Verifier::new(config);
         map_range(batch.len(), |i| {
             let (cands, exact, _) = &self.cands[i];
-            // The new document's word weights, computed once for all its pairs (the
-            // same values as the statistics give), when a pair is not known already.
-            let mut weights: Option<crate::verify::Weights> = None;
-            let mut edges = Vec::new();
-            for &c in cands {
-                let found = if let Some(known) = memo.and_then(|m| m.direct_outcome(i, c)) {
-                    known
-                } else {
-                    let w = weights.get_or_insert_with(|| {
-                        if config.rewrites {
-                            crate::verify::Weights::new(&batch.docs[i].features, held.stats())
-                        } else {
-                            crate::verify::Weights::default()
-                        }
-                    });
-                    let b = batch.view(i as u32, Rarity::Weights(w));
-                    if *exact {
-                        Some((Relation::Exact, verifier.score(held.view(batch, c), b)))
-                    } else {
-                        verifier.relate(held.view(batch, c), b)
-                    }
-                };
-                if let Some((r, s)) = found {
-                    edges.push((c, r, s));
-                }
-            }
             if i % 1024 == 1023 {
                 progress.advance(1024);
             }
-            edges
+            verify_candidates(config, &verifier, batch, held, memo, i, cands, *exact)
         })
     }
 
@@ -706,9 +722,24 @@ impl State {
         progress: &dyn crate::progress::Progress,
     ) -> Search {
         let memo = memo.filter(|m| m.epoch == self.epoch);
-        let plan = self.plan(config, batch, memo);
         let held = Held::State(self);
-        let direct = plan.verify(config, batch, &held, memo, progress);
+        let (plan, direct) = if batch.len() <= MEMO_BATCH {
+            let plan = self.plan(config, batch, memo);
+            let direct = plan.verify(config, batch, &held, memo, progress);
+            (plan, direct)
+        } else {
+            // A large batch (a night) keeps no candidates: each document's are verified
+            // as soon as they are found (a night's lists would cost hundreds of MB).
+            let verifier = Verifier::new(config);
+            let direct = map_range(batch.len(), |i| {
+                let (cands, exact, _) = self.candidates_of(config, batch, i, None);
+                if i % 1024 == 1023 {
+                    progress.advance(1024);
+                }
+                verify_candidates(config, &verifier, batch, &held, None, i, &cands, exact)
+            });
+            (self.plan_of(batch, Vec::new()), direct)
+        };
         let pairs = if config.rewrites {
             self.closing_pairs(&direct, plan.tried().as_deref())
         } else {
@@ -732,6 +763,11 @@ impl State {
             });
             self.candidates_of(config, batch, i, prev)
         });
+        self.plan_of(batch, cands)
+    }
+
+    /// A plan of this state with these candidates.
+    fn plan_of(&self, batch: &Batch, cands: Vec<(Vec<Doc>, bool, Walked)>) -> Plan {
         Plan {
             generation: self.generation,
             epoch: self.epoch,
