@@ -202,16 +202,17 @@ mod tests {
         state.links[y as usize].push(Neighbour { doc: x, ..nb });
     }
 
-    /// A hub and its satellites (each a part of the hub: a direct near neighbour of it,
-    /// and of nothing else; the last one found by its search). While the hub has at most [`MAX_DEGREE`] direct neighbours
-    /// it pairs them; here two such pairs are closing edges, one also held by a witness
-    /// of its own. The batch run, which sees the hub's final degree, keeps the witnessed
-    /// one only; so does the index once the hub gains a ninth neighbour, and once the
-    /// witness is removed, neither.
+    /// A hub and its satellites (each a part of the hub: a direct near neighbour of it;
+    /// the last one found by its search). While the hub has at most [`MAX_DEGREE`]
+    /// direct neighbours it pairs them; here two such pairs are closing edges, one also
+    /// held by a witness of its own. The batch run, which sees the hub's final degree,
+    /// keeps the witnessed one only; so does the index once the hub gains a ninth
+    /// neighbour, and once the witness is removed, neither. A removal that takes the hub
+    /// back to the cap has it pair its neighbours again.
     #[test]
     fn a_hub_past_the_degree_cap_loses_the_closing_edges_it_alone_held() {
         let config = Config::default();
-        let parts: Vec<String> = (0..=MAX_DEGREE as u64)
+        let mut parts: Vec<String> = (0..=MAX_DEGREE as u64)
             .map(|k| {
                 // The last part repeats few words: the hub's keywords (its most frequent
                 // rare words), so that its search finds the last satellite.
@@ -219,6 +220,11 @@ mod tests {
                 words(char::from(b'b' + k as u8), 100, k + 1, vocabulary)
             })
             .collect();
+        // The first two satellites are one story, lightly edited.
+        let mut edited: Vec<&str> = parts[0].split(' ').collect();
+        let n = edited.len();
+        edited[n - 3..].copy_from_slice(&["zed", "zoo", "zap."]);
+        parts[1] = edited.join(" ");
         let hub = Document::new("hub", parts.join(" "));
         let sats: Vec<Document> = (0..=MAX_DEGREE)
             .map(|k| Document::new(format!("sat{k}"), parts[k].clone()))
@@ -250,18 +256,44 @@ mod tests {
             MAX_DEGREE,
             "every satellite is a direct near neighbour of the hub"
         );
-        assert_eq!(closing_edges(&index), [], "satellites are not related");
-        join(&index, "sat0", "sat1", true);
+        assert_eq!(closing_edges(&index), [], "satellites are not paired");
+        let linked = |x: &str, y: &str| {
+            let state = index.state();
+            let (x, y) = (state.find(x).unwrap(), state.find(y).unwrap());
+            state.links[x as usize].iter().any(|l| l.doc == y)
+        };
+        assert!(linked("sat0", "sat1"), "the edited story is found directly");
+        join(&index, "sat4", "sat5", true);
         join(&index, "sat2", "sat3", true);
-        join(&index, "witness", "sat0", false);
-        join(&index, "witness", "sat1", false);
+        join(&index, "witness", "sat4", false);
+        join(&index, "witness", "sat5", false);
         let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
-        // The ninth direct neighbour: the hub pairs nothing any more.
-        index.insert(sats[MAX_DEGREE].clone()).unwrap();
+        // The ninth direct neighbour: the hub pairs nothing any more. A query says so
+        // first.
+        let ninth = sats[MAX_DEGREE].clone();
+        let p = index.prepare(ninth.clone(), &mut crate::features::Scratch::default());
+        let gone: Vec<(String, String)> = {
+            let state = index.state();
+            let id = |d: u32| state.slot(d).id.to_string();
+            let probe = state.probe(&config, &p);
+            probe.gone.iter().map(|&(x, y)| (id(x), id(y))).collect()
+        };
+        assert_eq!(gone, [pair("sat2", "sat3")]);
+        index.insert(ninth).unwrap();
         assert_eq!(index.state().direct_sorted(0).len(), MAX_DEGREE + 1);
-        assert_eq!(closing_edges(&index), [pair("sat0", "sat1")]);
+        assert_eq!(closing_edges(&index), [pair("sat4", "sat5")]);
         // The witness leaves: nothing holds the last one.
         assert!(index.remove("witness"));
         assert_eq!(closing_edges(&index), []);
+        // Had the edited story never been paired directly, the hub back at the cap
+        // would pair it, as the batch run over the documents left does.
+        {
+            let mut state = index.state_mut();
+            let (x, y) = (state.find("sat0").unwrap(), state.find("sat1").unwrap());
+            state.links[x as usize].retain(|l| l.doc != y);
+            state.links[y as usize].retain(|l| l.doc != x);
+        }
+        assert!(index.remove(&sats[MAX_DEGREE].id));
+        assert_eq!(closing_edges(&index), [pair("sat0", "sat1")]);
     }
 }
