@@ -421,18 +421,13 @@ impl Index {
     }
 
     fn build(config: Config, stats: TermStats, learn: bool) -> Result<Self> {
-        let state = State {
-            slots: Chunked::default(),
-            links: Chunked::default(),
-            stats: Arc::new(stats),
+        let state = State::held(
+            Chunked::default(),
+            Chunked::default(),
+            Arc::new(stats),
             learn,
-            groups: Online::default(),
-            tables: Tables::default(),
-            generation: 0,
-            epoch: 0,
-            relinked: std::collections::VecDeque::new(),
-            relinked_from: 0,
-        };
+            Online::default(),
+        );
         Self::from_state(config, state)
     }
 
@@ -753,6 +748,29 @@ impl Index {
 }
 
 impl State {
+    /// A state holding these documents, edges, statistics and groups, its tables to be
+    /// built ([`State::rebuild`]).
+    fn held(
+        slots: Chunked<Option<Arc<Slot>>>,
+        links: Chunked<Vec<Neighbour>>,
+        stats: Arc<TermStats>,
+        learn: bool,
+        groups: Online,
+    ) -> State {
+        State {
+            slots,
+            links,
+            stats,
+            learn,
+            groups,
+            tables: Tables::default(),
+            generation: 0,
+            epoch: 0,
+            relinked: std::collections::VecDeque::new(),
+            relinked_from: 0,
+        }
+    }
+
     /// What [`Index::save`] writes, as it is now: the chunks of documents and edges are
     /// shared with the live state (a write into one afterwards copies that chunk only);
     /// the statistics and groups are copied.
@@ -1663,19 +1681,15 @@ impl Converted {
             .zip(&grouper.group_of)
             .map(|(s, &g)| s.as_ref().map(|_| g))
             .collect();
+        let links = slots.iter().map(|_| Vec::new()).collect();
         Converted {
-            state: State {
-                links: slots.iter().map(|_| Vec::new()).collect(),
-                slots: slots.into_iter().map(|s| s.map(Arc::new)).collect(),
-                stats: Arc::new(stats),
+            state: State::held(
+                slots.into_iter().map(|s| s.map(Arc::new)).collect(),
+                links,
+                Arc::new(stats),
                 learn,
-                groups: Online::default(),
-                tables: Tables::default(),
-                generation: 0,
-                epoch: 0,
-                relinked: std::collections::VecDeque::new(),
-                relinked_from: 0,
-            },
+                Online::default(),
+            ),
             group_of,
             ids: ids.into_iter().map(String::into_boxed_str).collect(),
         }
@@ -1976,18 +1990,7 @@ impl Index {
                     slots.push(slot.map(Arc::new));
                     links.push(edges.into_iter().map(Neighbour::from).collect());
                 }
-                State {
-                    slots,
-                    links,
-                    stats: Arc::new(old.stats),
-                    learn: old.learn,
-                    groups: old.groups,
-                    tables: Tables::default(),
-                    generation: 0,
-                    epoch: 0,
-                    relinked: std::collections::VecDeque::new(),
-                    relinked_from: 0,
-                }
+                State::held(slots, links, Arc::new(old.stats), old.learn, old.groups)
             } else if version == 4 {
                 let old: legacy::StateV4 =
                     from_io(payload.take(), &mut scratch).map_err(corrupted)?;
@@ -1995,18 +1998,7 @@ impl Index {
                 for edges in old.links.iter() {
                     links.push(edges.iter().cloned().map(Neighbour::from).collect());
                 }
-                State {
-                    slots: old.slots,
-                    links,
-                    stats: old.stats,
-                    learn: old.learn,
-                    groups: old.groups,
-                    tables: Tables::default(),
-                    generation: 0,
-                    epoch: 0,
-                    relinked: std::collections::VecDeque::new(),
-                    relinked_from: 0,
-                }
+                State::held(old.slots, links, old.stats, old.learn, old.groups)
             } else {
                 from_io(payload.take(), &mut scratch).map_err(corrupted)?
             };
