@@ -750,9 +750,10 @@ impl State {
     /// search of the state as it is, without running it again: when none of the few
     /// documents committed since shares a bucket, a keyword or the body of a batch
     /// document (so every walk is as it was), and no held document the batch's
-    /// neighbours of neighbours read (its near neighbours and theirs) gained an edge
-    /// since. `SimHash` candidates are not checked this way. When it stands, it is
-    /// brought to this generation.
+    /// neighbours of neighbours read (its near neighbours and theirs) gained or lost
+    /// an edge since (a commit's retraction takes edges out: [`State::relinked`]).
+    /// `SimHash` candidates are not checked this way. When it stands, it is brought to
+    /// this generation.
     pub(super) fn search_stands(
         &self,
         config: &Config,
