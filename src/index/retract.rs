@@ -282,6 +282,11 @@ mod tests {
         index.insert(ninth).unwrap();
         assert_eq!(index.state().direct_sorted(0).len(), MAX_DEGREE + 1);
         assert_eq!(closing_edges(&index), [pair("sat4", "sat5")]);
+        // The file keeps which edges are closing ones.
+        let dir = tempfile::tempdir().unwrap();
+        index.save(dir.path().join("i.ndx")).unwrap();
+        let loaded = Index::load(dir.path().join("i.ndx")).unwrap();
+        assert_eq!(closing_edges(&loaded), [pair("sat4", "sat5")]);
         // The witness leaves: nothing holds the last one.
         assert!(index.remove("witness"));
         assert_eq!(closing_edges(&index), []);
