@@ -4,11 +4,16 @@
 # query latency p50/p99 with N documents held, and resident bytes per document.
 #
 # usage: benches/index.sh [-n DOCS] [-d WORKDIR] [--frozen] [--keep]
+#                         [--threads "1 2 4"] [--repeat R]
 #
 #   -n DOCS     documents (default 1000000)
 #   -d WORKDIR  where the corpus goes (default: a new temp dir, removed at the end unless
 #               --keep); a corpus already there is reused
 #   --frozen    word statistics learnt from the whole corpus first (batch-equivalent mode)
+#   --threads   instead of the latency run: insert the DOCS documents from each of these
+#               thread counts (frozen statistics), R rounds
+#               (default 5) taken in turn, and print each count's median documents/s and
+#               its ratio to the first count's (a shared machine varies from run to run)
 #
 # environment: SHARED (default ../shared beside the repo), PYTHON (default python3).
 set -euo pipefail
@@ -20,13 +25,17 @@ DOCS=1000000
 WORK=""
 KEEP=0
 EXTRA=()
+THREADS=""
+REPEAT=5
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) DOCS="$2"; shift 2 ;;
     -d) WORK="$2"; shift 2 ;;
     --frozen) EXTRA+=(--frozen); shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    --repeat) REPEAT="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "index.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -44,4 +53,30 @@ if [ ! -s "$c" ]; then
   mv "$c.tmp" "$c"
 fi
 cd "$REPO"
-cargo bench --bench index -- "$c" "${EXTRA[@]}"
+if [ -z "$THREADS" ]; then
+  cargo bench --bench index -- "$c" "${EXTRA[@]}"
+  exit 0
+fi
+cargo bench --bench index --no-run
+out="$WORK/threads.txt"
+: > "$out"
+for r in $(seq "$REPEAT"); do
+  for t in $THREADS; do
+    rate=$(cargo bench -q --bench index -- "$c" --docs "$DOCS" --frozen --threads "$t" 2>/dev/null |
+      sed -n 's/^index bench: .* \([0-9][0-9]*\) documents\/s$/\1/p')
+    echo "round $r: $t threads, $rate documents/s" >&2
+    echo "$t $rate" >> "$out"
+  done
+done
+"$PYTHON" - "$out" <<'PY'
+import statistics, sys
+rates = {}
+for line in open(sys.argv[1]):
+    t, r = line.split()
+    rates.setdefault(int(t), []).append(float(r))
+first = None
+for t, rs in rates.items():
+    m = statistics.median(rs)
+    first = first or m
+    print(f"{t} threads: median {m:,.0f} documents/s ({m / first:.2f}x), runs {', '.join(f'{r:,.0f}' for r in rs)}")
+PY

@@ -72,9 +72,11 @@ mod batch;
 mod chunked;
 mod query;
 mod retract;
+mod sharded;
 use batch::{Batch, Search};
 use chunked::Chunked;
 pub use query::{Placement, QueryOptions, QueryResult};
+use sharded::Sharded;
 
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
@@ -154,8 +156,8 @@ fn chain(next: &[u32], head: u32) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// Takes the link `mine` out of the posting chain of `key` (through `next`).
-fn unlink<K: std::hash::Hash + Eq + Copy>(
-    postings: &mut KeyMap<K, (u32, u32)>,
+fn unlink<K: sharded::ShardKey>(
+    postings: &mut Sharded<K, (u32, u32)>,
     next: &mut [u32],
     key: K,
     mine: u32,
@@ -192,24 +194,31 @@ fn link(d: u32, j: usize) -> u32 {
 const RELINKED_GENERATIONS: u64 = 16;
 const RELINKED_MAX: usize = 4096;
 
-/// How long a thread waiting for the index's lock spins before it sleeps.
-const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+/// How long a thread waiting for the index's lock tries again before it sleeps: spinning
+/// for the first [`SPIN`], then giving its core away between tries (the holder may be
+/// waiting for it), up to [`TRY`].
+const SPIN: std::time::Duration = std::time::Duration::from_micros(20);
+const TRY: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// A lock taken by `try_lock`, retried for [`SPIN`], else by `lock` (which sleeps).
+/// A lock taken by `try_lock`, retried (see [`TRY`]), else by `lock` (which sleeps).
 fn spin_lock<G>(try_lock: impl Fn() -> Option<G>, lock: impl FnOnce() -> G) -> G {
     if let Some(g) = try_lock() {
         return g;
     }
     let start = std::time::Instant::now();
     loop {
-        for _ in 0..64 {
-            std::hint::spin_loop();
+        let waited = start.elapsed();
+        if waited < SPIN {
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+        } else if waited < TRY {
+            std::thread::yield_now();
+        } else {
+            return lock();
         }
         if let Some(g) = try_lock() {
             return g;
-        }
-        if start.elapsed() > SPIN {
-            return lock();
         }
     }
 }
@@ -276,26 +285,26 @@ pub(crate) struct State {
 #[derive(Debug, Clone)]
 struct Tables {
     /// xxh3 of an id → document; ids whose hash is taken by another id go to `by_id_rest`.
-    by_id: KeyMap<u64, u32>,
+    by_id: Sharded<u64, u32>,
     by_id_rest: HashMap<Box<str>, u32>,
     /// Exact-body hash → the representative (first live copy), and for bodies held more
     /// than once, all copies in order.
-    exact: KeyMap<u64, u32>,
-    copies: KeyMap<u64, Vec<u32>>,
+    exact: Sharded<u64, u32>,
+    copies: Sharded<u64, Vec<u32>>,
     /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
-    heads: Vec<KeyMap<u32, u32>>,
+    heads: Vec<Sharded<u32, u32>>,
     next: Vec<u32>,
     /// Keyword → (link of the newest document listing it, how many do). A link is
     /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
     /// link of the same keyword. Links name the position, so walking a posting touches
     /// one array entry per document, not the document's keyword list.
-    postings: KeyMap<u32, (u32, u32)>,
+    postings: Sharded<u32, (u32, u32)>,
     post_next: Vec<u32>,
     /// The same per keyword and time slice of the rewrite window
     /// ([`crate::keywords::time_slice`]; key [`slice_key`]): a dated document counts and
     /// links only the documents near it in time, as the batch run does.
-    slice_postings: KeyMap<u64, (u32, u32)>,
+    slice_postings: Sharded<u64, (u32, u32)>,
     slice_next: Vec<u32>,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
@@ -312,15 +321,15 @@ impl Default for Tables {
     /// Empty tables; [`State::rebuild`] sets the banding in force.
     fn default() -> Self {
         Tables {
-            by_id: KeyMap::default(),
+            by_id: Sharded::default(),
             by_id_rest: HashMap::new(),
-            exact: KeyMap::default(),
-            copies: KeyMap::default(),
+            exact: Sharded::default(),
+            copies: Sharded::default(),
             heads: Vec::new(),
             next: Vec::new(),
-            postings: KeyMap::default(),
+            postings: Sharded::default(),
             post_next: Vec::new(),
-            slice_postings: KeyMap::default(),
+            slice_postings: Sharded::default(),
             slice_next: Vec::new(),
             window_days: 0,
             live: 0,
@@ -562,8 +571,7 @@ impl Index {
         };
         let mut results: Vec<Option<Result<Verdict>>> = (0..prepared.len()).map(|_| None).collect();
         // Ids first: empty, held, or twice in the batch (the first given is inserted).
-        let (accepted, learn) = {
-            let state = self.state();
+        let check = |state: &State, results: &mut Vec<Option<Result<Verdict>>>| {
             let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
             let verdicts: Vec<Option<Error>> = prepared
                 .iter()
@@ -578,34 +586,47 @@ impl Index {
                     }
                 })
                 .collect();
-            let mut accepted = Vec::with_capacity(prepared.len());
-            for (i, (p, e)) in prepared.into_iter().zip(verdicts).enumerate() {
-                match e {
-                    Some(e) => results[i] = Some(Err(e)),
-                    None => accepted.push((i, p)),
-                }
+            for (i, e) in verdicts.into_iter().enumerate() {
+                results[i] = e.map(Err);
             }
-            (accepted, state.learn)
         };
-        if accepted.is_empty() {
-            return results.into_iter().map(|r| r.expect("a result")).collect();
-        }
-        // A learning index counts the new documents' words first: a document's own words
-        // count in its weights, and a new word is listed for the next versions of its
-        // story.
-        if learn {
-            let mut state = self.state_mut();
-            for (_, p) in &accepted {
-                Arc::make_mut(&mut state.stats).add(&p.features);
-            }
-        }
-        let (batch, search) = {
-            let state = self.state();
+        let accept = |results: &Vec<Option<Result<Verdict>>>, prepared: Vec<Prepared>| {
+            prepared
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| results[*i].is_none())
+                .collect::<Vec<_>>()
+        };
+        let search = |state: &State, accepted: Vec<(usize, Prepared)>| {
             let batch = state.batch(&self.config, accepted);
             progress.start(Stage::Candidates, Some(batch.len() as u64));
             let search = state.search(&self.config, &batch, None, progress);
             progress.finish(Stage::Candidates);
             (batch, search)
+        };
+        // One lock from the ids to the search: a learning index first counts the new
+        // documents' words (a document's own words count in its weights, and a new word
+        // is listed for the next versions of its story), then lets other searches in.
+        let (batch, search) = if self.frozen.is_none() {
+            let mut state = self.state_mut();
+            check(&state, &mut results);
+            let accepted = accept(&results, prepared);
+            if accepted.is_empty() {
+                return results.into_iter().map(|r| r.expect("a result")).collect();
+            }
+            for (_, p) in &accepted {
+                Arc::make_mut(&mut state.stats).add(&p.features);
+            }
+            let state = parking_lot::RwLockWriteGuard::downgrade(state);
+            search(&state, accepted)
+        } else {
+            let state = self.state();
+            check(&state, &mut results);
+            let accepted = accept(&results, prepared);
+            if accepted.is_empty() {
+                return results.into_iter().map(|r| r.expect("a result")).collect();
+            }
+            search(&state, accepted)
         };
         self.commit(results, batch, search, progress)
     }
@@ -1471,7 +1492,7 @@ impl State {
                     SimHasher::new(config.seed),
                 )
             }),
-            heads: vec![KeyMap::default(); banding.bands],
+            heads: vec![Sharded::default(); banding.bands],
             next: vec![NIL; self.slots.len() * banding.bands],
             post_next: vec![NIL; self.slots.len() * KW],
             slice_next: vec![NIL; self.slots.len() * KW],
