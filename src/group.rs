@@ -270,6 +270,11 @@ pub struct Neighbour {
     pub relation: Relation,
     /// Their similarity (see [`Edge::similarity`]).
     pub similarity: f32,
+    /// Whether the edge was found by pairing the neighbours of a third document
+    /// ("neighbours of neighbours") rather than as a candidate of the later one: such an edge
+    /// neither counts toward a document's degree nor is paired further, and it stands
+    /// only while a third document with few enough neighbours joins both ends.
+    pub closing: bool,
 }
 
 /// Group of a document that is not placed yet.
@@ -1062,6 +1067,7 @@ mod tests {
             doc,
             relation,
             similarity: 0.5,
+            closing: false,
         }
     }
 
@@ -1228,7 +1234,7 @@ mod tests {
                 assert_eq!(online.push(), d);
                 live[d as usize] = true;
                 for e in edges.iter().filter(|e| e.b == d) {
-                    let nb = |doc| Neighbour { doc, relation: e.relation, similarity: e.similarity() };
+                    let nb = |doc| Neighbour { doc, relation: e.relation, similarity: e.similarity(), closing: false };
                     adj[e.a as usize].push(nb(d));
                     adj[d as usize].push(nb(e.a));
                 }

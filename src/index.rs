@@ -71,6 +71,7 @@ use crate::weights::{KeyMap, TermStats};
 mod batch;
 mod chunked;
 mod query;
+mod retract;
 mod sharded;
 use batch::{Batch, Search};
 use chunked::Chunked;
@@ -378,6 +379,19 @@ pub struct Index {
 /// edges to earlier documents (its matches).
 type Added = (usize, u32, Vec<Edge>);
 
+/// What inserting a document would change ([`State::probe`]).
+#[derive(Default)]
+struct Probe {
+    /// Its edges from the documents held (the new document numbered `u32::MAX`).
+    edges: Vec<Edge>,
+    /// The edges between held documents its arrival brings (neighbours of neighbours),
+    /// as `(x, neighbour y)`.
+    pairs: Vec<(u32, Neighbour)>,
+    /// The closing edges between held documents it would take out, lower end first
+    /// ([`State::retracted_by`]).
+    gone: Vec<(u32, u32)>,
+}
+
 /// Features and candidate keys of a document, computed outside the lock.
 #[derive(Clone)]
 pub(crate) struct Prepared {
@@ -416,18 +430,13 @@ impl Index {
     }
 
     fn build(config: Config, stats: TermStats, learn: bool) -> Result<Self> {
-        let state = State {
-            slots: Chunked::default(),
-            links: Chunked::default(),
-            stats: Arc::new(stats),
+        let state = State::held(
+            Chunked::default(),
+            Chunked::default(),
+            Arc::new(stats),
             learn,
-            groups: Online::default(),
-            tables: Tables::default(),
-            generation: 0,
-            epoch: 0,
-            relinked: std::collections::VecDeque::new(),
-            relinked_from: 0,
-        };
+            Online::default(),
+        );
         Self::from_state(config, state)
     }
 
@@ -760,6 +769,29 @@ impl Index {
 }
 
 impl State {
+    /// A state holding these documents, edges, statistics and groups, its tables to be
+    /// built ([`State::rebuild`]).
+    fn held(
+        slots: Chunked<Option<Arc<Slot>>>,
+        links: Chunked<Vec<Neighbour>>,
+        stats: Arc<TermStats>,
+        learn: bool,
+        groups: Online,
+    ) -> State {
+        State {
+            slots,
+            links,
+            stats,
+            learn,
+            groups,
+            tables: Tables::default(),
+            generation: 0,
+            epoch: 0,
+            relinked: std::collections::VecDeque::new(),
+            relinked_from: 0,
+        }
+    }
+
     /// What [`Index::save`] writes, as it is now: the chunks of documents and edges are
     /// shared with the live state (a write into one afterwards copies that chunk only);
     /// the statistics and groups are copied.
@@ -893,29 +925,33 @@ impl State {
         })
     }
 
-    /// What inserting a new document would verify, without inserting it (the search of
-    /// a batch of one): its edges from the documents held (the new document numbered
-    /// `u32::MAX`), and the edges between held documents its arrival brings (neighbours
-    /// of neighbours, as `(x, neighbour y)`).
-    fn probe(&self, config: &Config, p: &Prepared) -> (Vec<Edge>, Vec<(u32, Neighbour)>) {
+    /// What inserting a new document would verify and change, without inserting it
+    /// (the search of a batch of one).
+    fn probe(&self, config: &Config, p: &Prepared) -> Probe {
         let batch = self.batch(config, vec![(0, p.clone())]);
         let search = self.search(config, &batch, None, &crate::progress::NoProgress);
-        let (mine, held): (Vec<Edge>, Vec<Edge>) = search
-            .edges(u32::MAX)
-            .into_iter()
-            .partition(|e| e.b == u32::MAX);
-        let pairs = held
-            .into_iter()
-            .map(|e| {
+        let mut probe = Probe::default();
+        let mut gaining: Vec<u32> = Vec::new();
+        for (e, closing) in search.edges(u32::MAX) {
+            if e.b == u32::MAX {
+                if !closing && e.relation != Relation::Exact {
+                    gaining.push(e.a);
+                }
+                probe.edges.push(e);
+            } else {
                 let nb = Neighbour {
                     doc: e.b,
                     relation: e.relation,
                     similarity: e.similarity(),
+                    closing,
                 };
-                (e.a, nb)
-            })
-            .collect();
-        (mine, pairs)
+                probe.pairs.push((e.a, nb));
+            }
+        }
+        gaining.sort_unstable();
+        gaining.dedup();
+        probe.gone = self.retracted_by(&gaining);
+        probe
     }
 
     fn matches(&self, edges: &[Edge]) -> Vec<Match> {
@@ -983,18 +1019,35 @@ impl State {
         let mut links: Vec<Vec<Neighbour>> = vec![Vec::new(); n];
         let mut matches: Vec<Vec<Edge>> = vec![Vec::new(); n];
         let mut seeds: Vec<u32> = (base..base + n as u32).collect();
-        for e in search.edges(base) {
+        let edges = search.edges(base);
+        // Held documents that pair their neighbours and gain a direct near edge, with
+        // those neighbours: the ones this commit may take past the cap (`retract`).
+        let mut hubs: Vec<u32> = edges
+            .iter()
+            .filter(|(e, closing)| !closing && e.relation != Relation::Exact && e.a < base)
+            .map(|(e, _)| e.a)
+            .collect();
+        hubs.sort_unstable();
+        hubs.dedup();
+        let hubs: Vec<(u32, Vec<u32>)> = hubs
+            .into_iter()
+            .filter(|&w| self.pairs_neighbours(w))
+            .map(|w| (w, self.direct_sorted(w)))
+            .collect();
+        for (e, closing) in edges {
             let similarity = e.similarity();
             let (to_a, to_b) = (
                 Neighbour {
                     doc: e.b,
                     relation: e.relation,
                     similarity,
+                    closing,
                 },
                 Neighbour {
                     doc: e.a,
                     relation: e.relation,
                     similarity,
+                    closing,
                 },
             );
             if e.b >= base {
@@ -1052,6 +1105,11 @@ impl State {
             self.add_id(d);
             self.tables.live += 1;
             self.list(d);
+        }
+        for (w, before) in hubs {
+            if !self.pairs_neighbours(w) {
+                self.retract_unwitnessed(&before, &mut seeds);
+            }
         }
         self.generation += 1;
         // Only the last few commits are remembered (a search older than them is made
@@ -1320,12 +1378,28 @@ impl State {
         }
         // Out of its neighbours' edges and of its group; unless in bulk (whose caller
         // regroups everything once), what it held together is grouped again.
+        let direct = self.direct_sorted(d);
+        let witness = self.pairs_neighbours(d);
+        let capped: Vec<u32> = direct
+            .iter()
+            .copied()
+            .filter(|&w| !self.pairs_neighbours(w))
+            .collect();
         let links = std::mem::take(&mut self.links[d as usize]);
         for l in &links {
             self.links[l.doc as usize].retain(|x| x.doc != d);
         }
         if let Some(next) = heir {
             self.inherit(config, next, &links);
+        }
+        // Neighbours of neighbours as the batch run would pair them without it: what it
+        // alone held goes, and a neighbour back under the cap pairs its neighbours.
+        let mut relinked = Vec::new();
+        if witness {
+            self.retract_unwitnessed(&direct, &mut relinked);
+        }
+        for w in capped {
+            self.close_around(config, w, &mut relinked);
         }
         let group = self.groups.group_of(d);
         self.groups.remove(d);
@@ -1336,6 +1410,7 @@ impl State {
         self.tables.live -= 1;
         if !bulk {
             let mut seeds: Vec<u32> = links.iter().map(|l| l.doc).collect();
+            seeds.extend(relinked);
             if let Some(g) = group {
                 seeds.extend_from_slice(self.groups.members(g));
             }
@@ -1368,6 +1443,8 @@ impl State {
                     doc: l.doc,
                     relation,
                     similarity: relation_similarity(relation, &scores),
+                    // The heir stands where the representative stood.
+                    closing: l.closing,
                 });
             }
         }
@@ -1489,7 +1566,9 @@ const MAGIC: &[u8; 8] = b"NEARDUPX";
 ///   versions 1 and 2 are read by verifying the documents held again.
 /// - 4: when each document was last seen (the nightly job's window follows crawl
 ///   nights); version 3 is read with none.
-pub const FORMAT_VERSION: u32 = 4;
+/// - 5: whether each edge was found by pairing neighbours of neighbours
+///   ([`Neighbour::closing`]); versions 3 and 4 read every edge as a direct one.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The states of earlier format versions, read to convert.
 mod legacy {
@@ -1552,7 +1631,36 @@ mod legacy {
         pub bands: Box<[u32]>,
         pub keywords: Box<[u32]>,
         pub listed: bool,
-        pub links: Vec<crate::group::Neighbour>,
+        pub links: Vec<NeighbourV4>,
+    }
+
+    /// An edge as versions 3 and 4 kept it: every edge reads as a direct one.
+    #[derive(Clone, serde::Deserialize)]
+    pub(super) struct NeighbourV4 {
+        pub doc: u32,
+        pub relation: Relation,
+        pub similarity: f32,
+    }
+
+    impl From<NeighbourV4> for crate::group::Neighbour {
+        fn from(n: NeighbourV4) -> Self {
+            crate::group::Neighbour {
+                doc: n.doc,
+                relation: n.relation,
+                similarity: n.similarity,
+                closing: false,
+            }
+        }
+    }
+
+    /// A version-4 state: the current one but for its edges ([`NeighbourV4`]).
+    #[derive(serde::Deserialize)]
+    pub(super) struct StateV4 {
+        pub slots: super::Chunked<Option<std::sync::Arc<super::Slot>>>,
+        pub links: super::Chunked<Vec<NeighbourV4>>,
+        pub stats: std::sync::Arc<TermStats>,
+        pub learn: bool,
+        pub groups: crate::group::Online,
     }
 
     #[derive(serde::Deserialize)]
@@ -1594,19 +1702,15 @@ impl Converted {
             .zip(&grouper.group_of)
             .map(|(s, &g)| s.as_ref().map(|_| g))
             .collect();
+        let links = slots.iter().map(|_| Vec::new()).collect();
         Converted {
-            state: State {
-                links: slots.iter().map(|_| Vec::new()).collect(),
-                slots: slots.into_iter().map(|s| s.map(Arc::new)).collect(),
-                stats: Arc::new(stats),
+            state: State::held(
+                slots.into_iter().map(|s| s.map(Arc::new)).collect(),
+                links,
+                Arc::new(stats),
                 learn,
-                groups: Online::default(),
-                tables: Tables::default(),
-                generation: 0,
-                epoch: 0,
-                relinked: std::collections::VecDeque::new(),
-                relinked_from: 0,
-            },
+                Online::default(),
+            ),
             group_of,
             ids: ids.into_iter().map(String::into_boxed_str).collect(),
         }
@@ -1694,6 +1798,7 @@ impl State {
                             doc: d,
                             relation,
                             similarity,
+                            closing: false,
                         },
                     ));
                 }
@@ -1904,20 +2009,17 @@ impl Index {
                         (Some(slot), s.links)
                     });
                     slots.push(slot.map(Arc::new));
-                    links.push(edges);
+                    links.push(edges.into_iter().map(Neighbour::from).collect());
                 }
-                State {
-                    slots,
-                    links,
-                    stats: Arc::new(old.stats),
-                    learn: old.learn,
-                    groups: old.groups,
-                    tables: Tables::default(),
-                    generation: 0,
-                    epoch: 0,
-                    relinked: std::collections::VecDeque::new(),
-                    relinked_from: 0,
+                State::held(slots, links, Arc::new(old.stats), old.learn, old.groups)
+            } else if version == 4 {
+                let old: legacy::StateV4 =
+                    from_io(payload.take(), &mut scratch).map_err(corrupted)?;
+                let mut links = Chunked::default();
+                for edges in old.links.iter() {
+                    links.push(edges.iter().cloned().map(Neighbour::from).collect());
                 }
+                State::held(old.slots, links, old.stats, old.learn, old.groups)
             } else {
                 from_io(payload.take(), &mut scratch).map_err(corrupted)?
             };

@@ -283,8 +283,11 @@ impl Search {
             .map(|k| self.closing[k].1)
     }
 
-    /// The verified edges, with the batch's documents numbered from `base`.
-    pub fn edges(&self, base: u32) -> Vec<Edge> {
+    /// The verified edges, with the batch's documents numbered from `base`, each with
+    /// whether neighbours of neighbours found it (see [`Neighbour::closing`]).
+    ///
+    /// [`Neighbour::closing`]: crate::group::Neighbour::closing
+    pub fn edges(&self, base: u32) -> Vec<(Edge, bool)> {
         let num = |d: Doc| match d {
             Doc::Held(a) => a,
             Doc::New(i) => base + i,
@@ -292,22 +295,24 @@ impl Search {
         let mut out = Vec::new();
         for (i, list) in self.direct.iter().enumerate() {
             for &(c, relation, scores) in list {
-                out.push(Edge {
+                let e = Edge {
                     a: num(c),
                     b: base + i as u32,
                     relation,
                     scores,
-                });
+                };
+                out.push((e, false));
             }
         }
         for &((x, y), found) in &self.closing {
             if let Some((relation, scores)) = found {
-                out.push(Edge {
+                let e = Edge {
                     a: num(x),
                     b: num(y),
                     relation,
                     scores,
-                });
+                };
+                out.push((e, true));
             }
         }
         out
@@ -781,9 +786,10 @@ impl State {
     /// search of the state as it is, without running it again: when none of the few
     /// documents committed since shares a bucket, a keyword or the body of a batch
     /// document (so every walk is as it was), and no held document the batch's
-    /// neighbours of neighbours read (its near neighbours and theirs) gained an edge
-    /// since. `SimHash` candidates are not checked this way. When it stands, it is
-    /// brought to this generation.
+    /// neighbours of neighbours read (its near neighbours and theirs) gained or lost
+    /// an edge since (a commit's retraction takes edges out: [`State::relinked`]).
+    /// `SimHash` candidates are not checked this way. When it stands, it is brought to
+    /// this generation.
     pub(super) fn search_stands(
         &self,
         config: &Config,
@@ -875,9 +881,11 @@ impl State {
     }
 
     /// Neighbours of neighbours to verify, given the batch's direct outcomes: for every
-    /// document with a new near edge (not an exact copy) and at most [`MAX_DEGREE`] near
-    /// neighbours in all, each two of its neighbours not linked or tried yet, when the
-    /// pair or the document is new. Sorted, unique, older first.
+    /// document with a new near edge (not an exact copy) and at most [`MAX_DEGREE`]
+    /// direct near neighbours in all, each two of them not linked or tried yet, when the
+    /// pair or the document is new. As the batch run, only direct edges count: an edge
+    /// found this way is neither a neighbour nor counted ([`State::direct`]). Sorted,
+    /// unique, older first.
     fn closing_pairs(
         &self,
         direct: &[Vec<(Doc, Relation, Scores)>],
@@ -924,12 +932,7 @@ impl State {
             let w = touched[k];
             let mut nb: Vec<Doc> = adjacency[&key(w)].clone();
             if let Doc::Held(a) = w {
-                nb.extend(
-                    self.links[a as usize]
-                        .iter()
-                        .filter(|l| l.relation != Relation::Exact)
-                        .map(|l| Doc::Held(l.doc)),
-                );
+                nb.extend(self.direct(a).map(Doc::Held));
             }
             nb.sort_unstable();
             nb.dedup();

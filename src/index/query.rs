@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Index, MAX_REGION, Match, Prepared, State};
+use super::{Index, MAX_REGION, Match, Prepared, Probe, State};
 use crate::config::Config;
 use crate::document::Document;
 use crate::features::Scratch;
@@ -78,8 +78,10 @@ impl Index {
     ///
     /// **Placement.** The group is predicted by the insertion's grouping rule
     /// ([`crate::group`]) run, without changing anything, over the groups the document
-    /// would touch: its matches' groups with their edges, the document's new edges, and
-    /// the edges an insertion verifies between its neighbours. With frozen word
+    /// would touch: its matches' groups with their edges, the document's new edges, the
+    /// edges an insertion verifies between its neighbours, less the edges between
+    /// neighbours that an insertion takes back (a neighbour it takes past 8 direct
+    /// neighbours no longer holds them; see `index::retract`). With frozen word
     /// statistics ([`Index::with_stats`]) it is what an insertion now gives (group,
     /// canonical, relation and similarity), but for one rare case where the insertion
     /// regroups further away: the document becomes the canonical member of a group that
@@ -95,9 +97,9 @@ impl Index {
     pub fn query_with(&self, doc: &Document, options: QueryOptions) -> QueryResult {
         let p = self.prepare(doc.clone(), &mut Scratch::default());
         let state = self.state();
-        let (edges, pairs) = state.probe(&self.config, &p);
-        let (group, canonical, relation) = state.predict(&self.config, &p, &edges, &pairs);
-        let mut matches = state.matches_with_copies(&edges);
+        let probe = state.probe(&self.config, &p);
+        let (group, canonical, relation) = state.predict(&self.config, &p, &probe);
+        let mut matches = state.matches_with_copies(&probe.edges);
         let total_matches = matches.len();
         if let Some(limit) = options.limit {
             matches.truncate(limit);
@@ -221,16 +223,16 @@ impl State {
         m
     }
 
-    /// Where a prepared document with verified `edges` to held documents would be
+    /// Where a prepared document whose insertion would change what `probe` says would be
     /// placed if inserted now: group id, canonical id, relation and similarity to the
     /// canonical member (`None` when it would be canonical). See [`Index::query_with`].
     fn predict(
         &self,
         config: &Config,
         p: &Prepared,
-        edges: &[Edge],
-        pairs: &[(u32, Neighbour)],
+        probe: &Probe,
     ) -> (Option<String>, String, Option<(Relation, f32)>) {
+        let (edges, pairs, gone) = (&probe.edges, &probe.pairs, &probe.gone);
         let alone = (None, p.doc.id.clone(), None);
         if edges.is_empty() {
             return alone;
@@ -247,10 +249,12 @@ impl State {
         }
         // Ranks as after the insertion. A copy counts what its representative counts,
         // and so does the document when it copies a held body.
+        let is_gone = |x: u32, y: u32| gone.binary_search(&(x.min(y), x.max(y))).is_ok();
         let related = |d: u32| {
             let rep = self.representative(d);
             let held: u64 = self.links[rep as usize]
                 .iter()
+                .filter(|l| !is_gone(rep, l.doc))
                 .map(|l: &Neighbour| quantise(l.similarity))
                 .sum();
             held + extra.get(&rep).copied().unwrap_or(0)
@@ -321,6 +325,7 @@ impl State {
             for nb in &self.links[x as usize] {
                 if let Some(&j) = local.get(&nb.doc)
                     && (i as u32) < j
+                    && !is_gone(x, nb.doc)
                 {
                     links.push((i as u32, j, nb.relation));
                 }
