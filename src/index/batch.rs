@@ -415,10 +415,12 @@ impl Plan {
         self.cands.iter().flat_map(|c| c.0.iter().copied())
     }
 
-    /// Every candidate tried per document, when kept (small batches).
-    fn tried(&self) -> Option<Vec<Vec<Doc>>> {
-        self.memoise
-            .then(|| self.cands.iter().map(|c| c.0.clone()).collect())
+    /// Every candidate document `j` tried, when kept (small batches).
+    fn tried(&self, j: usize) -> Option<&[Doc]> {
+        self.cands
+            .get(j)
+            .filter(|_| self.memoise)
+            .map(|c| c.0.as_slice())
     }
 
     /// Verifies the candidates: each document's edges to older ones, by the older one.
@@ -746,7 +748,7 @@ impl State {
             (self.plan_of(batch, Vec::new()), direct)
         };
         let pairs = if config.rewrites {
-            self.closing_pairs(&direct, plan.tried().as_deref())
+            self.closing_pairs(&direct, &plan)
         } else {
             Vec::new()
         };
@@ -880,7 +882,7 @@ impl State {
         }
     }
 
-    /// Neighbours of neighbours to verify, given the batch's direct outcomes: for every
+    /// Neighbours of neighbours to verify, given the batch's direct outcomes and the `plan` they came from (its candidates tried): for every
     /// document with a new near edge (not an exact copy) and at most [`MAX_DEGREE`]
     /// direct near neighbours in all, each two of them not linked or tried yet, when the
     /// pair or the document is new. As the batch run, only direct edges count: an edge
@@ -889,7 +891,7 @@ impl State {
     fn closing_pairs(
         &self,
         direct: &[Vec<(Doc, Relation, Scores)>],
-        tried: Option<&[Vec<Doc>]>,
+        plan: &Plan,
     ) -> Vec<(Doc, Doc)> {
         let mut new_edges: Vec<(Doc, Doc)> = Vec::new();
         for (i, list) in direct.iter().enumerate() {
@@ -923,10 +925,12 @@ impl State {
         };
         // A direct candidate that failed need not be verified again (without the list
         // of candidates, it is: the same outcome, at the cost of a verification).
-        let tried = |x: Doc, y: Doc| match (y, tried) {
-            (Doc::New(j), Some(t)) => t[j as usize].binary_search(&x).is_ok(),
-            (Doc::New(j), None) => direct[j as usize].binary_search_by(|c| c.0.cmp(&x)).is_ok(),
-            (Doc::Held(_), _) => false,
+        let tried = |x: Doc, y: Doc| match y {
+            Doc::New(j) => match plan.tried(j as usize) {
+                Some(t) => t.binary_search(&x).is_ok(),
+                None => direct[j as usize].binary_search_by(|c| c.0.cmp(&x)).is_ok(),
+            },
+            Doc::Held(_) => false,
         };
         let mut out: Vec<(Doc, Doc)> = map_range(touched.len(), |k| {
             let w = touched[k];
@@ -1018,7 +1022,7 @@ impl super::Index {
         let pairs = if config.rewrites && near {
             let state = self.state();
             (state.generation == plan.generation).then(|| {
-                let pairs = state.closing_pairs(&direct, plan.tried().as_deref());
+                let pairs = state.closing_pairs(&direct, &plan);
                 state.take(pairs.iter().flat_map(|&(x, y)| [x, y]), &mut held);
                 pairs
             })
