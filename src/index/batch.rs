@@ -882,10 +882,11 @@ impl State {
         }
     }
 
-    /// Neighbours of neighbours to verify, given the batch's direct outcomes and the `plan` they came from (its candidates tried): for every
-    /// document with a new near edge (not an exact copy) and at most [`MAX_DEGREE`]
-    /// direct near neighbours in all, each two of them not linked or tried yet, when the
-    /// pair or the document is new. As the batch run, only direct edges count: an edge
+    /// Neighbours of neighbours to verify, given the batch's direct outcomes and the
+    /// `plan` they came from (its candidates tried): for every document with a new near
+    /// edge (not an exact copy) and at most [`MAX_DEGREE`] direct near neighbours in
+    /// all, each two of them not linked or tried yet, when the pair or the document is
+    /// new. As the batch run, only direct edges count: an edge
     /// found this way is neither a neighbour nor counted ([`State::direct`]). Sorted,
     /// unique, older first.
     fn closing_pairs(
