@@ -262,6 +262,9 @@ pub(super) struct Search {
     /// Pairs of neighbours of neighbours (older first), sorted, with outcomes (edges
     /// only, past [`MEMO_BATCH`]).
     closing: Vec<((Doc, Doc), Outcome)>,
+    /// False when the neighbours of neighbours were not paired (another insert committed
+    /// first): such a search never stands ([`State::search_stands`]).
+    paired: bool,
 }
 
 impl Search {
@@ -485,6 +488,7 @@ impl Plan {
             walked,
             slots: self.slots,
             closing,
+            paired: true,
         }
     }
 }
@@ -789,8 +793,9 @@ impl State {
     /// documents committed since shares a bucket, a keyword or the body of a batch
     /// document (so every walk is as it was), and no held document the batch's
     /// neighbours of neighbours read (its near neighbours and theirs) gained or lost
-    /// an edge since (a commit's retraction takes edges out: [`State::relinked`]).
-    /// `SimHash` candidates are not checked this way. When it stands, it is brought to
+    /// an edge since (a commit's retraction takes edges out: [`State::relinked`]); and
+    /// when it paired the neighbours of neighbours. `SimHash` candidates are not checked
+    /// this way. When it stands, it is brought to
     /// this generation.
     pub(super) fn search_stands(
         &self,
@@ -801,6 +806,7 @@ impl State {
         const FEW: usize = 8;
         let since = search.slots as usize;
         if search.epoch != self.epoch
+            || !search.paired
             || search.tried.is_none()
             || config.method != Method::MinHash
             || self.slots.len() - since > FEW
@@ -1030,12 +1036,14 @@ impl super::Index {
         } else {
             Some(Vec::new())
         };
+        let paired = pairs.is_some();
         let closing = match pairs {
             Some(pairs) => plan.verify_closing(config, &batch, &held, &pairs, None),
-            // Another commit came first: the commit finds these pairs.
+            // Another commit came first: the commit searches again and finds these pairs.
             None => Vec::new(),
         };
-        let search = plan.into_search(direct, closing);
+        let mut search = plan.into_search(direct, closing);
+        search.paired = paired;
         let results = (0..n).map(|_| None).collect();
         Ok(self.commit(results, batch, search, progress))
     }
@@ -1083,10 +1091,11 @@ mod tests {
         let config = Config::default();
         let all = [&w, &a, &c, &unrelated, &e].map(Clone::clone);
         let stats = TermStats::from_documents(&all, &config);
-        let index = |extra: &Document| {
+        let index = |extra: &Document, paired: bool| {
             let index = Index::with_stats(config.clone(), stats.clone()).unwrap();
             index.insert(w.clone()).unwrap();
             let (batch, mut search) = search_now(&index, a.clone());
+            search.paired = paired;
             assert!(
                 search.direct[0].iter().any(|e| e.1 != Relation::Exact),
                 "a has a near edge to w"
@@ -1095,12 +1104,14 @@ mod tests {
             let state = index.state();
             state.search_stands(&config, &batch, &mut search)
         };
-        // Nothing the search read changed: it stands.
-        assert!(index(&unrelated));
+        // Nothing the search read changed: it stands, unless it left its neighbours of
+        // neighbours unpaired (an unlocked search that another commit overtook).
+        assert!(index(&unrelated, true));
+        assert!(!index(&unrelated, false));
         // `c` shares nothing with `a`, but joins `a`'s neighbour `w`, whose neighbours
         // `a`'s neighbours of neighbours are.
-        assert!(!index(&c));
+        assert!(!index(&c, true));
         // `e` shares `a`'s buckets and keywords: the walk would find it.
-        assert!(!index(&e));
+        assert!(!index(&e, true));
     }
 }
