@@ -36,7 +36,7 @@ use crate::closing::MAX_DEGREE;
 use crate::config::{Config, Method};
 use crate::hamming::HammingTable;
 use crate::keywords::{self, KeywordParams};
-use crate::verify::{DocView, Edge, Rarity, Relation, Scores, Verifier};
+use crate::verify::{DocView, Edge, Rarity, Relation, Scores, Verifier, Weights};
 use crate::weights::{KeyMap, TermStats};
 
 /// A document an edge may join: one held (by number) or one of the batch (by position
@@ -86,6 +86,9 @@ pub(super) struct Batch {
     /// Keywords looked up in the postings, and keywords listed there (see
     /// [`candidate_keywords`]).
     lookup: Vec<Vec<u32>>,
+    /// Word weights under the statistics the batch was made with, per document (small
+    /// batches only; empty for a copy and without the rewrite tier).
+    weights: Vec<Option<Weights>>,
     pub listed: Vec<Vec<u32>>,
     /// The batch's first document with the same body, when it is not this one.
     first: Vec<Option<u32>>,
@@ -153,25 +156,33 @@ impl Batch {
                 }
             }
         }
-        let (lookup, listed): (Vec<Vec<u32>>, Vec<Vec<u32>>) = map_range(n, |i| {
+        // A small batch keeps each document's word weights for its first verification
+        // (a night's would cost about a kilobyte per document).
+        let keep = n <= MEMO_BATCH;
+        let mut weights: Vec<Option<Weights>> = Vec::new();
+        let mut lookup = Vec::with_capacity(n);
+        let mut listed = Vec::with_capacity(n);
+        for (kw, w) in map_range(n, |i| {
             let p = &docs[i];
             if !config.rewrites || !p.listed || first[i].is_some() || held_body(p.features.exact) {
-                return (Vec::new(), Vec::new());
+                return ((Vec::new(), Vec::new()), None);
             }
-            let w = if config.rewrites {
-                crate::verify::Weights::new(&p.features, stats)
-            } else {
-                crate::verify::Weights::default()
-            };
-            candidate_keywords(&p.features, &w, stats, learn)
-        })
-        .into_iter()
-        .unzip();
+            let w = Weights::new(&p.features, stats);
+            let kw = candidate_keywords(&p.features, &w, stats, learn);
+            (kw, keep.then_some(w))
+        }) {
+            lookup.push(kw.0);
+            listed.push(kw.1);
+            if keep {
+                weights.push(w);
+            }
+        }
         let mut batch = Batch {
             docs,
             input,
             lookup,
             listed,
+            weights,
             first,
             buckets: Vec::new(),
             bucket_at: Vec::new(),
@@ -373,20 +384,30 @@ fn verify_candidates(
     exact: bool,
 ) -> Vec<(Doc, Relation, Scores)> {
     // The new document's word weights, computed once for all its pairs (the same values
-    // as the statistics give), when a pair is not known already.
-    let mut weights: Option<crate::verify::Weights> = None;
+    // as the statistics give), when a pair is not known already. A first search takes
+    // those the batch chose its keywords with (same statistics); a search made again
+    // after other commits computes them anew (a learning index's statistics moved).
+    let kept = batch
+        .weights
+        .get(i)
+        .and_then(Option::as_ref)
+        .filter(|_| memo.is_none());
+    let mut weights: Option<Weights> = None;
     let mut edges = Vec::new();
     for &c in cands {
         let found = if let Some(known) = memo.and_then(|m| m.direct_outcome(i, c)) {
             known
         } else {
-            let w = weights.get_or_insert_with(|| {
-                if config.rewrites {
-                    crate::verify::Weights::new(&batch.docs[i].features, held.stats())
-                } else {
-                    crate::verify::Weights::default()
-                }
-            });
+            let w = match kept {
+                Some(w) => w,
+                None => weights.get_or_insert_with(|| {
+                    if config.rewrites {
+                        Weights::new(&batch.docs[i].features, held.stats())
+                    } else {
+                        Weights::default()
+                    }
+                }),
+            };
             let b = batch.view(i as u32, Rarity::Weights(w));
             if exact {
                 Some((Relation::Exact, verifier.score(held.view(batch, c), b)))
