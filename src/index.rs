@@ -260,7 +260,7 @@ pub(crate) struct State {
     stats: Arc<TermStats>,
     learn: bool,
     /// The groups, by [`crate::group::cluster`] of the documents held.
-    groups: Online,
+    groups: Groups,
     #[serde(skip)]
     tables: Tables,
     /// Counts every change of the documents held (a commit, a removal): a search made
@@ -279,6 +279,42 @@ pub(crate) struct State {
     /// The first generation `relinked` is complete from.
     #[serde(skip)]
     relinked_from: u64,
+}
+
+/// The groups, under a lock of their own (inside the state's): a commit takes it for
+/// writing while it holds the exclusive lock, and forms the groups again under the
+/// shared one, so that other inserts walk the tables meanwhile ([`Index::commit`]).
+/// Whoever reads the groups holds the state's lock (shared or exclusive) and waits
+/// for that regroup, and the next commit comes after it: the groups read are always
+/// those of the documents held. They are written only under the exclusive lock or by
+/// the commit that took them then, so a writer never waits for a reader, and readers
+/// may nest ([`State::groups`]).
+#[derive(Debug, Default)]
+pub(crate) struct Groups(Arc<RwLock<Online>>);
+
+impl Groups {
+    fn new(groups: Online) -> Self {
+        Groups(Arc::new(RwLock::new(groups)))
+    }
+}
+
+impl Clone for Groups {
+    /// A copy of the groups, not a second handle on them.
+    fn clone(&self) -> Self {
+        Groups::new(self.0.read_recursive().clone())
+    }
+}
+
+impl serde::Serialize for Groups {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.read_recursive().serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Groups {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Online::deserialize(d).map(Groups::new)
+    }
 }
 
 /// Lookup tables over the live documents, rebuilt on load.
@@ -678,16 +714,30 @@ impl Index {
             return results.into_iter().map(|r| r.expect("a result")).collect();
         }
         let (added, seeds) = state.commit(batch, &search);
+        // The groups are formed again under the shared lock, other inserts walking the
+        // tables meanwhile; their own lock, taken before the exclusive one is let go,
+        // keeps readers of the groups and the next commit after the regroup (see
+        // [`Groups`]).
+        let groups = Arc::clone(&state.groups.0);
+        let mut groups_mut = groups.write();
+        let state = parking_lot::RwLockWriteGuard::downgrade(state);
         // The first move of each group names the canonical member it had before.
         let mut moved: KeyMap<u32, u32> = KeyMap::default();
-        for m in state.regroup(&seeds, MAX_REGION) {
+        for m in state.regroup_in(&mut groups_mut, &seeds, MAX_REGION) {
             moved.entry(m.group).or_insert(m.from);
         }
-        // The verdicts only read: other inserts may search meanwhile.
-        let state = parking_lot::RwLockWriteGuard::downgrade(state);
+        let groups_read = parking_lot::RwLockWriteGuard::downgrade(groups_mut);
         for (i, d, edges) in added {
-            results[i] = Some(Ok(state.verdict(&self.config, d, &edges, &moved)));
+            results[i] = Some(Ok(state.verdict(
+                &groups_read,
+                &self.config,
+                d,
+                &edges,
+                &moved,
+            )));
         }
+        drop(groups_read);
+        drop(state);
         progress.finish(Stage::Cluster);
         results.into_iter().map(|r| r.expect("a result")).collect()
     }
@@ -783,7 +833,7 @@ impl State {
             links,
             stats,
             learn,
-            groups,
+            groups: Groups::new(groups),
             tables: Tables::default(),
             generation: 0,
             epoch: 0,
@@ -808,6 +858,17 @@ impl State {
             relinked: std::collections::VecDeque::new(),
             relinked_from: 0,
         }
+    }
+
+    /// The groups, for reading, under the state's lock (see [`Groups`]). Reads may
+    /// nest: a reader never waits for a writer that waits for it.
+    fn groups(&self) -> parking_lot::RwLockReadGuard<'_, Online> {
+        self.groups.0.read_recursive()
+    }
+
+    /// The groups, for writing, under the exclusive lock (no one else holds them then).
+    fn groups_mut(&mut self) -> parking_lot::RwLockWriteGuard<'_, Online> {
+        self.groups.0.write()
     }
 
     fn slot(&self, d: u32) -> &Slot {
@@ -839,16 +900,21 @@ impl State {
 
     /// Groups again the documents connected to `seeds` (see [`Online::regroup`]).
     fn regroup(&mut self, seeds: &[u32], max_region: usize) -> Vec<Moved> {
-        let mut groups = std::mem::take(&mut self.groups);
-        let moved = groups.regroup(
+        let groups = Arc::clone(&self.groups.0);
+        let mut groups = groups.write();
+        self.regroup_in(&mut groups, seeds, max_region)
+    }
+
+    /// [`State::regroup`] of `groups`, this state's groups taken for writing (a commit
+    /// regroups under the shared lock: see [`Groups`]).
+    fn regroup_in(&self, groups: &mut Online, seeds: &[u32], max_region: usize) -> Vec<Moved> {
+        groups.regroup(
             seeds,
             |d| self.links[d as usize].as_slice(),
             |d| self.rank(d),
             |d| self.slot(d).id.clone(),
             max_region,
-        );
-        self.groups = groups;
-        moved
+        )
     }
 
     /// Groups every document held again (after removals in bulk).
@@ -981,12 +1047,13 @@ impl State {
     /// to the canonical member.
     fn placement(
         &self,
+        groups: &Online,
         config: &Config,
         d: u32,
     ) -> (Option<String>, String, Option<(Relation, f32)>) {
-        let g = self.groups.group_of(d).expect("a placed document");
-        let canon = self.groups.canonical(g);
-        let group = (self.groups.members(g).len() >= 2).then(|| self.groups.id(g).to_owned());
+        let g = groups.group_of(d).expect("a placed document");
+        let canon = groups.canonical(g);
+        let group = (groups.members(g).len() >= 2).then(|| groups.id(g).to_owned());
         let relation = (canon != d).then(|| {
             // As the batch run: the verified edge when there is one, exact copies of the
             // canonical's body without verifying, else the pair verified now.
@@ -1002,7 +1069,7 @@ impl State {
             let scores = verifier.score(a, b);
             let r = verifier
                 .classify(a.features, b.features, &scores)
-                .unwrap_or(self.groups.tie(d));
+                .unwrap_or(groups.tie(d));
             (r, relation_similarity(r, &scores))
         });
         (group, self.slot(canon).id.to_string(), relation)
@@ -1093,7 +1160,7 @@ impl State {
                 listed: p.listed,
             })));
             self.links.push(links);
-            self.groups.push();
+            self.groups_mut().push();
             added.push((i, d, matches));
         }
         self.tables
@@ -1133,14 +1200,14 @@ impl State {
     /// `moved` maps a group whose canonical member moved to the member before.
     fn verdict(
         &self,
+        groups: &Online,
         config: &Config,
         d: u32,
         edges: &[Edge],
         moved: &KeyMap<u32, u32>,
     ) -> Verdict {
-        let (group, canonical, relation) = self.placement(config, d);
-        let replaced_canonical = self
-            .groups
+        let (group, canonical, relation) = self.placement(groups, config, d);
+        let replaced_canonical = groups
             .group_of(d)
             .and_then(|g| moved.get(&g))
             .map(|&from| self.slot(from).id.to_string());
@@ -1251,11 +1318,12 @@ impl State {
     /// Whether every live document is placed in a group that lists it, and every edge
     /// joins live documents: what a state read from a file must hold.
     fn groups_agree(&self) -> bool {
-        if self.groups.len() != self.slots.len() || self.links.len() != self.slots.len() {
+        let groups = self.groups();
+        if groups.len() != self.slots.len() || self.links.len() != self.slots.len() {
             return false;
         }
         let n = self.slots.len();
-        self.groups.check(|d| self.slots[d as usize].is_some())
+        groups.check(|d| self.slots[d as usize].is_some())
             && self.slots.iter().zip(self.links.iter()).all(|(s, links)| {
                 links.iter().all(|l| {
                     s.is_some() && (l.doc as usize) < n && self.slots[l.doc as usize].is_some()
@@ -1401,8 +1469,8 @@ impl State {
         for w in capped {
             self.close_around(config, w, &mut relinked);
         }
-        let group = self.groups.group_of(d);
-        self.groups.remove(d);
+        let group = self.groups().group_of(d);
+        self.groups_mut().remove(d);
         let s = self.slots[d as usize].take().expect("live document");
         if self.learn {
             Arc::make_mut(&mut self.stats).remove(&s.features);
@@ -1412,7 +1480,7 @@ impl State {
             let mut seeds: Vec<u32> = links.iter().map(|l| l.doc).collect();
             seeds.extend(relinked);
             if let Some(g) = group {
-                seeds.extend_from_slice(self.groups.members(g));
+                seeds.extend_from_slice(self.groups().members(g));
             }
             self.regroup(&seeds, MAX_REGION);
         }
@@ -1469,7 +1537,7 @@ impl State {
                 n += 1;
             }
         }
-        self.groups.compact(&new_number);
+        self.groups_mut().compact(&new_number);
         for links in self.links.iter_mut() {
             for l in links {
                 l.doc = new_number[l.doc as usize].expect("edges join live documents");
@@ -1808,7 +1876,7 @@ impl State {
             self.links[a as usize].push(nb);
             self.links[d as usize].push(Neighbour { doc: a, ..nb });
         }
-        self.groups.assume(group_of, ids);
+        self.groups_mut().assume(group_of, ids);
         self.regroup_all();
     }
 

@@ -8,7 +8,7 @@ use super::{Index, MAX_REGION, Match, Prepared, Probe, State};
 use crate::config::Config;
 use crate::document::Document;
 use crate::features::Scratch;
-use crate::group::{Link, Name, Neighbour, Rank, cluster, is_copy, quantise};
+use crate::group::{Link, Name, Neighbour, Online, Rank, cluster, is_copy, quantise};
 use crate::verify::{DocView, Edge, Rarity, Relation, Role, Verifier, relation_similarity};
 
 /// Where a held document stands: its group and its relation to the group's canonical
@@ -127,7 +127,7 @@ impl Index {
     pub fn placement(&self, id: &str) -> Option<Placement> {
         let state = self.state();
         let d = state.find(id)?;
-        Some(state.placement_of(&self.config, d))
+        Some(state.placement_of(&state.groups(), &self.config, d))
     }
 
     /// The members of a group of two or more, by the group's id (as in
@@ -137,14 +137,18 @@ impl Index {
     #[must_use]
     pub fn members(&self, group: &str) -> Option<Vec<Placement>> {
         let state = self.state();
-        let groups = &state.groups;
+        let groups = state.groups();
         let g = groups
             .named(group)
             .filter(|&g| groups.members(g).len() >= 2)?;
         let canon = groups.canonical(g);
         let order =
             std::iter::once(canon).chain(groups.members(g).iter().copied().filter(|&m| m != canon));
-        Some(order.map(|d| state.placement_of(&self.config, d)).collect())
+        Some(
+            order
+                .map(|d| state.placement_of(&groups, &self.config, d))
+                .collect(),
+        )
     }
 
     /// The publication time of a held document; `None` when it has none or no document
@@ -159,8 +163,8 @@ impl Index {
 
 impl State {
     /// The [`Placement`] of held document `d`.
-    fn placement_of(&self, config: &Config, d: u32) -> Placement {
-        let (group, canonical, relation) = self.placement(config, d);
+    fn placement_of(&self, groups: &Online, config: &Config, d: u32) -> Placement {
+        let (group, canonical, relation) = self.placement(groups, config, d);
         Placement {
             id: self.slot(d).id.to_string(),
             group,
@@ -233,6 +237,7 @@ impl State {
         probe: &Probe,
     ) -> (Option<String>, String, Option<(Relation, f32)>) {
         let (edges, pairs, gone) = (&probe.edges, &probe.pairs, &probe.gone);
+        let online = self.groups();
         let alone = (None, p.doc.id.clone(), None);
         if edges.is_empty() {
             return alone;
@@ -274,10 +279,10 @@ impl State {
         let mut docs: Vec<u32> = Vec::new();
         let mut taken: HashSet<u32> = HashSet::new();
         for e in edges {
-            if let Some(g) = self.groups.group_of(e.a)
+            if let Some(g) = online.group_of(e.a)
                 && taken.insert(g)
             {
-                docs.extend_from_slice(self.groups.members(g));
+                docs.extend_from_slice(online.members(g));
             }
         }
         docs.sort_unstable();
@@ -287,10 +292,8 @@ impl State {
             // of its strongest neighbour that it may join without chaining (a copy, a
             // canonical member, or a member copied from its canonical), or stays alone.
             let joinable = |e: &&Edge| {
-                let g = self.groups.group_of(e.a).expect("a placed document");
-                is_copy(e.relation)
-                    || self.groups.canonical(g) == e.a
-                    || is_copy(self.groups.tie(e.a))
+                let g = online.group_of(e.a).expect("a placed document");
+                is_copy(e.relation) || online.canonical(g) == e.a || is_copy(online.tie(e.a))
             };
             let Some(best) = edges.iter().filter(joinable).min_by(|x, y| {
                 x.relation
@@ -300,9 +303,9 @@ impl State {
             }) else {
                 return alone;
             };
-            let g = self.groups.group_of(best.a).expect("a placed document");
-            let c = self.groups.canonical(g);
-            let id = self.groups.id(g).to_owned();
+            let g = online.group_of(best.a).expect("a placed document");
+            let c = online.canonical(g);
+            let id = online.id(g).to_owned();
             // It becomes canonical when it ranks first.
             let held = Rank {
                 related: related(c),
@@ -356,13 +359,13 @@ impl State {
         let groups = partition.ranked_members(|i| ranks[i as usize]);
         let mine = &groups[g as usize];
         let id = (mine.len() >= 2).then(|| {
-            let names = self.groups.names(
+            let names = online.names(
                 &groups,
-                |i| (i != me).then(|| self.groups.group_of(docs[i as usize]))?,
+                |i| (i != me).then(|| online.group_of(docs[i as usize]))?,
                 |i| ranks[i as usize].id.into(),
             );
             match &names[g as usize] {
-                Name::Old(o) => self.groups.id(*o).to_owned(),
+                Name::Old(o) => online.id(*o).to_owned(),
                 Name::New(name) => name.to_string(),
             }
         });
