@@ -50,7 +50,7 @@ use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{RwLock, RwLockUpgradableReadGuard, RwLockWriteGuard};
 
 use rayon::prelude::*;
 
@@ -200,25 +200,48 @@ const RELINKED_MAX: usize = 4096;
 const SPIN: std::time::Duration = std::time::Duration::from_micros(20);
 const TRY: std::time::Duration = std::time::Duration::from_millis(1);
 
+/// Waits a moment before a lock is tried again, from `start` on: spinning first, then
+/// giving the core away (see [`TRY`]). False once it is time to sleep.
+fn back_off(start: std::time::Instant) -> bool {
+    let waited = start.elapsed();
+    if waited < SPIN {
+        for _ in 0..64 {
+            std::hint::spin_loop();
+        }
+    } else if waited < TRY {
+        std::thread::yield_now();
+    } else {
+        return false;
+    }
+    true
+}
+
 /// A lock taken by `try_lock`, retried (see [`TRY`]), else by `lock` (which sleeps).
 fn spin_lock<G>(try_lock: impl Fn() -> Option<G>, lock: impl FnOnce() -> G) -> G {
     if let Some(g) = try_lock() {
         return g;
     }
     let start = std::time::Instant::now();
-    loop {
-        let waited = start.elapsed();
-        if waited < SPIN {
-            for _ in 0..64 {
-                std::hint::spin_loop();
-            }
-        } else if waited < TRY {
-            std::thread::yield_now();
-        } else {
-            return lock();
-        }
+    while back_off(start) {
         if let Some(g) = try_lock() {
             return g;
+        }
+    }
+    lock()
+}
+
+/// The exclusive lock from an upgradable one, tried again as [`spin_lock`] does (the
+/// searches holding the shared lock last microseconds).
+fn upgrade<T>(guard: RwLockUpgradableReadGuard<'_, T>) -> RwLockWriteGuard<'_, T> {
+    let mut guard = guard;
+    let start = std::time::Instant::now();
+    loop {
+        match RwLockUpgradableReadGuard::try_upgrade(guard) {
+            Ok(w) => return w,
+            Err(g) => guard = g,
+        }
+        if !back_off(start) {
+            return RwLockUpgradableReadGuard::upgrade(guard);
         }
     }
 }
@@ -415,6 +438,24 @@ pub struct Index {
 /// edges to earlier documents (its matches).
 type Added = (usize, u32, Vec<Edge>);
 
+/// What a commit writes, sorted out before it takes the exclusive lock
+/// ([`State::pending`]).
+struct Pending {
+    /// The first new document's number, and the generation read.
+    base: u32,
+    generation: u64,
+    /// Each new document's edges, and its matches (edges to older documents).
+    links: Vec<Vec<Neighbour>>,
+    matches: Vec<Vec<Edge>>,
+    /// Edges added to held documents, in order.
+    held: Vec<(u32, Neighbour)>,
+    /// The documents to group again (more come from the retraction).
+    seeds: Vec<u32>,
+    /// The held documents pairing their neighbours that gain a direct near edge, with
+    /// those neighbours ([`State::retract_unwitnessed`]).
+    hubs: Vec<(u32, Vec<u32>)>,
+}
+
 /// What inserting a document would change ([`State::probe`]).
 #[derive(Default)]
 struct Probe {
@@ -496,8 +537,17 @@ impl Index {
     }
 
     /// The exclusive lock, spinning a while first (see [`Index::state`]).
-    fn state_mut(&self) -> parking_lot::RwLockWriteGuard<'_, State> {
+    fn state_mut(&self) -> RwLockWriteGuard<'_, State> {
         spin_lock(|| self.state.try_write(), || self.state.write())
+    }
+
+    /// The upgradable lock, spinning a while first: shared with searches, exclusive of
+    /// other commits and of the exclusive lock (see [`Index::commit`]).
+    fn state_upgradable(&self) -> RwLockUpgradableReadGuard<'_, State> {
+        spin_lock(
+            || self.state.try_upgradable_read(),
+            || self.state.upgradable_read(),
+        )
     }
 
     /// The configuration.
@@ -679,9 +729,13 @@ impl Index {
     ) -> Vec<Result<Verdict>> {
         use crate::progress::Stage;
         progress.start(Stage::Cluster, None);
-        let mut state = self.state_mut();
+        // What the commit reads (the check of the search, its edges) is done under the
+        // upgradable lock, which keeps other commits out but lets searches in; only the
+        // writes hold the exclusive lock.
+        let state = self.state_upgradable();
         let learn = state.learn;
-        if batch.docs.iter().any(|p| state.find(&p.doc.id).is_some()) {
+        let state = if batch.docs.iter().any(|p| state.find(&p.doc.id).is_some()) {
+            let mut state = upgrade(state);
             // Another insert took an id meanwhile: without those documents, search again.
             let mut keep = Vec::with_capacity(batch.len());
             for (i, p) in batch.input.into_iter().zip(batch.docs) {
@@ -696,11 +750,17 @@ impl Index {
             }
             batch = state.batch(&self.config, keep);
             search = state.search(&self.config, &batch, None, progress);
-        } else if search.generation != state.generation
-            && !state.search_stands(&self.config, &batch, &mut search)
-        {
-            search = state.search(&self.config, &batch, Some(&search), progress);
-        }
+            RwLockWriteGuard::downgrade_to_upgradable(state)
+        } else {
+            if search.generation != state.generation
+                && !state.search_stands(&self.config, &batch, &mut search)
+            {
+                search = state.search(&self.config, &batch, Some(&search), progress);
+            }
+            state
+        };
+        let pending = state.pending(&batch, &search);
+        let mut state = upgrade(state);
         let free = MAX_DOCS.saturating_sub(state.slots.len() as u32) as usize;
         if batch.len() > free {
             for (i, p) in batch.input.into_iter().zip(batch.docs) {
@@ -713,14 +773,14 @@ impl Index {
             }
             return results.into_iter().map(|r| r.expect("a result")).collect();
         }
-        let (added, seeds) = state.commit(batch, &search);
+        let (added, seeds) = state.commit(batch, pending);
         // The groups are formed again under the shared lock, other inserts walking the
         // tables meanwhile; their own lock, taken before the exclusive one is let go,
         // keeps readers of the groups and the next commit after the regroup (see
         // [`Groups`]).
         let groups = Arc::clone(&state.groups.0);
         let mut groups_mut = groups.write();
-        let state = parking_lot::RwLockWriteGuard::downgrade(state);
+        let state = RwLockWriteGuard::downgrade(state);
         // The first move of each group names the canonical member it had before.
         let mut moved: KeyMap<u32, u32> = KeyMap::default();
         for m in state.regroup_in(&mut groups_mut, &seeds, MAX_REGION) {
@@ -1075,17 +1135,22 @@ impl State {
         (group, self.slot(canon).id.to_string(), relation)
     }
 
-    /// Enters the batch's documents (numbered from the first free slot, in id order)
-    /// with the edges `search` found, which must be a search of the state as it is.
-    /// Returns each document's position in the caller's list, number and matches (its
-    /// edges to earlier documents), and the documents to group again.
-    fn commit(&mut self, batch: Batch, search: &Search) -> (Vec<Added>, Vec<u32>) {
-        debug_assert_eq!(search.generation, self.generation);
+    /// What committing `search` (a search of the state as it is) reads before it
+    /// writes, under the upgradable lock (searches go on meanwhile): the edges, sorted
+    /// out by document, and the held documents the commit may take past the cap
+    /// (`retract`).
+    fn pending(&self, batch: &Batch, search: &Search) -> Pending {
         let base = self.slots.len() as u32;
         let n = batch.len();
-        let mut links: Vec<Vec<Neighbour>> = vec![Vec::new(); n];
-        let mut matches: Vec<Vec<Edge>> = vec![Vec::new(); n];
-        let mut seeds: Vec<u32> = (base..base + n as u32).collect();
+        let mut pending = Pending {
+            base,
+            generation: self.generation,
+            links: vec![Vec::new(); n],
+            matches: vec![Vec::new(); n],
+            held: Vec::new(),
+            seeds: (base..base + n as u32).collect(),
+            hubs: Vec::new(),
+        };
         let edges = search.edges(base);
         // Held documents that pair their neighbours and gain a direct near edge, with
         // those neighbours: the ones this commit may take past the cap (`retract`).
@@ -1096,7 +1161,7 @@ impl State {
             .collect();
         hubs.sort_unstable();
         hubs.dedup();
-        let hubs: Vec<(u32, Vec<u32>)> = hubs
+        pending.hubs = hubs
             .into_iter()
             .filter(|&w| self.pairs_neighbours(w))
             .map(|w| (w, self.direct_sorted(w)))
@@ -1118,20 +1183,43 @@ impl State {
                 },
             );
             if e.b >= base {
-                links[(e.b - base) as usize].push(to_b);
-                matches[(e.b - base) as usize].push(e);
+                pending.links[(e.b - base) as usize].push(to_b);
+                pending.matches[(e.b - base) as usize].push(e);
             } else {
                 // Two held documents joined through a new one.
-                self.links[e.b as usize].push(to_b);
-                self.relinked.push_back((self.generation, e.b));
-                seeds.extend([e.a, e.b]);
+                pending.held.push((e.b, to_b));
+                pending.seeds.extend([e.a, e.b]);
             }
             if e.a >= base {
-                links[(e.a - base) as usize].push(to_a);
+                pending.links[(e.a - base) as usize].push(to_a);
             } else {
-                self.links[e.a as usize].push(to_a);
-                self.relinked.push_back((self.generation, e.a));
+                pending.held.push((e.a, to_a));
             }
+        }
+        pending
+    }
+
+    /// Enters the batch's documents (numbered from the first free slot, in id order)
+    /// with the edges of a search of the state as it is, as [`State::pending`] sorted
+    /// them out. Returns each document's position in the
+    /// caller's list, number and matches (its edges to earlier documents), and the
+    /// documents to group again.
+    fn commit(&mut self, batch: Batch, pending: Pending) -> (Vec<Added>, Vec<u32>) {
+        debug_assert_eq!(pending.generation, self.generation);
+        let Pending {
+            base,
+            links,
+            matches,
+            held,
+            mut seeds,
+            hubs,
+            ..
+        } = pending;
+        debug_assert_eq!(base, self.slots.len() as u32);
+        let n = batch.len();
+        for (d, nb) in held {
+            self.links[d as usize].push(nb);
+            self.relinked.push_back((self.generation, d));
         }
         let mut added = Vec::with_capacity(n);
         let batch::Batch {

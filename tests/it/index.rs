@@ -554,3 +554,64 @@ fn saves_during_inserts_hold_a_consistent_prefix() {
     }
     assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
 }
+
+/// Reads of the groups while other threads insert: a commit forms the groups again
+/// after it lets searches back in, so a reader must wait for that regroup. A document
+/// it finds held is always placed (an unplaced one would panic), and a group it lists
+/// is read whole (each member names that group).
+#[test]
+fn reads_during_inserts_see_whole_commits() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut rng = Rng::new(93);
+    let docs: Vec<Document> = (0..40)
+        .flat_map(|i| {
+            let text = story(&mut rng, 8);
+            [
+                Document::new(format!("s{i}"), text.clone()),
+                Document::new(
+                    format!("s{i}-wrap"),
+                    format!("Valley Times. {text} Subscribe."),
+                ),
+            ]
+        })
+        .collect();
+    let config = Config::default();
+    let stats = TermStats::from_documents(&docs, &config);
+    for frozen in [true, false] {
+        let index = if frozen {
+            Index::with_stats(config.clone(), stats.clone()).unwrap()
+        } else {
+            Index::new(config.clone()).unwrap()
+        };
+        let inserted = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for half in [0, 1] {
+                let (index, docs, inserted) = (&index, &docs, &inserted);
+                s.spawn(move || {
+                    for d in docs.iter().skip(half).step_by(2) {
+                        index.insert(d.clone()).unwrap();
+                        inserted.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+            while inserted.load(Ordering::SeqCst) < docs.len() {
+                for d in &docs {
+                    let Some(p) = index.placement(&d.id) else {
+                        continue;
+                    };
+                    if let Some(g) = &p.group {
+                        let members = index.members(g).expect("a group listed");
+                        assert!(members.len() >= 2, "{g}");
+                        assert_eq!(members[0].canonical, members[0].id, "{g}");
+                        for m in &members {
+                            assert_eq!(m.group.as_ref(), Some(g), "{}", m.id);
+                            assert_eq!(m.canonical, members[0].id, "{}", m.id);
+                        }
+                    }
+                }
+            }
+        });
+        assert!(docs.iter().all(|d| index.placement(&d.id).is_some()));
+        assert_eq!(index.len(), docs.len());
+    }
+}
