@@ -194,6 +194,10 @@ fn link(d: u32, j: usize) -> u32 {
 const RELINKED_GENERATIONS: u64 = 16;
 const RELINKED_MAX: usize = 4096;
 
+/// How many times a commit makes a stale search again under the shared lock before it
+/// does so under the upgradable one ([`Index::commit`]).
+const STALE_TRIES: u32 = 2;
+
 /// How long a thread waiting for the index's lock tries again before it sleeps: spinning
 /// for the first [`SPIN`], then giving its core away between tries (the holder may be
 /// waiting for it), up to [`TRY`].
@@ -731,8 +735,23 @@ impl Index {
         progress.start(Stage::Cluster, None);
         // What the commit reads (the check of the search, its edges) is done under the
         // upgradable lock, which keeps other commits out but lets searches in; only the
-        // writes hold the exclusive lock.
-        let state = self.state_upgradable();
+        // writes hold the exclusive lock. A search another commit overtook is made
+        // again under the shared lock first (other commits go on meanwhile), a few
+        // times, then under the upgradable lock.
+        let mut tries = 0;
+        let state = loop {
+            let state = self.state_upgradable();
+            if tries == STALE_TRIES
+                || search.generation == state.generation
+                || state.search_stands(&self.config, &batch, &mut search)
+            {
+                break state;
+            }
+            drop(state);
+            let state = self.state();
+            search = state.search(&self.config, &batch, Some(&search), progress);
+            tries += 1;
+        };
         let learn = state.learn;
         let state = if batch.docs.iter().any(|p| state.find(&p.doc.id).is_some()) {
             let mut state = upgrade(state);
