@@ -6,13 +6,14 @@
 //!
 //! **Consistency and threads.** `Index` is `Send + Sync`. An insert computes features
 //! without a lock, finds and verifies its candidates under the shared lock (inserts from
-//! several threads overlap there), then commits under the exclusive lock: edges, tables
-//! and groups. A commit that finds the index changed since its search searches again
-//! under the exclusive lock, reusing every verification made (only pairs with the
+//! several threads overlap there), then commits: it checks its search under the
+//! upgradable lock (one commit at a time, searches go on), writes edges and tables under
+//! the exclusive lock, and forms the groups again under the shared one, holding the
+//! groups' own lock (see [`Index::commit`]). A commit that finds the index changed since
+//! its search searches again, reusing every verification made (only pairs with the
 //! documents committed in between are verified then; see `batch`). So the edges and
-//! groups are exactly those of a sequential insertion in commit order. Throughput does
-//! not grow with threads yet: a commit waits for the searches in progress, and new
-//! searches wait behind a waiting commit (BENCHMARKS.md). One caveat: an
+//! groups are exactly those of a sequential insertion in commit order. A commit still
+//! waits for the table walks in progress (BENCHMARKS.md). One caveat: an
 //! index that learns its word statistics ([`Index::new`]) weighs a document's words by
 //! the statistics at its search, which may miss the documents committed concurrently.
 //!
@@ -721,9 +722,11 @@ impl Index {
         self.commit(results, batch, search, progress)
     }
 
-    /// The commit of an insert (see [`batch`]): under the exclusive lock, the search
-    /// made again if another insert committed since, then the documents entered and
-    /// grouped. `results` holds the documents refused already.
+    /// The commit of an insert (see [`batch`]): under the upgradable lock, the search
+    /// checked (made again under the shared lock if another insert committed since)
+    /// and its edges sorted out; under the exclusive lock, the documents entered; under
+    /// the shared lock, holding the groups' lock taken before, the documents grouped
+    /// and the verdicts read. `results` holds the documents refused already.
     fn commit(
         &self,
         mut results: Vec<Option<Result<Verdict>>>,

@@ -18,14 +18,17 @@
 //! never change). So inserts from several threads wait for each other only for table
 //! walks and commits.
 //!
-//! **Commit** (exclusive lock): the documents enter the tables with their edges and the
-//! groups they touch are formed again ([`crate::group::Online::regroup`]); the verdicts
-//! are then read under the shared lock. When another insert committed between the two
-//! phases, the search is checked ([`State::search_stands`]: nothing it read changed) or
-//! runs again under the exclusive lock, reusing every verification the first search
-//! made (a [`Search`] is its own memo) and walking only the buckets and postings the
-//! documents committed since entered. So an insert's edges are those of a sequential
-//! insertion in commit order, while most of the work runs outside the exclusive lock.
+//! **Commit** (`Index::commit`): under the upgradable lock (one commit at a time,
+//! searches go on), the search is checked and its edges sorted out; under the exclusive
+//! lock, the documents enter the tables with their edges; under the shared lock again,
+//! holding the groups' own lock, the groups they touch are formed again
+//! ([`crate::group::Online::regroup`]) and the verdicts read. When another insert
+//! committed between the two phases, the search is checked ([`State::search_stands`]:
+//! nothing it read changed) or runs again under the shared lock (then is checked again),
+//! reusing every verification the first search made (a [`Search`] is its own memo) and
+//! walking only the buckets and postings the documents committed since entered. So an
+//! insert's edges are those of a sequential insertion in commit order, while most of
+//! the work runs outside the exclusive lock.
 
 use rayon::prelude::*;
 
