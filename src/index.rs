@@ -9,7 +9,7 @@
 //! several threads overlap there), then commits: it checks its search under the
 //! upgradable lock (one commit at a time, searches go on), writes edges and tables under
 //! the exclusive lock, and forms the groups again under the shared one, holding the
-//! groups' own lock (see [`Index::commit`]). A commit that finds the index changed since
+//! groups' own lock (see `Index::commit`). A commit that finds the index changed since
 //! its search searches again, reusing every verification made (only pairs with the
 //! documents committed in between are verified then; see `batch`). So the edges and
 //! groups are exactly those of a sequential insertion in commit order. A commit still
