@@ -40,6 +40,12 @@
 //! words, figures), 32-bit LSH bucket keys and keywords; later exact copies of a body
 //! share its representative's keys. The tables (ids, exact bodies, LSH buckets as
 //! chains through the documents, keyword postings) are derived and rebuilt on load.
+//! Of the shingle and word sets, a slot keeps what verification reads
+//! ([`crate::config::Footprint`]): whole sets up to about 1,000 words by default, the
+//! smallest 64 hashes of each with `Footprint::Compact`, which also takes a third of the
+//! LSH bands (BENCHMARKS.md gives bytes per document for both). A learning index
+//! ([`Index::new`]) counts a document's words whole but, when the document leaves,
+//! forgets only the words its slot kept: the other words of a sampled text stay counted.
 //!
 //! **`SimHash`.** With `Config::method = SimHash` a document has no bucket keys: its
 //! 64-bit fingerprint goes into a [`HammingTable`] (every held representative within
@@ -308,6 +314,8 @@ struct Tables {
     slice_next: Vec<u32>,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
+    /// What a slot keeps of its shingle and word sets ([`held_features`]).
+    sample: crate::config::Sample,
     live: usize,
     /// The LSH banding in force (derived from the configuration; no bands with
     /// `SimHash`).
@@ -332,6 +340,7 @@ impl Default for Tables {
             slice_postings: Sharded::default(),
             slice_next: Vec::new(),
             window_days: 0,
+            sample: crate::config::Footprint::Full.sample(),
             live: 0,
             banding: crate::lsh::Banding { bands: 0, rows: 0 },
             hamming: None,
@@ -346,6 +355,20 @@ fn table_banding(config: &Config) -> crate::lsh::Banding {
         Method::MinHash => config.banding(),
         Method::SimHash => crate::lsh::Banding { bands: 0, rows: 0 },
     }
+}
+
+/// What a slot keeps of a document's features: no term frequencies (used only to pick
+/// keywords, at insertion), and the shingle and word sets as verification reads them
+/// (their first `sample` hashes: [`crate::config::Footprint`]), with no spare capacity.
+fn held_features(mut f: Features, sample: crate::config::Sample) -> Features {
+    f.tf = Vec::new();
+    f.shingles.truncate(sample.shingles);
+    f.terms.truncate(sample.words);
+    f.shingles.shrink_to_fit();
+    f.terms.shrink_to_fit();
+    f.title.shrink_to_fit();
+    f.numbers.shrink_to_fit();
+    f
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -1080,8 +1103,7 @@ impl State {
             .zip(links.into_iter().zip(matches))
         {
             let d = self.slots.len() as u32;
-            let mut features = p.features;
-            features.tf = Vec::new();
+            let features = held_features(p.features, self.tables.sample);
             self.slots.push(Some(Arc::new(Slot {
                 id: p.doc.id.into_boxed_str(),
                 timestamp: p.doc.timestamp,
@@ -1497,6 +1519,7 @@ impl State {
             post_next: vec![NIL; self.slots.len() * KW],
             slice_next: vec![NIL; self.slots.len() * KW],
             window_days: config.rewrite_window_days,
+            sample: config.footprint.sample(),
             banding,
             ..Tables::default()
         };
