@@ -225,6 +225,20 @@ fn main() {
         grown as f64 / held.max(1) as f64
     );
     println!("wall    {:.1} s", started.elapsed().as_secs_f64());
+    let parts = index.memory();
+    let total: usize = parts.iter().map(|p| p.1).sum();
+    let per_doc = |b: usize| b as f64 / held.max(1) as f64;
+    for (part, bytes) in parts {
+        println!(
+            "memory  {part:<28} {:>6.0} bytes per document",
+            per_doc(bytes)
+        );
+    }
+    println!(
+        "memory  {:<28} {:>6.0} bytes per document (Index::memory)",
+        "total",
+        per_doc(total)
+    );
 }
 
 /// Peak resident memory of this process so far, in bytes (`VmHWM`; 0 without `/proc`).

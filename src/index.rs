@@ -493,6 +493,58 @@ impl Index {
         &self.config
     }
 
+    /// Approximate heap bytes of what the index holds, by part, largest parts of a
+    /// document first: to see where memory goes (`benches/index.rs` prints it per
+    /// document). Counts vectors and maps by capacity and 16 bytes of allocation header
+    /// per allocation; the allocator's own slack is not counted.
+    #[must_use]
+    pub fn memory(&self) -> Vec<(&'static str, usize)> {
+        let st = self.state();
+        let (mut slot, mut ids, mut shingles, mut words, mut other, mut keys) = (0, 0, 0, 0, 0, 0);
+        let boxed = |bytes: usize| bytes + 16;
+        for s in st.slots.iter().flatten() {
+            // The slot, its `Arc` counts and its allocation header.
+            slot += std::mem::size_of::<Slot>() + 32;
+            ids += boxed(s.id.len());
+            shingles += boxed(s.features.shingles.capacity() * 4);
+            words += boxed(s.features.terms.capacity() * 4);
+            other +=
+                boxed(s.features.title.capacity() * 4) + boxed(s.features.numbers.capacity() * 4);
+            keys += boxed(s.bands.len() * 4) + boxed(s.keywords.len() * 4);
+        }
+        let t = &st.tables;
+        let links: usize = st
+            .links
+            .iter()
+            .map(|l| {
+                std::mem::size_of::<Vec<Neighbour>>()
+                    + l.capacity() * std::mem::size_of::<Neighbour>()
+            })
+            .sum();
+        vec![
+            ("slots (fixed part)", slot + st.slots.len() * 8),
+            ("ids", ids + t.by_id.heap_bytes()),
+            ("shingle hashes", shingles),
+            ("word hashes", words),
+            ("headline words and figures", other),
+            ("bucket keys and keywords", keys),
+            (
+                "LSH buckets",
+                t.heads.iter().map(Sharded::heap_bytes).sum::<usize>() + t.next.capacity() * 4,
+            ),
+            (
+                "keyword postings",
+                t.postings.heap_bytes()
+                    + t.slice_postings.heap_bytes()
+                    + (t.post_next.capacity() + t.slice_next.capacity()) * 4,
+            ),
+            ("exact bodies", t.exact.heap_bytes() + t.copies.heap_bytes()),
+            ("edges", links),
+            ("groups", st.groups.heap_bytes()),
+            ("word statistics", st.stats.heap_bytes()),
+        ]
+    }
+
     /// Number of documents held.
     #[must_use]
     pub fn len(&self) -> usize {
