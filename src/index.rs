@@ -76,11 +76,13 @@ use crate::weights::{KeyMap, TermStats};
 
 mod batch;
 mod chunked;
+mod paged;
 mod query;
 mod retract;
 mod sharded;
 use batch::{Batch, Search};
 use chunked::Chunked;
+use paged::Paged;
 pub use query::{Placement, QueryOptions, QueryResult};
 use sharded::Sharded;
 
@@ -150,7 +152,7 @@ fn slice_key(term: u32, slice: i32) -> u64 {
 }
 
 /// The documents of a posting chain through `next`, newest first, from the link `head`.
-fn chain(next: &[u32], head: u32) -> impl Iterator<Item = u32> + '_ {
+fn chain(next: &Paged, head: u32) -> impl Iterator<Item = u32> + '_ {
     let mut at = head;
     std::iter::from_fn(move || {
         (at != NIL).then(|| {
@@ -164,7 +166,7 @@ fn chain(next: &[u32], head: u32) -> impl Iterator<Item = u32> + '_ {
 /// Takes the link `mine` out of the posting chain of `key` (through `next`).
 fn unlink<K: sharded::ShardKey>(
     postings: &mut Sharded<K, (u32, u32)>,
-    next: &mut [u32],
+    next: &mut Paged,
     key: K,
     mine: u32,
 ) {
@@ -300,18 +302,18 @@ struct Tables {
     /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
     heads: Vec<Sharded<u32, u32>>,
-    next: Vec<u32>,
+    next: Paged,
     /// Keyword → (link of the newest document listing it, how many do). A link is
     /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
     /// link of the same keyword. Links name the position, so walking a posting touches
     /// one array entry per document, not the document's keyword list.
     postings: Sharded<u32, (u32, u32)>,
-    post_next: Vec<u32>,
+    post_next: Paged,
     /// The same per keyword and time slice of the rewrite window
     /// ([`crate::keywords::time_slice`]; key [`slice_key`]): a dated document counts and
     /// links only the documents near it in time, as the batch run does.
     slice_postings: Sharded<u64, (u32, u32)>,
-    slice_next: Vec<u32>,
+    slice_next: Paged,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
     /// What a slot keeps of its shingle and word sets ([`held_features`]).
@@ -334,11 +336,11 @@ impl Default for Tables {
             exact: Sharded::default(),
             copies: Sharded::default(),
             heads: Vec::new(),
-            next: Vec::new(),
+            next: Paged::default(),
             postings: Sharded::default(),
-            post_next: Vec::new(),
+            post_next: Paged::default(),
             slice_postings: Sharded::default(),
-            slice_next: Vec::new(),
+            slice_next: Paged::default(),
             window_days: 0,
             sample: crate::config::Footprint::Full.sample(),
             live: 0,
@@ -1567,9 +1569,9 @@ impl State {
                 )
             }),
             heads: vec![Sharded::default(); banding.bands],
-            next: vec![NIL; self.slots.len() * banding.bands],
-            post_next: vec![NIL; self.slots.len() * KW],
-            slice_next: vec![NIL; self.slots.len() * KW],
+            next: Paged::filled(self.slots.len() * banding.bands, NIL),
+            post_next: Paged::filled(self.slots.len() * KW, NIL),
+            slice_next: Paged::filled(self.slots.len() * KW, NIL),
             window_days: config.rewrite_window_days,
             sample: config.footprint.sample(),
             banding,

@@ -83,22 +83,16 @@ fn the_compact_footprint_holds_less_and_still_groups_copies() {
     let corpus = docs(80, 5);
     let held = |footprint| {
         let config = Config::builder().footprint(footprint).build().unwrap();
-        let index = Index::with_stats(config.clone(), TermStats::from_documents(&corpus, &config))
-            .unwrap();
+        let index =
+            Index::with_stats(config.clone(), TermStats::from_documents(&corpus, &config)).unwrap();
         for d in &corpus {
             index.insert(d.clone()).unwrap();
         }
         index
     };
     let (full, compact) = (held(Footprint::Full), held(Footprint::Compact));
-    let part = |index: &Index, name: &str| {
-        index
-            .memory()
-            .into_iter()
-            .find(|p| p.0 == name)
-            .unwrap()
-            .1
-    };
+    let part =
+        |index: &Index, name: &str| index.memory().into_iter().find(|p| p.0 == name).unwrap().1;
     let total = |index: &Index| index.memory().iter().map(|p| p.1).sum::<usize>();
     for name in ["shingle hashes", "word hashes", "LSH buckets"] {
         assert!(
