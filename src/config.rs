@@ -151,9 +151,10 @@ pub struct Config {
     /// Rewrite score (rarity-weighted word Jaccard plus shingle Jaccard) from which a
     /// pair is a rewrite of one story (default 0.24).
     pub rewrite_threshold: f64,
-    /// Two dated documents further apart than this many days are not rewrites of one
-    /// story (copies still are): a wire story is rewritten within days, while the same
-    /// template recurs every day, week or quarter (default 3; 0 for no limit).
+    /// Two dated documents further apart than this many days are not rewrites, nor
+    /// excerpts (copies by containment alone), of one story (copies by shingle Jaccard
+    /// still are): a wire story is rewritten or cut within days, while the same template
+    /// recurs every day, week or quarter (default 3; 0 for no limit).
     pub rewrite_window_days: u32,
     /// With [`Method::SimHash`]: the largest Hamming distance (differing bits of the
     /// 64-bit fingerprints) at which two documents are candidates (default 9, from 0 to

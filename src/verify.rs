@@ -603,7 +603,12 @@ impl<'a> Verifier<'a> {
                 shorter as f64,
                 MIN_CONTAINED_SHINGLES as f64,
             );
-        let copy = t.at_least(Gate::Jaccard, jaccard, c.threshold) || contained;
+        // An excerpt is a loose copy: half of a text in common is also what one template
+        // filled days or weeks apart shares, so an excerpt, like a rewrite, must fall in
+        // the rewrite window. Copies sharing most of their phrasing need no window.
+        let mut window = None;
+        let copy = t.at_least(Gate::Jaccard, jaccard, c.threshold)
+            || (contained && self.in_window(s, t, &mut window));
         if copy && (close_copy || (headlines_agree && numbers_agree)) {
             s.content = content();
             t.rule(if close_copy {
@@ -617,14 +622,7 @@ impl<'a> Verifier<'a> {
             t.rule(Rule::HeadlinesTooLoose);
             return None;
         }
-        let window = c.rewrite_window_days;
-        let in_window = t.check(
-            Gate::DateWindow,
-            || s.days_apart.map(f64::from),
-            (window > 0).then_some(f64::from(window)),
-            window == 0 || s.days_apart.is_none_or(|d| d <= window as f32),
-        );
-        if !in_window {
+        if !self.in_window(s, t, &mut window) {
             t.rule(Rule::OutsideWindow);
             return None;
         }
@@ -637,6 +635,20 @@ impl<'a> Verifier<'a> {
         let rewrite = t.at_least(Gate::RewriteScore, score, c.rewrite_threshold);
         t.rule(Rule::RewriteScore);
         rewrite.then_some(Relation::Rewrite)
+    }
+
+    /// Whether the pair's publication dates fall within the rewrite window (undated
+    /// pairs do). Tested once per decision: `done` keeps the outcome.
+    fn in_window<T: Trace>(&self, s: &Scores, t: &mut T, done: &mut Option<bool>) -> bool {
+        *done.get_or_insert_with(|| {
+            let window = self.config.rewrite_window_days;
+            t.check(
+                Gate::DateWindow,
+                || s.days_apart.map(f64::from),
+                (window > 0).then_some(f64::from(window)),
+                window == 0 || s.days_apart.is_none_or(|d| d <= window as f32),
+            )
+        })
     }
 }
 
@@ -665,8 +677,9 @@ pub enum Gate {
     /// Figures shared (value) against those needed, half of the smaller set; no
     /// threshold when either text has fewer than five figures (not compared).
     Figures,
-    /// Days between the publication dates against `Config::rewrite_window_days` (value
-    /// absent when either is undated; no threshold when the window is off).
+    /// Days between the publication dates against `Config::rewrite_window_days`, for
+    /// rewrites and excerpts (value absent when either is undated; no threshold when the
+    /// window is off).
     DateWindow,
     /// Rewrite score (weighted word Jaccard plus shingle Jaccard) against
     /// `Config::rewrite_threshold`.
@@ -689,7 +702,7 @@ pub enum Rule {
     Copy,
     /// Not a copy, and headlines that do not agree enough for a rewrite.
     HeadlinesTooLoose,
-    /// Not a copy, and dated too far apart for a rewrite.
+    /// Not a copy, and dated too far apart for a rewrite or an excerpt.
     OutsideWindow,
     /// Not a copy, and figures that differ: another item or another day.
     FiguresDiffer,
@@ -816,9 +829,9 @@ impl Trace for Recorder {
 
 #[cfg(test)]
 mod tests {
-    use super::{DocView, Rarity, Verifier, intersection};
+    use super::{DocView, Rarity, Relation, Rule, Verifier, intersection};
     use crate::config::{Config, Footprint};
-    use crate::features::Features;
+    use crate::features::{Features, Featurizer, Scratch};
     use crate::weights::TermStats;
 
     /// Two documents of `n` and `m` distinct shingles and words, sharing `shared` of
@@ -924,6 +937,70 @@ mod tests {
                 assert!((f64::from(s.content) - exact).abs() < tolerance);
             }
         }
+    }
+
+    /// An excerpt (half of the shorter text in the longer, shingle Jaccard below the
+    /// copy threshold) is a copy only within the rewrite window; a copy by Jaccard is one
+    /// at any distance.
+    #[test]
+    fn an_excerpt_is_a_copy_only_within_the_rewrite_window() {
+        let c = Config::default();
+        let passage = "the offer and withdrawal rights are to expire april three unless \
+                       extended and the bid is to be followed by a merger at the same price \
+                       agreed by both boards last month";
+        let long = format!(
+            "{passage} shares of the target rose sharply on the news while analysts said \
+             the bidder could raise its offer if a rival emerged before the deadline and \
+             regulators were expected to review the deal in the coming weeks"
+        );
+        let short = format!("{passage} the company said in a brief statement on monday");
+        let feat = |text: &str| {
+            let mut sig = vec![0u32; c.signature_len()];
+            Featurizer::new(&c).featurize_text(text, None, &mut Scratch::default(), &mut sig)
+        };
+        let (fl, fs) = (feat(&long), feat(&short));
+        let mut stats = TermStats::default();
+        stats.add(&fl);
+        stats.add(&fs);
+        let v = Verifier::new(&c);
+        let day = 86_400;
+        let relate = |ta: Option<i64>, tb: Option<i64>, a: &_, b: &_| {
+            let view = |f, timestamp| DocView {
+                features: f,
+                rarity: Rarity::Stats(&stats),
+                timestamp,
+            };
+            (
+                v.relate(view(a, ta), view(b, tb)).map(|r| r.0),
+                v.explain(view(a, ta), view(b, tb)).rule,
+            )
+        };
+        let s = v.score(
+            DocView {
+                features: &fl,
+                rarity: Rarity::Stats(&stats),
+                timestamp: None,
+            },
+            DocView {
+                features: &fs,
+                rarity: Rarity::Stats(&stats),
+                timestamp: None,
+            },
+        );
+        assert!(f64::from(s.containment) >= c.containment && f64::from(s.jaccard) < c.threshold);
+        let copy = (Some(Relation::NearDuplicate), Rule::Copy);
+        assert_eq!(relate(None, None, &fl, &fs), copy);
+        assert_eq!(relate(Some(0), Some(2 * day), &fl, &fs), copy);
+        assert_eq!(
+            relate(Some(0), Some(30 * day), &fl, &fs),
+            (None, Rule::OutsideWindow)
+        );
+        // A copy by shingle Jaccard needs no window.
+        let edited = feat(&long.replace("coming weeks", "next few weeks"));
+        assert_eq!(
+            relate(Some(0), Some(30 * day), &fl, &edited).0,
+            Some(Relation::NearDuplicate)
+        );
     }
 
     #[test]

@@ -337,8 +337,8 @@ pub struct SimilarityOpts {
     /// two documents are rewrites of one story [default: 0.24].
     #[arg(long)]
     pub rewrite_threshold: Option<f64>,
-    /// Dated documents more than this many days apart are not rewrites of one story
-    /// (copies still are); 0 for no limit.
+    /// Dated documents more than this many days apart are not rewrites or excerpts of one
+    /// story (copies still are); 0 for no limit.
     #[arg(long, default_value_t = 3, value_name = "DAYS")]
     pub rewrite_window: u32,
 }
