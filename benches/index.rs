@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash]
-//!                                            [--threads T] [--save-every S]
+//!                                            [--compact] [--threads T] [--save-every S]
 //! ```
 //!
 //! Streams the first `N` records of `CORPUS` (default: all) into one [`neardup::Index`]
@@ -14,6 +14,7 @@
 //! learns word statistics from the whole corpus (`Index::with_stats`, the batch-equivalent
 //! mode) instead of learning them online (`Index::new`, the default). `--simhash` uses
 //! `SimHash` candidates (`Method::SimHash`, default Hamming distance) instead of `MinHash`.
+//! `--compact` holds documents with `Footprint::Compact` (small samples, fewer bands).
 //!
 //! `--threads T` reads the first `N` documents into memory first, then inserts them from
 //! `T` threads (no queries) and reports documents per second. `--save-every S` runs a
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use neardup::TermStats;
 use neardup::io::read::{FieldNames, RecordReader, expand_inputs, parse_record};
-use neardup::{Config, Document, Index, Method};
+use neardup::{Config, Document, Footprint, Index, Method};
 
 struct Args {
     corpus: PathBuf,
@@ -39,13 +40,14 @@ struct Args {
     queries: usize,
     frozen: bool,
     simhash: bool,
+    compact: bool,
     threads: usize,
     save_every: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--threads T] [--save-every S]"
+        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--compact] [--threads T] [--save-every S]"
     );
     std::process::exit(2)
 }
@@ -53,7 +55,7 @@ fn usage() -> ! {
 fn parse_args() -> Args {
     let mut corpus = None;
     let (mut docs, mut queries, mut frozen, mut simhash) = (usize::MAX, 10_000, false, false);
-    let (mut threads, mut save_every) = (0, 0);
+    let (mut threads, mut save_every, mut compact) = (0, 0, false);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let number = |v: Option<String>| -> usize {
@@ -66,6 +68,7 @@ fn parse_args() -> Args {
             "--queries" => queries = number(it.next()),
             "--frozen" => frozen = true,
             "--simhash" => simhash = true,
+            "--compact" => compact = true,
             "--threads" => threads = number(it.next()),
             "--save-every" => save_every = number(it.next()),
             "-h" | "--help" => usage(),
@@ -80,6 +83,7 @@ fn parse_args() -> Args {
         queries,
         frozen,
         simhash,
+        compact,
         threads,
         save_every,
     }
@@ -143,14 +147,14 @@ fn report(what: &str, mut t: Vec<Duration>) {
 
 fn main() {
     let args = parse_args();
-    let config = if args.simhash {
-        Config::builder()
-            .method(Method::SimHash)
-            .build()
-            .expect("valid configuration")
-    } else {
-        Config::default()
-    };
+    let mut config = Config::builder();
+    if args.simhash {
+        config = config.method(Method::SimHash);
+    }
+    if args.compact {
+        config = config.footprint(Footprint::Compact);
+    }
+    let config = config.build().expect("valid configuration");
     let index = if args.frozen {
         let mut docs = Vec::new();
         stream(&args.corpus, |d| {
@@ -221,6 +225,20 @@ fn main() {
         grown as f64 / held.max(1) as f64
     );
     println!("wall    {:.1} s", started.elapsed().as_secs_f64());
+    let parts = index.memory();
+    let total: usize = parts.iter().map(|p| p.1).sum();
+    let per_doc = |b: usize| b as f64 / held.max(1) as f64;
+    for (part, bytes) in parts {
+        println!(
+            "memory  {part:<28} {:>6.0} bytes per document",
+            per_doc(bytes)
+        );
+    }
+    println!(
+        "memory  {:<28} {:>6.0} bytes per document (Index::memory)",
+        "total",
+        per_doc(total)
+    );
 }
 
 /// Peak resident memory of this process so far, in bytes (`VmHWM`; 0 without `/proc`).

@@ -4,12 +4,13 @@
 # query latency p50/p99 with N documents held, and resident bytes per document.
 #
 # usage: benches/index.sh [-n DOCS] [-d WORKDIR] [--frozen] [--keep]
-#                         [--threads "1 2 4"] [--repeat R]
+#                         [--compact] [--threads "1 2 4"] [--repeat R]
 #
 #   -n DOCS     documents (default 1000000)
 #   -d WORKDIR  where the corpus goes (default: a new temp dir, removed at the end unless
 #               --keep); a corpus already there is reused
 #   --frozen    word statistics learnt from the whole corpus first (batch-equivalent mode)
+#   --compact   hold documents with Footprint::Compact (small samples, fewer LSH bands)
 #   --threads   instead of the latency run: insert the DOCS documents from each of these
 #               thread counts (frozen statistics), R rounds
 #               (default 5) taken in turn, and print each count's median documents/s and
@@ -32,10 +33,11 @@ while [ $# -gt 0 ]; do
     -n) DOCS="$2"; shift 2 ;;
     -d) WORK="$2"; shift 2 ;;
     --frozen) EXTRA+=(--frozen); shift ;;
+    --compact) EXTRA+=(--compact); shift ;;
     --keep) KEEP=1; shift ;;
     --threads) THREADS="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "index.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done

@@ -1,21 +1,25 @@
 //! How far the online `Index`, fed documents one at a time in a random order, is from the
 //! batch run over the same documents: adjusted Rand index of the two partitions.
 //!
-//! `cargo run --release --example index_vs_batch -- SEED [--diff N] FILE.jsonl...`
+//! `cargo run --release --example index_vs_batch -- SEED [--diff N] [--compact] FILE.jsonl...`
 //! (QUALITY.md reports Reuters + BBC, seeds 1 to 5.) With `--diff N`, also the `N`
 //! batch groups the Index splits most and the `N` Index groups that merge most batch
-//! groups (by pairs of documents): where to look first, since ARI counts pairs.
+//! groups (by pairs of documents): where to look first, since ARI counts pairs. With
+//! `--compact`, the Index runs with `Footprint::Compact` against the batch run's default
+//! footprint: its agreement with the exact mode, also as pair precision and recall
+//! (pairs of documents grouped together by the Index that the batch run groups
+//! together, and the other way round).
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
 
 use neardup::TermStats;
 use neardup::io::read::{FieldNames, RecordReader, expand_inputs, parse_record};
-use neardup::{Config, Document, Index, cluster_documents};
+use neardup::{Config, Document, Footprint, Index, cluster_documents};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: SEED [--diff N] FILE...";
+    let usage = "usage: SEED [--diff N] [--compact] FILE...";
     let seed: u64 = args.next().ok_or(usage)?.parse()?;
     let mut args = args.peekable();
     let diff: usize = if args.next_if(|a| a == "--diff").is_some() {
@@ -23,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         0
     };
+    let compact = args.next_if(|a| a == "--compact").is_some();
     let paths: Vec<std::path::PathBuf> = args.map(Into::into).collect();
     let files = expand_inputs(&paths)?;
     let mut reader = RecordReader::new(files.clone());
@@ -50,12 +55,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         x ^= x << 17;
         order.swap(i, (x % (i as u64 + 1)) as usize);
     }
+    let held = if compact {
+        Config::builder().footprint(Footprint::Compact).build()?
+    } else {
+        config.clone()
+    };
     for (name, index) in [
         (
             "with_stats",
-            Index::with_stats(config.clone(), TermStats::from_documents(&docs, &config))?,
+            Index::with_stats(held.clone(), TermStats::from_documents(&docs, &held))?,
         ),
-        ("new", Index::new(config.clone())?),
+        ("new", Index::new(held.clone())?),
     ] {
         let start = std::time::Instant::now();
         for &i in &order {
@@ -66,8 +76,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .map(|d| index.placement(&d.id).and_then(|p| p.group))
             .collect();
+        let (p, r) = pair_agreement(&batch_labels, &labels);
         println!(
-            "{name}: ARI {:.4} against the batch run ({} documents, {:.1} s of inserts)",
+            "{name}{}: ARI {:.4}, pair precision {p:.4} recall {r:.4} against the batch run ({} documents, {:.1} s of inserts)",
+            if compact { " (compact)" } else { "" },
             ari(&batch_labels, &labels),
             docs.len(),
             secs
@@ -132,6 +144,30 @@ fn disagreements(a: &[Option<String>], b: &[Option<String>], n: usize) -> Vec<St
     let mut out = worst(a, b, "batch group split:");
     out.extend(worst(b, a, "index group merging:"));
     out
+}
+
+/// Of the pairs of documents `b` groups together, the share `a` groups together too
+/// (precision of `b` against `a`), and of those `a` groups, the share `b` groups (recall).
+fn pair_agreement(a: &[Option<String>], b: &[Option<String>]) -> (f64, f64) {
+    let pairs = |k: usize| (k * k.saturating_sub(1) / 2) as f64;
+    let mut both: HashMap<(&str, &str), usize> = HashMap::new();
+    let (mut in_a, mut in_b): (HashMap<&str, usize>, HashMap<&str, usize>) =
+        (HashMap::new(), HashMap::new());
+    for (x, y) in a.iter().zip(b) {
+        if let Some(x) = x {
+            *in_a.entry(x).or_default() += 1;
+        }
+        if let Some(y) = y {
+            *in_b.entry(y).or_default() += 1;
+        }
+        if let (Some(x), Some(y)) = (x, y) {
+            *both.entry((x, y)).or_default() += 1;
+        }
+    }
+    let shared: f64 = both.values().map(|&k| pairs(k)).sum();
+    let total = |m: &HashMap<&str, usize>| m.values().map(|&k| pairs(k)).sum::<f64>();
+    let ratio = |n: f64, d: f64| if d > 0.0 { n / d } else { 1.0 };
+    (ratio(shared, total(&in_b)), ratio(shared, total(&in_a)))
 }
 
 /// Adjusted Rand index of two partitions; `None` is a singleton.

@@ -613,11 +613,23 @@ impl Comparison {
                 pct(value(Gate::HeadlinesAgree)),
                 pct(held(Gate::HeadlinesAgree))
             ),
-            (Rule::OutsideWindow, _) => format!(
-                "Not a copy ({j} of their {phrases} shared), and published {:.1} days apart: a story is rewritten within {} days, while the same template recurs days or weeks later.",
-                value(Gate::DateWindow),
-                c.rewrite_window_days
-            ),
+            (Rule::OutsideWindow, _) => {
+                let what = if e.check(Gate::Containment).is_some_and(|c| c.passed)
+                    && e.check(Gate::ExcerptLength).is_some_and(|c| c.passed)
+                {
+                    format!(
+                        "An excerpt ({} of the shorter text's {phrases} in the longer) but not a copy ({j} shared)",
+                        pct(f64::from(s.containment))
+                    )
+                } else {
+                    format!("Not a copy ({j} of their {phrases} shared)")
+                };
+                format!(
+                    "{what}, and published {:.1} days apart: a story is rewritten or cut within {} days, while the same template recurs days or weeks later.",
+                    value(Gate::DateWindow),
+                    c.rewrite_window_days
+                )
+            }
             (Rule::FiguresDiffer, _) => format!(
                 "Not a copy ({j} of their {phrases} shared), and they report different figures: {} shared where {:.0} are needed (half of the smaller set). Another item, or another day.",
                 e.figures.shared,
@@ -763,7 +775,7 @@ impl Comparison {
                 held_to: if c.rewrite_window_days == 0 {
                     "no limit".into()
                 } else {
-                    format!("rewrite: at most {}", c.rewrite_window_days)
+                    format!("rewrite, excerpt: at most {}", c.rewrite_window_days)
                 },
                 result: result(Gate::DateWindow),
             },

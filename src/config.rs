@@ -23,6 +23,92 @@ pub enum Method {
     SimHash,
 }
 
+/// How much of each document verification reads, and so how much an
+/// [`Index`](crate::Index) holds per document. A closed set.
+///
+/// Verification reads a document's shingles and body words as sorted 32-bit hashes.
+/// A set longer than the footprint's sample size is read as its smallest hashes: a
+/// uniform sample (bottom-k `MinHash`), from which Jaccard similarity, containment and the
+/// rarity-weighted word overlap are estimated on the part of both sets below the
+/// smaller of the two samples' largest hashes ([`crate::verify`]). The batch run, the
+/// nightly job and the Index all read the same samples, so they agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Footprint {
+    /// Whole sets for news-length texts; only very long texts (more than
+    /// [`Footprint::Full`]'s [`Sample`]) are sampled, which caps what one document costs
+    /// an index (the default).
+    #[default]
+    Full,
+    /// Small samples (64 shingles, 64 words) and fewer LSH bands: an index holds a few
+    /// hundred bytes per document less, at the cost of estimated rather than exact
+    /// similarities. Copies are still found reliably; borderline pairs and rewrites
+    /// less so (QUALITY.md and BENCHMARKS.md give its agreement with `Full`).
+    Compact,
+}
+
+/// How many of a document's hashes verification reads (see [`Footprint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// Shingle hashes.
+    pub shingles: usize,
+    /// Body-word hashes.
+    pub words: usize,
+}
+
+impl Footprint {
+    /// The sample sizes of this footprint.
+    #[must_use]
+    pub fn sample(self) -> Sample {
+        match self {
+            // About 1,000 words: longer than nearly every news article (Reuters and BBC
+            // hold a few), and 6 KB at most per document held.
+            Footprint::Full => Sample {
+                shingles: 1024,
+                words: 512,
+            },
+            Footprint::Compact => Sample {
+                shingles: 64,
+                words: 64,
+            },
+        }
+    }
+
+    /// The name used in JSON and on the command line.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Footprint::Full => "full",
+            Footprint::Compact => "compact",
+        }
+    }
+}
+
+impl std::fmt::Display for Footprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Footprint {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "full" => Ok(Footprint::Full),
+            "compact" => Ok(Footprint::Compact),
+            _ => Err(Error::Config(format!(
+                "unknown footprint {s:?} (expected full or compact)"
+            ))),
+        }
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_default_footprint(f: &Footprint) -> bool {
+    *f == Footprint::Full
+}
+
 /// Default `Config::hamming` (see QUALITY.md, section "`SimHash` beside `MinHash`").
 pub const DEFAULT_HAMMING: u32 = 9;
 
@@ -65,9 +151,10 @@ pub struct Config {
     /// Rewrite score (rarity-weighted word Jaccard plus shingle Jaccard) from which a
     /// pair is a rewrite of one story (default 0.24).
     pub rewrite_threshold: f64,
-    /// Two dated documents further apart than this many days are not rewrites of one
-    /// story (copies still are): a wire story is rewritten within days, while the same
-    /// template recurs every day, week or quarter (default 3; 0 for no limit).
+    /// Two dated documents further apart than this many days are not rewrites, nor
+    /// excerpts (copies by containment alone), of one story (copies by shingle Jaccard
+    /// still are): a wire story is rewritten or cut within days, while the same template
+    /// recurs every day, week or quarter (default 3; 0 for no limit).
     pub rewrite_window_days: u32,
     /// With [`Method::SimHash`]: the largest Hamming distance (differing bits of the
     /// 64-bit fingerprints) at which two documents are candidates (default 9, from 0 to
@@ -79,6 +166,11 @@ pub struct Config {
         skip_serializing_if = "is_default_hamming"
     )]
     pub hamming: u32,
+    /// How much of each document verification reads and an index holds (default
+    /// [`Footprint::Full`]). (Written only when not the default, so that index files of
+    /// runs without it stay byte-identical.)
+    #[serde(default, skip_serializing_if = "is_default_footprint")]
+    pub footprint: Footprint,
 }
 
 impl Default for Config {
@@ -95,6 +187,7 @@ impl Default for Config {
             rewrite_threshold: 0.24,
             rewrite_window_days: 3,
             hamming: DEFAULT_HAMMING,
+            footprint: Footprint::Full,
         }
     }
 }
@@ -112,10 +205,22 @@ impl Config {
     /// false negative is a copy lost: at 0.5 and 128 values this gives 26×3, which finds
     /// a pair at the threshold with probability 0.97 (datasketch's equal weights: 25×5,
     /// 0.55).
+    ///
+    /// [`Footprint::Compact`] takes a third of the bands of that banding (rows
+    /// unchanged): each band costs an index about 17 bytes per document, and copies
+    /// (Jaccard 0.8 and up) are still found with probability above 0.99.
     #[must_use]
     pub fn banding(&self) -> Banding {
-        self.bands
-            .unwrap_or_else(|| Banding::optimal_weighted(self.threshold, self.perms, 0.05))
+        self.bands.unwrap_or_else(|| {
+            let b = Banding::optimal_weighted(self.threshold, self.perms, 0.05);
+            match self.footprint {
+                Footprint::Full => b,
+                Footprint::Compact => Banding {
+                    bands: b.bands.div_ceil(3),
+                    rows: b.rows,
+                },
+            }
+        })
     }
 
     /// Length in 32-bit words of the per-document signature the pipeline and the index
@@ -273,6 +378,13 @@ impl ConfigBuilder {
     #[must_use]
     pub fn hamming(mut self, k: u32) -> Self {
         self.0.hamming = k;
+        self
+    }
+
+    /// How much of each document verification reads and an index holds.
+    #[must_use]
+    pub fn footprint(mut self, f: Footprint) -> Self {
+        self.0.footprint = f;
         self
     }
     /// Validates and returns the configuration.

@@ -33,6 +33,14 @@ pub struct Features {
     pub numbers: Vec<u32>,
 }
 
+/// The `SimHash` fingerprint of a shingle set as verification reads it (its first
+/// [`crate::config::Sample::shingles`] hashes): an index holds no more, and recomputes
+/// fingerprints from what it holds.
+pub(crate) fn fingerprint(hasher: SimHasher, shingles: &[u32], config: &Config) -> u64 {
+    let read = shingles.len().min(config.footprint.sample().shingles);
+    hasher.shingle_fingerprint(&shingles[..read])
+}
+
 /// Reusable buffers, so that featurising a document allocates only its results.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -123,7 +131,7 @@ impl Featurizer {
     /// stored features.
     #[must_use]
     pub fn fingerprint(&self, features: &Features) -> u64 {
-        self.simhash.shingle_fingerprint(&features.shingles)
+        fingerprint(self.simhash, &features.shingles, &self.config)
     }
 
     /// Features of `doc`, and its signature written into `sig`
@@ -191,7 +199,7 @@ impl Featurizer {
         sort_u32(&mut shingles, &mut scratch.sort);
         shingles.dedup();
         if self.config.method == Method::SimHash {
-            let fp = self.simhash.shingle_fingerprint(&shingles);
+            let fp = fingerprint(self.simhash, &shingles, &self.config);
             sig.copy_from_slice(&to_words(fp));
         }
 

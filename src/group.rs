@@ -366,6 +366,26 @@ fn id_key(id: &str) -> u64 {
 }
 
 impl Online {
+    /// Heap bytes of the groups (approximate: vectors by capacity, a 16-byte allocation
+    /// header per group's member list and id).
+    #[must_use]
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let members: usize = self
+            .members
+            .iter()
+            .map(|m| m.capacity() * 4 + if m.capacity() > 0 { 16 } else { 0 })
+            .sum();
+        let ids: usize = self.ids.iter().map(|i| i.len() + 16).sum();
+        self.of.capacity() * 4
+            + self.tie.capacity() * std::mem::size_of::<Relation>()
+            + self.members.capacity() * std::mem::size_of::<Vec<u32>>()
+            + members
+            + self.canonical.capacity() * 4
+            + self.ids.capacity() * std::mem::size_of::<Box<str>>()
+            + ids
+            + self.named.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+    }
+
     /// No documents.
     #[must_use]
     pub fn new() -> Self {

@@ -41,6 +41,12 @@
 //! words, figures), 32-bit LSH bucket keys and keywords; later exact copies of a body
 //! share its representative's keys. The tables (ids, exact bodies, LSH buckets as
 //! chains through the documents, keyword postings) are derived and rebuilt on load.
+//! Of the shingle and word sets, a slot keeps what verification reads
+//! ([`crate::config::Footprint`]): whole sets up to about 1,000 words by default, the
+//! smallest 64 hashes of each with `Footprint::Compact`, which also takes a third of the
+//! LSH bands (BENCHMARKS.md gives bytes per document for both). A learning index
+//! ([`Index::new`]) counts a document's words whole but, when the document leaves,
+//! forgets only the words its slot kept: the other words of a sampled text stay counted.
 //!
 //! **`SimHash`.** With `Config::method = SimHash` a document has no bucket keys: its
 //! 64-bit fingerprint goes into a [`HammingTable`] (every held representative within
@@ -71,11 +77,13 @@ use crate::weights::{KeyMap, TermStats};
 
 mod batch;
 mod chunked;
+mod paged;
 mod query;
 mod retract;
 mod sharded;
 use batch::{Batch, Search};
 use chunked::Chunked;
+use paged::Paged;
 pub use query::{Placement, QueryOptions, QueryResult};
 use sharded::Sharded;
 
@@ -145,7 +153,7 @@ fn slice_key(term: u32, slice: i32) -> u64 {
 }
 
 /// The documents of a posting chain through `next`, newest first, from the link `head`.
-fn chain(next: &[u32], head: u32) -> impl Iterator<Item = u32> + '_ {
+fn chain(next: &Paged, head: u32) -> impl Iterator<Item = u32> + '_ {
     let mut at = head;
     std::iter::from_fn(move || {
         (at != NIL).then(|| {
@@ -159,7 +167,7 @@ fn chain(next: &[u32], head: u32) -> impl Iterator<Item = u32> + '_ {
 /// Takes the link `mine` out of the posting chain of `key` (through `next`).
 fn unlink<K: sharded::ShardKey>(
     postings: &mut Sharded<K, (u32, u32)>,
-    next: &mut [u32],
+    next: &mut Paged,
     key: K,
     mine: u32,
 ) {
@@ -358,20 +366,22 @@ struct Tables {
     /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
     heads: Vec<Sharded<u32, u32>>,
-    next: Vec<u32>,
+    next: Paged,
     /// Keyword → (link of the newest document listing it, how many do). A link is
     /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
     /// link of the same keyword. Links name the position, so walking a posting touches
     /// one array entry per document, not the document's keyword list.
     postings: Sharded<u32, (u32, u32)>,
-    post_next: Vec<u32>,
+    post_next: Paged,
     /// The same per keyword and time slice of the rewrite window
     /// ([`crate::keywords::time_slice`]; key [`slice_key`]): a dated document counts and
     /// links only the documents near it in time, as the batch run does.
     slice_postings: Sharded<u64, (u32, u32)>,
-    slice_next: Vec<u32>,
+    slice_next: Paged,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
+    /// What a slot keeps of its shingle and word sets ([`held_features`]).
+    sample: crate::config::Sample,
     live: usize,
     /// The LSH banding in force (derived from the configuration; no bands with
     /// `SimHash`).
@@ -390,12 +400,13 @@ impl Default for Tables {
             exact: Sharded::default(),
             copies: Sharded::default(),
             heads: Vec::new(),
-            next: Vec::new(),
+            next: Paged::default(),
             postings: Sharded::default(),
-            post_next: Vec::new(),
+            post_next: Paged::default(),
             slice_postings: Sharded::default(),
-            slice_next: Vec::new(),
+            slice_next: Paged::default(),
             window_days: 0,
+            sample: crate::config::Footprint::Full.sample(),
             live: 0,
             banding: crate::lsh::Banding { bands: 0, rows: 0 },
             hamming: None,
@@ -410,6 +421,20 @@ fn table_banding(config: &Config) -> crate::lsh::Banding {
         Method::MinHash => config.banding(),
         Method::SimHash => crate::lsh::Banding { bands: 0, rows: 0 },
     }
+}
+
+/// What a slot keeps of a document's features: no term frequencies (used only to pick
+/// keywords, at insertion), and the shingle and word sets as verification reads them
+/// (their first `sample` hashes: [`crate::config::Footprint`]), with no spare capacity.
+fn held_features(mut f: Features, sample: crate::config::Sample) -> Features {
+    f.tf = Vec::new();
+    f.shingles.truncate(sample.shingles);
+    f.terms.truncate(sample.words);
+    f.shingles.shrink_to_fit();
+    f.terms.shrink_to_fit();
+    f.title.shrink_to_fit();
+    f.numbers.shrink_to_fit();
+    f
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -559,6 +584,58 @@ impl Index {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Approximate heap bytes of what the index holds, by part, largest parts of a
+    /// document first: to see where memory goes (`benches/index.rs` prints it per
+    /// document). Counts vectors and maps by capacity and 16 bytes of allocation header
+    /// per allocation; the allocator's own slack is not counted.
+    #[must_use]
+    pub fn memory(&self) -> Vec<(&'static str, usize)> {
+        let st = self.state();
+        let (mut slot, mut ids, mut shingles, mut words, mut other, mut keys) = (0, 0, 0, 0, 0, 0);
+        let boxed = |bytes: usize| bytes + 16;
+        for s in st.slots.iter().flatten() {
+            // The slot, its `Arc` counts and its allocation header.
+            slot += std::mem::size_of::<Slot>() + 32;
+            ids += boxed(s.id.len());
+            shingles += boxed(s.features.shingles.capacity() * 4);
+            words += boxed(s.features.terms.capacity() * 4);
+            other +=
+                boxed(s.features.title.capacity() * 4) + boxed(s.features.numbers.capacity() * 4);
+            keys += boxed(s.bands.len() * 4) + boxed(s.keywords.len() * 4);
+        }
+        let t = &st.tables;
+        let links: usize = st
+            .links
+            .iter()
+            .map(|l| {
+                std::mem::size_of::<Vec<Neighbour>>()
+                    + l.capacity() * std::mem::size_of::<Neighbour>()
+            })
+            .sum();
+        vec![
+            ("slots (fixed part)", slot + st.slots.len() * 8),
+            ("ids", ids + t.by_id.heap_bytes()),
+            ("shingle hashes", shingles),
+            ("word hashes", words),
+            ("headline words and figures", other),
+            ("bucket keys and keywords", keys),
+            (
+                "LSH buckets",
+                t.heads.iter().map(Sharded::heap_bytes).sum::<usize>() + t.next.capacity() * 4,
+            ),
+            (
+                "keyword postings",
+                t.postings.heap_bytes()
+                    + t.slice_postings.heap_bytes()
+                    + (t.post_next.capacity() + t.slice_next.capacity()) * 4,
+            ),
+            ("exact bodies", t.exact.heap_bytes() + t.copies.heap_bytes()),
+            ("edges", links),
+            ("groups", st.groups.heap_bytes()),
+            ("word statistics", st.stats.heap_bytes()),
+        ]
     }
 
     /// Number of documents held.
@@ -1257,8 +1334,7 @@ impl State {
             .zip(links.into_iter().zip(matches))
         {
             let d = self.slots.len() as u32;
-            let mut features = p.features;
-            features.tf = Vec::new();
+            let features = held_features(p.features, self.tables.sample);
             self.slots.push(Some(Arc::new(Slot {
                 id: p.doc.id.into_boxed_str(),
                 timestamp: p.doc.timestamp,
@@ -1671,10 +1747,11 @@ impl State {
                 )
             }),
             heads: vec![Sharded::default(); banding.bands],
-            next: vec![NIL; self.slots.len() * banding.bands],
-            post_next: vec![NIL; self.slots.len() * KW],
-            slice_next: vec![NIL; self.slots.len() * KW],
+            next: Paged::filled(self.slots.len() * banding.bands, NIL),
+            post_next: Paged::filled(self.slots.len() * KW, NIL),
+            slice_next: Paged::filled(self.slots.len() * KW, NIL),
             window_days: config.rewrite_window_days,
+            sample: config.footprint.sample(),
             banding,
             ..Tables::default()
         };

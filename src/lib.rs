@@ -78,7 +78,7 @@ pub mod sketch;
 pub mod verify;
 mod weights;
 
-pub use config::{Config, ConfigBuilder, MAX_HAMMING, Method};
+pub use config::{Config, ConfigBuilder, Footprint, MAX_HAMMING, Method, Sample};
 pub use document::{Document, format_date, parse_date};
 pub use error::{Error, Location, Result};
 pub use index::{FORMAT_VERSION, Index, Match, Placement, QueryOptions, QueryResult, Verdict};

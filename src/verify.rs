@@ -263,20 +263,79 @@ fn intersection(a: &[u32], b: &[u32]) -> usize {
     n
 }
 
-/// Share of `a`'s headline rarity found in `b`'s headline or body.
-fn title_coverage(a: &Features, wa: Rarity<'_>, b: &Features) -> f32 {
-    let mass = wa.title_mass(a);
-    if mass <= 0.0 {
-        return 0.0;
+/// Share of `a`'s headline rarity found in `b`'s headline or body, `b`'s body words
+/// read as `bw` (see [`read`]). When `bw` is a sample, only the headline words whose
+/// presence in `b` is known count: those in `b`'s headline or below the sample's largest
+/// hash. `None` when none is known.
+fn title_coverage(a: &Features, wa: Rarity<'_>, b: &Features, bw: Read<'_>) -> Option<f32> {
+    if bw.whole() {
+        let mass = wa.title_mass(a);
+        if mass <= 0.0 {
+            return Some(0.0);
+        }
+        let found: f32 = (0..a.title.len())
+            .filter(|&i| {
+                let t = a.title[i];
+                b.title.binary_search(&t).is_ok() || b.terms.binary_search(&t).is_ok()
+            })
+            .map(|i| wa.title(a, i))
+            .sum();
+        return Some(found / mass);
     }
-    let found: f32 = (0..a.title.len())
-        .filter(|&i| {
-            let t = a.title[i];
-            b.title.binary_search(&t).is_ok() || b.terms.binary_search(&t).is_ok()
-        })
-        .map(|i| wa.title(a, i))
-        .sum();
-    found / mass
+    let (mut mass, mut found) = (0.0f32, 0.0f32);
+    for (i, &t) in a.title.iter().enumerate() {
+        let in_title = b.title.binary_search(&t).is_ok();
+        if in_title || t <= bw.tau {
+            let w = wa.title(a, i);
+            mass += w;
+            if in_title || bw.set.binary_search(&t).is_ok() {
+                found += w;
+            }
+        }
+    }
+    (mass > 0.0).then(|| found / mass)
+}
+
+/// A set of hashes as verification reads it: the whole set, or, for a set of at least
+/// the sample size, its smallest hashes — every hash of the set up to `tau`, a uniform
+/// sample of it (see [`crate::config::Footprint`]).
+#[derive(Debug, Clone, Copy)]
+struct Read<'a> {
+    set: &'a [u32],
+    /// The largest hash read; `u32::MAX` for a whole set.
+    tau: u32,
+}
+
+impl Read<'_> {
+    fn whole(self) -> bool {
+        self.tau == u32::MAX
+    }
+}
+
+/// `set` (sorted, distinct) as read with sample size `cap`. A set of exactly `cap` hashes
+/// reads as a sample too: an index holds the first `cap` hashes of a longer set, and
+/// both must read alike.
+fn read(set: &[u32], cap: usize) -> Read<'_> {
+    if set.len() >= cap && cap > 0 {
+        Read {
+            set: &set[..cap],
+            tau: set[cap - 1],
+        }
+    } else {
+        Read { set, tau: u32::MAX }
+    }
+}
+
+/// The parts of two read sets that estimate their similarity: both whole sets, or both
+/// cut at the smaller largest hash of the samples, so that each part holds every hash of
+/// its set in one range of hash values (bottom-k estimation).
+fn comparable<'a>(a: Read<'a>, b: Read<'a>) -> (&'a [u32], &'a [u32]) {
+    let tau = a.tau.min(b.tau);
+    if tau == u32::MAX {
+        return (a.set, b.set);
+    }
+    let cut = |s: &'a [u32]| &s[..s.partition_point(|&x| x <= tau)];
+    (cut(a.set), cut(b.set))
 }
 
 /// One side of a pair, as verification sees it.
@@ -352,18 +411,29 @@ impl<'a> Verifier<'a> {
     /// Every score but `content` (left 0).
     fn cheap_scores(&self, a: DocView<'_>, b: DocView<'_>) -> Scores {
         let (fa, fb) = (a.features, b.features);
-        let inter = intersection(&fa.shingles, &fb.shingles) as f32;
-        let (na, nb) = (fa.shingles.len() as f32, fb.shingles.len() as f32);
+        let cap = self.config.footprint.sample();
+        let (sa, sb) = comparable(
+            read(&fa.shingles, cap.shingles),
+            read(&fb.shingles, cap.shingles),
+        );
+        let inter = intersection(sa, sb) as f32;
+        let (na, nb) = (sa.len() as f32, sb.len() as f32);
         let union = na + nb - inter;
         let jaccard = if union > 0.0 { inter / union } else { 0.0 };
         let smaller = na.min(nb);
         let containment = if smaller > 0.0 { inter / smaller } else { 0.0 };
-        let title =
-            (self.config.rewrites && !fa.title.is_empty() && !fb.title.is_empty()).then(|| {
-                let x = title_coverage(fa, a.rarity, fb);
-                let y = title_coverage(fb, b.rarity, fa);
-                (x.min(y), x.max(y))
-            });
+        let title = (self.config.rewrites && !fa.title.is_empty() && !fb.title.is_empty())
+            .then(|| {
+                let x = title_coverage(fa, a.rarity, fb, read(&fb.terms, cap.words));
+                let y = title_coverage(fb, b.rarity, fa, read(&fa.terms, cap.words));
+                let (x, y) = match (x, y) {
+                    (Some(x), Some(y)) => (x, y),
+                    (Some(x), None) | (None, Some(x)) => (x, x),
+                    (None, None) => return None,
+                };
+                Some((x.min(y), x.max(y)))
+            })
+            .flatten();
         let days_apart = match (a.timestamp, b.timestamp) {
             (Some(x), Some(y)) => Some((x - y).unsigned_abs() as f32 / 86_400.0),
             _ => None,
@@ -378,15 +448,25 @@ impl<'a> Verifier<'a> {
     }
 
     /// Rarity-weighted Jaccard similarity of the two bodies' words (0 without the
-    /// rewrite tier).
+    /// rewrite tier); estimated on the comparable parts when either is a sample.
     fn content(&self, a: DocView<'_>, b: DocView<'_>) -> f32 {
         if !self.config.rewrites {
             return 0.0;
         }
         let (fa, fb) = (a.features, b.features);
+        let cap = self.config.footprint.sample().words;
+        let (ra, rb) = (read(&fa.terms, cap), read(&fb.terms, cap));
         let mut shared = 0.0f32;
-        for_each_shared(&fa.terms, &fb.terms, |i, _| shared += a.rarity.term(fa, i));
-        let union = a.rarity.mass(fa) + b.rarity.mass(fb) - shared;
+        let union = if ra.whole() && rb.whole() {
+            for_each_shared(&fa.terms, &fb.terms, |i, _| shared += a.rarity.term(fa, i));
+            a.rarity.mass(fa) + b.rarity.mass(fb) - shared
+        } else {
+            let (sa, sb) = comparable(ra, rb);
+            for_each_shared(sa, sb, |i, _| shared += a.rarity.term(fa, i));
+            let mass_a: f32 = (0..sa.len()).map(|i| a.rarity.term(fa, i)).sum();
+            let mass_b: f32 = (0..sb.len()).map(|i| b.rarity.term(fb, i)).sum();
+            mass_a + mass_b - shared
+        };
         if union > 0.0 { shared / union } else { 0.0 }
     }
 
@@ -414,19 +494,20 @@ impl<'a> Verifier<'a> {
         // Shown even when the decision did not need it (the same value when it did).
         s.content = self.content(a, b);
         let (fa, fb) = (a.features, b.features);
+        let cap = self.config.footprint.sample();
         let headlines = (self.config.rewrites && !fa.title.is_empty() && !fb.title.is_empty())
             .then(|| {
                 (
-                    title_coverage(fa, a.rarity, fb),
-                    title_coverage(fb, b.rarity, fa),
+                    title_coverage(fa, a.rarity, fb, read(&fb.terms, cap.words)),
+                    title_coverage(fb, b.rarity, fa, read(&fa.terms, cap.words)),
                 )
             });
         Explanation {
             relation,
             rule: trace.rule.unwrap_or(Rule::RewriteScore),
             scores: s,
-            headline_a_in_b: headlines.map(|h| h.0),
-            headline_b_in_a: headlines.map(|h| h.1),
+            headline_a_in_b: headlines.and_then(|h| h.0),
+            headline_b_in_a: headlines.and_then(|h| h.1),
             figures: FigureCounts {
                 a: fa.numbers.len(),
                 b: fb.numbers.len(),
@@ -510,14 +591,24 @@ impl<'a> Verifier<'a> {
         };
         let close_copy = t.at_least(Gate::CloseCopy, jaccard, f64::from(CLOSE_COPY_JACCARD));
         let containment = f64::from(s.containment);
-        let shorter = a.shingles.len().min(b.shingles.len());
+        // The shingles containment was measured on: with a sample, the parts of both
+        // sets in the range of hashes compared, which can be few for a short text
+        // beside a long one.
+        let cap = c.footprint.sample().shingles;
+        let (sa, sb) = comparable(read(&a.shingles, cap), read(&b.shingles, cap));
+        let shorter = sa.len().min(sb.len());
         let contained = t.at_least(Gate::Containment, containment, c.containment)
             && t.at_least(
                 Gate::ExcerptLength,
                 shorter as f64,
                 MIN_CONTAINED_SHINGLES as f64,
             );
-        let copy = t.at_least(Gate::Jaccard, jaccard, c.threshold) || contained;
+        // An excerpt is a loose copy: half of a text in common is also what one template
+        // filled days or weeks apart shares, so an excerpt, like a rewrite, must fall in
+        // the rewrite window. Copies sharing most of their phrasing need no window.
+        let mut window = None;
+        let copy = t.at_least(Gate::Jaccard, jaccard, c.threshold)
+            || (contained && self.in_window(s, t, &mut window));
         if copy && (close_copy || (headlines_agree && numbers_agree)) {
             s.content = content();
             t.rule(if close_copy {
@@ -531,14 +622,7 @@ impl<'a> Verifier<'a> {
             t.rule(Rule::HeadlinesTooLoose);
             return None;
         }
-        let window = c.rewrite_window_days;
-        let in_window = t.check(
-            Gate::DateWindow,
-            || s.days_apart.map(f64::from),
-            (window > 0).then_some(f64::from(window)),
-            window == 0 || s.days_apart.is_none_or(|d| d <= window as f32),
-        );
-        if !in_window {
+        if !self.in_window(s, t, &mut window) {
             t.rule(Rule::OutsideWindow);
             return None;
         }
@@ -551,6 +635,20 @@ impl<'a> Verifier<'a> {
         let rewrite = t.at_least(Gate::RewriteScore, score, c.rewrite_threshold);
         t.rule(Rule::RewriteScore);
         rewrite.then_some(Relation::Rewrite)
+    }
+
+    /// Whether the pair's publication dates fall within the rewrite window (undated
+    /// pairs do). Tested once per decision: `done` keeps the outcome.
+    fn in_window<T: Trace>(&self, s: &Scores, t: &mut T, done: &mut Option<bool>) -> bool {
+        *done.get_or_insert_with(|| {
+            let window = self.config.rewrite_window_days;
+            t.check(
+                Gate::DateWindow,
+                || s.days_apart.map(f64::from),
+                (window > 0).then_some(f64::from(window)),
+                window == 0 || s.days_apart.is_none_or(|d| d <= window as f32),
+            )
+        })
     }
 }
 
@@ -579,8 +677,9 @@ pub enum Gate {
     /// Figures shared (value) against those needed, half of the smaller set; no
     /// threshold when either text has fewer than five figures (not compared).
     Figures,
-    /// Days between the publication dates against `Config::rewrite_window_days` (value
-    /// absent when either is undated; no threshold when the window is off).
+    /// Days between the publication dates against `Config::rewrite_window_days`, for
+    /// rewrites and excerpts (value absent when either is undated; no threshold when the
+    /// window is off).
     DateWindow,
     /// Rewrite score (weighted word Jaccard plus shingle Jaccard) against
     /// `Config::rewrite_threshold`.
@@ -603,7 +702,7 @@ pub enum Rule {
     Copy,
     /// Not a copy, and headlines that do not agree enough for a rewrite.
     HeadlinesTooLoose,
-    /// Not a copy, and dated too far apart for a rewrite.
+    /// Not a copy, and dated too far apart for a rewrite or an excerpt.
     OutsideWindow,
     /// Not a copy, and figures that differ: another item or another day.
     FiguresDiffer,
@@ -730,7 +829,179 @@ impl Trace for Recorder {
 
 #[cfg(test)]
 mod tests {
-    use super::intersection;
+    use super::{DocView, Rarity, Relation, Rule, Verifier, intersection};
+    use crate::config::{Config, Footprint};
+    use crate::features::{Features, Featurizer, Scratch};
+    use crate::weights::TermStats;
+
+    /// Two documents of `n` and `m` distinct shingles and words, sharing `shared` of
+    /// each (distinct random hashes), and their exact shingle Jaccard.
+    fn pair(n: usize, m: usize, shared: usize, seed: u64) -> (Features, Features, f64) {
+        let mut x = seed;
+        let mut next = || {
+            x = crate::sketch::minhash::mix64(x);
+            x as u32
+        };
+        let mut pool: Vec<u32> = (0..n + m - shared).map(|_| next()).collect();
+        pool.sort_unstable();
+        pool.dedup();
+        // Shuffle so that the shared part is spread over the hash range.
+        for i in (1..pool.len()).rev() {
+            pool.swap(i, next() as usize % (i + 1));
+        }
+        let make = |v: &[u32]| {
+            let mut v = v.to_vec();
+            v.sort_unstable();
+            Features {
+                exact: 0,
+                words: v.len() as u32,
+                shingles: v.clone(),
+                terms: v,
+                ..Features::default()
+            }
+        };
+        let k = pool.len();
+        let (a, b) = (
+            make(&pool[..n]),
+            make(&pool[n - shared..k.min(n - shared + m)]),
+        );
+        let inter = intersection(&a.shingles, &b.shingles) as f64;
+        let union = a.shingles.len() as f64 + b.shingles.len() as f64 - inter;
+        (a, b, inter / union)
+    }
+
+    fn view<'a>(f: &'a Features, stats: &'a TermStats) -> DocView<'a> {
+        DocView {
+            features: f,
+            rarity: Rarity::Stats(stats),
+            timestamp: None,
+        }
+    }
+
+    /// A set read as a sample scores alike whether the whole set or only its sample is
+    /// given: the batch run verifies whole features, an index the sample it holds.
+    #[test]
+    fn a_sampled_set_scores_alike_whole_or_as_held() {
+        let stats = TermStats::default();
+        for footprint in [Footprint::Full, Footprint::Compact] {
+            let config = Config::builder().footprint(footprint).build().unwrap();
+            let cap = footprint.sample();
+            let v = Verifier::new(&config);
+            for (n, m, shared, seed) in [(3000, 2000, 1500, 1), (100, 2500, 90, 2), (40, 30, 20, 3)]
+            {
+                let (a, b, _) = pair(n, m, shared, seed);
+                let mut held = b.clone();
+                held.shingles.truncate(cap.shingles);
+                held.terms.truncate(cap.words);
+                let whole = v.score(view(&a, &stats), view(&b, &stats));
+                let sampled = v.score(view(&a, &stats), view(&held, &stats));
+                assert_eq!(whole, sampled, "{footprint} {n} {m}");
+            }
+        }
+    }
+
+    /// Oracle: the sampled estimates stay near the exact Jaccard similarity and
+    /// containment, and are exact below the sample size.
+    #[test]
+    fn sampled_similarities_estimate_the_exact_ones() {
+        let stats = TermStats::default();
+        for footprint in [Footprint::Full, Footprint::Compact] {
+            let config = Config::builder().footprint(footprint).build().unwrap();
+            let cap = footprint.sample().shingles;
+            // Wider for the small sample: the standard error of a bottom-k estimate is
+            // about sqrt(J (1 - J) / k).
+            let tolerance = if cap >= 1000 { 0.05 } else { 0.2 };
+            let v = Verifier::new(&config);
+            for seed in 0..20u64 {
+                let n = 200 + (seed as usize * 377) % 4000;
+                let m = 200 + (seed as usize * 911) % 4000;
+                let shared = (n.min(m) * (seed as usize % 10)) / 10;
+                let (a, b, exact) = pair(n, m, shared, seed + 100);
+                let s = v.score(view(&a, &stats), view(&b, &stats));
+                let inter = intersection(&a.shingles, &b.shingles) as f64;
+                let containment = inter / a.shingles.len().min(b.shingles.len()) as f64;
+                if n.max(m) < cap {
+                    assert!((f64::from(s.jaccard) - exact).abs() < 1e-6);
+                }
+                assert!(
+                    (f64::from(s.jaccard) - exact).abs() < tolerance,
+                    "{footprint} seed {seed}: {} vs {exact}",
+                    s.jaccard
+                );
+                assert!(
+                    (f64::from(s.containment) - containment).abs() < 2.0 * tolerance,
+                    "{footprint} seed {seed}: {} vs {containment}",
+                    s.containment
+                );
+                // Equal word weights: the weighted word Jaccard is the plain one.
+                assert!((f64::from(s.content) - exact).abs() < tolerance);
+            }
+        }
+    }
+
+    /// An excerpt (half of the shorter text in the longer, shingle Jaccard below the
+    /// copy threshold) is a copy only within the rewrite window; a copy by Jaccard is one
+    /// at any distance.
+    #[test]
+    fn an_excerpt_is_a_copy_only_within_the_rewrite_window() {
+        let c = Config::default();
+        let passage = "the offer and withdrawal rights are to expire april three unless \
+                       extended and the bid is to be followed by a merger at the same price \
+                       agreed by both boards last month";
+        let long = format!(
+            "{passage} shares of the target rose sharply on the news while analysts said \
+             the bidder could raise its offer if a rival emerged before the deadline and \
+             regulators were expected to review the deal in the coming weeks"
+        );
+        let short = format!("{passage} the company said in a brief statement on monday");
+        let feat = |text: &str| {
+            let mut sig = vec![0u32; c.signature_len()];
+            Featurizer::new(&c).featurize_text(text, None, &mut Scratch::default(), &mut sig)
+        };
+        let (fl, fs) = (feat(&long), feat(&short));
+        let mut stats = TermStats::default();
+        stats.add(&fl);
+        stats.add(&fs);
+        let v = Verifier::new(&c);
+        let day = 86_400;
+        let relate = |ta: Option<i64>, tb: Option<i64>, a: &_, b: &_| {
+            let view = |f, timestamp| DocView {
+                features: f,
+                rarity: Rarity::Stats(&stats),
+                timestamp,
+            };
+            (
+                v.relate(view(a, ta), view(b, tb)).map(|r| r.0),
+                v.explain(view(a, ta), view(b, tb)).rule,
+            )
+        };
+        let s = v.score(
+            DocView {
+                features: &fl,
+                rarity: Rarity::Stats(&stats),
+                timestamp: None,
+            },
+            DocView {
+                features: &fs,
+                rarity: Rarity::Stats(&stats),
+                timestamp: None,
+            },
+        );
+        assert!(f64::from(s.containment) >= c.containment && f64::from(s.jaccard) < c.threshold);
+        let copy = (Some(Relation::NearDuplicate), Rule::Copy);
+        assert_eq!(relate(None, None, &fl, &fs), copy);
+        assert_eq!(relate(Some(0), Some(2 * day), &fl, &fs), copy);
+        assert_eq!(
+            relate(Some(0), Some(30 * day), &fl, &fs),
+            (None, Rule::OutsideWindow)
+        );
+        // A copy by shingle Jaccard needs no window.
+        let edited = feat(&long.replace("coming weeks", "next few weeks"));
+        assert_eq!(
+            relate(Some(0), Some(30 * day), &fl, &edited).0,
+            Some(Relation::NearDuplicate)
+        );
+    }
 
     #[test]
     fn intersection_counts_shared_values() {

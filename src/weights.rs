@@ -144,6 +144,13 @@ impl TermStats {
         });
     }
 
+    /// Heap bytes of the counts (approximate: buckets of a key, a count and a control
+    /// byte).
+    #[must_use]
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.df.capacity() * 9
+    }
+
     /// Number of documents counted.
     #[must_use]
     pub fn docs(&self) -> u32 {

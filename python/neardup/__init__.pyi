@@ -75,8 +75,11 @@ class Index:
         rewrite_threshold: float = 0.24,
         rewrite_window_days: int = 3,
         hamming: int = 9,
+        footprint: Literal["full", "compact"] = "full",
     ) -> None:
-        """Raises ConfigError for an out-of-range setting, TypeError for an unknown one."""
+        """Raises ConfigError for an out-of-range setting, TypeError for an unknown one.
+        footprint="compact" holds about half the memory per document, with estimated
+        similarities (samples of 64 shingle and word hashes, fewer LSH bands)."""
     def insert(
         self, id: str, text: str, title: Optional[str] = None, date: DateLike = None
     ) -> Verdict:

@@ -58,7 +58,7 @@ pub(crate) fn invalid(py: Python<'_>, message: String) -> PyErr {
 
 /// The settings every entry point accepts, by name (see `neardup/__init__.pyi`).
 const SETTINGS: &str = "threshold, method, shingle, perms, seed, containment, bands, \
-                        rewrites, rewrite_threshold, rewrite_window_days, hamming";
+                        rewrites, rewrite_threshold, rewrite_window_days, hamming, footprint";
 
 /// A validated `Config` from keyword settings; unknown names are a `TypeError`, bad
 /// values a `ConfigError`.
@@ -106,6 +106,7 @@ pub(crate) fn config_from(
             "rewrite_threshold" => b.rewrite_threshold(v.extract()?),
             "rewrite_window_days" => b.rewrite_window_days(v.extract()?),
             "hamming" => b.hamming(v.extract()?),
+            "footprint" => b.footprint(v.extract::<String>()?.parse().map_err(config_err)?),
             other => {
                 return Err(PyTypeError::new_err(format!(
                     "unknown setting {other:?}; the settings are {SETTINGS}"

@@ -81,6 +81,10 @@ def test_settings_and_bad_settings():
         neardup.Index(method="lsh")
     with pytest.raises(neardup.ConfigError, match="shingle"):
         neardup.Index(shingle="letters")
+    compact = neardup.Index(footprint="compact")
+    assert compact.settings["footprint"] == "compact"
+    with pytest.raises(neardup.ConfigError, match="footprint"):
+        neardup.Index(footprint="tiny")
     with pytest.raises(TypeError, match="unknown setting \"treshold\""):
         neardup.Index(treshold=0.5)
     with pytest.raises(neardup.ConfigError, match="bands 64x4 need 256"):

@@ -43,6 +43,16 @@ impl<K, V> Default for Sharded<K, V> {
     }
 }
 
+impl<K, V> Sharded<K, V> {
+    /// Heap bytes of the buckets (a key, a value and a control byte each).
+    pub fn heap_bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|m| m.capacity() * (std::mem::size_of::<(K, V)>() + 1))
+            .sum()
+    }
+}
+
 impl<K: ShardKey, V> Sharded<K, V> {
     fn shard(&self, key: K) -> &KeyMap<K, V> {
         &self.shards[key.shard()]

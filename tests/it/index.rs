@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use neardup::TermStats;
-use neardup::{Config, Document, Index, Method, Relation, cluster_documents};
+use neardup::{Config, Document, Footprint, Index, Method, Relation, cluster_documents};
 
 use crate::common::{Rng, group_of, story};
 
@@ -68,6 +68,47 @@ fn both_methods() -> [Config; 2] {
 fn same_groups_as_the_batch_run() {
     for config in both_methods() {
         same_groups_as_the_batch_run_with(&config);
+        // Compact: the index holds samples, the batch run reads the same samples of
+        // whole features.
+        let mut compact = config.clone();
+        compact.footprint = Footprint::Compact;
+        same_groups_as_the_batch_run_with(&compact);
+    }
+}
+
+/// The compact footprint holds a fraction of the shingle and word hashes, and still
+/// groups every exact copy and wrapped copy with its story.
+#[test]
+fn the_compact_footprint_holds_less_and_still_groups_copies() {
+    let corpus = docs(80, 5);
+    let held = |footprint| {
+        let config = Config::builder().footprint(footprint).build().unwrap();
+        let index =
+            Index::with_stats(config.clone(), TermStats::from_documents(&corpus, &config)).unwrap();
+        for d in &corpus {
+            index.insert(d.clone()).unwrap();
+        }
+        index
+    };
+    let (full, compact) = (held(Footprint::Full), held(Footprint::Compact));
+    let part =
+        |index: &Index, name: &str| index.memory().into_iter().find(|p| p.0 == name).unwrap().1;
+    let total = |index: &Index| index.memory().iter().map(|p| p.1).sum::<usize>();
+    for name in ["shingle hashes", "word hashes", "LSH buckets"] {
+        assert!(
+            part(&compact, name) * 4 < part(&full, name) * 3,
+            "{name}: {} vs {}",
+            part(&compact, name),
+            part(&full, name)
+        );
+    }
+    assert!(total(&compact) < total(&full));
+    for d in &corpus {
+        if let Some(story) = d.id.strip_suffix("-copy").or(d.id.strip_suffix("-wrap")) {
+            let g = group_of(&compact, &d.id).unwrap().0;
+            assert!(g.is_some(), "{} alone", d.id);
+            assert_eq!(g, group_of(&compact, story).unwrap().0, "{}", d.id);
+        }
     }
 }
 

@@ -301,6 +301,14 @@ pub struct SimilarityOpts {
     /// pairs with shingle Jaccard ≥ 0.8 on Reuters (see QUALITY.md).
     #[arg(long, default_value_t = neardup::Config::default().hamming, value_name = "K")]
     pub hamming: u32,
+    /// How much of each document is compared and held: full (whole shingle and word
+    /// sets up to about 1,000 words; longer texts are read as a sample of 1,024
+    /// shingles and 512 words) or compact (samples of 64 of each and a third of the LSH
+    /// bands: the state of `nightly` and an index hold about 40% less per document,
+    /// with estimated similarities: copies are still found, rewrites and borderline
+    /// pairs less reliably; see BENCHMARKS.md).
+    #[arg(long, value_enum, default_value_t = FootprintArg::Full)]
+    pub footprint: FootprintArg,
     /// Shingles: word:K (K consecutive words) or char:K (K consecutive characters).
     #[arg(long, default_value = "word:3", value_parser = parse_shingle)]
     pub shingle: Shingle,
@@ -329,8 +337,8 @@ pub struct SimilarityOpts {
     /// two documents are rewrites of one story [default: 0.24].
     #[arg(long)]
     pub rewrite_threshold: Option<f64>,
-    /// Dated documents more than this many days apart are not rewrites of one story
-    /// (copies still are); 0 for no limit.
+    /// Dated documents more than this many days apart are not rewrites or excerpts of one
+    /// story (copies still are); 0 for no limit.
     #[arg(long, default_value_t = 3, value_name = "DAYS")]
     pub rewrite_window: u32,
 }
@@ -434,6 +442,24 @@ pub enum MethodArg {
     Simhash,
 }
 
+/// `--footprint` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FootprintArg {
+    /// Whole sets (samples only for very long texts).
+    Full,
+    /// Small samples and fewer LSH bands.
+    Compact,
+}
+
+impl From<FootprintArg> for neardup::Footprint {
+    fn from(f: FootprintArg) -> Self {
+        match f {
+            FootprintArg::Full => neardup::Footprint::Full,
+            FootprintArg::Compact => neardup::Footprint::Compact,
+        }
+    }
+}
+
 impl From<MethodArg> for Method {
     fn from(m: MethodArg) -> Self {
         match m {
@@ -478,6 +504,7 @@ impl SimilarityOpts {
         let mut b = Config::builder()
             .method(self.method.into())
             .hamming(self.hamming)
+            .footprint(self.footprint.into())
             .shingle(self.shingle)
             .perms(self.perms)
             .threshold(self.threshold)
