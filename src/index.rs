@@ -633,7 +633,7 @@ impl Index {
             ),
             ("exact bodies", t.exact.heap_bytes() + t.copies.heap_bytes()),
             ("edges", links),
-            ("groups", st.groups.heap_bytes()),
+            ("groups", st.groups().heap_bytes()),
             ("word statistics", st.stats.heap_bytes()),
         ]
     }
