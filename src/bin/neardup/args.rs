@@ -306,7 +306,9 @@ pub struct SimilarityOpts {
     /// shingles and 512 words) or compact (samples of 64 of each and a third of the LSH
     /// bands: the state of `nightly` and an index hold about 40% less per document,
     /// with estimated similarities: copies are still found, rewrites and borderline
-    /// pairs less reliably; see BENCHMARKS.md).
+    /// pairs less reliably; see BENCHMARKS.md). With `nightly`, compact word statistics
+    /// drift as documents leave the state: a leaving document's words outside its sample
+    /// stay counted (ARCHITECTURE.md, "index").
     #[arg(long, value_enum, default_value_t = FootprintArg::Full)]
     pub footprint: FootprintArg,
     /// Shingles: word:K (K consecutive words) or char:K (K consecutive characters).
