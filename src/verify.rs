@@ -165,8 +165,6 @@ pub struct Weights {
     pub mass: f32,
     /// idf of each headline word (`Features::title`).
     pub title: Vec<f32>,
-    /// Sum of `title`.
-    pub title_mass: f32,
 }
 
 impl Weights {
@@ -177,7 +175,6 @@ impl Weights {
         let title: Vec<f32> = f.title.iter().map(|&t| stats.idf(t)).collect();
         Weights {
             mass: terms.iter().sum(),
-            title_mass: title.iter().sum(),
             terms,
             title,
         }
@@ -216,14 +213,6 @@ impl Rarity<'_> {
         match self {
             Rarity::Weights(w) => w.title[i],
             Rarity::Stats(s) => s.idf(f.title[i]),
-        }
-    }
-
-    /// Total weight of the headline words of `f`.
-    fn title_mass(&self, f: &Features) -> f32 {
-        match self {
-            Rarity::Weights(w) => w.title_mass,
-            Rarity::Stats(s) => f.title.iter().map(|&t| s.idf(t)).sum(),
         }
     }
 }
@@ -266,22 +255,8 @@ fn intersection(a: &[u32], b: &[u32]) -> usize {
 /// Share of `a`'s headline rarity found in `b`'s headline or body, `b`'s body words
 /// read as `bw` (see [`read`]). When `bw` is a sample, only the headline words whose
 /// presence in `b` is known count: those in `b`'s headline or below the sample's largest
-/// hash. `None` when none is known.
+/// hash (every word, for a whole set). `None` when none is known.
 fn title_coverage(a: &Features, wa: Rarity<'_>, b: &Features, bw: Read<'_>) -> Option<f32> {
-    if bw.whole() {
-        let mass = wa.title_mass(a);
-        if mass <= 0.0 {
-            return Some(0.0);
-        }
-        let found: f32 = (0..a.title.len())
-            .filter(|&i| {
-                let t = a.title[i];
-                b.title.binary_search(&t).is_ok() || b.terms.binary_search(&t).is_ok()
-            })
-            .map(|i| wa.title(a, i))
-            .sum();
-        return Some(found / mass);
-    }
     let (mut mass, mut found) = (0.0f32, 0.0f32);
     for (i, &t) in a.title.iter().enumerate() {
         let in_title = b.title.binary_search(&t).is_ok();
@@ -293,7 +268,12 @@ fn title_coverage(a: &Features, wa: Rarity<'_>, b: &Features, bw: Read<'_>) -> O
             }
         }
     }
-    (mass > 0.0).then(|| found / mass)
+    if mass > 0.0 {
+        Some(found / mass)
+    } else {
+        // A headline of no weight covers nothing.
+        bw.whole().then_some(0.0)
+    }
 }
 
 /// A set of hashes as verification reads it: the whole set, or, for a set of at least
@@ -456,17 +436,18 @@ impl<'a> Verifier<'a> {
         let (fa, fb) = (a.features, b.features);
         let cap = self.config.footprint.sample().words;
         let (ra, rb) = (read(&fa.terms, cap), read(&fb.terms, cap));
+        let (sa, sb) = comparable(ra, rb);
         let mut shared = 0.0f32;
-        let union = if ra.whole() && rb.whole() {
-            for_each_shared(&fa.terms, &fb.terms, |i, _| shared += a.rarity.term(fa, i));
-            a.rarity.mass(fa) + b.rarity.mass(fb) - shared
-        } else {
-            let (sa, sb) = comparable(ra, rb);
-            for_each_shared(sa, sb, |i, _| shared += a.rarity.term(fa, i));
-            let mass_a: f32 = (0..sa.len()).map(|i| a.rarity.term(fa, i)).sum();
-            let mass_b: f32 = (0..sb.len()).map(|i| b.rarity.term(fb, i)).sum();
-            mass_a + mass_b - shared
+        for_each_shared(sa, sb, |i, _| shared += a.rarity.term(fa, i));
+        // A whole set's mass is known beforehand (the batch weighs each document once).
+        let mass = |r: Read<'_>, part: &[u32], f: &Features, rarity: Rarity<'_>| {
+            if r.whole() {
+                rarity.mass(f)
+            } else {
+                (0..part.len()).map(|i| rarity.term(f, i)).sum()
+            }
         };
+        let union = mass(ra, sa, fa, a.rarity) + mass(rb, sb, fb, b.rarity) - shared;
         if union > 0.0 { shared / union } else { 0.0 }
     }
 
