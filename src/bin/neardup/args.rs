@@ -9,8 +9,9 @@ use neardup::{Banding, Config, Method, Relation, Shingle};
 ///
 /// neardup normalises and shingles each document, computes `MinHash` signatures, finds
 /// candidate pairs with LSH (copies) and a rare-word index (rewrites), scores every
-/// candidate, and groups documents without chaining weak links. Each group has a
-/// canonical member: the earliest, then the longest, then the smallest id.
+/// candidate, and groups documents without chaining weak links: the same set of documents
+/// gives the same groups in any order. Each group has a canonical member: the earliest
+/// published, then the one most related to the others, then a content hash.
 #[derive(Debug, Parser)]
 #[command(name = "neardup", version, max_term_width = 100)]
 pub struct Cli {
