@@ -114,6 +114,14 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
         .copied()
         .filter(|&(a, b)| shard::verify_pair(config, &stats, side(a), side(b)).is_some())
         .collect();
+    // Pairs refused as different stories: no edges, but grouping keeps them apart.
+    let refused = |list: &[(u64, u64)]| -> Vec<(u64, u64)> {
+        list.iter()
+            .copied()
+            .filter(|&(a, b)| shard::refused_pair(config, &stats, side(a), side(b)))
+            .collect()
+    };
+    let mut apart = refused(&pairs);
     if config.rewrites {
         // Closing: neighbours of a document with few neighbours, when no candidates.
         let mut nb: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
@@ -133,6 +141,7 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
             .collect();
         more.sort_unstable();
         more.dedup();
+        apart.extend(refused(&more));
         edges.extend(
             more.into_iter()
                 .filter(|&(a, b)| shard::verify_pair(config, &stats, side(a), side(b)).is_some()),
@@ -167,6 +176,7 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
             .collect();
         let comp_edges: Vec<(u64, u64)> = edges
             .iter()
+            .chain(apart.iter().filter(|p| members.binary_search(&p.1).is_ok()))
             .copied()
             .filter(|&(a, _)| members.binary_search(&a).is_ok())
             .collect();
