@@ -3,7 +3,7 @@
 
 use neardup::{Config, Document, Index, TermStats};
 
-use crate::common::group_of;
+use crate::common::{group_of, run, stderr};
 use crate::index::{batch_groups, index_groups};
 
 /// Each document's canonical member (`None` alone): the groups, whatever their ids (the
@@ -125,4 +125,50 @@ fn the_index_file_keeps_the_refusals() {
     assert_ne!(want[1].0, want[2].0);
     assert_eq!(canonicals(&index_groups(&loaded, &docs)), canonicals(&want));
     assert_eq!(group_of(&loaded, "hub-copy").unwrap().1, "hub");
+}
+
+/// The nightly job keeps refusals in its state: the night that brings the star refuses
+/// `left` against `right` (both rewrites of `hub`, neighbours of neighbours), and the next
+/// night, whose copy of the hub regroups the star, reads that refusal from the state file.
+#[test]
+fn nightly_state_keeps_the_refusals() {
+    let docs = star();
+    let d = tempfile::tempdir().unwrap();
+    let jsonl = |docs: &[Document]| -> String {
+        docs.iter()
+            .map(|doc| {
+                let mut r =
+                    serde_json::json!({"id": doc.id, "text": doc.text, "date": "2026-11-20"});
+                if let Some(t) = &doc.title {
+                    r["title"] = t.as_str().into();
+                }
+                r.to_string() + "\n"
+            })
+            .collect()
+    };
+    let copy = Document::new("hub-copy", docs[0].text.clone());
+    let nights = [
+        ("n1.jsonl", jsonl(&docs), "2026-11-20"),
+        ("n2.jsonl", jsonl(&[copy]), "2026-11-21"),
+    ];
+    for (k, (file, text, date)) in nights.iter().enumerate() {
+        std::fs::write(d.path().join(file), text).unwrap();
+        let out = format!("out{k}");
+        let o = run(
+            d.path(),
+            &[
+                "nightly", "--state", "st", "--out", &out, "--date", date, "-q", file,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let index = Index::load(d.path().join(format!("st/night-{:06}.ndx", k + 1))).unwrap();
+        let group = |id: &str| group_of(&index, id).unwrap().0;
+        let hub = group("hub");
+        assert!(hub.is_some(), "night {k}");
+        assert_ne!(group("left"), group("right"), "night {k}");
+        assert!(group("left") == hub || group("right") == hub, "night {k}");
+        if k == 1 {
+            assert_eq!(group("hub-copy"), hub);
+        }
+    }
 }
