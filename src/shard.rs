@@ -18,7 +18,8 @@
 //!    if there is such a cap.
 //! 5. [`verify_pair`] every candidate pair; with rewrites, also the pairs of neighbours of
 //!    each document with at most [`MAX_DEGREE`] verified neighbours that
-//!    were no candidates. Keep the pairs [`refused_pair`] refuses as different stories.
+//!    were no candidates ([`judge_pair`] also tells the pairs refused as different stories:
+//!    keep those).
 //! 6. Connected components of the edges (exact copies to their representative included),
 //!    then [`group_component`] on each, with its edges and the refused pairs inside it.
 
@@ -264,20 +265,36 @@ pub struct Placement {
     pub similarity: f32,
 }
 
-/// Whether verifying a candidate pair refuses it as two different stories (see
-/// [`Judgement::Apart`](crate::verify::Judgement::Apart)): such a pair is no edge, but
-/// grouping keeps it apart, so an engine passes it to [`group_component`] with the edges
-/// when both ends are in one component.
+/// What verifying a candidate pair finds ([`judge_pair`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PairVerdict {
+    /// An edge: its relation and similarity (what [`verify_pair`] gives).
+    Edge(Relation, f32),
+    /// No edge, and refused as two different stories (see
+    /// [`Judgement::Apart`](crate::verify::Judgement::Apart)): grouping keeps the pair
+    /// apart, so an engine passes it to [`group_component`] with the edges when both
+    /// ends are in one component.
+    Apart,
+    /// Neither.
+    Unrelated,
+}
+
+/// [`verify_pair`], telling a pair refused as different stories from one with too
+/// little in common.
 #[must_use]
-pub fn refused_pair(config: &Config, stats: &TermStats, a: Side<'_>, b: Side<'_>) -> bool {
+pub fn judge_pair(config: &Config, stats: &TermStats, a: Side<'_>, b: Side<'_>) -> PairVerdict {
     let (wa, wb) = weights_pair(config, stats, a, b);
-    Verifier::new(config).judge(view(a, &wa), view(b, &wb)) == Judgement::Apart
+    match Verifier::new(config).judge(view(a, &wa), view(b, &wb)) {
+        Judgement::Related(r, s) => PairVerdict::Edge(r, relation_similarity(r, &s)),
+        Judgement::Apart => PairVerdict::Apart,
+        Judgement::Unrelated => PairVerdict::Unrelated,
+    }
 }
 
 /// The batch run's grouping of one connected component of verified edges: `docs` are
 /// its members (any order), `edges` its verified pairs as positions `(a, b)`, exact
 /// copies to their representative included, and the pairs between its members refused
-/// as different stories ([`refused_pair`]; verified again here, so any other pair is
+/// as different stories ([`judge_pair`]; verified again here, so any other pair is
 /// ignored). Returns, for each of `docs`, its placement, or `None` when it stays alone.
 ///
 /// # Errors
