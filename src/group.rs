@@ -1253,6 +1253,19 @@ mod tests {
         (out, apart)
     }
 
+    /// Ranks of a random graph's documents: by date, then relatedness, then id.
+    fn ranker<'a>(
+        times: &'a [Option<i64>],
+        related: &'a [u64],
+    ) -> impl Fn(u32) -> Rank<'static> + Copy + 'a {
+        move |d| Rank {
+            timestamp: times[d as usize],
+            related: related[d as usize],
+            hash: 0,
+            id: IDS[d as usize],
+        }
+    }
+
     /// The rule without refusals, as it was before they were taken: pivots in rank
     /// order take every unplaced component with a rewrite edge to them.
     fn reference<'k>(n: usize, edges: &[Edge], rank: impl Fn(u32) -> Rank<'k>) -> Vec<u32> {
@@ -1306,12 +1319,7 @@ mod tests {
         fn groups_keep_their_guarantees((n, list, times) in graph()) {
             let (edges, apart) = edges_of(&list);
             let related = relatedness(n, &edges);
-            let rank = |d: u32| Rank {
-                timestamp: times[d as usize],
-                related: related[d as usize],
-                hash: 0,
-                id: IDS[d as usize],
-            };
+            let rank = ranker(&times, &related);
             let p = cluster(n, &links(&edges), &apart, rank);
             let members = p.members();
             let linked = |x: u32, y: u32| {
@@ -1371,12 +1379,7 @@ mod tests {
         fn without_refusals_the_groups_are_the_plain_rule((n, list, times) in graph()) {
             let (edges, apart) = edges_of(&list);
             let related = relatedness(n, &edges);
-            let rank = |d: u32| Rank {
-                timestamp: times[d as usize],
-                related: related[d as usize],
-                hash: 0,
-                id: IDS[d as usize],
-            };
+            let rank = ranker(&times, &related);
             let p = cluster(n, &links(&edges), &[], rank);
             let want = reference(n, &edges, rank);
             for (d, &w) in want.iter().enumerate() {
@@ -1416,12 +1419,7 @@ mod tests {
                 inv[q as usize] = d as u32;
             }
             let related = relatedness(n, &edges);
-            let rank = |d: u32| Rank {
-                timestamp: times[d as usize],
-                related: related[d as usize],
-                hash: 0,
-                id: IDS[d as usize],
-            };
+            let rank = ranker(&times, &related);
             // The moved document q is the original inv[q], with its id and date.
             let rank_moved = |q: u32| rank(inv[q as usize]);
             let p = cluster(n, &links(&edges), &apart, rank);

@@ -793,14 +793,17 @@ impl Explanation {
 /// Receives the tests of a decision as they are made (see [`Verifier::explain`]).
 trait Trace {
     /// A test of `gate`: its value (computed only when wanted), threshold and outcome;
-    /// returns `passed`.
+    /// returns `passed`. Not recorded unless a trace says otherwise.
+    #[inline]
     fn check(
         &mut self,
-        gate: Gate,
-        value: impl FnOnce() -> Option<f64>,
-        threshold: Option<f64>,
+        _gate: Gate,
+        _value: impl FnOnce() -> Option<f64>,
+        _threshold: Option<f64>,
         passed: bool,
-    ) -> bool;
+    ) -> bool {
+        passed
+    }
     /// The rule that gave the verdict.
     fn rule(&mut self, rule: Rule);
     /// A test that passes at or above its threshold; returns whether it passed.
@@ -813,16 +816,6 @@ trait Trace {
 /// No trace: the decision as runs make it.
 impl Trace for () {
     #[inline]
-    fn check(
-        &mut self,
-        _: Gate,
-        _: impl FnOnce() -> Option<f64>,
-        _: Option<f64>,
-        passed: bool,
-    ) -> bool {
-        passed
-    }
-    #[inline]
     fn rule(&mut self, _: Rule) {}
 }
 
@@ -830,16 +823,6 @@ impl Trace for () {
 struct LastRule(Option<Rule>);
 
 impl Trace for LastRule {
-    #[inline]
-    fn check(
-        &mut self,
-        _: Gate,
-        _: impl FnOnce() -> Option<f64>,
-        _: Option<f64>,
-        passed: bool,
-    ) -> bool {
-        passed
-    }
     #[inline]
     fn rule(&mut self, rule: Rule) {
         self.0 = Some(rule);
