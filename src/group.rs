@@ -10,16 +10,30 @@
 //!    hash, then the id. A component's best-ranked member is its candidate canonical.
 //! 3. Components are taken in the order of their best members (pivot clustering, after
 //!    `KwikCluster`, Ailon, Charikar & Newman 2008). The first component not yet in a
-//!    group founds one, and every component not yet in a group that has a rewrite edge
-//!    to it joins it.
+//!    group founds one, and takes every component not yet in a group that has a rewrite
+//!    edge to it, best-ranked first, except one refused as a different story by a
+//!    component it took already (or by itself).
+//!
+//! **Refusals.** A pair whose headlines do not cover each other was refused as two
+//! different stories ([`Judgement::Apart`](crate::verify::Judgement::Apart)), not merely
+//! found too unlike: grouping takes such pairs too ([`Apart`]), between their copy
+//! components. A refusal only keeps a component out of a group it would join by a rewrite
+//! edge; copy edges join whatever is refused (a copy is the story, and a refusal inside a
+//! copy component is overruled by the copies). Only verified pairs can be refused, so two
+//! versions of one story that were never compared (a source's copies rewritten too much
+//! to be verified against each other) are never kept apart.
 //!
 //! **What a group guarantees.** Its canonical member is its best-ranked member, and every
 //! member either is in the canonical's copy component, or is in a copy component joined to
 //! the canonical's by a verified rewrite edge. A path from any member to the canonical
 //! therefore crosses at most one rewrite edge: rewrites never chain (a rewrite of a
-//! rewrite of a rewrite does not pull a third story in), only copies do. No two groups'
-//! founding components are joined by a rewrite edge. The property tests in this module
-//! check all of this on random graphs, and that relabelling the documents changes nothing.
+//! rewrite of a rewrite does not pull a third story in), only copies do. No refused pair
+//! lies between two copy components of one group: a refused pair in a group lies inside
+//! one copy component. Two groups' founding components are joined by a rewrite edge only
+//! when the later-ranked one was refused by a component of the earlier one's group.
+//! Without refusals the groups are those of the rule without step 3's exception. The
+//! property tests in this module check all of this on random graphs, and that
+//! relabelling the documents changes nothing.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -185,13 +199,44 @@ pub fn links(edges: &[Edge]) -> Vec<Link> {
     edges.iter().map(|e| (e.a, e.b, e.relation)).collect()
 }
 
-/// Groups documents `0..n` from their verified edges (in any order; each end below `n`)
-/// by the rule in the module docs. `rank(d)` is document `d`'s [`Rank`].
+/// A pair of documents refused as different stories ([`Judgement::Apart`]): grouping
+/// keeps their copy components apart where only rewrites would join them.
+///
+/// [`Judgement::Apart`]: crate::verify::Judgement::Apart
+pub type Apart = (u32, u32);
+
+/// Sorted unique pairs `(x, y)` and `(y, x)` of `pairs` (self-pairs dropped), with the
+/// start of each `x`'s run: a compressed adjacency list over `0..n`.
+fn adjacency(n: usize, pairs: impl Iterator<Item = (u32, u32)>) -> (Vec<(u32, u32)>, Vec<usize>) {
+    let mut links: Vec<(u32, u32)> = pairs
+        .filter(|(x, y)| x != y)
+        .flat_map(|(x, y)| [(x, y), (y, x)])
+        .collect();
+    links.sort_unstable();
+    links.dedup();
+    let mut start = vec![0usize; n + 1];
+    for &(x, _) in &links {
+        start[x as usize + 1] += 1;
+    }
+    for c in 0..n {
+        start[c + 1] += start[c];
+    }
+    (links, start)
+}
+
+/// Groups documents `0..n` from their verified edges and the pairs refused as different
+/// stories (`apart`), both in any order and each end below `n`, by the rule in the module
+/// docs. `rank(d)` is document `d`'s [`Rank`].
 ///
 /// # Panics
-/// When an edge names a document `>= n`.
+/// When an edge or a refused pair names a document `>= n`.
 #[must_use]
-pub fn cluster<'k>(n: usize, edges: &[Link], rank: impl Fn(u32) -> Rank<'k>) -> Partition {
+pub fn cluster<'k>(
+    n: usize,
+    edges: &[Link],
+    apart: &[Apart],
+    rank: impl Fn(u32) -> Rank<'k>,
+) -> Partition {
     // 1. Copy components.
     let mut uf = Components::new(n);
     for &(a, b, _) in edges.iter().filter(|e| is_copy(e.2)) {
@@ -213,28 +258,35 @@ pub fn cluster<'k>(n: usize, edges: &[Link], rank: impl Fn(u32) -> Rank<'k>) -> 
         }
     }
     let comps = best.len();
+    let comp_rank = |c: u32| rank(best[c as usize]);
 
-    // 2. Rewrite adjacency between components, as sorted unique pairs (CSR).
-    let mut links: Vec<(u32, u32)> = edges
-        .iter()
-        .filter(|e| !is_copy(e.2))
-        .map(|&(a, b, _)| (component[a as usize], component[b as usize]))
-        .filter(|(x, y)| x != y)
-        .flat_map(|(x, y)| [(x, y), (y, x)])
-        .collect();
-    links.sort_unstable();
-    links.dedup();
-    let mut start = vec![0usize; comps + 1];
-    for &(x, _) in &links {
-        start[x as usize + 1] += 1;
+    // 2. Rewrite adjacency between components, and refusals between components (a
+    // refusal inside one copy component is overruled by its copies).
+    let (mut links, start) = adjacency(
+        comps,
+        edges
+            .iter()
+            .filter(|e| !is_copy(e.2))
+            .map(|&(a, b, _)| (component[a as usize], component[b as usize])),
+    );
+    // Each pivot takes its neighbours best-ranked first: a refusal then keeps out the
+    // worse-ranked of two neighbours, whatever the numbering.
+    if !apart.is_empty() {
+        for c in 0..comps {
+            links[start[c]..start[c + 1]].sort_by_key(|&(_, y)| comp_rank(y));
+        }
     }
-    for c in 0..comps {
-        start[c + 1] += start[c];
-    }
+    let (refused, refused_at) = adjacency(
+        comps,
+        apart
+            .iter()
+            .map(|&(a, b)| (component[a as usize], component[b as usize])),
+    );
 
-    // 3. Pivots in rank order; each takes its unassigned neighbours.
+    // 3. Pivots in rank order; each takes its unassigned neighbours in rank order, but
+    // none refused as a different story by a component it took already.
     let mut order: Vec<u32> = (0..comps as u32).collect();
-    order.sort_by(|&x, &y| rank(best[x as usize]).cmp(&rank(best[y as usize])));
+    order.sort_by_key(|&x| comp_rank(x));
     let mut group_of_comp = vec![u32::MAX; comps];
     let mut canonical = Vec::new();
     for &c in &order {
@@ -245,8 +297,12 @@ pub fn cluster<'k>(n: usize, edges: &[Link], rank: impl Fn(u32) -> Rank<'k>) -> 
         canonical.push(best[c as usize]);
         group_of_comp[c as usize] = g;
         for &(_, nb) in &links[start[c as usize]..start[c as usize + 1]] {
-            if group_of_comp[nb as usize] == u32::MAX {
-                group_of_comp[nb as usize] = g;
+            let nb = nb as usize;
+            let kept_apart = refused[refused_at[nb]..refused_at[nb + 1]]
+                .iter()
+                .any(|&(_, r)| group_of_comp[r as usize] == g);
+            if group_of_comp[nb] == u32::MAX && !kept_apart {
+                group_of_comp[nb] = g;
             }
         }
     }
@@ -275,6 +331,31 @@ pub struct Neighbour {
     /// neither counts toward a document's degree nor is paired further, and it stands
     /// only while a third document with few enough neighbours joins both ends.
     pub closing: bool,
+    /// Whether the pair is no edge but was refused as two different stories
+    /// ([`Apart`]): grouping keeps the two apart; `relation` and `similarity` mean
+    /// nothing then. Kept only where a pair was refused, so it costs nothing elsewhere.
+    pub apart: bool,
+}
+
+impl Neighbour {
+    /// A pair refused as different stories, `closing` when neighbours of neighbours
+    /// found it.
+    #[must_use]
+    pub fn refused(doc: u32, closing: bool) -> Self {
+        Neighbour {
+            doc,
+            relation: Relation::Rewrite,
+            similarity: 0.0,
+            closing,
+            apart: true,
+        }
+    }
+
+    /// Whether it is a verified edge (not a refusal).
+    #[must_use]
+    pub fn is_edge(&self) -> bool {
+        !self.apart
+    }
 }
 
 /// Group of a document that is not placed yet.
@@ -686,7 +767,14 @@ impl Online {
             }
             add(s, &mut local, &mut docs);
             grow.push(s);
-            grow.extend(neighbours(s).iter().map(|nb| nb.doc));
+            // A refusal needs no region of its own: it counts only inside a group, and
+            // a group taken in is taken whole (the seed's, or an edge's).
+            grow.extend(
+                neighbours(s)
+                    .iter()
+                    .filter(|nb| nb.is_edge())
+                    .map(|nb| nb.doc),
+            );
         }
         let (p, ranks) = loop {
             for d in std::mem::take(&mut grow) {
@@ -777,17 +865,23 @@ impl Online {
         rank: &impl Fn(u32) -> Rank<'k>,
     ) -> (Partition, Vec<Rank<'k>>) {
         let mut edges: Vec<Link> = Vec::new();
+        let mut apart: Vec<Apart> = Vec::new();
         for (i, &x) in docs.iter().enumerate() {
             for nb in neighbours(x) {
                 if let Some(&j) = local.get(&nb.doc)
                     && (i as u32) < j
                 {
-                    edges.push((i as u32, j, nb.relation));
+                    if nb.apart {
+                        apart.push((i as u32, j));
+                    } else {
+                        edges.push((i as u32, j, nb.relation));
+                    }
                 }
             }
         }
         let ranks: Vec<Rank<'k>> = docs.iter().map(|&d| rank(d)).collect();
-        (cluster(docs.len(), &edges, |i| ranks[i as usize]), ranks)
+        let p = cluster(docs.len(), &edges, &apart, |i| ranks[i as usize]);
+        (p, ranks)
     }
 
     /// Documents outside a region whose groups disagree with the region's new groups
@@ -811,7 +905,8 @@ impl Online {
             let x_pivot = p.component[i] == p.component[canon_x as usize];
             let rank_x = ranks[canon_x as usize];
             for nb in neighbours(x) {
-                if local.contains_key(&nb.doc) {
+                // A refusal across the region's edge joins no group: it cannot matter.
+                if nb.apart || local.contains_key(&nb.doc) {
                     continue;
                 }
                 let Some(g) = self.group_of(nb.doc) else {
@@ -852,9 +947,15 @@ impl Online {
             if self.of[s as usize] != UNPLACED {
                 continue;
             }
+            let refused = |g: u32| {
+                neighbours(s)
+                    .iter()
+                    .any(|r| r.apart && self.of[r.doc as usize] == g)
+            };
             let best = neighbours(s)
                 .iter()
-                .filter(|nb| self.of[nb.doc as usize] < REMOVED)
+                .filter(|nb| nb.is_edge() && self.of[nb.doc as usize] < REMOVED)
+                .filter(|nb| is_copy(nb.relation) || !refused(self.of[nb.doc as usize]))
                 .filter(|nb| {
                     let g = self.of[nb.doc as usize];
                     is_copy(nb.relation)
@@ -985,7 +1086,7 @@ mod tests {
     fn rewrites_do_not_chain() {
         // a - b - c rewrites: b and c are not tied to canonical a's component except c.
         let edges = [edge(0, 1, Relation::Rewrite), edge(1, 2, Relation::Rewrite)];
-        let p = cluster(3, &links(&edges), plain);
+        let p = cluster(3, &links(&edges), &[], plain);
         assert_eq!(p.group_of[0], p.group_of[1]);
         assert_ne!(p.group_of[1], p.group_of[2]);
     }
@@ -996,7 +1097,7 @@ mod tests {
             edge(0, 1, Relation::NearDuplicate),
             edge(1, 2, Relation::NearDuplicate),
         ];
-        let p = cluster(3, &links(&edges), plain);
+        let p = cluster(3, &links(&edges), &[], plain);
         assert!(p.group_of.iter().all(|&g| g == 0));
         assert_eq!(p.canonical, vec![0]);
     }
@@ -1014,12 +1115,12 @@ mod tests {
             timestamp: Some(if d == 3 { 0 } else { 10 }),
             ..plain(d)
         };
-        let p = cluster(4, &links(&edges), rank);
+        let p = cluster(4, &links(&edges), &[], rank);
         assert!(p.group_of.iter().all(|&g| g == 0));
         assert_eq!(p.canonical, vec![3]);
         // Undated, the most related (3, with three edges) is canonical.
         let related = relatedness(4, &edges);
-        let p = cluster(4, &links(&edges), |d| Rank {
+        let p = cluster(4, &links(&edges), &[], |d| Rank {
             related: related[d as usize],
             ..plain(d)
         });
@@ -1033,7 +1134,7 @@ mod tests {
             edge(0, 1, Relation::NearDuplicate),
             edge(1, 2, Relation::Rewrite),
         ];
-        let p = cluster(3, &links(&edges), plain);
+        let p = cluster(3, &links(&edges), &[], plain);
         assert!(p.group_of.iter().all(|&g| g == 0));
         assert_eq!(p.tie(1), Relation::NearDuplicate);
         assert_eq!(p.tie(2), Relation::Rewrite);
@@ -1088,15 +1189,44 @@ mod tests {
             relation,
             similarity: 0.5,
             closing: false,
+            apart: false,
         }
     }
 
-    /// A random graph: documents, edges `(a, b, copy)` and dates.
-    type Graph = (usize, Vec<(u32, u32, bool)>, Vec<Option<i64>>);
+    #[test]
+    fn a_refused_pair_is_not_joined_by_rewrites() {
+        // Counter-dev's star: 2, the most related, rewrites 0 and 1, which were refused
+        // as different stories. 2 takes the better-ranked of the two only.
+        let edges = [edge(0, 2, Relation::Rewrite), edge(1, 2, Relation::Rewrite)];
+        let rank = |d: u32| Rank {
+            related: u64::from(d == 2),
+            ..plain(d)
+        };
+        let p = cluster(3, &links(&edges), &[], rank);
+        assert!(p.group_of.iter().all(|&g| g == 0));
+        let p = cluster(3, &links(&edges), &[(1, 0)], rank);
+        assert_eq!(p.canonical, vec![2, 1]);
+        assert_eq!(p.group_of, vec![0, 1, 0]);
+        // Copies join whatever is refused: 3 copies 0 and 1.
+        let mut more = links(&edges);
+        more.extend([
+            (0, 3, Relation::NearDuplicate),
+            (1, 3, Relation::NearDuplicate),
+        ]);
+        let p = cluster(4, &more, &[(0, 1)], rank);
+        assert!(p.group_of.iter().all(|&g| g == 0));
+    }
+
+    /// What a random pair is: a rewrite (0), a copy, or refused as different stories.
+    const COPY: u8 = 1;
+    const APART: u8 = 2;
+
+    /// A random graph: documents, pairs `(a, b, kind)` and dates.
+    type Graph = (usize, Vec<(u32, u32, u8)>, Vec<Option<i64>>);
 
     fn graph() -> impl Strategy<Value = Graph> {
         (2usize..12).prop_flat_map(|n| {
-            let e = (0..n as u32, 0..n as u32, any::<bool>());
+            let e = (0..n as u32, 0..n as u32, 0u8..3);
             (
                 Just(n),
                 proptest::collection::vec(e, 0..24),
@@ -1105,40 +1235,104 @@ mod tests {
         })
     }
 
-    fn edges_of(list: &[(u32, u32, bool)]) -> Vec<Edge> {
+    /// The edges and the refused pairs of a graph: one verdict per pair (the first).
+    fn edges_of(list: &[(u32, u32, u8)]) -> (Vec<Edge>, Vec<Apart>) {
         let mut out: Vec<Edge> = Vec::new();
-        for &(a, b, copy) in list {
-            if a == b || out.iter().any(|e| (e.a, e.b) == (a.min(b), a.max(b))) {
+        let mut apart: Vec<Apart> = Vec::new();
+        for &(a, b, kind) in list {
+            let pair = (a.min(b), a.max(b));
+            if a == b || out.iter().any(|e| (e.a, e.b) == pair) || apart.contains(&pair) {
                 continue;
             }
-            let r = if copy {
-                Relation::NearDuplicate
-            } else {
-                Relation::Rewrite
-            };
-            out.push(edge(a, b, r));
+            match kind {
+                APART => apart.push(pair),
+                COPY => out.push(edge(a, b, Relation::NearDuplicate)),
+                _ => out.push(edge(a, b, Relation::Rewrite)),
+            }
         }
-        out
+        (out, apart)
+    }
+
+    /// Ranks of a random graph's documents: by date, then relatedness, then id.
+    fn ranker<'a>(
+        times: &'a [Option<i64>],
+        related: &'a [u64],
+    ) -> impl Fn(u32) -> Rank<'static> + Copy + 'a {
+        move |d| Rank {
+            timestamp: times[d as usize],
+            related: related[d as usize],
+            hash: 0,
+            id: IDS[d as usize],
+        }
+    }
+
+    /// The rule without refusals, as it was before they were taken: pivots in rank
+    /// order take every unplaced component with a rewrite edge to them.
+    fn reference<'k>(n: usize, edges: &[Edge], rank: impl Fn(u32) -> Rank<'k>) -> Vec<u32> {
+        let mut comp: Vec<u32> = (0..n as u32).collect();
+        // Copy components by repeated relabelling to the smallest label.
+        loop {
+            let mut changed = false;
+            for e in edges.iter().filter(|e| is_copy(e.relation)) {
+                let m = comp[e.a as usize].min(comp[e.b as usize]);
+                for d in [e.a, e.b] {
+                    if comp[d as usize] != m {
+                        comp[d as usize] = m;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let best = |c: u32| {
+            (0..n as u32)
+                .filter(|&d| comp[d as usize] == c)
+                .min_by_key(|&d| rank(d))
+        };
+        let mut roots: Vec<u32> = (0..n as u32).filter(|&d| comp[d as usize] == d).collect();
+        roots.sort_by_key(|&c| rank(best(c).unwrap()));
+        let mut canon_of_comp: Vec<Option<u32>> = vec![None; n];
+        for &c in &roots {
+            if canon_of_comp[c as usize].is_some() {
+                continue;
+            }
+            let canon = best(c).unwrap();
+            canon_of_comp[c as usize] = Some(canon);
+            for e in edges.iter().filter(|e| !is_copy(e.relation)) {
+                let (x, y) = (comp[e.a as usize], comp[e.b as usize]);
+                for (here, there) in [(x, y), (y, x)] {
+                    if here == c && canon_of_comp[there as usize].is_none() {
+                        canon_of_comp[there as usize] = Some(canon);
+                    }
+                }
+            }
+        }
+        (0..n)
+            .map(|d| canon_of_comp[comp[d] as usize].unwrap())
+            .collect()
     }
 
     proptest! {
         #[test]
         fn groups_keep_their_guarantees((n, list, times) in graph()) {
-            let edges = edges_of(&list);
+            let (edges, apart) = edges_of(&list);
             let related = relatedness(n, &edges);
-            let rank = |d: u32| Rank {
-                timestamp: times[d as usize],
-                related: related[d as usize],
-                hash: 0,
-                id: IDS[d as usize],
-            };
-            let p = cluster(n, &links(&edges), rank);
+            let rank = ranker(&times, &related);
+            let p = cluster(n, &links(&edges), &apart, rank);
             let members = p.members();
             let linked = |x: u32, y: u32| {
                 edges.iter().any(|e| {
                     e.relation == Relation::Rewrite
                         && ((p.component[e.a as usize] == x && p.component[e.b as usize] == y)
                             || (p.component[e.a as usize] == y && p.component[e.b as usize] == x))
+                })
+            };
+            let refused = |x: u32, y: u32| {
+                apart.iter().any(|&(a, b)| {
+                    let (ka, kb) = (p.component[a as usize], p.component[b as usize]);
+                    (ka, kb) == (x, y) || (ka, kb) == (y, x)
                 })
             };
             for (g, ms) in members.iter().enumerate() {
@@ -1156,21 +1350,53 @@ mod tests {
             for e in edges.iter().filter(|e| is_copy(e.relation)) {
                 prop_assert_eq!(p.group_of[e.a as usize], p.group_of[e.b as usize]);
             }
-            // No two founding components are linked.
+            // A refused pair in one group lies inside one copy component.
+            for &(a, b) in &apart {
+                if p.group_of[a as usize] == p.group_of[b as usize] {
+                    prop_assert_eq!(p.component[a as usize], p.component[b as usize]);
+                }
+            }
+            // Two founding components are linked only when the later one was refused by
+            // a component of the earlier one's group.
             for x in 0..p.canonical.len() {
                 for y in x + 1..p.canonical.len() {
                     let (kx, ky) = (
                         p.component[p.canonical[x] as usize],
                         p.component[p.canonical[y] as usize],
                     );
-                    prop_assert!(!linked(kx, ky));
+                    if linked(kx, ky) {
+                        let later = if rank(p.canonical[x]) < rank(p.canonical[y]) { ky } else { kx };
+                        let earlier_group = if later == ky { x } else { y };
+                        prop_assert!(members[earlier_group]
+                            .iter()
+                            .any(|&m| refused(p.component[m as usize], later)));
+                    }
                 }
             }
         }
 
         #[test]
+        fn without_refusals_the_groups_are_the_plain_rule((n, list, times) in graph()) {
+            let (edges, apart) = edges_of(&list);
+            let related = relatedness(n, &edges);
+            let rank = ranker(&times, &related);
+            let p = cluster(n, &links(&edges), &[], rank);
+            let want = reference(n, &edges, rank);
+            for (d, &w) in want.iter().enumerate() {
+                prop_assert_eq!(p.canonical[p.group_of[d] as usize], w);
+            }
+            // Refusals inside copy components change nothing either.
+            let inside: Vec<Apart> = apart
+                .iter()
+                .copied()
+                .filter(|&(a, b)| p.component[a as usize] == p.component[b as usize])
+                .collect();
+            prop_assert_eq!(cluster(n, &links(&edges), &inside, rank), p);
+        }
+
+        #[test]
         fn relabelling_changes_nothing((n, list, times) in graph(), seed in any::<u64>()) {
-            let edges = edges_of(&list);
+            let (edges, apart) = edges_of(&list);
             // A permutation of the documents (and so of their edges' order).
             let mut perm: Vec<u32> = (0..n as u32).collect();
             let mut x = seed | 1;
@@ -1183,21 +1409,21 @@ mod tests {
                 .rev()
                 .map(|e| edge(perm[e.a as usize], perm[e.b as usize], e.relation))
                 .collect();
+            let moved_apart: Vec<Apart> = apart
+                .iter()
+                .rev()
+                .map(|&(a, b)| (perm[b as usize], perm[a as usize]))
+                .collect();
             let mut inv = vec![0u32; n];
             for (d, &q) in perm.iter().enumerate() {
                 inv[q as usize] = d as u32;
             }
             let related = relatedness(n, &edges);
-            let rank = |d: u32| Rank {
-                timestamp: times[d as usize],
-                related: related[d as usize],
-                hash: 0,
-                id: IDS[d as usize],
-            };
+            let rank = ranker(&times, &related);
             // The moved document q is the original inv[q], with its id and date.
             let rank_moved = |q: u32| rank(inv[q as usize]);
-            let p = cluster(n, &links(&edges), rank);
-            let r = cluster(n, &links(&moved), rank_moved);
+            let p = cluster(n, &links(&edges), &apart, rank);
+            let r = cluster(n, &links(&moved), &moved_apart, rank_moved);
             for (d, &q) in perm.iter().enumerate() {
                 let q = q as usize;
                 prop_assert_eq!(
@@ -1213,13 +1439,13 @@ mod tests {
         /// online groups equal [`cluster`] of the documents held (brute force).
         #[test]
         fn online_groups_equal_the_batch_rule((n, list, times) in graph(), gone in any::<u64>()) {
-            let edges = edges_of(&list);
+            let (edges, apart) = edges_of(&list);
             let mut adj: Vec<Vec<Neighbour>> = vec![Vec::new(); n];
             let mut live = vec![false; n];
             let mut online = Online::new();
             let rank_of = |adj: &Vec<Vec<Neighbour>>, d: u32| Rank {
                 timestamp: times[d as usize],
-                related: adj[d as usize].iter().map(|l| quantise(l.similarity)).sum(),
+                related: adj[d as usize].iter().filter(|l| l.is_edge()).map(|l| quantise(l.similarity)).sum(),
                 hash: 0,
                 id: IDS[d as usize],
             };
@@ -1227,14 +1453,17 @@ mod tests {
                 let held: Vec<u32> = (0..n as u32).filter(|&d| live[d as usize]).collect();
                 let local = |d: u32| held.binary_search(&d).unwrap() as u32;
                 let mut links = Vec::new();
+                let mut refused = Vec::new();
                 for &x in &held {
                     for l in &adj[x as usize] {
-                        if x < l.doc {
+                        if x < l.doc && l.apart {
+                            refused.push((local(x), local(l.doc)));
+                        } else if x < l.doc {
                             links.push((local(x), local(l.doc), l.relation));
                         }
                     }
                 }
-                let p = cluster(held.len(), &links, |i| rank_of(adj, held[i as usize]));
+                let p = cluster(held.len(), &links, &refused, |i| rank_of(adj, held[i as usize]));
                 for (i, &d) in held.iter().enumerate() {
                     let g = online.group_of(d).expect("placed");
                     let want = held[p.canonical[p.group_of[i] as usize] as usize];
@@ -1254,9 +1483,14 @@ mod tests {
                 assert_eq!(online.push(), d);
                 live[d as usize] = true;
                 for e in edges.iter().filter(|e| e.b == d) {
-                    let nb = |doc| Neighbour { doc, relation: e.relation, similarity: e.similarity(), closing: false };
+                    let nb = |doc| Neighbour { doc, relation: e.relation, similarity: e.similarity(), closing: false, apart: false };
                     adj[e.a as usize].push(nb(d));
                     adj[d as usize].push(nb(e.a));
+                }
+                for &(a, _) in apart.iter().filter(|p| p.1 == d) {
+                    let nb = |doc| Neighbour { doc, relation: Relation::Rewrite, similarity: 0.0, closing: false, apart: true };
+                    adj[a as usize].push(nb(d));
+                    adj[d as usize].push(nb(a));
                 }
                 online.regroup(&[d], |x| adj[x as usize].as_slice(), |x| rank_of(&adj, x), |x| IDS[x as usize].into(), usize::MAX);
                 check(&online, &adj, &live);

@@ -72,7 +72,9 @@ use crate::lsh::band_hash;
 use crate::sketch::listed;
 use crate::sketch::minhash::is_empty_signature;
 use crate::sketch::simhash::{SimHasher, from_words};
-use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
+use crate::verify::{
+    DocView, Edge, Judgement, Rarity, Relation, Verifier, Weights, relation_similarity,
+};
 use crate::weights::{KeyMap, TermStats};
 
 mod batch;
@@ -289,8 +291,9 @@ pub(crate) struct State {
     /// lock (see [`batch`]), and a slot is never written after its commit but through
     /// [`State::slot_mut`].
     slots: Chunked<Option<Arc<Slot>>>,
-    /// Each document's verified edges to the documents held, both ways: what grouping
-    /// reads (apart from the slots: they change while the slots do not).
+    /// Each document's verified edges to the documents held, both ways, and the pairs
+    /// refused as different stories ([`Neighbour::apart`], few): what grouping reads
+    /// (apart from the slots: they change while the slots do not).
     links: Chunked<Vec<Neighbour>>,
     /// Shared with searches running without the lock (a frozen index's never change).
     stats: Arc<TermStats>,
@@ -497,6 +500,9 @@ struct Probe {
     /// The closing edges between held documents it would take out, lower end first
     /// ([`State::retracted_by`]).
     gone: Vec<(u32, u32)>,
+    /// The pairs it would refuse as different stories (the new document numbered
+    /// `u32::MAX`), and those between held documents its arrival brings.
+    apart: Vec<(u32, u32)>,
 }
 
 /// Features and candidate keys of a document, computed outside the lock.
@@ -1050,6 +1056,7 @@ impl State {
             timestamp: s.timestamp,
             related: self.links[rep as usize]
                 .iter()
+                .filter(|l| l.is_edge())
                 .map(|l| quantise(l.similarity))
                 .sum(),
             hash: s.features.exact,
@@ -1169,10 +1176,16 @@ impl State {
                     relation: e.relation,
                     similarity: e.similarity(),
                     closing,
+                    apart: false,
                 };
                 probe.pairs.push((e.a, nb));
             }
         }
+        probe.apart = search
+            .apart(u32::MAX)
+            .into_iter()
+            .map(|(a, b, _)| (a, b))
+            .collect();
         gaining.sort_unstable();
         gaining.dedup();
         probe.gone = self.retracted_by(&gaining);
@@ -1216,7 +1229,10 @@ impl State {
         let relation = (canon != d).then(|| {
             // As the batch run: the verified edge when there is one, exact copies of the
             // canonical's body without verifying, else the pair verified now.
-            if let Some(l) = self.links[d as usize].iter().find(|l| l.doc == canon) {
+            if let Some(l) = self.links[d as usize]
+                .iter()
+                .find(|l| l.doc == canon && l.is_edge())
+            {
                 return (l.relation, l.similarity);
             }
             let exact = self.slot(d).features.exact;
@@ -1273,12 +1289,14 @@ impl State {
                     relation: e.relation,
                     similarity,
                     closing,
+                    apart: false,
                 },
                 Neighbour {
                     doc: e.a,
                     relation: e.relation,
                     similarity,
                     closing,
+                    apart: false,
                 },
             );
             if e.b >= base {
@@ -1293,6 +1311,21 @@ impl State {
                 pending.links[(e.a - base) as usize].push(to_a);
             } else {
                 pending.held.push((e.a, to_a));
+            }
+        }
+        // Pairs refused as different stories, kept beside the edges of both ends.
+        for (a, b, closing) in search.apart(base) {
+            let nb = |doc| Neighbour::refused(doc, closing);
+            if b >= base {
+                pending.links[(b - base) as usize].push(nb(a));
+            } else {
+                pending.held.push((b, nb(a)));
+                pending.seeds.extend([a, b]);
+            }
+            if a >= base {
+                pending.links[(a - base) as usize].push(nb(b));
+            } else {
+                pending.held.push((a, nb(b)));
             }
         }
         pending
@@ -1687,19 +1720,22 @@ impl State {
                 continue;
             }
             let (a, b) = (next.min(l.doc), next.max(l.doc));
-            let related = if self.slot(l.doc).features.exact == exact {
-                Some((Relation::Exact, verifier.score(self.view(a), self.view(b))))
+            let judged = if self.slot(l.doc).features.exact == exact {
+                Judgement::Related(Relation::Exact, verifier.score(self.view(a), self.view(b)))
             } else {
-                verifier.relate(self.view(a), self.view(b))
+                verifier.judge(self.view(a), self.view(b))
             };
-            if let Some((relation, scores)) = related {
-                found.push(Neighbour {
+            // The heir stands where the representative stood (`closing`).
+            match judged {
+                Judgement::Related(relation, scores) => found.push(Neighbour {
                     doc: l.doc,
                     relation,
                     similarity: relation_similarity(relation, &scores),
-                    // The heir stands where the representative stood.
                     closing: l.closing,
-                });
+                    apart: false,
+                }),
+                Judgement::Apart => found.push(Neighbour::refused(l.doc, l.closing)),
+                Judgement::Unrelated => {}
             }
         }
         for nb in found {
@@ -1823,7 +1859,10 @@ const MAGIC: &[u8; 8] = b"NEARDUPX";
 ///   nights); version 3 is read with none.
 /// - 5: whether each edge was found by pairing neighbours of neighbours
 ///   ([`Neighbour::closing`]); versions 3 and 4 read every edge as a direct one.
-pub const FORMAT_VERSION: u32 = 5;
+/// - 6: the pairs refused as different stories, beside the edges ([`Neighbour::apart`]);
+///   versions 3 to 5 read none (grouping then joins what the refusals would keep
+///   apart until the pairs are verified again).
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The states of earlier format versions, read to convert.
 mod legacy {
@@ -1904,8 +1943,40 @@ mod legacy {
                 relation: n.relation,
                 similarity: n.similarity,
                 closing: false,
+                apart: false,
             }
         }
+    }
+
+    /// An edge as version 5 kept it: no refused pairs.
+    #[derive(Clone, serde::Deserialize)]
+    pub(super) struct NeighbourV5 {
+        pub doc: u32,
+        pub relation: Relation,
+        pub similarity: f32,
+        pub closing: bool,
+    }
+
+    impl From<NeighbourV5> for crate::group::Neighbour {
+        fn from(n: NeighbourV5) -> Self {
+            crate::group::Neighbour {
+                doc: n.doc,
+                relation: n.relation,
+                similarity: n.similarity,
+                closing: n.closing,
+                apart: false,
+            }
+        }
+    }
+
+    /// A version-5 state: the current one but for its edges ([`NeighbourV5`]).
+    #[derive(serde::Deserialize)]
+    pub(super) struct StateV5 {
+        pub slots: super::Chunked<Option<std::sync::Arc<super::Slot>>>,
+        pub links: super::Chunked<Vec<NeighbourV5>>,
+        pub stats: std::sync::Arc<TermStats>,
+        pub learn: bool,
+        pub groups: crate::group::Online,
     }
 
     /// A version-4 state: the current one but for its edges ([`NeighbourV4`]).
@@ -2044,18 +2115,23 @@ impl State {
                 _ => self.held_candidates(config, d),
             };
             for a in cands.into_iter().filter(|&a| a < d) {
-                if let Some((relation, scores)) = verifier.relate(self.view(a), self.view(d)) {
-                    let similarity = crate::verify::relation_similarity(relation, &scores);
-                    found.push((
-                        a,
-                        d,
-                        Neighbour {
-                            doc: d,
-                            relation,
-                            similarity,
-                            closing: false,
-                        },
-                    ));
+                match verifier.judge(self.view(a), self.view(d)) {
+                    Judgement::Related(relation, scores) => {
+                        let similarity = crate::verify::relation_similarity(relation, &scores);
+                        found.push((
+                            a,
+                            d,
+                            Neighbour {
+                                doc: d,
+                                relation,
+                                similarity,
+                                closing: false,
+                                apart: false,
+                            },
+                        ));
+                    }
+                    Judgement::Apart => found.push((a, d, Neighbour::refused(d, false))),
+                    Judgement::Unrelated => {}
                 }
             }
         }
@@ -2269,6 +2345,14 @@ impl Index {
                 State::held(slots, links, Arc::new(old.stats), old.learn, old.groups)
             } else if version == 4 {
                 let old: legacy::StateV4 =
+                    from_io(payload.take(), &mut scratch).map_err(corrupted)?;
+                let mut links = Chunked::default();
+                for edges in old.links.iter() {
+                    links.push(edges.iter().cloned().map(Neighbour::from).collect());
+                }
+                State::held(old.slots, links, old.stats, old.learn, old.groups)
+            } else if version == 5 {
+                let old: legacy::StateV5 =
                     from_io(payload.take(), &mut scratch).map_err(corrupted)?;
                 let mut links = Chunked::default();
                 for edges in old.links.iter() {

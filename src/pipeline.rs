@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use rayon::iter::Either;
 use rayon::prelude::*;
 
 use crate::closing;
@@ -20,7 +21,9 @@ use crate::keywords::{self, KeywordParams};
 use crate::lsh;
 use crate::progress::{Progress, Stage};
 use crate::sketch::simhash::from_words;
-use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation_similarity};
+use crate::verify::{
+    DocView, Edge, Judgement, Rarity, Relation, Verifier, Weights, relation_similarity,
+};
 use crate::weights::{KeyMap, TermStats};
 
 /// How records are read.
@@ -788,37 +791,34 @@ fn finish(
         timestamp: corpus.docs[d as usize].timestamp,
     };
     let relate = |a: u32, b: u32| verifier.relate(view(a), view(b)).map(|r| r.0);
-    let mut edges: Vec<Edge> = pairs
+    // Each pair verified: an edge, or a pair refused as different stories (kept apart
+    // in grouping), or nothing.
+    let judge = |&(a, b): &(u32, u32)| match verifier.judge(view(a), view(b)) {
+        Judgement::Related(relation, scores) => Some(Either::Left(Edge {
+            a,
+            b,
+            relation,
+            scores,
+        })),
+        Judgement::Apart => Some(Either::Right((a, b))),
+        Judgement::Unrelated => None,
+    };
+    let (mut edges, mut apart): (Vec<Edge>, Vec<group::Apart>) = pairs
         .par_chunks(4096)
         .flat_map_iter(|chunk| {
             progress.advance(chunk.len() as u64);
-            chunk.iter().filter_map(|&(a, b)| {
-                verifier
-                    .relate(view(a), view(b))
-                    .map(|(relation, scores)| Edge {
-                        a,
-                        b,
-                        relation,
-                        scores,
-                    })
-            })
+            chunk.iter().filter_map(judge)
         })
-        .collect();
+        .partition_map(|x| x);
     if config.rewrites {
         // Documents verified against a same third one are verified against each other.
         let linked: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
         let more = closing::pairs(n, &linked, &pairs);
         stats.verified_pairs += more.len() as u64;
-        edges.par_extend(more.par_iter().filter_map(|&(a, b)| {
-            verifier
-                .relate(view(a), view(b))
-                .map(|(relation, scores)| Edge {
-                    a,
-                    b,
-                    relation,
-                    scores,
-                })
-        }));
+        let (more_edges, more_apart): (Vec<Edge>, Vec<group::Apart>) =
+            more.par_iter().filter_map(judge).partition_map(|x| x);
+        edges.extend(more_edges);
+        apart.extend(more_apart);
     }
     for &(a, b) in &exact_pairs {
         let scores = verifier.score(view(a), view(b));
@@ -850,7 +850,8 @@ fn finish(
             id: &info.id,
         }
     };
-    let partition = group::cluster(n, &group::links(&edges), rank);
+    let partition = group::cluster(n, &group::links(&edges), &apart, rank);
+    drop(apart);
     edges.par_sort_unstable_by_key(|e| (e.a, e.b));
     let find_edge = |a: u32, b: u32| {
         let (a, b) = (a.min(b), a.max(b));

@@ -18,9 +18,10 @@
 //!    if there is such a cap.
 //! 5. [`verify_pair`] every candidate pair; with rewrites, also the pairs of neighbours of
 //!    each document with at most [`MAX_DEGREE`] verified neighbours that
-//!    were no candidates.
+//!    were no candidates ([`judge_pair`] also tells the pairs refused as different stories:
+//!    keep those).
 //! 6. Connected components of the edges (exact copies to their representative included),
-//!    then [`group_component`] on each.
+//!    then [`group_component`] on each, with its edges and the refused pairs inside it.
 
 use crate::config::{Config, Method};
 use crate::document::Document;
@@ -30,7 +31,7 @@ use crate::group::{self, Rank};
 use crate::keywords::KeywordParams;
 use crate::lsh::{Banding, band_keys};
 use crate::verify::{
-    DocView, Edge, Rarity, Relation, Role, Verifier, Weights, relation_similarity,
+    DocView, Edge, Judgement, Rarity, Relation, Role, Verifier, Weights, relation_similarity,
 };
 use crate::weights::TermStats;
 
@@ -264,10 +265,37 @@ pub struct Placement {
     pub similarity: f32,
 }
 
+/// What verifying a candidate pair finds ([`judge_pair`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PairVerdict {
+    /// An edge: its relation and similarity (what [`verify_pair`] gives).
+    Edge(Relation, f32),
+    /// No edge, and refused as two different stories (see
+    /// [`Judgement::Apart`](crate::verify::Judgement::Apart)): grouping keeps the pair
+    /// apart, so an engine passes it to [`group_component`] with the edges when both
+    /// ends are in one component.
+    Apart,
+    /// Neither.
+    Unrelated,
+}
+
+/// [`verify_pair`], telling a pair refused as different stories from one with too
+/// little in common.
+#[must_use]
+pub fn judge_pair(config: &Config, stats: &TermStats, a: Side<'_>, b: Side<'_>) -> PairVerdict {
+    let (wa, wb) = weights_pair(config, stats, a, b);
+    match Verifier::new(config).judge(view(a, &wa), view(b, &wb)) {
+        Judgement::Related(r, s) => PairVerdict::Edge(r, relation_similarity(r, &s)),
+        Judgement::Apart => PairVerdict::Apart,
+        Judgement::Unrelated => PairVerdict::Unrelated,
+    }
+}
+
 /// The batch run's grouping of one connected component of verified edges: `docs` are
 /// its members (any order), `edges` its verified pairs as positions `(a, b)`, exact
-/// copies to their representative included. Returns, for each of `docs`, its placement,
-/// or `None` when it stays alone.
+/// copies to their representative included, and the pairs between its members refused
+/// as different stories ([`judge_pair`]; verified again here, so any other pair is
+/// ignored). Returns, for each of `docs`, its placement, or `None` when it stays alone.
 ///
 /// # Errors
 /// [`Error::Config`] when an edge names a position outside `docs`.
@@ -304,22 +332,25 @@ pub fn group_component(
     let exact = |i: u32| sorted[i as usize].features.exact;
     let verifier = Verifier::new(config);
     let mut list = Vec::with_capacity(edges.len());
+    let mut apart = Vec::new();
     for &(a, b) in edges {
         let (a, b) = (local(a)?, local(b)?);
         let (a, b) = (a.min(b), a.max(b));
         // Exact copies are linked to their representative without verification.
         let edge = if exact(a) == exact(b) && exact(a) != 0 {
-            Some((Relation::Exact, verifier.score(dv(a), dv(b))))
+            Judgement::Related(Relation::Exact, verifier.score(dv(a), dv(b)))
         } else {
-            verifier.relate(dv(a), dv(b))
+            verifier.judge(dv(a), dv(b))
         };
-        if let Some((relation, scores)) = edge {
-            list.push(Edge {
+        match edge {
+            Judgement::Related(relation, scores) => list.push(Edge {
                 a,
                 b,
                 relation,
                 scores,
-            });
+            }),
+            Judgement::Apart => apart.push((a, b)),
+            Judgement::Unrelated => {}
         }
     }
     let n = sorted.len();
@@ -341,7 +372,7 @@ pub fn group_component(
             id: &s.id,
         }
     };
-    let partition = group::cluster(n, &group::links(&list), rank);
+    let partition = group::cluster(n, &group::links(&list), &apart, rank);
     list.sort_by_key(|e| (e.a, e.b));
     let mut out = vec![None; docs.len()];
     for (g, members) in partition.members().iter().enumerate() {

@@ -156,6 +156,31 @@ pub fn relation_similarity(relation: Relation, s: &Scores) -> f32 {
     }
 }
 
+/// What verifying a pair found ([`Verifier::judge`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Judgement {
+    /// An edge: the relation and the scores.
+    Related(Relation, Scores),
+    /// Two different stories: both have a headline and the headlines do not cover each
+    /// other ([`Rule::DifferentHeadlines`]), however alike the bodies. Grouping keeps such
+    /// a pair apart ([`crate::group`]). Only this refusal is evidence against one story:
+    /// the others say the pair has too little in common to be an edge.
+    Apart,
+    /// Not an edge, and no evidence of different stories.
+    Unrelated,
+}
+
+impl Judgement {
+    /// The edge, if it is one.
+    #[must_use]
+    pub fn related(self) -> Option<(Relation, Scores)> {
+        match self {
+            Judgement::Related(r, s) => Some((r, s)),
+            Judgement::Apart | Judgement::Unrelated => None,
+        }
+    }
+}
+
 /// Rarity weights of one document's words, aligned with its features.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Weights {
@@ -386,6 +411,27 @@ impl<'a> Verifier<'a> {
             &mut (),
         )
         .map(|r| (r, s))
+    }
+
+    /// What verifying a pair finds: an edge ([`Verifier::relate`]'s answer), two
+    /// different stories ([`Judgement::Apart`]), or neither. Decides exactly as
+    /// [`Verifier::relate`]; it only tells a refusal by the headline gate from a pair with
+    /// too little in common.
+    #[must_use]
+    pub fn judge(&self, a: DocView<'_>, b: DocView<'_>) -> Judgement {
+        let mut s = self.cheap_scores(a, b);
+        let mut rule = LastRule(None);
+        match self.decide(
+            a.features,
+            b.features,
+            &mut s,
+            || self.content(a, b),
+            &mut rule,
+        ) {
+            Some(r) => Judgement::Related(r, s),
+            None if rule.0 == Some(Rule::DifferentHeadlines) => Judgement::Apart,
+            None => Judgement::Unrelated,
+        }
     }
 
     /// Every score but `content` (left 0).
@@ -747,14 +793,17 @@ impl Explanation {
 /// Receives the tests of a decision as they are made (see [`Verifier::explain`]).
 trait Trace {
     /// A test of `gate`: its value (computed only when wanted), threshold and outcome;
-    /// returns `passed`.
+    /// returns `passed`. Not recorded unless a trace says otherwise.
+    #[inline]
     fn check(
         &mut self,
-        gate: Gate,
-        value: impl FnOnce() -> Option<f64>,
-        threshold: Option<f64>,
+        _gate: Gate,
+        _value: impl FnOnce() -> Option<f64>,
+        _threshold: Option<f64>,
         passed: bool,
-    ) -> bool;
+    ) -> bool {
+        passed
+    }
     /// The rule that gave the verdict.
     fn rule(&mut self, rule: Rule);
     /// A test that passes at or above its threshold; returns whether it passed.
@@ -767,17 +816,17 @@ trait Trace {
 /// No trace: the decision as runs make it.
 impl Trace for () {
     #[inline]
-    fn check(
-        &mut self,
-        _: Gate,
-        _: impl FnOnce() -> Option<f64>,
-        _: Option<f64>,
-        passed: bool,
-    ) -> bool {
-        passed
-    }
-    #[inline]
     fn rule(&mut self, _: Rule) {}
+}
+
+/// Records the rule only (what [`Verifier::judge`] needs: no allocation).
+struct LastRule(Option<Rule>);
+
+impl Trace for LastRule {
+    #[inline]
+    fn rule(&mut self, rule: Rule) {
+        self.0 = Some(rule);
+    }
 }
 
 /// Records the tests and the rule.
@@ -810,7 +859,7 @@ impl Trace for Recorder {
 
 #[cfg(test)]
 mod tests {
-    use super::{DocView, Rarity, Relation, Rule, Verifier, intersection};
+    use super::{DocView, Judgement, Rarity, Relation, Rule, Verifier, intersection};
     use crate::config::{Config, Footprint};
     use crate::features::{Features, Featurizer, Scratch};
     use crate::weights::TermStats;
@@ -982,6 +1031,59 @@ mod tests {
             relate(Some(0), Some(30 * day), &fl, &edited).0,
             Some(Relation::NearDuplicate)
         );
+    }
+
+    /// Only the headline gate's refusal tells two different stories; every other
+    /// refusal is "not an edge", and `judge` decides as `relate` does.
+    #[test]
+    fn judge_tells_different_headlines_from_too_little_in_common() {
+        let c = Config::default();
+        let body = "the central bank raised its main lending rate by half a point on \
+                    thursday citing inflation that has stayed above target for a year and \
+                    warned that further increases could follow if prices keep rising";
+        let feat = |text: &str, title: &str| {
+            let mut sig = vec![0u32; c.signature_len()];
+            Featurizer::new(&c).featurize_text(text, Some(title), &mut Scratch::default(), &mut sig)
+        };
+        let rate = feat(body, "central bank raises lending rate");
+        let other = feat(
+            &format!("{body} goalkeeper penalty shootout"),
+            "goalkeeper saves penalty in shootout",
+        );
+        let unrelated = feat(
+            "the striker scored twice in the second half as the home side won the derby \
+             in front of a record crowd",
+            "central bank raises lending rate",
+        );
+        let same = feat(
+            &body.replace("thursday", "friday"),
+            "central bank lifts lending rate",
+        );
+        let mut stats = TermStats::default();
+        for f in [&rate, &other, &unrelated, &same] {
+            stats.add(f);
+        }
+        let v = Verifier::new(&c);
+        let view = |f| DocView {
+            features: f,
+            rarity: Rarity::Stats(&stats),
+            timestamp: None,
+        };
+        let judge = |a, b| v.judge(view(a), view(b));
+        assert_eq!(
+            v.explain(view(&rate), view(&other)).rule,
+            Rule::DifferentHeadlines
+        );
+        assert_eq!(judge(&rate, &other), Judgement::Apart);
+        assert_eq!(v.relate(view(&rate), view(&other)), None);
+        assert_ne!(
+            v.explain(view(&rate), view(&unrelated)).rule,
+            Rule::DifferentHeadlines
+        );
+        assert_eq!(judge(&rate, &unrelated), Judgement::Unrelated);
+        let related = v.relate(view(&rate), view(&same));
+        assert!(related.is_some());
+        assert_eq!(judge(&rate, &same).related(), related);
     }
 
     #[test]

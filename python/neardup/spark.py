@@ -326,10 +326,17 @@ def dedup(
             .mapInArrow(_verifier(config, stats),
                         "a long, b long, relation string, similarity float")
             .filter(F.col("relation").isNotNull())
-            .select("a", "b")
+            .select("a", "b", "relation")
         )
 
-    verified = verify(pairs)
+    # Edges, and the pairs refused as different stories ("apart"): no edges, but the
+    # grouping of a component keeps them apart.
+    def split(judged: Any) -> tuple[Any, Any]:
+        apart = F.col("relation") == "apart"
+        return judged.filter(~apart).select("a", "b"), judged.filter(apart).select("a", "b")
+
+    judged = verify(pairs).persist()
+    verified, refused = split(judged)
     if rewrites:
         # Closing: neighbours of a document with few neighbours are verified against each
         # other too, when they were no candidates.
@@ -348,7 +355,9 @@ def dedup(
             .distinct()
             .join(pairs, ["a", "b"], "left_anti")
         )
-        verified = verified.union(verify(more))
+        more_verified, more_refused = split(verify(more).persist())
+        verified = verified.union(more_verified)
+        refused = refused.union(more_refused)
     edges = verified.union(exact_edges).persist()
 
     comps = connected_components(edges)
@@ -359,9 +368,17 @@ def dedup(
             F.struct(F.col("node").alias("pos"), "id", "ts", "len", "feats")
         ).alias("docs")
     )
-    comp_edges = edges.join(comps.select(F.col("node").alias("a"), "component"), "a").groupBy(
-        "component"
-    ).agg(F.collect_list(F.struct("a", "b")).alias("edges"))
+    comp_of = comps.select(F.col("node").alias("a"), "component")
+    inside = refused.join(comp_of, "a").join(
+        comps.select(F.col("node").alias("b"), F.col("component").alias("cb")), "b"
+    ).filter(F.col("component") == F.col("cb"))
+    comp_edges = (
+        edges.join(comp_of, "a")
+        .select("a", "b", "component")
+        .union(inside.select("a", "b", "component"))
+        .groupBy("component")
+        .agg(F.collect_list(F.struct("a", "b")).alias("edges"))
+    )
     grouped = members.join(comp_edges, "component").select("docs", "edges").mapInArrow(
         _grouper(config, stats),
         "pos long, group string, canonical string, relation string, similarity double",

@@ -7,7 +7,7 @@ use neardup::Config;
 use neardup::Document;
 use neardup::TermStats;
 use neardup::features::Features;
-use neardup::shard::{self, ComponentDoc, Side, Sketcher};
+use neardup::shard::{self, ComponentDoc, PairVerdict, Side, Sketcher};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -211,7 +211,11 @@ fn max_degree() -> usize {
     neardup::shard::MAX_DEGREE
 }
 
-/// Stage 5: verifies pairs; for each, (relation or None, similarity).
+/// The relation [`verify`] gives a pair refused as two different stories: no edge, but
+/// [`group`] keeps it apart when given it with a component's edges.
+const APART: &str = "apart";
+
+/// Stage 5: verifies pairs; for each, (relation, `"apart"` or None, similarity).
 #[pyfunction]
 #[pyo3(signature = (config_json, stats_bytes, feats_a, ts_a, feats_b, ts_b))]
 fn verify(
@@ -242,8 +246,11 @@ fn verify(
                 features: fb,
                 timestamp: ts_b[i],
             };
-            let (r, s) = shard::verify_pair(&c, &stats, left, right)
-                .map_or((None, 0.0), |(r, s)| (Some(r.as_str()), s));
+            let (r, s) = match shard::judge_pair(&c, &stats, left, right) {
+                PairVerdict::Edge(r, s) => (Some(r.as_str()), s),
+                PairVerdict::Apart => (Some(APART), 0.0),
+                PairVerdict::Unrelated => (None, 0.0),
+            };
             rel.push(r);
             sim.push(s);
         }
@@ -261,7 +268,8 @@ type GroupRows = (
 );
 
 /// Stage 6: the grouping of one connected component: its members (positions, ids,
-/// timestamps, lengths, features) and edges (positions). Rows for members in groups.
+/// timestamps, lengths, features) and edges (positions), with the pairs inside it that
+/// [`verify`] refused (`"apart"`). Rows for members in groups.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 #[pyo3(signature = (config_json, stats_bytes, pos, ids, ts, lens, feats, edge_a, edge_b))]

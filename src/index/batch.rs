@@ -39,7 +39,7 @@ use crate::closing::MAX_DEGREE;
 use crate::config::{Config, Method};
 use crate::hamming::HammingTable;
 use crate::keywords::{self, KeywordParams};
-use crate::verify::{DocView, Edge, Rarity, Relation, Scores, Verifier, Weights};
+use crate::verify::{DocView, Edge, Judgement, Rarity, Relation, Scores, Verifier, Weights};
 use crate::weights::{KeyMap, TermStats};
 
 /// A document an edge may join: one held (by number) or one of the batch (by position
@@ -73,8 +73,12 @@ fn sort<T: Ord + Send>(v: &mut [T]) {
     }
 }
 
-/// A verification's outcome: the relation and scores, or `None` for no edge.
-type Outcome = Option<(Relation, Scores)>;
+/// A verification's outcome: an edge, a refusal as different stories, or neither.
+type Outcome = Judgement;
+
+/// One document's verified candidates: its edges to older documents, by the older one,
+/// and the older ones refused as different stories (few), ascending.
+type Verified = (Vec<(Doc, Relation, Scores)>, Vec<Doc>);
 
 /// Batches up to this size keep every candidate tried, for a search run again to reuse
 /// (single inserts racing each other); larger ones (a night) keep their edges only.
@@ -267,6 +271,8 @@ pub(super) struct Search {
     epoch: u64,
     /// Per batch document: its edges to older documents, by the older one.
     direct: Vec<Vec<(Doc, Relation, Scores)>>,
+    /// Per batch document: the older documents refused as different stories, ascending.
+    apart: Vec<Vec<Doc>>,
     /// Per batch document: every candidate tried (edge or not), sorted, and the held
     /// documents its search walked to; kept for small batches only ([`MEMO_BATCH`]).
     tried: Option<Vec<Vec<Doc>>>,
@@ -285,12 +291,11 @@ impl Search {
     fn direct_outcome(&self, i: usize, c: Doc) -> Option<Outcome> {
         self.tried.as_ref()?.get(i)?.binary_search(&c).ok()?;
         let edges = &self.direct[i];
-        Some(
-            edges
-                .binary_search_by(|x| x.0.cmp(&c))
-                .ok()
-                .map(|k| (edges[k].1, edges[k].2)),
-        )
+        Some(match edges.binary_search_by(|x| x.0.cmp(&c)) {
+            Ok(k) => Judgement::Related(edges[k].1, edges[k].2),
+            Err(_) if self.apart[i].binary_search(&c).is_ok() => Judgement::Apart,
+            Err(_) => Judgement::Unrelated,
+        })
     }
 
     fn closing_outcome(&self, pair: (Doc, Doc)) -> Option<Outcome> {
@@ -322,7 +327,7 @@ impl Search {
             }
         }
         for &((x, y), found) in &self.closing {
-            if let Some((relation, scores)) = found {
+            if let Judgement::Related(relation, scores) = found {
                 let e = Edge {
                     a: num(x),
                     b: num(y),
@@ -330,6 +335,26 @@ impl Search {
                     scores,
                 };
                 out.push((e, true));
+            }
+        }
+        out
+    }
+
+    /// The pairs refused as different stories, lower number first, with the batch's
+    /// documents numbered from `base`, each with whether neighbours of neighbours found
+    /// it (such a refusal stands as long as a closing edge would).
+    pub fn apart(&self, base: u32) -> Vec<(u32, u32, bool)> {
+        let num = |d: Doc| match d {
+            Doc::Held(a) => a,
+            Doc::New(i) => base + i,
+        };
+        let mut out = Vec::new();
+        for (i, list) in self.apart.iter().enumerate() {
+            out.extend(list.iter().map(|&c| (num(c), base + i as u32, false)));
+        }
+        for &((x, y), found) in &self.closing {
+            if found == Judgement::Apart {
+                out.push((num(x), num(y), true));
             }
         }
         out
@@ -385,7 +410,7 @@ fn verify_candidates(
     i: usize,
     cands: &[Doc],
     exact: bool,
-) -> Vec<(Doc, Relation, Scores)> {
+) -> Verified {
     // The new document's word weights, computed once for all its pairs (the same values
     // as the statistics give), when a pair is not known already. A first search takes
     // those the batch chose its keywords with (same statistics); a search made again
@@ -397,6 +422,7 @@ fn verify_candidates(
         .filter(|_| memo.is_none());
     let mut weights: Option<Weights> = None;
     let mut edges = Vec::new();
+    let mut apart = Vec::new();
     for &c in cands {
         let found = if let Some(known) = memo.and_then(|m| m.direct_outcome(i, c)) {
             known
@@ -413,16 +439,18 @@ fn verify_candidates(
             };
             let b = batch.view(i as u32, Rarity::Weights(w));
             if exact {
-                Some((Relation::Exact, verifier.score(held.view(batch, c), b)))
+                Judgement::Related(Relation::Exact, verifier.score(held.view(batch, c), b))
             } else {
-                verifier.relate(held.view(batch, c), b)
+                verifier.judge(held.view(batch, c), b)
             }
         };
-        if let Some((r, s)) = found {
-            edges.push((c, r, s));
+        match found {
+            Judgement::Related(r, s) => edges.push((c, r, s)),
+            Judgement::Apart => apart.push(c),
+            Judgement::Unrelated => {}
         }
     }
-    edges
+    (edges, apart)
 }
 
 /// A search's candidates ([`State::plan`]), to be verified.
@@ -458,7 +486,7 @@ impl Plan {
         held: &Held<'_>,
         memo: Option<&Search>,
         progress: &dyn crate::progress::Progress,
-    ) -> Vec<Vec<(Doc, Relation, Scores)>> {
+    ) -> Vec<Verified> {
         let verifier = Verifier::new(config);
         map_range(batch.len(), |i| {
             let (cands, exact, _) = &self.cands[i];
@@ -483,11 +511,11 @@ impl Plan {
             let (x, y) = pairs[k];
             let found = memo
                 .and_then(|m| m.closing_outcome((x, y)))
-                .unwrap_or_else(|| verifier.relate(held.view(batch, x), held.view(batch, y)));
+                .unwrap_or_else(|| verifier.judge(held.view(batch, x), held.view(batch, y)));
             ((x, y), found)
         });
         if !self.memoise {
-            out.retain(|x| x.1.is_some());
+            out.retain(|x| x.1 != Judgement::Unrelated);
         }
         out
     }
@@ -495,9 +523,10 @@ impl Plan {
     /// The search, with the verified edges.
     pub fn into_search(
         self,
-        direct: Vec<Vec<(Doc, Relation, Scores)>>,
+        verified: Vec<Verified>,
         closing: Vec<((Doc, Doc), Outcome)>,
     ) -> Search {
+        let (direct, apart) = verified.into_iter().unzip();
         let (tried, walked) = if self.memoise {
             let (t, w): (Vec<_>, Vec<_>) = self.cands.into_iter().map(|(c, _, w)| (c, w)).unzip();
             (Some(t), Some(w))
@@ -508,6 +537,7 @@ impl Plan {
             generation: self.generation,
             epoch: self.epoch,
             direct,
+            apart,
             tried,
             walked,
             slots: self.slots,
@@ -919,13 +949,9 @@ impl State {
     /// new. As the batch run, only direct edges count: an edge
     /// found this way is neither a neighbour nor counted ([`State::direct`]). Sorted,
     /// unique, older first.
-    fn closing_pairs(
-        &self,
-        direct: &[Vec<(Doc, Relation, Scores)>],
-        plan: &Plan,
-    ) -> Vec<(Doc, Doc)> {
+    fn closing_pairs(&self, verified: &[Verified], plan: &Plan) -> Vec<(Doc, Doc)> {
         let mut new_edges: Vec<(Doc, Doc)> = Vec::new();
-        for (i, list) in direct.iter().enumerate() {
+        for (i, (list, _)) in verified.iter().enumerate() {
             for &(c, relation, _) in list {
                 if relation != Relation::Exact {
                     new_edges.push((c, Doc::New(i as u32)));
@@ -957,10 +983,16 @@ impl State {
         // A direct candidate that failed need not be verified again (without the list
         // of candidates, it is: the same outcome, at the cost of a verification).
         let tried = |x: Doc, y: Doc| match y {
-            Doc::New(j) => match plan.tried(j as usize) {
-                Some(t) => t.binary_search(&x).is_ok(),
-                None => direct[j as usize].binary_search_by(|c| c.0.cmp(&x)).is_ok(),
-            },
+            Doc::New(j) => {
+                if let Some(t) = plan.tried(j as usize) {
+                    t.binary_search(&x).is_ok()
+                } else {
+                    // Refused ones too: verified again, they would be refused twice.
+                    let (edges, apart) = &verified[j as usize];
+                    edges.binary_search_by(|c| c.0.cmp(&x)).is_ok()
+                        || apart.binary_search(&x).is_ok()
+                }
+            }
             Doc::Held(_) => false,
         };
         let mut out: Vec<(Doc, Doc)> = map_range(touched.len(), |k| {
@@ -1049,7 +1081,10 @@ impl super::Index {
         let progress = &crate::progress::NoProgress;
         let direct = plan.verify(config, &batch, &held, None, progress);
         // Neighbours of neighbours come only with a near edge.
-        let near = direct.iter().flatten().any(|e| e.1 != Relation::Exact);
+        let near = direct
+            .iter()
+            .flat_map(|d| &d.0)
+            .any(|e| e.1 != Relation::Exact);
         let pairs = if config.rewrites && near {
             let state = self.state();
             (state.generation == plan.generation).then(|| {

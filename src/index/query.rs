@@ -8,7 +8,7 @@ use super::{Index, MAX_REGION, Match, Prepared, Probe, State};
 use crate::config::Config;
 use crate::document::Document;
 use crate::features::Scratch;
-use crate::group::{Link, Name, Neighbour, Online, Rank, cluster, is_copy, quantise};
+use crate::group::{Apart, Link, Name, Neighbour, Online, Rank, cluster, is_copy, quantise};
 use crate::verify::{DocView, Edge, Rarity, Relation, Role, Verifier, relation_similarity};
 
 /// Where a held document stands: its group and its relation to the group's canonical
@@ -211,7 +211,7 @@ impl State {
             add(e.a, e.relation, e.similarity());
         }
         for e in edges.iter().filter(|e| e.relation == Relation::Exact) {
-            for l in &self.links[e.a as usize] {
+            for l in self.links[e.a as usize].iter().filter(|l| l.is_edge()) {
                 add(l.doc, l.relation, l.similarity);
             }
         }
@@ -248,7 +248,7 @@ impl State {
         for e in edges {
             *extra.entry(e.a).or_default() += quantise(e.similarity());
         }
-        for (x, nb) in pairs {
+        for (x, nb) in pairs.iter().filter(|p| p.1.is_edge()) {
             *extra.entry(*x).or_default() += quantise(nb.similarity);
             *extra.entry(nb.doc).or_default() += quantise(nb.similarity);
         }
@@ -259,7 +259,7 @@ impl State {
             let rep = self.representative(d);
             let held: u64 = self.links[rep as usize]
                 .iter()
-                .filter(|l| !is_gone(rep, l.doc))
+                .filter(|l| l.is_edge() && !is_gone(rep, l.doc))
                 .map(|l: &Neighbour| quantise(l.similarity))
                 .sum();
             held + extra.get(&rep).copied().unwrap_or(0)
@@ -324,13 +324,18 @@ impl State {
             .collect();
         let me = docs.len() as u32;
         let mut links: Vec<Link> = Vec::new();
+        let mut apart: Vec<Apart> = Vec::new();
         for (i, &x) in docs.iter().enumerate() {
             for nb in &self.links[x as usize] {
                 if let Some(&j) = local.get(&nb.doc)
                     && (i as u32) < j
                     && !is_gone(x, nb.doc)
                 {
-                    links.push((i as u32, j, nb.relation));
+                    if nb.apart {
+                        apart.push((i as u32, j));
+                    } else {
+                        links.push((i as u32, j, nb.relation));
+                    }
                 }
             }
         }
@@ -344,6 +349,20 @@ impl State {
                 links.push((i, me, e.relation));
             }
         }
+        // Refusals its arrival brings: its own (numbered `u32::MAX`) and between held
+        // documents.
+        let num = |d: u32| {
+            if d == u32::MAX {
+                Some(me)
+            } else {
+                local.get(&d).copied()
+            }
+        };
+        for &(x, y) in &probe.apart {
+            if let (Some(i), Some(j)) = (num(x), num(y)) {
+                apart.push((i, j));
+            }
+        }
         let mut ranks: Vec<Rank<'_>> = docs
             .iter()
             .map(|&d| Rank {
@@ -352,7 +371,7 @@ impl State {
             })
             .collect();
         ranks.push(own_rank);
-        let partition = cluster(docs.len() + 1, &links, |i| ranks[i as usize]);
+        let partition = cluster(docs.len() + 1, &links, &apart, |i| ranks[i as usize]);
         let g = partition.group_of[me as usize];
         let canon = partition.canonical[g as usize];
         // Group ids as an insertion gives them (`Online::names`).

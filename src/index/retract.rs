@@ -8,21 +8,23 @@
 //! them. A commit that takes a document past [`MAX_DEGREE`] retracts the closing edges
 //! among its neighbours that no other witness holds ([`State::retract_unwitnessed`]);
 //! a removal that brings a document back to [`MAX_DEGREE`] pairs its neighbours
-//! ([`State::close_around`]), and retracts what the removed document alone held.
+//! ([`State::close_around`]), and retracts what the removed document alone held. A pair
+//! that neighbours of neighbours refused as different stories ([`Neighbour::apart`])
+//! stands and goes as a closing edge does.
 
 use super::State;
 use crate::closing::MAX_DEGREE;
 use crate::config::Config;
 use crate::group::Neighbour;
-use crate::verify::{Relation, Verifier, relation_similarity};
+use crate::verify::{Judgement, Relation, Verifier, relation_similarity};
 
 impl State {
     /// Document `d`'s direct near neighbours: what neighbours of neighbours pair and
-    /// count (not exact copies, not edges found by pairing).
+    /// count (not exact copies, not edges found by pairing, not refused pairs).
     pub(super) fn direct(&self, d: u32) -> impl Iterator<Item = u32> + '_ {
         self.links[d as usize]
             .iter()
-            .filter(|l| !l.closing && l.relation != Relation::Exact)
+            .filter(|l| l.is_edge() && !l.closing && l.relation != Relation::Exact)
             .map(|l| l.doc)
     }
 
@@ -116,14 +118,19 @@ impl State {
                 if self.links[x as usize].iter().any(|l| l.doc == y) {
                     continue;
                 }
-                if let Some((relation, scores)) = verifier.relate(self.view(x), self.view(y)) {
-                    let nb = Neighbour {
-                        doc: y,
-                        relation,
-                        similarity: relation_similarity(relation, &scores),
-                        closing: true,
-                    };
-                    found.push((x, nb));
+                match verifier.judge(self.view(x), self.view(y)) {
+                    Judgement::Related(relation, scores) => found.push((
+                        x,
+                        Neighbour {
+                            doc: y,
+                            relation,
+                            similarity: relation_similarity(relation, &scores),
+                            closing: true,
+                            apart: false,
+                        },
+                    )),
+                    Judgement::Apart => found.push((x, Neighbour::refused(y, true))),
+                    Judgement::Unrelated => {}
                 }
             }
         }
@@ -197,6 +204,7 @@ mod tests {
             relation: Relation::Rewrite,
             similarity: 0.5,
             closing,
+            apart: false,
         };
         state.links[x as usize].push(nb);
         state.links[y as usize].push(Neighbour { doc: x, ..nb });

@@ -2,6 +2,7 @@
 //! brute-force oracles, golden snapshots of the reports, and checks on the shared
 //! corpora (ignored unless `../shared` is present; `.ci/run` runs them).
 
+mod apart;
 mod api;
 mod cli;
 mod common;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use neardup::shard::{
-    self, ComponentDoc, Side, Sketcher, bucket_pairs, keyword_run_pairs, keywords_of,
+    self, ComponentDoc, PairVerdict, Side, Sketcher, bucket_pairs, keyword_run_pairs, keywords_of,
 };
 use neardup::{Config, Document, cluster_documents};
 
@@ -109,11 +109,20 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
         features: &sk[p as usize].features,
         timestamp: docs[p as usize].timestamp,
     };
-    let verified: Vec<(u64, u64)> = pairs
-        .iter()
-        .copied()
-        .filter(|&(a, b)| shard::verify_pair(config, &stats, side(a), side(b)).is_some())
-        .collect();
+    // Edges, and pairs refused as different stories: no edges, but grouping keeps them
+    // apart.
+    let judge = |list: &[(u64, u64)]| {
+        let (mut edges, mut apart) = (Vec::new(), Vec::new());
+        for &(a, b) in list {
+            match shard::judge_pair(config, &stats, side(a), side(b)) {
+                PairVerdict::Edge(..) => edges.push((a, b)),
+                PairVerdict::Apart => apart.push((a, b)),
+                PairVerdict::Unrelated => {}
+            }
+        }
+        (edges, apart)
+    };
+    let (verified, mut apart) = judge(&pairs);
     if config.rewrites {
         // Closing: neighbours of a document with few neighbours, when no candidates.
         let mut nb: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
@@ -133,10 +142,9 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
             .collect();
         more.sort_unstable();
         more.dedup();
-        edges.extend(
-            more.into_iter()
-                .filter(|&(a, b)| shard::verify_pair(config, &stats, side(a), side(b)).is_some()),
-        );
+        let (more_edges, more_apart) = judge(&more);
+        edges.extend(more_edges);
+        apart.extend(more_apart);
     }
     edges.extend(verified);
 
@@ -167,6 +175,7 @@ fn distributed(input: &[Document], config: &Config) -> Vec<Row> {
             .collect();
         let comp_edges: Vec<(u64, u64)> = edges
             .iter()
+            .chain(apart.iter().filter(|p| members.binary_search(&p.1).is_ok()))
             .copied()
             .filter(|&(a, _)| members.binary_search(&a).is_ok())
             .collect();
