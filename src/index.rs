@@ -81,11 +81,13 @@ mod paged;
 mod query;
 mod retract;
 mod sharded;
+mod slot;
 use batch::{Batch, Search};
 use chunked::Chunked;
 use paged::Paged;
 pub use query::{Placement, QueryOptions, QueryResult};
 use sharded::Sharded;
+use slot::Slot;
 
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
@@ -259,27 +261,6 @@ fn upgrade<T>(guard: RwLockUpgradableReadGuard<'_, T>) -> RwLockWriteGuard<'_, T
     }
 }
 
-/// One document held by the index: what verification, grouping and the tables need,
-/// and nothing derivable.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-struct Slot {
-    id: Box<str>,
-    timestamp: Option<i64>,
-    /// When it was last seen (the nightly job's crawl night), if the inserter says.
-    seen: Option<i64>,
-    len: u64,
-    /// Features without term frequencies (used only to pick keywords, at insertion).
-    features: Features,
-    /// LSH bucket keys, one per band (32 bits: a rare false bucket-mate costs one
-    /// verification), and the keywords it is listed under. Held by the first copy of a
-    /// body (its representative in the tables); empty for later copies, which inherit
-    /// them when the representative leaves.
-    bands: Box<[u32]>,
-    keywords: Box<[u32]>,
-    /// Whether it has a body (words and shingles); bodiless documents are in no table.
-    listed: bool,
-}
-
 /// Everything behind the lock. Only the documents, the word statistics and the groups
 /// are saved; the tables are derived from them ([`State::rebuild`]).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -425,16 +406,13 @@ fn table_banding(config: &Config) -> crate::lsh::Banding {
 
 /// What a slot keeps of a document's features: no term frequencies (used only to pick
 /// keywords, at insertion), and the shingle and word sets as verification reads them
-/// (their first `sample` hashes: [`crate::config::Footprint`]), with no spare capacity.
-fn held_features(mut f: Features, sample: crate::config::Sample) -> Features {
-    f.tf = Vec::new();
-    f.shingles.truncate(sample.shingles);
-    f.terms.truncate(sample.words);
-    f.shingles.shrink_to_fit();
-    f.terms.shrink_to_fit();
-    f.title.shrink_to_fit();
-    f.numbers.shrink_to_fit();
-    f
+/// (their first `sample` hashes: [`crate::config::Footprint`]).
+fn held_features(f: &Features, sample: crate::config::Sample) -> crate::features::FeatureRef<'_> {
+    crate::features::FeatureRef {
+        shingles: &f.shingles[..f.shingles.len().min(sample.shingles)],
+        terms: &f.terms[..f.terms.len().min(sample.words)],
+        ..f.view()
+    }
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -594,16 +572,15 @@ impl Index {
     pub fn memory(&self) -> Vec<(&'static str, usize)> {
         let st = self.state();
         let (mut slot, mut ids, mut shingles, mut words, mut other, mut keys) = (0, 0, 0, 0, 0, 0);
-        let boxed = |bytes: usize| bytes + 16;
         for s in st.slots.iter().flatten() {
-            // The slot, its `Arc` counts and its allocation header.
-            slot += std::mem::size_of::<Slot>() + 32;
-            ids += boxed(s.id.len());
-            shingles += boxed(s.features.shingles.capacity() * 4);
-            words += boxed(s.features.terms.capacity() * 4);
-            other +=
-                boxed(s.features.title.capacity() * 4) + boxed(s.features.numbers.capacity() * 4);
-            keys += boxed(s.bands.len() * 4) + boxed(s.keywords.len() * 4);
+            // The slot, its `Arc` counts and allocation header, and its array's header.
+            slot += std::mem::size_of::<Slot>() + 32 + 16;
+            ids += s.id.len() + 16;
+            let (sh, te, hf, ke) = s.part_bytes();
+            shingles += sh;
+            words += te;
+            other += hf;
+            keys += ke;
         }
         let t = &st.tables;
         let links: usize = st
@@ -910,7 +887,7 @@ impl Index {
     /// undated documents stay. Returns how many were removed. The memory of removed
     /// documents is given back ([`Index::compact`]).
     pub fn evict_before(&self, timestamp: i64) -> usize {
-        self.evict_where(|s| s.timestamp.is_some_and(|t| t < timestamp))
+        self.evict_where(|s| s.timestamp().is_some_and(|t| t < timestamp))
     }
 
     /// Records that the document `id` was seen at `time` (seconds since the epoch; a
@@ -923,7 +900,7 @@ impl Index {
         };
         if state.slots[d as usize].is_some() {
             let slot = state.slot_mut(d);
-            slot.seen = Some(slot.seen.map_or(time, |s| s.max(time)));
+            slot.set_seen(Some(slot.seen().map_or(time, |s| s.max(time))));
         }
         true
     }
@@ -932,7 +909,7 @@ impl Index {
     /// document never marked counts as seen at its publication date, and undated ones
     /// stay. Returns how many were removed; their memory is given back.
     pub fn evict_unseen_before(&self, time: i64) -> usize {
-        self.evict_where(|s| s.seen.or(s.timestamp).is_some_and(|t| t < time))
+        self.evict_where(|s| s.seen().or(s.timestamp()).is_some_and(|t| t < time))
     }
 
     fn evict_where(&self, old: impl Fn(&Slot) -> bool) -> usize {
@@ -1042,17 +1019,17 @@ impl State {
     fn rank(&self, d: u32) -> Rank<'_> {
         let s = self.slot(d);
         // A copy of a body counts what its representative counts (as the batch run).
-        let rep = match self.tables.exact.get(&s.features.exact) {
+        let rep = match self.tables.exact.get(&s.exact) {
             Some(&r) if s.listed => r,
             _ => d,
         };
         Rank {
-            timestamp: s.timestamp,
+            timestamp: s.timestamp(),
             related: self.links[rep as usize]
                 .iter()
                 .map(|l| quantise(l.similarity))
                 .sum(),
-            hash: s.features.exact,
+            hash: s.exact,
             id: &s.id,
         }
     }
@@ -1196,9 +1173,9 @@ impl State {
     fn view(&self, d: u32) -> DocView<'_> {
         let s = self.slot(d);
         DocView {
-            features: &s.features,
+            features: s.features(),
             rarity: Rarity::Stats(&self.stats),
-            timestamp: s.timestamp,
+            timestamp: s.timestamp(),
         }
     }
 
@@ -1219,8 +1196,8 @@ impl State {
             if let Some(l) = self.links[d as usize].iter().find(|l| l.doc == canon) {
                 return (l.relation, l.similarity);
             }
-            let exact = self.slot(d).features.exact;
-            if exact != 0 && exact == self.slot(canon).features.exact {
+            let exact = self.slot(d).exact;
+            if exact != 0 && exact == self.slot(canon).exact {
                 return (Relation::Exact, 1.0);
             }
             let verifier = Verifier::new(config);
@@ -1334,17 +1311,17 @@ impl State {
             .zip(links.into_iter().zip(matches))
         {
             let d = self.slots.len() as u32;
-            let features = held_features(p.features, self.tables.sample);
-            self.slots.push(Some(Arc::new(Slot {
-                id: p.doc.id.into_boxed_str(),
-                timestamp: p.doc.timestamp,
-                seen: p.seen,
-                len: p.len,
+            let features = held_features(&p.features, self.tables.sample);
+            self.slots.push(Some(Arc::new(Slot::new(
+                p.doc.id.into_boxed_str(),
+                p.doc.timestamp,
+                p.seen,
+                p.len,
                 features,
-                bands: p.bands,
-                keywords: kw.into_boxed_slice(),
-                listed: p.listed,
-            })));
+                &p.bands,
+                &kw,
+                p.listed,
+            ))));
             self.links.push(links);
             self.groups_mut().push();
             added.push((i, d, matches));
@@ -1414,7 +1391,7 @@ impl State {
         if !s.listed {
             return;
         }
-        let exact = s.features.exact;
+        let exact = s.exact;
         match self.tables.exact.get(&exact) {
             None => {
                 self.tables.exact.insert(exact, d);
@@ -1424,9 +1401,7 @@ impl State {
                 let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
                 copies.push(d);
                 // A later copy needs no keys of its own while the representative lives.
-                let s = self.slot_mut(d);
-                s.bands = Box::default();
-                s.keywords = Box::default();
+                self.slot_mut(d).set_keys(&[], &[]);
             }
         }
     }
@@ -1437,9 +1412,9 @@ impl State {
         let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
         if let Some((table, hasher)) = &mut self.tables.hamming {
-            table.insert(d, hasher.shingle_fingerprint(&slot.features.shingles));
+            table.insert(d, hasher.shingle_fingerprint(slot.features().shingles));
         }
-        for (i, &key) in slot.bands.iter().enumerate() {
+        for (i, &key) in slot.bands().iter().enumerate() {
             let head = self.tables.heads[i].entry(key).or_insert(NIL);
             if *head == NIL || *head < d {
                 self.tables.next[d as usize * bands + i] = *head;
@@ -1458,9 +1433,9 @@ impl State {
                 }
             }
         }
-        debug_assert!(slot.keywords.len() <= KW && KeywordParams::default().k <= KW);
-        let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
-        for (j, &t) in slot.keywords.iter().enumerate() {
+        debug_assert!(slot.keywords().len() <= KW && KeywordParams::default().k <= KW);
+        let slice = crate::keywords::time_slice(slot.timestamp(), self.tables.window_days);
+        for (j, &t) in slot.keywords().iter().enumerate() {
             let link = link(d, j);
             let (head, count) = self.tables.postings.entry(t).or_insert((NIL, 0));
             self.tables.post_next[link as usize] = *head;
@@ -1534,7 +1509,7 @@ impl State {
         }
         let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
-        for (i, &key) in slot.bands.iter().enumerate() {
+        for (i, &key) in slot.bands().iter().enumerate() {
             let after = self.tables.next[d as usize * bands + i];
             let Some(head) = self.tables.heads[i].get_mut(&key) else {
                 continue;
@@ -1558,8 +1533,8 @@ impl State {
             }
             self.tables.next[d as usize * bands + i] = NIL;
         }
-        let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
-        let keywords = slot.keywords.clone();
+        let slice = crate::keywords::time_slice(slot.timestamp(), self.tables.window_days);
+        let keywords: Vec<u32> = slot.keywords().to_vec();
         let t = &mut self.tables;
         for (j, &term) in keywords.iter().enumerate() {
             let mine = link(d, j);
@@ -1593,7 +1568,7 @@ impl State {
         self.remove_id(d);
         let (exact, listed) = {
             let s = self.slot(d);
-            (s.features.exact, s.listed)
+            (s.exact, s.listed)
         };
         if listed {
             let rep = self.tables.exact.get(&exact) == Some(&d);
@@ -1613,11 +1588,9 @@ impl State {
                     // The next copy of the same body takes the removed one's place, with
                     // its keys (same body, same signature and keywords).
                     let gone = self.slot_mut(d);
-                    let bands = std::mem::take(&mut gone.bands);
-                    let keywords = std::mem::take(&mut gone.keywords);
-                    let s = self.slot_mut(next);
-                    s.bands = bands;
-                    s.keywords = keywords;
+                    let (bands, keywords) = (gone.bands().to_vec(), gone.keywords().to_vec());
+                    gone.set_keys(&[], &[]);
+                    self.slot_mut(next).set_keys(&bands, &keywords);
                     self.tables.exact.insert(exact, next);
                     if !bulk {
                         self.add_to_tables(next);
@@ -1659,7 +1632,7 @@ impl State {
         self.groups_mut().remove(d);
         let s = self.slots[d as usize].take().expect("live document");
         if self.learn {
-            Arc::make_mut(&mut self.stats).remove(&s.features);
+            Arc::make_mut(&mut self.stats).remove(s.features());
         }
         self.tables.live -= 1;
         if !bulk {
@@ -1677,7 +1650,7 @@ impl State {
     /// may differ between copies of a body), and exact edges to the body's other copies.
     fn inherit(&mut self, config: &Config, next: u32, links: &[Neighbour]) {
         let verifier = Verifier::new(config);
-        let exact = self.slot(next).features.exact;
+        let exact = self.slot(next).exact;
         let mut found = Vec::new();
         for l in links {
             if l.doc == next || self.slots[l.doc as usize].is_none() {
@@ -1687,7 +1660,7 @@ impl State {
                 continue;
             }
             let (a, b) = (next.min(l.doc), next.max(l.doc));
-            let related = if self.slot(l.doc).features.exact == exact {
+            let related = if self.slot(l.doc).exact == exact {
                 Some((Relation::Exact, verifier.score(self.view(a), self.view(b))))
             } else {
                 verifier.relate(self.view(a), self.view(b))
@@ -1766,7 +1739,7 @@ impl State {
             if !s.listed {
                 continue;
             }
-            let exact = s.features.exact;
+            let exact = s.exact;
             match self.tables.exact.get(&exact) {
                 None => {
                     self.tables.exact.insert(exact, d);
@@ -1978,23 +1951,22 @@ impl Converted {
             .into_iter()
             .map(|s| {
                 s.map(|s| {
-                    let mut features = s.features;
-                    features.tf = Vec::new();
-                    let listed = features.exact != 0 && !is_empty_signature(&s.signature);
-                    Slot {
-                        id: s.id.into_boxed_str(),
-                        timestamp: s.timestamp,
-                        len: s.len,
-                        features,
-                        bands: if s.indexed {
-                            bucket_keys(&s.signature, banding)
-                        } else {
-                            Box::default()
-                        },
-                        keywords: s.keywords.into_boxed_slice(),
+                    let listed = s.features.exact != 0 && !is_empty_signature(&s.signature);
+                    let bands = if s.indexed {
+                        bucket_keys(&s.signature, banding)
+                    } else {
+                        Box::default()
+                    };
+                    Slot::new(
+                        s.id.into_boxed_str(),
+                        s.timestamp,
+                        None,
+                        s.len,
+                        s.features.view(),
+                        &bands,
+                        &s.keywords,
                         listed,
-                        seen: None,
-                    }
+                    )
                 })
             })
             .collect();
@@ -2007,15 +1979,17 @@ impl Converted {
             .slots
             .into_iter()
             .map(|s| {
-                s.map(|s| Slot {
-                    id: s.id,
-                    timestamp: s.timestamp,
-                    len: s.len,
-                    features: s.features,
-                    bands: s.bands,
-                    keywords: s.keywords,
-                    listed: s.listed,
-                    seen: None,
+                s.map(|s| {
+                    Slot::new(
+                        s.id,
+                        s.timestamp,
+                        None,
+                        s.len,
+                        s.features.view(),
+                        &s.bands,
+                        &s.keywords,
+                        s.listed,
+                    )
                 })
             })
             .collect();
@@ -2038,7 +2012,7 @@ impl State {
             if !s.listed {
                 continue;
             }
-            let rep = self.tables.exact.get(&s.features.exact).copied();
+            let rep = self.tables.exact.get(&s.exact).copied();
             let cands = match rep {
                 Some(r) if r != d => vec![r],
                 _ => self.held_candidates(config, d),
@@ -2072,13 +2046,13 @@ impl State {
         let s = self.slot(d);
         let mut cands: Vec<u32> = Vec::new();
         if let Some((table, hasher)) = &self.tables.hamming {
-            cands = table.query(hasher.shingle_fingerprint(&s.features.shingles));
+            cands = table.query(hasher.shingle_fingerprint(s.features().shingles));
         }
-        for (i, &key) in s.bands.iter().enumerate() {
+        for (i, &key) in s.bands().iter().enumerate() {
             cands.extend(self.bucket(i, key).filter(|&a| a < d).take(MAX_BUCKET));
         }
         if config.rewrites {
-            cands.extend(self.keyword_candidates(&s.keywords, KeywordParams::default()));
+            cands.extend(self.keyword_candidates(s.keywords(), KeywordParams::default()));
         }
         cands.sort_unstable();
         cands.dedup();
@@ -2251,16 +2225,16 @@ impl Index {
                 let mut slots = Chunked::default();
                 for s in old.slots {
                     let (slot, edges) = s.map_or((None, Vec::new()), |s| {
-                        let slot = Slot {
-                            id: s.id,
-                            timestamp: s.timestamp,
-                            seen: None,
-                            len: s.len,
-                            features: s.features,
-                            bands: s.bands,
-                            keywords: s.keywords,
-                            listed: s.listed,
-                        };
+                        let slot = Slot::new(
+                            s.id,
+                            s.timestamp,
+                            None,
+                            s.len,
+                            s.features.view(),
+                            &s.bands,
+                            &s.keywords,
+                            s.listed,
+                        );
                         (Some(slot), s.links)
                     });
                     slots.push(slot.map(Arc::new));

@@ -122,7 +122,7 @@ impl Batch {
     fn view<'a>(&'a self, i: u32, rarity: Rarity<'a>) -> DocView<'a> {
         let p = &self.docs[i as usize];
         DocView {
-            features: &p.features,
+            features: p.features.view(),
             rarity,
             timestamp: p.doc.timestamp,
         }
@@ -364,9 +364,9 @@ impl Held<'_> {
             (Doc::Held(a), Held::Taken { slots, stats }) => {
                 let s = &slots[&a];
                 DocView {
-                    features: &s.features,
+                    features: s.features(),
                     rarity: Rarity::Stats(stats),
-                    timestamp: s.timestamp,
+                    timestamp: s.timestamp(),
                 }
             }
         }
@@ -843,9 +843,9 @@ impl State {
                 return true;
             };
             batch.docs.iter().enumerate().all(|(i, p)| {
-                let same_body = slot.listed && slot.features.exact == p.features.exact;
-                let bucket = slot.bands.iter().zip(&p.bands).any(|(a, b)| a == b);
-                let keyword = slot.keywords.iter().any(|t| batch.lookup[i].contains(t));
+                let same_body = slot.listed && slot.exact == p.features.exact;
+                let bucket = slot.bands().iter().zip(&p.bands).any(|(a, b)| a == b);
+                let keyword = slot.keywords().iter().any(|t| batch.lookup[i].contains(t));
                 !(same_body || bucket || keyword)
             })
         });
@@ -884,12 +884,12 @@ impl State {
         for d in since as usize..self.slots.len() {
             if let Some(slot) = &self.slots[d] {
                 fresh.bands.extend(
-                    slot.bands
+                    slot.bands()
                         .iter()
                         .enumerate()
                         .map(|(b, &k)| (b as u64) << 32 | u64::from(k)),
                 );
-                fresh.keywords.extend(slot.keywords.iter().copied());
+                fresh.keywords.extend(slot.keywords().iter().copied());
             }
         }
         fresh
