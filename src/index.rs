@@ -76,6 +76,7 @@ use crate::verify::{DocView, Edge, Rarity, Relation, Verifier, Weights, relation
 use crate::weights::{KeyMap, TermStats};
 
 mod batch;
+mod buckets;
 mod chunked;
 mod paged;
 mod query;
@@ -83,6 +84,7 @@ mod retract;
 mod sharded;
 mod slot;
 use batch::{Batch, Search};
+use buckets::Heads;
 use chunked::Chunked;
 use paged::Paged;
 pub use query::{Placement, QueryOptions, QueryResult};
@@ -346,7 +348,7 @@ struct Tables {
     copies: Sharded<u64, Vec<u32>>,
     /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
-    heads: Vec<Sharded<u32, u32>>,
+    heads: Vec<Heads>,
     next: Paged,
     /// Keyword → (link of the newest document listing it, how many do). A link is
     /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
@@ -413,6 +415,12 @@ fn held_features(f: &Features, sample: crate::config::Sample) -> crate::features
         terms: &f.terms[..f.terms.len().min(sample.words)],
         ..f.view()
     }
+}
+
+/// Document `d`'s LSH bucket key in `band` (`None` when it is not held or has no keys):
+/// what the bucket heads read their keys from ([`Heads`]).
+fn band_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32, band: usize) -> Option<u32> {
+    slots[d as usize].as_ref()?.bands().get(band).copied()
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -600,7 +608,7 @@ impl Index {
             ("bucket keys and keywords", keys),
             (
                 "LSH buckets",
-                t.heads.iter().map(Sharded::heap_bytes).sum::<usize>() + t.next.capacity() * 4,
+                t.heads.iter().map(Heads::heap_bytes).sum::<usize>() + t.next.capacity() * 4,
             ),
             (
                 "keyword postings",
@@ -1117,7 +1125,9 @@ impl State {
     fn bucket(&self, band: usize, key: u32) -> impl Iterator<Item = u32> + '_ {
         let t = &self.tables;
         let bands = t.banding.bands;
-        let mut d = t.heads[band].get(&key).copied().unwrap_or(NIL);
+        let mut d = t.heads[band]
+            .get(key, |e| band_key(&self.slots, e, band))
+            .unwrap_or(NIL);
         std::iter::from_fn(move || {
             (d != NIL).then(|| {
                 let here = d;
@@ -1415,13 +1425,14 @@ impl State {
             table.insert(d, hasher.shingle_fingerprint(slot.features().shingles));
         }
         for (i, &key) in slot.bands().iter().enumerate() {
-            let head = self.tables.heads[i].entry(key).or_insert(NIL);
-            if *head == NIL || *head < d {
-                self.tables.next[d as usize * bands + i] = *head;
-                *head = d;
+            let key_of = |e| band_key(&self.slots, e, i);
+            let head = self.tables.heads[i].get(key, key_of).unwrap_or(NIL);
+            if head == NIL || head < d {
+                self.tables.next[d as usize * bands + i] = head;
+                self.tables.heads[i].set(key, d, key_of);
             } else {
                 // An older copy taking a representative's place: walk to its position.
-                let mut at = *head;
+                let mut at = head;
                 loop {
                     let nx = self.tables.next[at as usize * bands + i];
                     if nx == NIL || nx < d {
@@ -1511,17 +1522,18 @@ impl State {
         let slot = self.slots[d as usize].as_ref().expect("live document");
         for (i, &key) in slot.bands().iter().enumerate() {
             let after = self.tables.next[d as usize * bands + i];
-            let Some(head) = self.tables.heads[i].get_mut(&key) else {
+            let key_of = |e| band_key(&self.slots, e, i);
+            let Some(head) = self.tables.heads[i].get(key, key_of) else {
                 continue;
             };
-            if *head == d {
+            if head == d {
                 if after == NIL {
-                    self.tables.heads[i].remove(&key);
+                    self.tables.heads[i].remove(key, key_of);
                 } else {
-                    *head = after;
+                    self.tables.heads[i].set(key, after, key_of);
                 }
             } else {
-                let mut at = *head;
+                let mut at = head;
                 while at != NIL {
                     let nx = self.tables.next[at as usize * bands + i];
                     if nx == d {
@@ -1719,7 +1731,7 @@ impl State {
                     SimHasher::new(config.seed),
                 )
             }),
-            heads: vec![Sharded::default(); banding.bands],
+            heads: vec![Heads::default(); banding.bands],
             next: Paged::filled(self.slots.len() * banding.bands, NIL),
             post_next: Paged::filled(self.slots.len() * KW, NIL),
             slice_next: Paged::filled(self.slots.len() * KW, NIL),
