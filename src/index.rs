@@ -79,6 +79,7 @@ mod batch;
 mod buckets;
 mod chunked;
 mod paged;
+mod postings;
 mod query;
 mod retract;
 mod sharded;
@@ -87,6 +88,7 @@ use batch::{Batch, Search};
 use buckets::Heads;
 use chunked::Chunked;
 use paged::Paged;
+use postings::Postings;
 pub use query::{Placement, QueryOptions, QueryResult};
 use sharded::Sharded;
 use slot::Slot;
@@ -168,21 +170,23 @@ fn chain(next: &Paged, head: u32) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
-/// Takes the link `mine` out of the posting chain of `key` (through `next`).
-fn unlink<K: sharded::ShardKey>(
-    postings: &mut Sharded<K, (u32, u32)>,
+/// Takes the link `mine` out of the posting chain of `key` (through `next`); `key_of`
+/// gives the key a link is listed under ([`Postings`]).
+fn unlink<K: postings::Key>(
+    postings: &mut Postings<K>,
     next: &mut Paged,
     key: K,
     mine: u32,
+    key_of: impl Fn(u32) -> Option<K>,
 ) {
     let after = next[mine as usize];
-    let Some(&(head, count)) = postings.get(&key) else {
+    let Some((head, count)) = postings.get(key, &key_of) else {
         return;
     };
     if count <= 1 {
-        postings.remove(&key);
+        postings.remove(key, &key_of);
     } else if head == mine {
-        postings.insert(key, (after, count - 1));
+        postings.set(key, after, count - 1, &key_of);
     } else {
         let mut at = head;
         while at != NIL {
@@ -193,9 +197,25 @@ fn unlink<K: sharded::ShardKey>(
             }
             at = nx;
         }
-        postings.insert(key, (head, count - 1));
+        postings.set(key, head, count - 1, &key_of);
     }
     next[mine as usize] = NIL;
+}
+
+/// The keyword a link is listed under (see [`link`]), if its document is held.
+fn link_term(slots: &Chunked<Option<Arc<Slot>>>, link: u32) -> Option<u32> {
+    let s = slots[(link / KW as u32) as usize].as_ref()?;
+    s.keywords().get((link % KW as u32) as usize).copied()
+}
+
+/// The key ([`slice_key`]) a link is listed under in the postings by time slice.
+fn link_slice_key(slots: &Chunked<Option<Arc<Slot>>>, window_days: u32, link: u32) -> Option<u64> {
+    let s = slots[(link / KW as u32) as usize].as_ref()?;
+    let term = *s.keywords().get((link % KW as u32) as usize)?;
+    Some(slice_key(
+        term,
+        crate::keywords::time_slice(s.timestamp(), window_days),
+    ))
 }
 
 /// The keyword link of document `d`'s `j`-th keyword.
@@ -354,12 +374,12 @@ struct Tables {
     /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
     /// link of the same keyword. Links name the position, so walking a posting touches
     /// one array entry per document, not the document's keyword list.
-    postings: Sharded<u32, (u32, u32)>,
+    postings: Postings<u32>,
     post_next: Paged,
     /// The same per keyword and time slice of the rewrite window
     /// ([`crate::keywords::time_slice`]; key [`slice_key`]): a dated document counts and
     /// links only the documents near it in time, as the batch run does.
-    slice_postings: Sharded<u64, (u32, u32)>,
+    slice_postings: Postings<u64>,
     slice_next: Paged,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
@@ -384,9 +404,9 @@ impl Default for Tables {
             copies: Sharded::default(),
             heads: Vec::new(),
             next: Paged::default(),
-            postings: Sharded::default(),
+            postings: Postings::default(),
             post_next: Paged::default(),
-            slice_postings: Sharded::default(),
+            slice_postings: Postings::default(),
             slice_next: Paged::default(),
             window_days: 0,
             sample: crate::config::Footprint::Full.sample(),
@@ -1448,18 +1468,18 @@ impl State {
         let slice = crate::keywords::time_slice(slot.timestamp(), self.tables.window_days);
         for (j, &t) in slot.keywords().iter().enumerate() {
             let link = link(d, j);
-            let (head, count) = self.tables.postings.entry(t).or_insert((NIL, 0));
-            self.tables.post_next[link as usize] = *head;
-            *head = link;
-            *count += 1;
-            let (head, count) = self
-                .tables
-                .slice_postings
-                .entry(slice_key(t, slice))
-                .or_insert((NIL, 0));
-            self.tables.slice_next[link as usize] = *head;
-            *head = link;
-            *count += 1;
+            let slots = &self.slots;
+            let tables = &mut self.tables;
+            let key_of = |l| link_term(slots, l);
+            let (head, count) = tables.postings.get(t, key_of).unwrap_or((NIL, 0));
+            tables.post_next[link as usize] = head;
+            tables.postings.set(t, link, count + 1, key_of);
+            let window = tables.window_days;
+            let key_of = |l| link_slice_key(slots, window, l);
+            let key = slice_key(t, slice);
+            let (head, count) = tables.slice_postings.get(key, key_of).unwrap_or((NIL, 0));
+            tables.slice_next[link as usize] = head;
+            tables.slice_postings.set(key, link, count + 1, key_of);
         }
     }
 
@@ -1468,7 +1488,7 @@ impl State {
     fn keyword_candidates(&self, lookup: &[u32], params: KeywordParams) -> Vec<u32> {
         let mut listed: Vec<u32> = Vec::new();
         for t in lookup {
-            if let Some(&(head, count)) = self.tables.postings.get(t)
+            if let Some((head, count)) = self.keyword_posting(*t)
                 && count as usize <= params.max_postings
             {
                 listed.extend(self.posting(head));
@@ -1501,6 +1521,19 @@ impl State {
                     s.is_some() && (l.doc as usize) < n && self.slots[l.doc as usize].is_some()
                 })
             })
+    }
+
+    /// The head link and length of the posting of keyword `t`.
+    fn keyword_posting(&self, t: u32) -> Option<(u32, u32)> {
+        self.tables.postings.get(t, |l| link_term(&self.slots, l))
+    }
+
+    /// The head link and length of the posting of keyword `t` in time slice `slice`.
+    fn slice_keyword_posting(&self, t: u32, slice: i32) -> Option<(u32, u32)> {
+        let window = self.tables.window_days;
+        self.tables.slice_postings.get(slice_key(t, slice), |l| {
+            link_slice_key(&self.slots, window, l)
+        })
     }
 
     /// The documents listing a keyword, newest first, from the link `head` on.
@@ -1546,16 +1579,20 @@ impl State {
             self.tables.next[d as usize * bands + i] = NIL;
         }
         let slice = crate::keywords::time_slice(slot.timestamp(), self.tables.window_days);
-        let keywords: Vec<u32> = slot.keywords().to_vec();
+        let slots = &self.slots;
         let t = &mut self.tables;
-        for (j, &term) in keywords.iter().enumerate() {
+        let window = t.window_days;
+        for (j, &term) in slot.keywords().iter().enumerate() {
             let mine = link(d, j);
-            unlink(&mut t.postings, &mut t.post_next, term, mine);
+            unlink(&mut t.postings, &mut t.post_next, term, mine, |l| {
+                link_term(slots, l)
+            });
             unlink(
                 &mut t.slice_postings,
                 &mut t.slice_next,
                 slice_key(term, slice),
                 mine,
+                |l| link_slice_key(slots, window, l),
             );
         }
     }

@@ -692,15 +692,13 @@ impl State {
             }
             let mut count = 0usize;
             if s == keywords::UNDATED {
-                if let Some(&(head, c)) = self.tables.postings.get(&t) {
+                if let Some((head, c)) = self.keyword_posting(t) {
                     heads.push(head);
                     count += c as usize;
                 }
             } else {
                 for &sl in &near {
-                    if let Some(&(head, c)) =
-                        self.tables.slice_postings.get(&super::slice_key(t, sl))
-                    {
+                    if let Some((head, c)) = self.slice_keyword_posting(t, sl) {
                         heads.push(head);
                         count += c as usize;
                     }
