@@ -360,11 +360,11 @@ impl<'de> serde::Deserialize<'de> for Groups {
 #[derive(Debug, Clone)]
 struct Tables {
     /// xxh3 of an id → document; ids whose hash is taken by another id go to `by_id_rest`.
-    by_id: Sharded<u64, u32>,
+    by_id: Heads<u64>,
     by_id_rest: HashMap<Box<str>, u32>,
     /// Exact-body hash → the representative (first live copy), and for bodies held more
     /// than once, all copies in order.
-    exact: Sharded<u64, u32>,
+    exact: Heads<u64>,
     copies: Sharded<u64, Vec<u32>>,
     /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
@@ -398,9 +398,9 @@ impl Default for Tables {
     /// Empty tables; [`State::rebuild`] sets the banding in force.
     fn default() -> Self {
         Tables {
-            by_id: Sharded::default(),
+            by_id: Heads::default(),
             by_id_rest: HashMap::new(),
-            exact: Sharded::default(),
+            exact: Heads::default(),
             copies: Sharded::default(),
             heads: Vec::new(),
             next: Paged::default(),
@@ -441,6 +441,16 @@ fn held_features(f: &Features, sample: crate::config::Sample) -> crate::features
 /// what the bucket heads read their keys from ([`Heads`]).
 fn band_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32, band: usize) -> Option<u32> {
     slots[d as usize].as_ref()?.bands().get(band).copied()
+}
+
+/// The hash of document `d`'s id (what [`Tables::by_id`] reads its keys from).
+fn id_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32) -> Option<u64> {
+    Some(id_hash(&slots[d as usize].as_ref()?.id))
+}
+
+/// Document `d`'s exact-body hash (what [`Tables::exact`] reads its keys from).
+fn exact_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32) -> Option<u64> {
+    Some(slots[d as usize].as_ref()?.exact)
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -1047,8 +1057,8 @@ impl State {
     fn rank(&self, d: u32) -> Rank<'_> {
         let s = self.slot(d);
         // A copy of a body counts what its representative counts (as the batch run).
-        let rep = match self.tables.exact.get(&s.exact) {
-            Some(&r) if s.listed => r,
+        let rep = match self.rep_of(s.exact) {
+            Some(r) if s.listed => r,
             _ => d,
         };
         Rank {
@@ -1091,32 +1101,31 @@ impl State {
 
     fn find(&self, id: &str) -> Option<u32> {
         let t = &self.tables;
-        match t.by_id.get(&id_hash(id)) {
-            Some(&d) if &*self.slot(d).id == id => Some(d),
+        match t.by_id.get(id_hash(id), |d| id_key(&self.slots, d)) {
+            Some(d) if &*self.slot(d).id == id => Some(d),
             Some(_) => t.by_id_rest.get(id).copied(),
             None => None,
         }
     }
 
     fn add_id(&mut self, d: u32) {
-        let slot = self.slots[d as usize].as_ref().expect("live document");
-        let id = &slot.id;
+        let slots = &self.slots;
+        let id = &slots[d as usize].as_ref().expect("live document").id;
         let h = id_hash(id);
-        match self.tables.by_id.entry(h) {
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.tables.by_id_rest.insert(id.clone(), d);
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(d);
-            }
+        let key_of = |e| id_key(slots, e);
+        if self.tables.by_id.get(h, key_of).is_some() {
+            self.tables.by_id_rest.insert(id.clone(), d);
+        } else {
+            self.tables.by_id.set(h, d, key_of);
         }
     }
 
     fn remove_id(&mut self, d: u32) {
         let id = self.slot(d).id.clone();
         let h = id_hash(&id);
-        if self.tables.by_id.get(&h) == Some(&d) {
-            self.tables.by_id.remove(&h);
+        let slots = &self.slots;
+        let key_of = |e| id_key(slots, e);
+        if self.tables.by_id.get(h, key_of) == Some(d) {
             // An id that collided moves into the freed place.
             let moved = self
                 .tables
@@ -1126,11 +1135,30 @@ impl State {
                 .map(|(k, &v)| (k.clone(), v));
             if let Some((k, v)) = moved {
                 self.tables.by_id_rest.remove(&k);
-                self.tables.by_id.insert(h, v);
+                self.tables.by_id.set(h, v, key_of);
+            } else {
+                self.tables.by_id.remove(h, key_of);
             }
         } else {
             self.tables.by_id_rest.remove(&id);
         }
+    }
+
+    /// The representative (first held copy) of the body with exact hash `exact`.
+    fn rep_of(&self, exact: u64) -> Option<u32> {
+        self.tables.exact.get(exact, |d| exact_key(&self.slots, d))
+    }
+
+    /// Makes `d` (whose body's hash is `exact`) its body's representative.
+    fn set_rep(&mut self, exact: u64, d: u32) {
+        let slots = &self.slots;
+        self.tables.exact.set(exact, d, |e| exact_key(slots, e));
+    }
+
+    /// Forgets the representative of the body `exact` (its last copy leaves).
+    fn remove_rep(&mut self, exact: u64) {
+        let slots = &self.slots;
+        self.tables.exact.remove(exact, |e| exact_key(slots, e));
     }
 
     fn weights(&self, f: &Features, config: &Config) -> Weights {
@@ -1422,12 +1450,12 @@ impl State {
             return;
         }
         let exact = s.exact;
-        match self.tables.exact.get(&exact) {
+        match self.rep_of(exact) {
             None => {
-                self.tables.exact.insert(exact, d);
+                self.set_rep(exact, d);
                 self.add_to_tables(d);
             }
-            Some(&rep) => {
+            Some(rep) => {
                 let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
                 copies.push(d);
                 // A later copy needs no keys of its own while the representative lives.
@@ -1620,7 +1648,7 @@ impl State {
             (s.exact, s.listed)
         };
         if listed {
-            let rep = self.tables.exact.get(&exact) == Some(&d);
+            let rep = self.rep_of(exact) == Some(d);
             if rep && !bulk {
                 self.remove_from_tables(d);
             }
@@ -1640,14 +1668,14 @@ impl State {
                     let (bands, keywords) = (gone.bands().to_vec(), gone.keywords().to_vec());
                     gone.set_keys(&[], &[]);
                     self.slot_mut(next).set_keys(&bands, &keywords);
-                    self.tables.exact.insert(exact, next);
+                    self.set_rep(exact, next);
                     if !bulk {
                         self.add_to_tables(next);
                     }
                     heir = Some(next);
                 }
                 (true, None) => {
-                    self.tables.exact.remove(&exact);
+                    self.remove_rep(exact);
                 }
                 (false, _) => {}
             }
@@ -1789,12 +1817,12 @@ impl State {
                 continue;
             }
             let exact = s.exact;
-            match self.tables.exact.get(&exact) {
+            match self.rep_of(exact) {
                 None => {
-                    self.tables.exact.insert(exact, d);
+                    self.set_rep(exact, d);
                     self.add_to_tables(d);
                 }
-                Some(&rep) => self
+                Some(rep) => self
                     .tables
                     .copies
                     .entry(exact)
@@ -2061,7 +2089,7 @@ impl State {
             if !s.listed {
                 continue;
             }
-            let rep = self.tables.exact.get(&s.exact).copied();
+            let rep = self.rep_of(s.exact);
             let cands = match rep {
                 Some(r) if r != d => vec![r],
                 _ => self.held_candidates(config, d),

@@ -10,7 +10,7 @@
 //! back (no tombstones). Lookups give exactly a map's answers: a key is found only at an
 //! entry whose document's key is that key.
 
-use crate::sketch::minhash::mix64;
+use super::postings::Key;
 
 /// Shards per band (a power of two).
 const SHARD_BITS: u32 = 6;
@@ -30,24 +30,27 @@ struct Shard {
     len: usize,
 }
 
-/// The bucket heads of one band (see the module docs).
+/// The bucket heads of one band (see the module docs); also the index's other maps from
+/// a hash the document holds to the document (ids, exact bodies).
 #[derive(Debug, Clone)]
-pub(crate) struct Heads {
+pub(crate) struct Heads<K = u32> {
     shards: Vec<Shard>,
+    key: std::marker::PhantomData<K>,
 }
 
-impl Default for Heads {
+impl<K> Default for Heads<K> {
     fn default() -> Self {
         Heads {
             shards: vec![Shard::default(); SHARDS],
+            key: std::marker::PhantomData,
         }
     }
 }
 
 /// Where a key goes: its shard, the fingerprint bits of its entries, and its hash (whose
 /// low bits give its home position).
-fn place(key: u32) -> (usize, u32, u64) {
-    let h = mix64(u64::from(key));
+fn place<K: Key>(key: K) -> (usize, u32, u64) {
+    let h = key.hash();
     let shard = (h >> (64 - SHARD_BITS)) as usize;
     let fp = ((h >> 32) as u32 & 0xf) << DOC_BITS;
     (shard, fp, h)
@@ -59,7 +62,7 @@ impl Shard {
     }
 
     /// The position of `key`'s entry (`Ok`), or the empty one where it would go.
-    fn find(&self, key: u32, key_of: &impl Fn(u32) -> Option<u32>) -> Result<usize, usize> {
+    fn find<K: Key>(&self, key: K, key_of: &impl Fn(u32) -> Option<K>) -> Result<usize, usize> {
         let (_, fp, h) = place(key);
         let mask = self.mask();
         let mut i = h as usize & mask;
@@ -76,7 +79,7 @@ impl Shard {
     }
 
     /// Doubles the positions (from none: 8), placing every entry again by its key.
-    fn grow(&mut self, key_of: &impl Fn(u32) -> Option<u32>) {
+    fn grow<K: Key>(&mut self, key_of: &impl Fn(u32) -> Option<K>) {
         let old = std::mem::take(&mut self.at);
         let size = (old.len() * 2).max(8);
         self.at = vec![EMPTY; size].into_boxed_slice();
@@ -92,10 +95,10 @@ impl Shard {
     }
 }
 
-impl Heads {
+impl<K: Key> Heads<K> {
     /// The newest member of the bucket `key`. `key_of(d)` is document `d`'s key in this
     /// band (`None` for a document no longer held).
-    pub fn get(&self, key: u32, key_of: impl Fn(u32) -> Option<u32>) -> Option<u32> {
+    pub fn get(&self, key: K, key_of: impl Fn(u32) -> Option<K>) -> Option<u32> {
         let s = &self.shards[place(key).0];
         if s.len == 0 {
             return None;
@@ -104,7 +107,7 @@ impl Heads {
     }
 
     /// Makes `d` the newest member of the bucket `key` (whose key `key_of(d)` is).
-    pub fn set(&mut self, key: u32, d: u32, key_of: impl Fn(u32) -> Option<u32>) {
+    pub fn set(&mut self, key: K, d: u32, key_of: impl Fn(u32) -> Option<K>) {
         debug_assert!(d <= DOC_MASK && key_of(d) == Some(key));
         let (shard, fp, _) = place(key);
         let s = &mut self.shards[shard];
@@ -122,7 +125,7 @@ impl Heads {
     }
 
     /// Removes the bucket `key`, shifting back the entries after it in its run.
-    pub fn remove(&mut self, key: u32, key_of: impl Fn(u32) -> Option<u32>) {
+    pub fn remove(&mut self, key: K, key_of: impl Fn(u32) -> Option<K>) {
         let s = &mut self.shards[place(key).0];
         if s.len == 0 {
             return;
@@ -166,7 +169,7 @@ mod tests {
     fn behaves_as_a_map() {
         // Document d's key.
         let mut keys: Vec<u32> = Vec::new();
-        let mut heads = Heads::default();
+        let mut heads: Heads = Heads::default();
         let mut map: HashMap<u32, u32> = HashMap::new();
         let mut x = 9u64;
         for step in 0..20_000u32 {
