@@ -1498,16 +1498,13 @@ impl State {
             let link = link(d, j);
             let slots = &self.slots;
             let tables = &mut self.tables;
-            let key_of = |l| link_term(slots, l);
-            let (head, count) = tables.postings.get(t, key_of).unwrap_or((NIL, 0));
-            tables.post_next[link as usize] = head;
-            tables.postings.set(t, link, count + 1, key_of);
+            tables.post_next[link as usize] =
+                tables.postings.push(t, link, |l| link_term(slots, l));
             let window = tables.window_days;
-            let key_of = |l| link_slice_key(slots, window, l);
-            let key = slice_key(t, slice);
-            let (head, count) = tables.slice_postings.get(key, key_of).unwrap_or((NIL, 0));
-            tables.slice_next[link as usize] = head;
-            tables.slice_postings.set(key, link, count + 1, key_of);
+            tables.slice_next[link as usize] =
+                tables.slice_postings.push(slice_key(t, slice), link, |l| {
+                    link_slice_key(slots, window, l)
+                });
         }
     }
 

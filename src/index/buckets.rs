@@ -13,7 +13,10 @@
 use super::postings::Key;
 
 /// Shards per band (a power of two).
-const SHARD_BITS: u32 = 6;
+/// 1,024 shards: growing a shard reads the key of each of its entries from a slot (a
+/// few cache misses each), so a shard is kept to tens of thousands of entries at 10
+/// million documents (a pause of milliseconds, as a hash map's shard of 64).
+const SHARD_BITS: u32 = 10;
 const SHARDS: usize = 1 << SHARD_BITS;
 /// Bits of an entry holding the document number: documents are numbered below
 /// [`super::MAX_DOCS`] < 2^28. The other four hold a fingerprint of the key.
@@ -111,8 +114,9 @@ impl<K: Key> Heads<K> {
         debug_assert!(d <= DOC_MASK && key_of(d) == Some(key));
         let (shard, fp, _) = place(key);
         let s = &mut self.shards[shard];
-        // At most 7/8 full, so that a probe ends at an empty position soon.
-        if (s.len + 1) * 8 > s.at.len() * 7 {
+        // At most 3/4 full, so that a probe ends at an empty position soon (a longer run
+        // means more entries whose key, one in sixteen, is read from a slot).
+        if (s.len + 1) * 4 > s.at.len() * 3 {
             s.grow(&key_of);
         }
         match s.find(key, &key_of) {
@@ -153,9 +157,10 @@ impl<K: Key> Heads<K> {
         s.len -= 1;
     }
 
-    /// Heap bytes of the positions.
+    /// Heap bytes of the positions and the shards.
     pub fn heap_bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.at.len() * 4).sum()
+        self.shards.len() * std::mem::size_of::<Shard>()
+            + self.shards.iter().map(|s| s.at.len() * 4).sum::<usize>()
     }
 }
 

@@ -11,7 +11,10 @@ use crate::sketch::minhash::mix64;
 
 use super::NIL;
 
-const SHARD_BITS: u32 = 6;
+/// 1,024 shards: growing a shard reads the key of each of its entries from a slot (a
+/// few cache misses each), so a shard is kept to tens of thousands of entries at 10
+/// million documents (a pause of milliseconds, as a hash map's shard of 64).
+const SHARD_BITS: u32 = 10;
 const SHARDS: usize = 1 << SHARD_BITS;
 /// Bits of an entry's second word holding the count (at most [`super::MAX_DOCS`] <
 /// 2^28); the other four hold a fingerprint of the key.
@@ -126,8 +129,9 @@ impl<K: Key> Postings<K> {
         debug_assert!((1..=COUNT_MASK).contains(&count) && key_of(head) == Some(key));
         let (shard, fp, _) = place(key);
         let s = &mut self.shards[shard];
-        // At most 7/8 full, so that a probe ends at an empty position soon.
-        if (s.len + 1) * 8 > s.at.len() * 7 {
+        // At most 3/4 full, so that a probe ends at an empty position soon (a longer run
+        // means more entries whose key, one in sixteen, is read from a slot).
+        if (s.len + 1) * 4 > s.at.len() * 3 {
             s.grow(&key_of);
         }
         match s.find(key, &key_of) {
@@ -135,6 +139,30 @@ impl<K: Key> Postings<K> {
             Err(i) => {
                 s.at[i] = (head, fp | count);
                 s.len += 1;
+            }
+        }
+    }
+
+    /// Makes `link` (listed under `key`) the head of `key`'s posting, one longer;
+    /// returns the head before ([`NIL`] for a new posting). One search where
+    /// [`Postings::get`] then [`Postings::set`] make two.
+    pub fn push(&mut self, key: K, link: u32, key_of: impl Fn(u32) -> Option<K>) -> u32 {
+        debug_assert!(key_of(link) == Some(key));
+        let (shard, fp, _) = place(key);
+        let s = &mut self.shards[shard];
+        if (s.len + 1) * 4 > s.at.len() * 3 {
+            s.grow(&key_of);
+        }
+        match s.find(key, &key_of) {
+            Ok(i) => {
+                let (head, c) = s.at[i];
+                s.at[i] = (link, fp | ((c & COUNT_MASK) + 1));
+                head
+            }
+            Err(i) => {
+                s.at[i] = (link, fp | 1);
+                s.len += 1;
+                NIL
             }
         }
     }
@@ -168,9 +196,10 @@ impl<K: Key> Postings<K> {
         s.len -= 1;
     }
 
-    /// Heap bytes of the positions.
+    /// Heap bytes of the positions and the shards.
     pub fn heap_bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.at.len() * 8).sum()
+        self.shards.len() * std::mem::size_of::<Shard>()
+            + self.shards.iter().map(|s| s.at.len() * 8).sum::<usize>()
     }
 }
 
@@ -199,8 +228,13 @@ mod tests {
             } else {
                 let link = keys.len() as u32;
                 keys.push(key);
-                let count = map.get(&key).map_or(1, |e| e.1 + 1);
-                table.set(key, link, count, |l| keys.get(l as usize).copied());
+                let (before, count) = map.get(&key).map_or((NIL, 1), |e| (e.0, e.1 + 1));
+                if step % 2 == 0 {
+                    let got = table.push(key, link, |l| keys.get(l as usize).copied());
+                    assert_eq!(got, before);
+                } else {
+                    table.set(key, link, count, |l| keys.get(l as usize).copied());
+                }
                 map.insert(key, (link, count));
             }
             let key_of = |l: u32| keys.get(l as usize).copied();
