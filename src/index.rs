@@ -40,7 +40,10 @@
 //! **Memory.** A document is held as its features (shingle and word hashes, headline
 //! words, figures), 32-bit LSH bucket keys and keywords; later exact copies of a body
 //! share its representative's keys. The tables (ids, exact bodies, LSH buckets as
-//! chains through the documents, keyword postings) are derived and rebuilt on load.
+//! chains through the documents, keyword postings) are derived and rebuilt on load;
+//! their heads hold document numbers or links without keys, which are read back from
+//! the slots (`buckets`, `postings`), and a slot holds its sets and keys in one array
+//! (`slot`).
 //! Of the shingle and word sets, a slot keeps what verification reads
 //! ([`crate::config::Footprint`]): whole sets up to about 1,000 words by default, the
 //! smallest 64 hashes of each with `Footprint::Compact`, which also takes a third of the

@@ -26,7 +26,7 @@ const DOC_MASK: u32 = (1 << DOC_BITS) - 1;
 const EMPTY: u32 = u32::MAX;
 const _: () = assert!(super::MAX_DOCS <= DOC_MASK);
 
-/// One shard: positions (a power of two of them, or none) and how many are taken.
+/// One shard: positions (none, or 8 and more) and how many are taken.
 #[derive(Debug, Clone, Default)]
 struct Shard {
     at: Box<[u32]>,
@@ -60,15 +60,20 @@ fn place<K: Key>(key: K) -> (usize, u32, u64) {
 }
 
 impl Shard {
-    fn mask(&self) -> usize {
-        self.at.len().wrapping_sub(1)
+    /// The home position of a key of hash `h` (its low 32 bits scaled to the size).
+    fn home(&self, h: u64) -> usize {
+        (((h & 0xffff_ffff) * self.at.len() as u64) >> 32) as usize
+    }
+
+    /// The position after `i`, cyclically.
+    fn after(&self, i: usize) -> usize {
+        if i + 1 == self.at.len() { 0 } else { i + 1 }
     }
 
     /// The position of `key`'s entry (`Ok`), or the empty one where it would go.
     fn find<K: Key>(&self, key: K, key_of: &impl Fn(u32) -> Option<K>) -> Result<usize, usize> {
         let (_, fp, h) = place(key);
-        let mask = self.mask();
-        let mut i = h as usize & mask;
+        let mut i = self.home(h);
         loop {
             let e = self.at[i];
             if e == EMPTY {
@@ -77,21 +82,21 @@ impl Shard {
             if e & !DOC_MASK == fp && key_of(e & DOC_MASK) == Some(key) {
                 return Ok(i);
             }
-            i = (i + 1) & mask;
+            i = self.after(i);
         }
     }
 
     /// Doubles the positions (from none: 8), placing every entry again by its key.
     fn grow<K: Key>(&mut self, key_of: &impl Fn(u32) -> Option<K>) {
         let old = std::mem::take(&mut self.at);
-        let size = (old.len() * 2).max(8);
+        // By half (not doubling), so that the load stays between 1/2 and 3/4.
+        let size = (old.len() * 3 / 2).max(8);
         self.at = vec![EMPTY; size].into_boxed_slice();
-        let mask = self.mask();
         for e in old.iter().copied().filter(|&e| e != EMPTY) {
             let key = key_of(e & DOC_MASK).expect("a listed document's key");
-            let mut i = place(key).2 as usize & mask;
+            let mut i = self.home(place(key).2);
             while self.at[i] != EMPTY {
-                i = (i + 1) & mask;
+                i = self.after(i);
             }
             self.at[i] = e;
         }
@@ -137,18 +142,18 @@ impl<K: Key> Heads<K> {
         let Ok(mut hole) = s.find(key, &key_of) else {
             return;
         };
-        let mask = s.mask();
+        let n = s.at.len();
         let mut i = hole;
         loop {
-            i = (i + 1) & mask;
+            i = s.after(i);
             let e = s.at[i];
             if e == EMPTY {
                 break;
             }
             let k = key_of(e & DOC_MASK).expect("a listed document's key");
-            let home = place(k).2 as usize & mask;
+            let home = s.home(place(k).2);
             // The entry may fill the hole if its home is not in (hole, i], cyclically.
-            if (i.wrapping_sub(home) & mask) >= (i.wrapping_sub(hole) & mask) {
+            if (i + n - home) % n >= (i + n - hole) % n {
                 s.at[hole] = e;
                 hole = i;
             }
