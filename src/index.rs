@@ -81,6 +81,7 @@ use crate::weights::{KeyMap, TermStats};
 mod batch;
 mod buckets;
 mod chunked;
+mod keyless;
 mod paged;
 mod postings;
 mod query;
@@ -175,7 +176,7 @@ fn chain(next: &Paged, head: u32) -> impl Iterator<Item = u32> + '_ {
 
 /// Takes the link `mine` out of the posting chain of `key` (through `next`); `key_of`
 /// gives the key a link is listed under ([`Postings`]).
-fn unlink<K: postings::Key>(
+fn unlink<K: keyless::Key>(
     postings: &mut Postings<K>,
     next: &mut Paged,
     key: K,
@@ -183,9 +184,13 @@ fn unlink<K: postings::Key>(
     key_of: impl Fn(u32) -> Option<K>,
 ) {
     let after = next[mine as usize];
-    let Some((head, count)) = postings.get(key, &key_of) else {
+    let Some((head, mut count)) = postings.get(key, &key_of) else {
         return;
     };
+    if count == postings::SATURATED {
+        // Counted no further: count the chain.
+        count = u32::try_from(chain(next, head).count()).unwrap_or(u32::MAX);
+    }
     if count <= 1 {
         postings.remove(key, &key_of);
     } else if head == mine {
@@ -1477,10 +1482,9 @@ impl State {
         }
         for (i, &key) in slot.bands().iter().enumerate() {
             let key_of = |e| band_key(&self.slots, e, i);
-            let head = self.tables.heads[i].get(key, key_of).unwrap_or(NIL);
+            let head = self.tables.heads[i].push(key, d, key_of).unwrap_or(NIL);
             if head == NIL || head < d {
                 self.tables.next[d as usize * bands + i] = head;
-                self.tables.heads[i].set(key, d, key_of);
             } else {
                 // An older copy taking a representative's place: walk to its position.
                 let mut at = head;

@@ -1,105 +1,39 @@
 //! The heads of one LSH band's buckets: bucket key → newest member, without storing the
-//! key. A hash map of `u32 → u32` costs 9 bytes per entry (key, value, control byte) at
-//! its load; here an entry is the document number alone (4 bytes) and the key is read
-//! back from the document's own bucket keys, which its slot holds anyway. Four bits of
-//! the key's hash sit in the entry's spare high bits, so a probe reads a slot only for
-//! one unrelated entry in sixteen.
-//!
-//! Open addressing with linear probing, in [`SHARDS`] shards so that growing rehashes
-//! one shard (the rehash reads each entry's key from its slot), and deletion by shifting
-//! back (no tombstones). Lookups give exactly a map's answers: a key is found only at an
-//! entry whose document's key is that key.
+//! key ([`super::keyless`]). A hash map of `u32 → u32` costs 9 bytes per entry (key,
+//! value, control byte) at its load; here an entry is the document number (4 bytes) with
+//! four bits of its key's hash above it, and the key is read back from the document's own
+//! bucket keys, which its slot holds anyway. The ids and exact-body tables are the same
+//! over an id's or a body's hash.
 
-use super::postings::Key;
+use super::keyless::{Entry, Key, Table};
 
-/// Shards per band (a power of two).
-/// 1,024 shards: growing a shard reads the key of each of its entries from a slot (a
-/// few cache misses each), so a shard is kept to tens of thousands of entries at 10
-/// million documents (a pause of milliseconds, as a hash map's shard of 64).
-const SHARD_BITS: u32 = 10;
-const SHARDS: usize = 1 << SHARD_BITS;
 /// Bits of an entry holding the document number: documents are numbered below
 /// [`super::MAX_DOCS`] < 2^28. The other four hold a fingerprint of the key.
 const DOC_BITS: u32 = 28;
 const DOC_MASK: u32 = (1 << DOC_BITS) - 1;
-/// An empty position (its document bits above any document number).
-const EMPTY: u32 = u32::MAX;
 const _: () = assert!(super::MAX_DOCS <= DOC_MASK);
 
-/// One shard: positions (none, or 8 and more) and how many are taken.
-#[derive(Debug, Clone, Default)]
-struct Shard {
-    at: Box<[u32]>,
-    len: usize,
+/// A document number, its key's fingerprint above it; empty: all ones (a number above
+/// any document's).
+impl Entry for u32 {
+    const EMPTY: u32 = u32::MAX;
+    const TAG_BITS: u32 = 32 - DOC_BITS;
+    fn name(self) -> u32 {
+        self & DOC_MASK
+    }
+    fn tag(self) -> u32 {
+        self >> DOC_BITS
+    }
 }
 
 /// The bucket heads of one band (see the module docs); also the index's other maps from
 /// a hash the document holds to the document (ids, exact bodies).
 #[derive(Debug, Clone)]
-pub(crate) struct Heads<K = u32> {
-    shards: Vec<Shard>,
-    key: std::marker::PhantomData<K>,
-}
+pub(crate) struct Heads<K = u32>(Table<K, u32>);
 
 impl<K> Default for Heads<K> {
     fn default() -> Self {
-        Heads {
-            shards: vec![Shard::default(); SHARDS],
-            key: std::marker::PhantomData,
-        }
-    }
-}
-
-/// Where a key goes: its shard, the fingerprint bits of its entries, and its hash (whose
-/// low bits give its home position).
-fn place<K: Key>(key: K) -> (usize, u32, u64) {
-    let h = key.hash();
-    let shard = (h >> (64 - SHARD_BITS)) as usize;
-    let fp = ((h >> 32) as u32 & 0xf) << DOC_BITS;
-    (shard, fp, h)
-}
-
-impl Shard {
-    /// The home position of a key of hash `h` (its low 32 bits scaled to the size).
-    fn home(&self, h: u64) -> usize {
-        (((h & 0xffff_ffff) * self.at.len() as u64) >> 32) as usize
-    }
-
-    /// The position after `i`, cyclically.
-    fn after(&self, i: usize) -> usize {
-        if i + 1 == self.at.len() { 0 } else { i + 1 }
-    }
-
-    /// The position of `key`'s entry (`Ok`), or the empty one where it would go.
-    fn find<K: Key>(&self, key: K, key_of: &impl Fn(u32) -> Option<K>) -> Result<usize, usize> {
-        let (_, fp, h) = place(key);
-        let mut i = self.home(h);
-        loop {
-            let e = self.at[i];
-            if e == EMPTY {
-                return Err(i);
-            }
-            if e & !DOC_MASK == fp && key_of(e & DOC_MASK) == Some(key) {
-                return Ok(i);
-            }
-            i = self.after(i);
-        }
-    }
-
-    /// Doubles the positions (from none: 8), placing every entry again by its key.
-    fn grow<K: Key>(&mut self, key_of: &impl Fn(u32) -> Option<K>) {
-        let old = std::mem::take(&mut self.at);
-        // By half (not doubling), so that the load stays between 1/2 and 3/4.
-        let size = (old.len() * 3 / 2).max(8);
-        self.at = vec![EMPTY; size].into_boxed_slice();
-        for e in old.iter().copied().filter(|&e| e != EMPTY) {
-            let key = key_of(e & DOC_MASK).expect("a listed document's key");
-            let mut i = self.home(place(key).2);
-            while self.at[i] != EMPTY {
-                i = self.after(i);
-            }
-            self.at[i] = e;
-        }
+        Heads(Table::default())
     }
 }
 
@@ -107,65 +41,36 @@ impl<K: Key> Heads<K> {
     /// The newest member of the bucket `key`. `key_of(d)` is document `d`'s key in this
     /// band (`None` for a document no longer held).
     pub fn get(&self, key: K, key_of: impl Fn(u32) -> Option<K>) -> Option<u32> {
-        let s = &self.shards[place(key).0];
-        if s.len == 0 {
-            return None;
-        }
-        s.find(key, &key_of).ok().map(|i| s.at[i] & DOC_MASK)
+        self.0.get(key, key_of).map(Entry::name)
     }
 
     /// Makes `d` the newest member of the bucket `key` (whose key `key_of(d)` is).
     pub fn set(&mut self, key: K, d: u32, key_of: impl Fn(u32) -> Option<K>) {
-        debug_assert!(d <= DOC_MASK && key_of(d) == Some(key));
-        let (shard, fp, _) = place(key);
-        let s = &mut self.shards[shard];
-        // At most 3/4 full, so that a probe ends at an empty position soon (a longer run
-        // means more entries whose key, one in sixteen, is read from a slot).
-        if (s.len + 1) * 4 > s.at.len() * 3 {
-            s.grow(&key_of);
-        }
-        match s.find(key, &key_of) {
-            Ok(i) => s.at[i] = fp | d,
-            Err(i) => {
-                s.at[i] = fp | d;
-                s.len += 1;
-            }
-        }
+        debug_assert!(d < DOC_MASK);
+        self.0.update(key, key_of, |_, tag| tag << DOC_BITS | d);
     }
 
-    /// Removes the bucket `key`, shifting back the entries after it in its run.
+    /// Makes `d` the newest member of the bucket `key` unless a newer document heads it;
+    /// returns the head before (`None` for a new bucket). One search where
+    /// [`Heads::get`] then [`Heads::set`] make two.
+    pub fn push(&mut self, key: K, d: u32, key_of: impl Fn(u32) -> Option<K>) -> Option<u32> {
+        debug_assert!(d < DOC_MASK);
+        self.0
+            .update(key, key_of, |before, tag| match before {
+                Some(e) if e.name() > d => e,
+                _ => tag << DOC_BITS | d,
+            })
+            .map(Entry::name)
+    }
+
+    /// Removes the bucket `key`.
     pub fn remove(&mut self, key: K, key_of: impl Fn(u32) -> Option<K>) {
-        let s = &mut self.shards[place(key).0];
-        if s.len == 0 {
-            return;
-        }
-        let Ok(mut hole) = s.find(key, &key_of) else {
-            return;
-        };
-        let n = s.at.len();
-        let mut i = hole;
-        loop {
-            i = s.after(i);
-            let e = s.at[i];
-            if e == EMPTY {
-                break;
-            }
-            let k = key_of(e & DOC_MASK).expect("a listed document's key");
-            let home = s.home(place(k).2);
-            // The entry may fill the hole if its home is not in (hole, i], cyclically.
-            if (i + n - home) % n >= (i + n - hole) % n {
-                s.at[hole] = e;
-                hole = i;
-            }
-        }
-        s.at[hole] = EMPTY;
-        s.len -= 1;
+        self.0.remove(key, key_of);
     }
 
-    /// Heap bytes of the positions and the shards.
+    /// Heap bytes of the table.
     pub fn heap_bytes(&self) -> usize {
-        self.shards.len() * std::mem::size_of::<Shard>()
-            + self.shards.iter().map(|s| s.at.len() * 4).sum::<usize>()
+        self.0.heap_bytes()
     }
 }
 
@@ -194,7 +99,12 @@ mod tests {
             } else {
                 let d = keys.len() as u32;
                 keys.push(key);
-                heads.set(key, d, |d| keys.get(d as usize).copied());
+                if step % 2 == 0 {
+                    let before = heads.push(key, d, |d| keys.get(d as usize).copied());
+                    assert_eq!(before, map.get(&key).copied());
+                } else {
+                    heads.set(key, d, |d| keys.get(d as usize).copied());
+                }
                 map.insert(key, d);
             }
             let key_of = |d: u32| keys.get(d as usize).copied();
@@ -209,7 +119,6 @@ mod tests {
                 }
             }
         }
-        let held: usize = heads.shards.iter().map(|s| s.len).sum();
-        assert_eq!(held, map.len());
+        assert_eq!(heads.0.len(), map.len());
     }
 }

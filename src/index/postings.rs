@@ -1,210 +1,83 @@
 //! Keyword postings' heads: key (a keyword, or a keyword in a time slice) → the newest
-//! link listing it and how many do, without storing the key, as [`super::buckets`] does
-//! for LSH buckets: the key is read back from the head link's document (its `j`-th
-//! keyword, and its time slice). An entry is 8 bytes (link, count) where a hash map's
-//! was 13 (keyword) or 17 (keyword and slice) at its load; four bits of the key's hash
-//! sit in the count's spare high bits, so a probe reads a slot only for one unrelated
-//! entry in sixteen. Open addressing with linear probing in shards, deletion by shifting
-//! back; lookups give exactly a map's answers.
-
-use crate::sketch::minhash::mix64;
+//! link listing it and how many do, without storing the key ([`super::keyless`]): the
+//! key is read back from the head link's document (its `j`-th keyword, and its time
+//! slice). An entry is 8 bytes (link, count) where a hash map's was 13 (keyword) or 17
+//! (keyword and slice) at its load; eight bits of the key's hash sit in the count's high
+//! bits, so a probe reads a slot only for one unrelated entry in 256 (most lookups, of
+//! keywords in slices nobody lists them in, read none).
 
 use super::NIL;
+use super::keyless::{Entry, Key, Table};
 
-/// 1,024 shards: growing a shard reads the key of each of its entries from a slot (a
-/// few cache misses each), so a shard is kept to tens of thousands of entries at 10
-/// million documents (a pause of milliseconds, as a hash map's shard of 64).
-const SHARD_BITS: u32 = 10;
-const SHARDS: usize = 1 << SHARD_BITS;
-/// Bits of an entry's second word holding the count (at most [`super::MAX_DOCS`] <
-/// 2^28); the other four hold a fingerprint of the key.
-const COUNT_BITS: u32 = 28;
+/// Bits of an entry's second word holding the count; the other eight hold a fingerprint
+/// of the key. A count stops at [`SATURATED`] (16.7 million): the index compares counts
+/// with `KeywordParams::max_postings` (200), far below, and a removal from a saturated
+/// posting counts its chain again ([`super::unlink`]).
+const COUNT_BITS: u32 = 24;
 const COUNT_MASK: u32 = (1 << COUNT_BITS) - 1;
-const _: () = assert!(super::MAX_DOCS <= COUNT_MASK);
+/// A count of at least this many.
+pub(crate) const SATURATED: u32 = COUNT_MASK;
+const _: () = assert!(crate::keywords::KeywordParams::DEFAULT_MAX_POSTINGS < SATURATED as usize);
 
-/// A key of the table: a hash already (a keyword, or [`super::slice_key`]).
-pub(crate) trait Key: Copy + Eq {
-    /// Its hash, mixed.
-    fn hash(self) -> u64;
-}
-
-impl Key for u32 {
-    fn hash(self) -> u64 {
-        mix64(u64::from(self))
+/// The head link, and the count with the key's fingerprint above it; empty: no link.
+impl Entry for (u32, u32) {
+    const EMPTY: (u32, u32) = (NIL, 0);
+    const TAG_BITS: u32 = 32 - COUNT_BITS;
+    fn name(self) -> u32 {
+        self.0
     }
-}
-
-impl Key for u64 {
-    fn hash(self) -> u64 {
-        mix64(self)
+    fn tag(self) -> u32 {
+        self.1 >> COUNT_BITS
     }
-}
-
-/// One shard: (head link, fingerprint and count) at each position (none, or 8 and
-/// more); an empty position's link is [`NIL`].
-#[derive(Debug, Clone, Default)]
-struct Shard {
-    at: Box<[(u32, u32)]>,
-    len: usize,
 }
 
 /// Posting heads by key (see the module docs).
 #[derive(Debug, Clone)]
-pub(crate) struct Postings<K> {
-    shards: Vec<Shard>,
-    key: std::marker::PhantomData<K>,
-}
+pub(crate) struct Postings<K>(Table<K, (u32, u32)>);
 
 impl<K> Default for Postings<K> {
     fn default() -> Self {
-        Postings {
-            shards: vec![Shard::default(); SHARDS],
-            key: std::marker::PhantomData,
-        }
-    }
-}
-
-/// A key's shard, fingerprint bits and hash (whose low bits give its home position).
-fn place<K: Key>(key: K) -> (usize, u32, u64) {
-    let h = key.hash();
-    let shard = (h >> (64 - SHARD_BITS)) as usize;
-    let fp = ((h >> 32) as u32 & 0xf) << COUNT_BITS;
-    (shard, fp, h)
-}
-
-impl Shard {
-    /// The home position of a key of hash `h` (its low 32 bits scaled to the size).
-    fn home(&self, h: u64) -> usize {
-        (((h & 0xffff_ffff) * self.at.len() as u64) >> 32) as usize
-    }
-
-    /// The position after `i`, cyclically.
-    fn after(&self, i: usize) -> usize {
-        if i + 1 == self.at.len() { 0 } else { i + 1 }
-    }
-
-    /// The position of `key`'s entry (`Ok`), or the empty one where it would go.
-    fn find<K: Key>(&self, key: K, key_of: &impl Fn(u32) -> Option<K>) -> Result<usize, usize> {
-        let (_, fp, h) = place(key);
-        let mut i = self.home(h);
-        loop {
-            let (link, c) = self.at[i];
-            if link == NIL {
-                return Err(i);
-            }
-            if c & !COUNT_MASK == fp && key_of(link) == Some(key) {
-                return Ok(i);
-            }
-            i = self.after(i);
-        }
-    }
-
-    /// Doubles the positions (from none: 8), placing every entry again by its key.
-    fn grow<K: Key>(&mut self, key_of: &impl Fn(u32) -> Option<K>) {
-        let old = std::mem::take(&mut self.at);
-        // By half (not doubling), so that the load stays between 1/2 and 3/4.
-        let size = (old.len() * 3 / 2).max(8);
-        self.at = vec![(NIL, 0); size].into_boxed_slice();
-        for e in old.iter().copied().filter(|e| e.0 != NIL) {
-            let key = key_of(e.0).expect("a listed document's keyword");
-            let mut i = self.home(place(key).2);
-            while self.at[i].0 != NIL {
-                i = self.after(i);
-            }
-            self.at[i] = e;
-        }
+        Postings(Table::default())
     }
 }
 
 impl<K: Key> Postings<K> {
-    /// The head link and count of `key`'s posting. `key_of(link)` is the key a link is
-    /// listed under (`None` for a document no longer held).
+    /// The head link and count of `key`'s posting (a count of [`SATURATED`] means at
+    /// least that many). `key_of(link)` is the key a link is listed under (`None` for a
+    /// document no longer held).
     pub fn get(&self, key: K, key_of: impl Fn(u32) -> Option<K>) -> Option<(u32, u32)> {
-        let s = &self.shards[place(key).0];
-        if s.len == 0 {
-            return None;
-        }
-        s.find(key, &key_of)
-            .ok()
-            .map(|i| (s.at[i].0, s.at[i].1 & COUNT_MASK))
+        self.0.get(key, key_of).map(|(l, c)| (l, c & COUNT_MASK))
     }
 
-    /// Sets `key`'s posting to `head` (listed under `key`) and `count` (at least 1).
+    /// Sets `key`'s posting to `head` (listed under `key`) and `count` (at least 1;
+    /// kept up to [`SATURATED`]).
     pub fn set(&mut self, key: K, head: u32, count: u32, key_of: impl Fn(u32) -> Option<K>) {
-        debug_assert!((1..=COUNT_MASK).contains(&count) && key_of(head) == Some(key));
-        let (shard, fp, _) = place(key);
-        let s = &mut self.shards[shard];
-        // At most 3/4 full, so that a probe ends at an empty position soon (a longer run
-        // means more entries whose key, one in sixteen, is read from a slot).
-        if (s.len + 1) * 4 > s.at.len() * 3 {
-            s.grow(&key_of);
-        }
-        match s.find(key, &key_of) {
-            Ok(i) => s.at[i] = (head, fp | count),
-            Err(i) => {
-                s.at[i] = (head, fp | count);
-                s.len += 1;
-            }
-        }
+        debug_assert!(count >= 1);
+        let count = count.min(SATURATED);
+        self.0
+            .update(key, key_of, |_, tag| (head, tag << COUNT_BITS | count));
     }
 
     /// Makes `link` (listed under `key`) the head of `key`'s posting, one longer;
     /// returns the head before ([`NIL`] for a new posting). One search where
     /// [`Postings::get`] then [`Postings::set`] make two.
     pub fn push(&mut self, key: K, link: u32, key_of: impl Fn(u32) -> Option<K>) -> u32 {
-        debug_assert!(key_of(link) == Some(key));
-        let (shard, fp, _) = place(key);
-        let s = &mut self.shards[shard];
-        if (s.len + 1) * 4 > s.at.len() * 3 {
-            s.grow(&key_of);
-        }
-        match s.find(key, &key_of) {
-            Ok(i) => {
-                let (head, c) = s.at[i];
-                s.at[i] = (link, fp | ((c & COUNT_MASK) + 1));
-                head
-            }
-            Err(i) => {
-                s.at[i] = (link, fp | 1);
-                s.len += 1;
-                NIL
-            }
-        }
+        self.0
+            .update(key, key_of, |before, tag| {
+                let count = before.map_or(1, |(_, c)| ((c & COUNT_MASK) + 1).min(SATURATED));
+                (link, tag << COUNT_BITS | count)
+            })
+            .map_or(NIL, |(l, _)| l)
     }
 
-    /// Removes `key`'s posting, shifting back the entries after it in its run.
+    /// Removes `key`'s posting.
     pub fn remove(&mut self, key: K, key_of: impl Fn(u32) -> Option<K>) {
-        let s = &mut self.shards[place(key).0];
-        if s.len == 0 {
-            return;
-        }
-        let Ok(mut hole) = s.find(key, &key_of) else {
-            return;
-        };
-        let n = s.at.len();
-        let mut i = hole;
-        loop {
-            i = s.after(i);
-            let e = s.at[i];
-            if e.0 == NIL {
-                break;
-            }
-            let k = key_of(e.0).expect("a listed document's keyword");
-            let home = s.home(place(k).2);
-            // The entry may fill the hole if its home is not in (hole, i], cyclically.
-            if (i + n - home) % n >= (i + n - hole) % n {
-                s.at[hole] = e;
-                hole = i;
-            }
-        }
-        s.at[hole] = (NIL, 0);
-        s.len -= 1;
+        self.0.remove(key, key_of);
     }
 
-    /// Heap bytes of the positions and the shards.
+    /// Heap bytes of the table.
     pub fn heap_bytes(&self) -> usize {
-        self.shards.len() * std::mem::size_of::<Shard>()
-            + self.shards.iter().map(|s| s.at.len() * 8).sum::<usize>()
+        self.0.heap_bytes()
     }
 }
 
@@ -254,7 +127,20 @@ mod tests {
                 }
             }
         }
-        let held: usize = table.shards.iter().map(|s| s.len).sum();
-        assert_eq!(held, map.len());
+        assert_eq!(table.0.len(), map.len());
+    }
+
+    /// A count stops at `SATURATED`, and pushing on it keeps it there.
+    #[test]
+    fn counts_saturate() {
+        let keys = [7u32, 7];
+        let mut table: Postings<u32> = Postings::default();
+        let key_of = |l: u32| keys.get(l as usize).copied();
+        table.set(7, 0, u32::MAX - 3, key_of);
+        assert_eq!(table.get(7, key_of), Some((0, SATURATED)));
+        assert_eq!(table.push(7, 1, key_of), 0);
+        assert_eq!(table.get(7, key_of), Some((1, SATURATED)));
+        table.set(7, 1, 12, key_of);
+        assert_eq!(table.get(7, key_of), Some((1, 12)));
     }
 }
