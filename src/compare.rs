@@ -490,7 +490,7 @@ pub fn compare(
 ) -> Comparison {
     let (fa, fb) = (featurize(config, &a), featurize(config, &b));
     let view = |f, d: &Document| DocView {
-        features: f,
+        features: crate::features::Features::view(f),
         rarity: Rarity::Stats(stats),
         timestamp: d.timestamp,
     };
