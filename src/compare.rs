@@ -490,7 +490,7 @@ pub fn compare(
 ) -> Comparison {
     let (fa, fb) = (featurize(config, &a), featurize(config, &b));
     let view = |f, d: &Document| DocView {
-        features: crate::features::Features::view(f),
+        features: f,
         rarity: Rarity::Stats(stats),
         timestamp: d.timestamp,
     };

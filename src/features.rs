@@ -33,46 +33,6 @@ pub struct Features {
     pub numbers: Vec<u32>,
 }
 
-/// [`Features`] borrowed, without term frequencies: what verification reads, from a
-/// document's own features or from the single array an index keeps a document's sets in
-/// (one allocation per document rather than one per set).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct FeatureRef<'a> {
-    /// See [`Features::exact`].
-    pub exact: u64,
-    /// See [`Features::words`].
-    pub words: u32,
-    /// See [`Features::shingles`].
-    pub shingles: &'a [u32],
-    /// See [`Features::terms`].
-    pub terms: &'a [u32],
-    /// See [`Features::title`].
-    pub title: &'a [u32],
-    /// See [`Features::numbers`].
-    pub numbers: &'a [u32],
-}
-
-impl Features {
-    /// The features borrowed (see [`FeatureRef`]).
-    #[must_use]
-    pub fn view(&self) -> FeatureRef<'_> {
-        FeatureRef {
-            exact: self.exact,
-            words: self.words,
-            shingles: &self.shingles,
-            terms: &self.terms,
-            title: &self.title,
-            numbers: &self.numbers,
-        }
-    }
-}
-
-impl<'a> From<&'a Features> for FeatureRef<'a> {
-    fn from(f: &'a Features) -> Self {
-        f.view()
-    }
-}
-
 /// The `SimHash` fingerprint of a shingle set as verification reads it (its first
 /// [`crate::config::Sample::shingles`] hashes): an index holds no more, and recomputes
 /// fingerprints from what it holds.

@@ -40,10 +40,7 @@
 //! **Memory.** A document is held as its features (shingle and word hashes, headline
 //! words, figures), 32-bit LSH bucket keys and keywords; later exact copies of a body
 //! share its representative's keys. The tables (ids, exact bodies, LSH buckets as
-//! chains through the documents, keyword postings) are derived and rebuilt on load;
-//! their heads hold document numbers or links without keys, which are read back from
-//! the slots (`buckets`, `postings`), and a slot holds its sets and keys in one array
-//! (`slot`).
+//! chains through the documents, keyword postings) are derived and rebuilt on load.
 //! Of the shingle and word sets, a slot keeps what verification reads
 //! ([`crate::config::Footprint`]): whole sets up to about 1,000 words by default, the
 //! smallest 64 hashes of each with `Footprint::Compact`, which also takes a third of the
@@ -81,23 +78,16 @@ use crate::verify::{
 use crate::weights::{KeyMap, TermStats};
 
 mod batch;
-mod buckets;
 mod chunked;
-mod keyless;
 mod paged;
-mod postings;
 mod query;
 mod retract;
 mod sharded;
-mod slot;
 use batch::{Batch, Search};
-use buckets::Heads;
 use chunked::Chunked;
 use paged::Paged;
-use postings::Postings;
 pub use query::{Placement, QueryOptions, QueryResult};
 use sharded::Sharded;
-use slot::Slot;
 
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
@@ -176,27 +166,21 @@ fn chain(next: &Paged, head: u32) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
-/// Takes the link `mine` out of the posting chain of `key` (through `next`); `key_of`
-/// gives the key a link is listed under ([`Postings`]).
-fn unlink<K: keyless::Key>(
-    postings: &mut Postings<K>,
+/// Takes the link `mine` out of the posting chain of `key` (through `next`).
+fn unlink<K: sharded::ShardKey>(
+    postings: &mut Sharded<K, (u32, u32)>,
     next: &mut Paged,
     key: K,
     mine: u32,
-    key_of: impl Fn(u32) -> Option<K>,
 ) {
     let after = next[mine as usize];
-    let Some((head, mut count)) = postings.get(key, &key_of) else {
+    let Some(&(head, count)) = postings.get(&key) else {
         return;
     };
-    if count == postings::SATURATED {
-        // Counted no further: count the chain.
-        count = u32::try_from(chain(next, head).count()).unwrap_or(u32::MAX);
-    }
     if count <= 1 {
-        postings.remove(key, &key_of);
+        postings.remove(&key);
     } else if head == mine {
-        postings.set(key, after, count - 1, &key_of);
+        postings.insert(key, (after, count - 1));
     } else {
         let mut at = head;
         while at != NIL {
@@ -207,25 +191,9 @@ fn unlink<K: keyless::Key>(
             }
             at = nx;
         }
-        postings.set(key, head, count - 1, &key_of);
+        postings.insert(key, (head, count - 1));
     }
     next[mine as usize] = NIL;
-}
-
-/// The keyword a link is listed under (see [`link`]), if its document is held.
-fn link_term(slots: &Chunked<Option<Arc<Slot>>>, link: u32) -> Option<u32> {
-    let s = slots[(link / KW as u32) as usize].as_ref()?;
-    s.keywords().get((link % KW as u32) as usize).copied()
-}
-
-/// The key ([`slice_key`]) a link is listed under in the postings by time slice.
-fn link_slice_key(slots: &Chunked<Option<Arc<Slot>>>, window_days: u32, link: u32) -> Option<u64> {
-    let s = slots[(link / KW as u32) as usize].as_ref()?;
-    let term = *s.keywords().get((link % KW as u32) as usize)?;
-    Some(slice_key(
-        term,
-        crate::keywords::time_slice(s.timestamp(), window_days),
-    ))
 }
 
 /// The keyword link of document `d`'s `j`-th keyword.
@@ -291,6 +259,27 @@ fn upgrade<T>(guard: RwLockUpgradableReadGuard<'_, T>) -> RwLockWriteGuard<'_, T
             return RwLockUpgradableReadGuard::upgrade(guard);
         }
     }
+}
+
+/// One document held by the index: what verification, grouping and the tables need,
+/// and nothing derivable.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Slot {
+    id: Box<str>,
+    timestamp: Option<i64>,
+    /// When it was last seen (the nightly job's crawl night), if the inserter says.
+    seen: Option<i64>,
+    len: u64,
+    /// Features without term frequencies (used only to pick keywords, at insertion).
+    features: Features,
+    /// LSH bucket keys, one per band (32 bits: a rare false bucket-mate costs one
+    /// verification), and the keywords it is listed under. Held by the first copy of a
+    /// body (its representative in the tables); empty for later copies, which inherit
+    /// them when the representative leaves.
+    bands: Box<[u32]>,
+    keywords: Box<[u32]>,
+    /// Whether it has a body (words and shingles); bodiless documents are in no table.
+    listed: bool,
 }
 
 /// Everything behind the lock. Only the documents, the word statistics and the groups
@@ -371,26 +360,26 @@ impl<'de> serde::Deserialize<'de> for Groups {
 #[derive(Debug, Clone)]
 struct Tables {
     /// xxh3 of an id → document; ids whose hash is taken by another id go to `by_id_rest`.
-    by_id: Heads<u64>,
+    by_id: Sharded<u64, u32>,
     by_id_rest: HashMap<Box<str>, u32>,
     /// Exact-body hash → the representative (first live copy), and for bodies held more
     /// than once, all copies in order.
-    exact: Heads<u64>,
+    exact: Sharded<u64, u32>,
     copies: Sharded<u64, Vec<u32>>,
     /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
-    heads: Vec<Heads>,
+    heads: Vec<Sharded<u32, u32>>,
     next: Paged,
     /// Keyword → (link of the newest document listing it, how many do). A link is
     /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
     /// link of the same keyword. Links name the position, so walking a posting touches
     /// one array entry per document, not the document's keyword list.
-    postings: Postings<u32>,
+    postings: Sharded<u32, (u32, u32)>,
     post_next: Paged,
     /// The same per keyword and time slice of the rewrite window
     /// ([`crate::keywords::time_slice`]; key [`slice_key`]): a dated document counts and
     /// links only the documents near it in time, as the batch run does.
-    slice_postings: Postings<u64>,
+    slice_postings: Sharded<u64, (u32, u32)>,
     slice_next: Paged,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
@@ -409,15 +398,15 @@ impl Default for Tables {
     /// Empty tables; [`State::rebuild`] sets the banding in force.
     fn default() -> Self {
         Tables {
-            by_id: Heads::default(),
+            by_id: Sharded::default(),
             by_id_rest: HashMap::new(),
-            exact: Heads::default(),
+            exact: Sharded::default(),
             copies: Sharded::default(),
             heads: Vec::new(),
             next: Paged::default(),
-            postings: Postings::default(),
+            postings: Sharded::default(),
             post_next: Paged::default(),
-            slice_postings: Postings::default(),
+            slice_postings: Sharded::default(),
             slice_next: Paged::default(),
             window_days: 0,
             sample: crate::config::Footprint::Full.sample(),
@@ -439,29 +428,16 @@ fn table_banding(config: &Config) -> crate::lsh::Banding {
 
 /// What a slot keeps of a document's features: no term frequencies (used only to pick
 /// keywords, at insertion), and the shingle and word sets as verification reads them
-/// (their first `sample` hashes: [`crate::config::Footprint`]).
-fn held_features(f: &Features, sample: crate::config::Sample) -> crate::features::FeatureRef<'_> {
-    crate::features::FeatureRef {
-        shingles: &f.shingles[..f.shingles.len().min(sample.shingles)],
-        terms: &f.terms[..f.terms.len().min(sample.words)],
-        ..f.view()
-    }
-}
-
-/// Document `d`'s LSH bucket key in `band` (`None` when it is not held or has no keys):
-/// what the bucket heads read their keys from ([`Heads`]).
-fn band_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32, band: usize) -> Option<u32> {
-    slots[d as usize].as_ref()?.bands().get(band).copied()
-}
-
-/// The hash of document `d`'s id (what [`Tables::by_id`] reads its keys from).
-fn id_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32) -> Option<u64> {
-    Some(id_hash(&slots[d as usize].as_ref()?.id))
-}
-
-/// Document `d`'s exact-body hash (what [`Tables::exact`] reads its keys from).
-fn exact_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32) -> Option<u64> {
-    Some(slots[d as usize].as_ref()?.exact)
+/// (their first `sample` hashes: [`crate::config::Footprint`]), with no spare capacity.
+fn held_features(mut f: Features, sample: crate::config::Sample) -> Features {
+    f.tf = Vec::new();
+    f.shingles.truncate(sample.shingles);
+    f.terms.truncate(sample.words);
+    f.shingles.shrink_to_fit();
+    f.terms.shrink_to_fit();
+    f.title.shrink_to_fit();
+    f.numbers.shrink_to_fit();
+    f
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -624,15 +600,16 @@ impl Index {
     pub fn memory(&self) -> Vec<(&'static str, usize)> {
         let st = self.state();
         let (mut slot, mut ids, mut shingles, mut words, mut other, mut keys) = (0, 0, 0, 0, 0, 0);
+        let boxed = |bytes: usize| bytes + 16;
         for s in st.slots.iter().flatten() {
-            // The slot, its `Arc` counts and allocation header, and its array's header.
-            slot += std::mem::size_of::<Slot>() + 32 + 16;
-            ids += s.id.len() + 16;
-            let (sh, te, hf, ke) = s.part_bytes();
-            shingles += sh;
-            words += te;
-            other += hf;
-            keys += ke;
+            // The slot, its `Arc` counts and its allocation header.
+            slot += std::mem::size_of::<Slot>() + 32;
+            ids += boxed(s.id.len());
+            shingles += boxed(s.features.shingles.capacity() * 4);
+            words += boxed(s.features.terms.capacity() * 4);
+            other +=
+                boxed(s.features.title.capacity() * 4) + boxed(s.features.numbers.capacity() * 4);
+            keys += boxed(s.bands.len() * 4) + boxed(s.keywords.len() * 4);
         }
         let t = &st.tables;
         let links: usize = st
@@ -652,7 +629,7 @@ impl Index {
             ("bucket keys and keywords", keys),
             (
                 "LSH buckets",
-                t.heads.iter().map(Heads::heap_bytes).sum::<usize>() + t.next.capacity() * 4,
+                t.heads.iter().map(Sharded::heap_bytes).sum::<usize>() + t.next.capacity() * 4,
             ),
             (
                 "keyword postings",
@@ -939,7 +916,7 @@ impl Index {
     /// undated documents stay. Returns how many were removed. The memory of removed
     /// documents is given back ([`Index::compact`]).
     pub fn evict_before(&self, timestamp: i64) -> usize {
-        self.evict_where(|s| s.timestamp().is_some_and(|t| t < timestamp))
+        self.evict_where(|s| s.timestamp.is_some_and(|t| t < timestamp))
     }
 
     /// Records that the document `id` was seen at `time` (seconds since the epoch; a
@@ -952,7 +929,7 @@ impl Index {
         };
         if state.slots[d as usize].is_some() {
             let slot = state.slot_mut(d);
-            slot.set_seen(Some(slot.seen().map_or(time, |s| s.max(time))));
+            slot.seen = Some(slot.seen.map_or(time, |s| s.max(time)));
         }
         true
     }
@@ -961,7 +938,7 @@ impl Index {
     /// document never marked counts as seen at its publication date, and undated ones
     /// stay. Returns how many were removed; their memory is given back.
     pub fn evict_unseen_before(&self, time: i64) -> usize {
-        self.evict_where(|s| s.seen().or(s.timestamp()).is_some_and(|t| t < time))
+        self.evict_where(|s| s.seen.or(s.timestamp).is_some_and(|t| t < time))
     }
 
     fn evict_where(&self, old: impl Fn(&Slot) -> bool) -> usize {
@@ -1071,18 +1048,18 @@ impl State {
     fn rank(&self, d: u32) -> Rank<'_> {
         let s = self.slot(d);
         // A copy of a body counts what its representative counts (as the batch run).
-        let rep = match self.rep_of(s.exact) {
-            Some(r) if s.listed => r,
+        let rep = match self.tables.exact.get(&s.features.exact) {
+            Some(&r) if s.listed => r,
             _ => d,
         };
         Rank {
-            timestamp: s.timestamp(),
+            timestamp: s.timestamp,
             related: self.links[rep as usize]
                 .iter()
                 .filter(|l| l.is_edge())
                 .map(|l| quantise(l.similarity))
                 .sum(),
-            hash: s.exact,
+            hash: s.features.exact,
             id: &s.id,
         }
     }
@@ -1116,31 +1093,32 @@ impl State {
 
     fn find(&self, id: &str) -> Option<u32> {
         let t = &self.tables;
-        match t.by_id.get(id_hash(id), |d| id_key(&self.slots, d)) {
-            Some(d) if &*self.slot(d).id == id => Some(d),
+        match t.by_id.get(&id_hash(id)) {
+            Some(&d) if &*self.slot(d).id == id => Some(d),
             Some(_) => t.by_id_rest.get(id).copied(),
             None => None,
         }
     }
 
     fn add_id(&mut self, d: u32) {
-        let slots = &self.slots;
-        let id = &slots[d as usize].as_ref().expect("live document").id;
+        let slot = self.slots[d as usize].as_ref().expect("live document");
+        let id = &slot.id;
         let h = id_hash(id);
-        let key_of = |e| id_key(slots, e);
-        if self.tables.by_id.get(h, key_of).is_some() {
-            self.tables.by_id_rest.insert(id.clone(), d);
-        } else {
-            self.tables.by_id.set(h, d, key_of);
+        match self.tables.by_id.entry(h) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.tables.by_id_rest.insert(id.clone(), d);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(d);
+            }
         }
     }
 
     fn remove_id(&mut self, d: u32) {
         let id = self.slot(d).id.clone();
         let h = id_hash(&id);
-        let slots = &self.slots;
-        let key_of = |e| id_key(slots, e);
-        if self.tables.by_id.get(h, key_of) == Some(d) {
+        if self.tables.by_id.get(&h) == Some(&d) {
+            self.tables.by_id.remove(&h);
             // An id that collided moves into the freed place.
             let moved = self
                 .tables
@@ -1150,30 +1128,11 @@ impl State {
                 .map(|(k, &v)| (k.clone(), v));
             if let Some((k, v)) = moved {
                 self.tables.by_id_rest.remove(&k);
-                self.tables.by_id.set(h, v, key_of);
-            } else {
-                self.tables.by_id.remove(h, key_of);
+                self.tables.by_id.insert(h, v);
             }
         } else {
             self.tables.by_id_rest.remove(&id);
         }
-    }
-
-    /// The representative (first held copy) of the body with exact hash `exact`.
-    fn rep_of(&self, exact: u64) -> Option<u32> {
-        self.tables.exact.get(exact, |d| exact_key(&self.slots, d))
-    }
-
-    /// Makes `d` (whose body's hash is `exact`) its body's representative.
-    fn set_rep(&mut self, exact: u64, d: u32) {
-        let slots = &self.slots;
-        self.tables.exact.set(exact, d, |e| exact_key(slots, e));
-    }
-
-    /// Forgets the representative of the body `exact` (its last copy leaves).
-    fn remove_rep(&mut self, exact: u64) {
-        let slots = &self.slots;
-        self.tables.exact.remove(exact, |e| exact_key(slots, e));
     }
 
     fn weights(&self, f: &Features, config: &Config) -> Weights {
@@ -1188,9 +1147,7 @@ impl State {
     fn bucket(&self, band: usize, key: u32) -> impl Iterator<Item = u32> + '_ {
         let t = &self.tables;
         let bands = t.banding.bands;
-        let mut d = t.heads[band]
-            .get(key, |e| band_key(&self.slots, e, band))
-            .unwrap_or(NIL);
+        let mut d = t.heads[band].get(&key).copied().unwrap_or(NIL);
         std::iter::from_fn(move || {
             (d != NIL).then(|| {
                 let here = d;
@@ -1252,9 +1209,9 @@ impl State {
     fn view(&self, d: u32) -> DocView<'_> {
         let s = self.slot(d);
         DocView {
-            features: s.features(),
+            features: &s.features,
             rarity: Rarity::Stats(&self.stats),
-            timestamp: s.timestamp(),
+            timestamp: s.timestamp,
         }
     }
 
@@ -1278,8 +1235,8 @@ impl State {
             {
                 return (l.relation, l.similarity);
             }
-            let exact = self.slot(d).exact;
-            if exact != 0 && exact == self.slot(canon).exact {
+            let exact = self.slot(d).features.exact;
+            if exact != 0 && exact == self.slot(canon).features.exact {
                 return (Relation::Exact, 1.0);
             }
             let verifier = Verifier::new(config);
@@ -1410,17 +1367,17 @@ impl State {
             .zip(links.into_iter().zip(matches))
         {
             let d = self.slots.len() as u32;
-            let features = held_features(&p.features, self.tables.sample);
-            self.slots.push(Some(Arc::new(Slot::new(
-                p.doc.id.into_boxed_str(),
-                p.doc.timestamp,
-                p.seen,
-                p.len,
+            let features = held_features(p.features, self.tables.sample);
+            self.slots.push(Some(Arc::new(Slot {
+                id: p.doc.id.into_boxed_str(),
+                timestamp: p.doc.timestamp,
+                seen: p.seen,
+                len: p.len,
                 features,
-                &p.bands,
-                &kw,
-                p.listed,
-            ))));
+                bands: p.bands,
+                keywords: kw.into_boxed_slice(),
+                listed: p.listed,
+            })));
             self.links.push(links);
             self.groups_mut().push();
             added.push((i, d, matches));
@@ -1490,17 +1447,19 @@ impl State {
         if !s.listed {
             return;
         }
-        let exact = s.exact;
-        match self.rep_of(exact) {
+        let exact = s.features.exact;
+        match self.tables.exact.get(&exact) {
             None => {
-                self.set_rep(exact, d);
+                self.tables.exact.insert(exact, d);
                 self.add_to_tables(d);
             }
-            Some(rep) => {
+            Some(&rep) => {
                 let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
                 copies.push(d);
                 // A later copy needs no keys of its own while the representative lives.
-                self.slot_mut(d).set_keys(&[], &[]);
+                let s = self.slot_mut(d);
+                s.bands = Box::default();
+                s.keywords = Box::default();
             }
         }
     }
@@ -1511,16 +1470,16 @@ impl State {
         let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
         if let Some((table, hasher)) = &mut self.tables.hamming {
-            table.insert(d, hasher.shingle_fingerprint(slot.features().shingles));
+            table.insert(d, hasher.shingle_fingerprint(&slot.features.shingles));
         }
-        for (i, &key) in slot.bands().iter().enumerate() {
-            let key_of = |e| band_key(&self.slots, e, i);
-            let head = self.tables.heads[i].push(key, d, key_of).unwrap_or(NIL);
-            if head == NIL || head < d {
-                self.tables.next[d as usize * bands + i] = head;
+        for (i, &key) in slot.bands.iter().enumerate() {
+            let head = self.tables.heads[i].entry(key).or_insert(NIL);
+            if *head == NIL || *head < d {
+                self.tables.next[d as usize * bands + i] = *head;
+                *head = d;
             } else {
                 // An older copy taking a representative's place: walk to its position.
-                let mut at = head;
+                let mut at = *head;
                 loop {
                     let nx = self.tables.next[at as usize * bands + i];
                     if nx == NIL || nx < d {
@@ -1532,19 +1491,22 @@ impl State {
                 }
             }
         }
-        debug_assert!(slot.keywords().len() <= KW && KeywordParams::default().k <= KW);
-        let slice = crate::keywords::time_slice(slot.timestamp(), self.tables.window_days);
-        for (j, &t) in slot.keywords().iter().enumerate() {
+        debug_assert!(slot.keywords.len() <= KW && KeywordParams::default().k <= KW);
+        let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
+        for (j, &t) in slot.keywords.iter().enumerate() {
             let link = link(d, j);
-            let slots = &self.slots;
-            let tables = &mut self.tables;
-            tables.post_next[link as usize] =
-                tables.postings.push(t, link, |l| link_term(slots, l));
-            let window = tables.window_days;
-            tables.slice_next[link as usize] =
-                tables.slice_postings.push(slice_key(t, slice), link, |l| {
-                    link_slice_key(slots, window, l)
-                });
+            let (head, count) = self.tables.postings.entry(t).or_insert((NIL, 0));
+            self.tables.post_next[link as usize] = *head;
+            *head = link;
+            *count += 1;
+            let (head, count) = self
+                .tables
+                .slice_postings
+                .entry(slice_key(t, slice))
+                .or_insert((NIL, 0));
+            self.tables.slice_next[link as usize] = *head;
+            *head = link;
+            *count += 1;
         }
     }
 
@@ -1553,7 +1515,7 @@ impl State {
     fn keyword_candidates(&self, lookup: &[u32], params: KeywordParams) -> Vec<u32> {
         let mut listed: Vec<u32> = Vec::new();
         for t in lookup {
-            if let Some((head, count)) = self.keyword_posting(*t)
+            if let Some(&(head, count)) = self.tables.postings.get(t)
                 && count as usize <= params.max_postings
             {
                 listed.extend(self.posting(head));
@@ -1588,19 +1550,6 @@ impl State {
             })
     }
 
-    /// The head link and length of the posting of keyword `t`.
-    fn keyword_posting(&self, t: u32) -> Option<(u32, u32)> {
-        self.tables.postings.get(t, |l| link_term(&self.slots, l))
-    }
-
-    /// The head link and length of the posting of keyword `t` in time slice `slice`.
-    fn slice_keyword_posting(&self, t: u32, slice: i32) -> Option<(u32, u32)> {
-        let window = self.tables.window_days;
-        self.tables.slice_postings.get(slice_key(t, slice), |l| {
-            link_slice_key(&self.slots, window, l)
-        })
-    }
-
     /// The documents listing a keyword, newest first, from the link `head` on.
     fn posting(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
         chain(&self.tables.post_next, head)
@@ -1618,20 +1567,19 @@ impl State {
         }
         let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
-        for (i, &key) in slot.bands().iter().enumerate() {
+        for (i, &key) in slot.bands.iter().enumerate() {
             let after = self.tables.next[d as usize * bands + i];
-            let key_of = |e| band_key(&self.slots, e, i);
-            let Some(head) = self.tables.heads[i].get(key, key_of) else {
+            let Some(head) = self.tables.heads[i].get_mut(&key) else {
                 continue;
             };
-            if head == d {
+            if *head == d {
                 if after == NIL {
-                    self.tables.heads[i].remove(key, key_of);
+                    self.tables.heads[i].remove(&key);
                 } else {
-                    self.tables.heads[i].set(key, after, key_of);
+                    *head = after;
                 }
             } else {
-                let mut at = head;
+                let mut at = *head;
                 while at != NIL {
                     let nx = self.tables.next[at as usize * bands + i];
                     if nx == d {
@@ -1643,21 +1591,17 @@ impl State {
             }
             self.tables.next[d as usize * bands + i] = NIL;
         }
-        let slice = crate::keywords::time_slice(slot.timestamp(), self.tables.window_days);
-        let slots = &self.slots;
+        let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
+        let keywords = slot.keywords.clone();
         let t = &mut self.tables;
-        let window = t.window_days;
-        for (j, &term) in slot.keywords().iter().enumerate() {
+        for (j, &term) in keywords.iter().enumerate() {
             let mine = link(d, j);
-            unlink(&mut t.postings, &mut t.post_next, term, mine, |l| {
-                link_term(slots, l)
-            });
+            unlink(&mut t.postings, &mut t.post_next, term, mine);
             unlink(
                 &mut t.slice_postings,
                 &mut t.slice_next,
                 slice_key(term, slice),
                 mine,
-                |l| link_slice_key(slots, window, l),
             );
         }
     }
@@ -1682,10 +1626,10 @@ impl State {
         self.remove_id(d);
         let (exact, listed) = {
             let s = self.slot(d);
-            (s.exact, s.listed)
+            (s.features.exact, s.listed)
         };
         if listed {
-            let rep = self.rep_of(exact) == Some(d);
+            let rep = self.tables.exact.get(&exact) == Some(&d);
             if rep && !bulk {
                 self.remove_from_tables(d);
             }
@@ -1702,17 +1646,19 @@ impl State {
                     // The next copy of the same body takes the removed one's place, with
                     // its keys (same body, same signature and keywords).
                     let gone = self.slot_mut(d);
-                    let (bands, keywords) = (gone.bands().to_vec(), gone.keywords().to_vec());
-                    gone.set_keys(&[], &[]);
-                    self.slot_mut(next).set_keys(&bands, &keywords);
-                    self.set_rep(exact, next);
+                    let bands = std::mem::take(&mut gone.bands);
+                    let keywords = std::mem::take(&mut gone.keywords);
+                    let s = self.slot_mut(next);
+                    s.bands = bands;
+                    s.keywords = keywords;
+                    self.tables.exact.insert(exact, next);
                     if !bulk {
                         self.add_to_tables(next);
                     }
                     heir = Some(next);
                 }
                 (true, None) => {
-                    self.remove_rep(exact);
+                    self.tables.exact.remove(&exact);
                 }
                 (false, _) => {}
             }
@@ -1746,7 +1692,7 @@ impl State {
         self.groups_mut().remove(d);
         let s = self.slots[d as usize].take().expect("live document");
         if self.learn {
-            Arc::make_mut(&mut self.stats).remove(s.features());
+            Arc::make_mut(&mut self.stats).remove(&s.features);
         }
         self.tables.live -= 1;
         if !bulk {
@@ -1764,7 +1710,7 @@ impl State {
     /// may differ between copies of a body), and exact edges to the body's other copies.
     fn inherit(&mut self, config: &Config, next: u32, links: &[Neighbour]) {
         let verifier = Verifier::new(config);
-        let exact = self.slot(next).exact;
+        let exact = self.slot(next).features.exact;
         let mut found = Vec::new();
         for l in links {
             if l.doc == next || self.slots[l.doc as usize].is_none() {
@@ -1774,7 +1720,7 @@ impl State {
                 continue;
             }
             let (a, b) = (next.min(l.doc), next.max(l.doc));
-            let judged = if self.slot(l.doc).exact == exact {
+            let judged = if self.slot(l.doc).features.exact == exact {
                 Judgement::Related(Relation::Exact, verifier.score(self.view(a), self.view(b)))
             } else {
                 verifier.judge(self.view(a), self.view(b))
@@ -1836,7 +1782,7 @@ impl State {
                     SimHasher::new(config.seed),
                 )
             }),
-            heads: vec![Heads::default(); banding.bands],
+            heads: vec![Sharded::default(); banding.bands],
             next: Paged::filled(self.slots.len() * banding.bands, NIL),
             post_next: Paged::filled(self.slots.len() * KW, NIL),
             slice_next: Paged::filled(self.slots.len() * KW, NIL),
@@ -1856,13 +1802,13 @@ impl State {
             if !s.listed {
                 continue;
             }
-            let exact = s.exact;
-            match self.rep_of(exact) {
+            let exact = s.features.exact;
+            match self.tables.exact.get(&exact) {
                 None => {
-                    self.set_rep(exact, d);
+                    self.tables.exact.insert(exact, d);
                     self.add_to_tables(d);
                 }
-                Some(rep) => self
+                Some(&rep) => self
                     .tables
                     .copies
                     .entry(exact)
@@ -2103,22 +2049,23 @@ impl Converted {
             .into_iter()
             .map(|s| {
                 s.map(|s| {
-                    let listed = s.features.exact != 0 && !is_empty_signature(&s.signature);
-                    let bands = if s.indexed {
-                        bucket_keys(&s.signature, banding)
-                    } else {
-                        Box::default()
-                    };
-                    Slot::new(
-                        s.id.into_boxed_str(),
-                        s.timestamp,
-                        None,
-                        s.len,
-                        s.features.view(),
-                        &bands,
-                        &s.keywords,
+                    let mut features = s.features;
+                    features.tf = Vec::new();
+                    let listed = features.exact != 0 && !is_empty_signature(&s.signature);
+                    Slot {
+                        id: s.id.into_boxed_str(),
+                        timestamp: s.timestamp,
+                        len: s.len,
+                        features,
+                        bands: if s.indexed {
+                            bucket_keys(&s.signature, banding)
+                        } else {
+                            Box::default()
+                        },
+                        keywords: s.keywords.into_boxed_slice(),
                         listed,
-                    )
+                        seen: None,
+                    }
                 })
             })
             .collect();
@@ -2131,17 +2078,15 @@ impl Converted {
             .slots
             .into_iter()
             .map(|s| {
-                s.map(|s| {
-                    Slot::new(
-                        s.id,
-                        s.timestamp,
-                        None,
-                        s.len,
-                        s.features.view(),
-                        &s.bands,
-                        &s.keywords,
-                        s.listed,
-                    )
+                s.map(|s| Slot {
+                    id: s.id,
+                    timestamp: s.timestamp,
+                    len: s.len,
+                    features: s.features,
+                    bands: s.bands,
+                    keywords: s.keywords,
+                    listed: s.listed,
+                    seen: None,
                 })
             })
             .collect();
@@ -2164,7 +2109,7 @@ impl State {
             if !s.listed {
                 continue;
             }
-            let rep = self.rep_of(s.exact);
+            let rep = self.tables.exact.get(&s.features.exact).copied();
             let cands = match rep {
                 Some(r) if r != d => vec![r],
                 _ => self.held_candidates(config, d),
@@ -2203,13 +2148,13 @@ impl State {
         let s = self.slot(d);
         let mut cands: Vec<u32> = Vec::new();
         if let Some((table, hasher)) = &self.tables.hamming {
-            cands = table.query(hasher.shingle_fingerprint(s.features().shingles));
+            cands = table.query(hasher.shingle_fingerprint(&s.features.shingles));
         }
-        for (i, &key) in s.bands().iter().enumerate() {
+        for (i, &key) in s.bands.iter().enumerate() {
             cands.extend(self.bucket(i, key).filter(|&a| a < d).take(MAX_BUCKET));
         }
         if config.rewrites {
-            cands.extend(self.keyword_candidates(s.keywords(), KeywordParams::default()));
+            cands.extend(self.keyword_candidates(&s.keywords, KeywordParams::default()));
         }
         cands.sort_unstable();
         cands.dedup();
@@ -2382,16 +2327,16 @@ impl Index {
                 let mut slots = Chunked::default();
                 for s in old.slots {
                     let (slot, edges) = s.map_or((None, Vec::new()), |s| {
-                        let slot = Slot::new(
-                            s.id,
-                            s.timestamp,
-                            None,
-                            s.len,
-                            s.features.view(),
-                            &s.bands,
-                            &s.keywords,
-                            s.listed,
-                        );
+                        let slot = Slot {
+                            id: s.id,
+                            timestamp: s.timestamp,
+                            seen: None,
+                            len: s.len,
+                            features: s.features,
+                            bands: s.bands,
+                            keywords: s.keywords,
+                            listed: s.listed,
+                        };
                         (Some(slot), s.links)
                     });
                     slots.push(slot.map(Arc::new));

@@ -59,17 +59,12 @@ impl KeywordParams {
     }
 }
 
-impl KeywordParams {
-    /// The default `max_postings` (the index's: its posting counts stop far above it).
-    pub const DEFAULT_MAX_POSTINGS: usize = 200;
-}
-
 impl Default for KeywordParams {
     fn default() -> Self {
         KeywordParams {
             k: 20,
             min_shared: 3,
-            max_postings: Self::DEFAULT_MAX_POSTINGS,
+            max_postings: 200,
             max_df: 200,
             max_df_share: 0.001,
             min_df: 2,

@@ -786,7 +786,7 @@ fn finish(
     progress.start(Stage::Verify, Some(pairs.len() as u64));
     let verifier = Verifier::new(config);
     let view = |d: u32| DocView {
-        features: corpus.feats[corpus.same[d as usize] as usize].view(),
+        features: &corpus.feats[corpus.same[d as usize] as usize],
         rarity: Rarity::Weights(weights_of(d)),
         timestamp: corpus.docs[d as usize].timestamp,
     };

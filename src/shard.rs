@@ -230,7 +230,7 @@ fn weights_pair(
 
 fn view<'a>(s: Side<'a>, w: &'a Weights) -> DocView<'a> {
     DocView {
-        features: s.features.view(),
+        features: s.features,
         rarity: Rarity::Weights(w),
         timestamp: s.timestamp,
     }
@@ -325,7 +325,7 @@ pub fn group_component(
         })
         .collect();
     let dv = |i: u32| DocView {
-        features: sorted[i as usize].features.view(),
+        features: &sorted[i as usize].features,
         rarity: Rarity::Weights(&weights[i as usize]),
         timestamp: sorted[i as usize].timestamp,
     };

@@ -2,7 +2,7 @@
 //! it becomes an edge, and the scores decide its relation.
 
 use crate::config::Config;
-use crate::features::FeatureRef;
+use crate::features::Features;
 use crate::weights::TermStats;
 
 /// How two documents are related. Ordered from strongest to weakest.
@@ -195,7 +195,7 @@ pub struct Weights {
 impl Weights {
     /// The weights of `f` under the word statistics `stats`.
     #[must_use]
-    pub fn new(f: &crate::features::Features, stats: &TermStats) -> Self {
+    pub fn new(f: &Features, stats: &TermStats) -> Self {
         let terms: Vec<f32> = f.terms.iter().map(|&t| stats.idf(t)).collect();
         let title: Vec<f32> = f.title.iter().map(|&t| stats.idf(t)).collect();
         Weights {
@@ -218,7 +218,7 @@ pub enum Rarity<'a> {
 
 impl Rarity<'_> {
     /// Weight of body word `i` of `f`.
-    fn term(&self, f: FeatureRef<'_>, i: usize) -> f32 {
+    fn term(&self, f: &Features, i: usize) -> f32 {
         match self {
             Rarity::Weights(w) => w.terms[i],
             Rarity::Stats(s) => s.idf(f.terms[i]),
@@ -226,7 +226,7 @@ impl Rarity<'_> {
     }
 
     /// Total weight of the body words of `f`, summed in order (as [`Weights::new`]).
-    fn mass(&self, f: FeatureRef<'_>) -> f32 {
+    fn mass(&self, f: &Features) -> f32 {
         match self {
             Rarity::Weights(w) => w.mass,
             Rarity::Stats(s) => f.terms.iter().map(|&t| s.idf(t)).sum(),
@@ -234,7 +234,7 @@ impl Rarity<'_> {
     }
 
     /// Weight of headline word `i` of `f`.
-    fn title(&self, f: FeatureRef<'_>, i: usize) -> f32 {
+    fn title(&self, f: &Features, i: usize) -> f32 {
         match self {
             Rarity::Weights(w) => w.title[i],
             Rarity::Stats(s) => s.idf(f.title[i]),
@@ -281,12 +281,7 @@ fn intersection(a: &[u32], b: &[u32]) -> usize {
 /// read as `bw` (see [`read`]). When `bw` is a sample, only the headline words whose
 /// presence in `b` is known count: those in `b`'s headline or below the sample's largest
 /// hash (every word, for a whole set). `None` when none is known.
-fn title_coverage(
-    a: FeatureRef<'_>,
-    wa: Rarity<'_>,
-    b: FeatureRef<'_>,
-    bw: Read<'_>,
-) -> Option<f32> {
+fn title_coverage(a: &Features, wa: Rarity<'_>, b: &Features, bw: Read<'_>) -> Option<f32> {
     let (mut mass, mut found) = (0.0f32, 0.0f32);
     for (i, &t) in a.title.iter().enumerate() {
         let in_title = b.title.binary_search(&t).is_ok();
@@ -352,7 +347,7 @@ fn comparable<'a>(a: Read<'a>, b: Read<'a>) -> (&'a [u32], &'a [u32]) {
 #[derive(Debug, Clone, Copy)]
 pub struct DocView<'a> {
     /// The document's features.
-    pub features: FeatureRef<'a>,
+    pub features: &'a Features,
     /// Its word rarity (unused when the rewrite tier is off).
     pub rarity: Rarity<'a>,
     /// Its publication time, if known.
@@ -444,8 +439,8 @@ impl<'a> Verifier<'a> {
         let (fa, fb) = (a.features, b.features);
         let cap = self.config.footprint.sample();
         let (sa, sb) = comparable(
-            read(fa.shingles, cap.shingles),
-            read(fb.shingles, cap.shingles),
+            read(&fa.shingles, cap.shingles),
+            read(&fb.shingles, cap.shingles),
         );
         let inter = intersection(sa, sb) as f32;
         let (na, nb) = (sa.len() as f32, sb.len() as f32);
@@ -455,8 +450,8 @@ impl<'a> Verifier<'a> {
         let containment = if smaller > 0.0 { inter / smaller } else { 0.0 };
         let title = (self.config.rewrites && !fa.title.is_empty() && !fb.title.is_empty())
             .then(|| {
-                let x = title_coverage(fa, a.rarity, fb, read(fb.terms, cap.words));
-                let y = title_coverage(fb, b.rarity, fa, read(fa.terms, cap.words));
+                let x = title_coverage(fa, a.rarity, fb, read(&fb.terms, cap.words));
+                let y = title_coverage(fb, b.rarity, fa, read(&fa.terms, cap.words));
                 let (x, y) = match (x, y) {
                     (Some(x), Some(y)) => (x, y),
                     (Some(x), None) | (None, Some(x)) => (x, x),
@@ -486,12 +481,12 @@ impl<'a> Verifier<'a> {
         }
         let (fa, fb) = (a.features, b.features);
         let cap = self.config.footprint.sample().words;
-        let (ra, rb) = (read(fa.terms, cap), read(fb.terms, cap));
+        let (ra, rb) = (read(&fa.terms, cap), read(&fb.terms, cap));
         let (sa, sb) = comparable(ra, rb);
         let mut shared = 0.0f32;
         for_each_shared(sa, sb, |i, _| shared += a.rarity.term(fa, i));
         // A whole set's mass is known beforehand (the batch weighs each document once).
-        let mass = |r: Read<'_>, part: &[u32], f: FeatureRef<'_>, rarity: Rarity<'_>| {
+        let mass = |r: Read<'_>, part: &[u32], f: &Features, rarity: Rarity<'_>| {
             if r.whole() {
                 rarity.mass(f)
             } else {
@@ -504,7 +499,7 @@ impl<'a> Verifier<'a> {
 
     /// The relation of a scored pair, or `None` when it is not an edge.
     #[must_use]
-    pub fn classify(&self, a: FeatureRef<'_>, b: FeatureRef<'_>, s: &Scores) -> Option<Relation> {
+    pub fn classify(&self, a: &Features, b: &Features, s: &Scores) -> Option<Relation> {
         self.decide(a, b, &mut s.clone(), || s.content, &mut ())
     }
 
@@ -530,8 +525,8 @@ impl<'a> Verifier<'a> {
         let headlines = (self.config.rewrites && !fa.title.is_empty() && !fb.title.is_empty())
             .then(|| {
                 (
-                    title_coverage(fa, a.rarity, fb, read(fb.terms, cap.words)),
-                    title_coverage(fb, b.rarity, fa, read(fa.terms, cap.words)),
+                    title_coverage(fa, a.rarity, fb, read(&fb.terms, cap.words)),
+                    title_coverage(fb, b.rarity, fa, read(&fa.terms, cap.words)),
                 )
             });
         Explanation {
@@ -543,7 +538,7 @@ impl<'a> Verifier<'a> {
             figures: FigureCounts {
                 a: fa.numbers.len(),
                 b: fb.numbers.len(),
-                shared: intersection(fa.numbers, fb.numbers),
+                shared: intersection(&fa.numbers, &fb.numbers),
             },
             checks: trace.checks,
         }
@@ -554,8 +549,8 @@ impl<'a> Verifier<'a> {
     /// test is reported to `t` as it is made (nothing, for `()`).
     fn decide<T: Trace>(
         &self,
-        a: FeatureRef<'_>,
-        b: FeatureRef<'_>,
+        a: &Features,
+        b: &Features,
         s: &mut Scores,
         content: impl FnOnce() -> f32,
         t: &mut T,
@@ -612,12 +607,12 @@ impl<'a> Verifier<'a> {
             // Too few figures to compare: the test does not apply.
             t.check(
                 Gate::Figures,
-                || Some(intersection(a.numbers, b.numbers) as f64),
+                || Some(intersection(&a.numbers, &b.numbers) as f64),
                 None,
                 true,
             )
         } else {
-            let shared = intersection(a.numbers, b.numbers) as f32;
+            let shared = intersection(&a.numbers, &b.numbers) as f32;
             let needed = NUMBER_AGREEMENT * fewer as f32;
             t.at_least(Gate::Figures, f64::from(shared), f64::from(needed))
         };
@@ -627,7 +622,7 @@ impl<'a> Verifier<'a> {
         // sets in the range of hashes compared, which can be few for a short text
         // beside a long one.
         let cap = c.footprint.sample().shingles;
-        let (sa, sb) = comparable(read(a.shingles, cap), read(b.shingles, cap));
+        let (sa, sb) = comparable(read(&a.shingles, cap), read(&b.shingles, cap));
         let shorter = sa.len().min(sb.len());
         let contained = t.at_least(Gate::Containment, containment, c.containment)
             && t.at_least(
@@ -907,7 +902,7 @@ mod tests {
 
     fn view<'a>(f: &'a Features, stats: &'a TermStats) -> DocView<'a> {
         DocView {
-            features: f.view(),
+            features: f,
             rarity: Rarity::Stats(stats),
             timestamp: None,
         }
@@ -999,29 +994,25 @@ mod tests {
         stats.add(&fs);
         let v = Verifier::new(&c);
         let day = 86_400;
-        let relate = |ta: Option<i64>, tb: Option<i64>, a: &Features, b: &Features| {
-            let (a, b) = (
-                DocView {
-                    features: a.view(),
-                    rarity: Rarity::Stats(&stats),
-                    timestamp: ta,
-                },
-                DocView {
-                    features: b.view(),
-                    rarity: Rarity::Stats(&stats),
-                    timestamp: tb,
-                },
-            );
-            (v.relate(a, b).map(|r| r.0), v.explain(a, b).rule)
+        let relate = |ta: Option<i64>, tb: Option<i64>, a: &_, b: &_| {
+            let view = |f, timestamp| DocView {
+                features: f,
+                rarity: Rarity::Stats(&stats),
+                timestamp,
+            };
+            (
+                v.relate(view(a, ta), view(b, tb)).map(|r| r.0),
+                v.explain(view(a, ta), view(b, tb)).rule,
+            )
         };
         let s = v.score(
             DocView {
-                features: fl.view(),
+                features: &fl,
                 rarity: Rarity::Stats(&stats),
                 timestamp: None,
             },
             DocView {
-                features: fs.view(),
+                features: &fs,
                 rarity: Rarity::Stats(&stats),
                 timestamp: None,
             },
@@ -1073,7 +1064,11 @@ mod tests {
             stats.add(f);
         }
         let v = Verifier::new(&c);
-        let view = |f| view(f, &stats);
+        let view = |f| DocView {
+            features: f,
+            rarity: Rarity::Stats(&stats),
+            timestamp: None,
+        };
         let judge = |a, b| v.judge(view(a), view(b));
         assert_eq!(
             v.explain(view(&rate), view(&other)).rule,

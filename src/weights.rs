@@ -6,7 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 
-use crate::features::{FeatureRef, Features};
+use crate::features::Features;
 
 /// A hasher for keys that are already hashes: one multiply spreads them over all bits.
 #[derive(Default, Clone, Copy, Debug)]
@@ -46,8 +46,8 @@ pub struct TermStats {
 }
 
 /// Calls `f` once for each distinct word of a document (body or headline).
-fn for_each_term(feat: FeatureRef<'_>, mut f: impl FnMut(u32)) {
-    let (a, b) = (feat.terms, feat.title);
+fn for_each_term(feat: &Features, mut f: impl FnMut(u32)) {
+    let (a, b) = (&feat.terms, &feat.title);
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
         let t = match (a.get(i), b.get(j)) {
@@ -98,7 +98,7 @@ impl TermStats {
             .into_par_iter()
             .fold(TermStats::default, |mut s, (f, n)| {
                 s.docs += n;
-                for_each_term(f.view(), |t| *s.df.entry(t).or_insert(0) += n);
+                for_each_term(f, |t| *s.df.entry(t).or_insert(0) += n);
                 s
             })
             .reduce(TermStats::default, TermStats::merge)
@@ -128,12 +128,11 @@ impl TermStats {
     /// Counts one more document.
     pub fn add(&mut self, feat: &Features) {
         self.docs += 1;
-        for_each_term(feat.view(), |t| *self.df.entry(t).or_insert(0) += 1);
+        for_each_term(feat, |t| *self.df.entry(t).or_insert(0) += 1);
     }
 
     /// Forgets a document counted before.
-    pub fn remove<'a>(&mut self, feat: impl Into<FeatureRef<'a>>) {
-        let feat = feat.into();
+    pub fn remove(&mut self, feat: &Features) {
         self.docs = self.docs.saturating_sub(1);
         for_each_term(feat, |t| {
             if let Some(v) = self.df.get_mut(&t) {

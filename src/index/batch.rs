@@ -126,7 +126,7 @@ impl Batch {
     fn view<'a>(&'a self, i: u32, rarity: Rarity<'a>) -> DocView<'a> {
         let p = &self.docs[i as usize];
         DocView {
-            features: p.features.view(),
+            features: &p.features,
             rarity,
             timestamp: p.doc.timestamp,
         }
@@ -389,9 +389,9 @@ impl Held<'_> {
             (Doc::Held(a), Held::Taken { slots, stats }) => {
                 let s = &slots[&a];
                 DocView {
-                    features: s.features(),
+                    features: &s.features,
                     rarity: Rarity::Stats(stats),
-                    timestamp: s.timestamp(),
+                    timestamp: s.timestamp,
                 }
             }
         }
@@ -552,7 +552,7 @@ impl State {
     /// id order, with their weights, keywords and the batch's own tables.
     pub(super) fn batch(&self, config: &Config, prepared: Vec<(usize, Prepared)>) -> Batch {
         let mut batch = Batch::new(config, &self.stats, self.learn, prepared, |exact| {
-            self.rep_of(exact).is_some()
+            self.tables.exact.contains_key(&exact)
         });
         self.index_batch(&mut batch);
         batch
@@ -562,7 +562,12 @@ impl State {
     pub(super) fn index_batch(&self, batch: &mut Batch) {
         let n = batch.len();
         for i in 0..n {
-            if !batch.is_rep(i) || self.rep_of(batch.docs[i].features.exact).is_some() {
+            if !batch.is_rep(i)
+                || self
+                    .tables
+                    .exact
+                    .contains_key(&batch.docs[i].features.exact)
+            {
                 continue;
             }
             let p = &batch.docs[i];
@@ -601,7 +606,7 @@ impl State {
         if !p.listed {
             return (Vec::new(), false, walked);
         }
-        if let Some(rep) = self.rep_of(p.features.exact) {
+        if let Some(&rep) = self.tables.exact.get(&p.features.exact) {
             return (vec![Doc::Held(rep)], true, walked);
         }
         if let Some(f) = batch.first[i] {
@@ -717,13 +722,15 @@ impl State {
             }
             let mut count = 0usize;
             if s == keywords::UNDATED {
-                if let Some((head, c)) = self.keyword_posting(t) {
+                if let Some(&(head, c)) = self.tables.postings.get(&t) {
                     heads.push(head);
                     count += c as usize;
                 }
             } else {
                 for &sl in &near {
-                    if let Some((head, c)) = self.slice_keyword_posting(t, sl) {
+                    if let Some(&(head, c)) =
+                        self.tables.slice_postings.get(&super::slice_key(t, sl))
+                    {
                         heads.push(head);
                         count += c as usize;
                     }
@@ -866,9 +873,9 @@ impl State {
                 return true;
             };
             batch.docs.iter().enumerate().all(|(i, p)| {
-                let same_body = slot.listed && slot.exact == p.features.exact;
-                let bucket = slot.bands().iter().zip(&p.bands).any(|(a, b)| a == b);
-                let keyword = slot.keywords().iter().any(|t| batch.lookup[i].contains(t));
+                let same_body = slot.listed && slot.features.exact == p.features.exact;
+                let bucket = slot.bands.iter().zip(&p.bands).any(|(a, b)| a == b);
+                let keyword = slot.keywords.iter().any(|t| batch.lookup[i].contains(t));
                 !(same_body || bucket || keyword)
             })
         });
@@ -907,12 +914,12 @@ impl State {
         for d in since as usize..self.slots.len() {
             if let Some(slot) = &self.slots[d] {
                 fresh.bands.extend(
-                    slot.bands()
+                    slot.bands
                         .iter()
                         .enumerate()
                         .map(|(b, &k)| (b as u64) << 32 | u64::from(k)),
                 );
-                fresh.keywords.extend(slot.keywords().iter().copied());
+                fresh.keywords.extend(slot.keywords.iter().copied());
             }
         }
         fresh

@@ -157,7 +157,7 @@ impl Index {
     pub fn timestamp_of(&self, id: &str) -> Option<i64> {
         let state = self.state();
         let d = state.find(id)?;
-        state.slot(d).timestamp()
+        state.slot(d).timestamp
     }
 }
 
@@ -178,8 +178,8 @@ impl State {
     /// has no body or is the first copy).
     fn representative(&self, d: u32) -> u32 {
         let s = self.slot(d);
-        match self.rep_of(s.exact) {
-            Some(r) if s.listed => r,
+        match self.tables.exact.get(&s.features.exact) {
+            Some(&r) if s.listed => r,
             _ => d,
         }
     }
@@ -196,8 +196,8 @@ impl State {
                 return;
             }
             found.push((d, relation, similarity));
-            let exact = self.slot(d).exact;
-            if self.rep_of(exact) == Some(d)
+            let exact = self.slot(d).features.exact;
+            if self.tables.exact.get(&exact) == Some(&d)
                 && let Some(copies) = self.tables.copies.get(&exact)
             {
                 for &c in copies {
@@ -264,8 +264,8 @@ impl State {
                 .sum();
             held + extra.get(&rep).copied().unwrap_or(0)
         };
-        let own = match self.rep_of(p.features.exact) {
-            Some(rep) if p.listed => related(rep),
+        let own = match self.tables.exact.get(&p.features.exact) {
+            Some(&rep) if p.listed => related(rep),
             _ => edges.iter().map(|e| quantise(e.similarity())).sum(),
         };
         let own_rank = Rank {
@@ -415,19 +415,19 @@ impl State {
             return (e.relation, e.similarity());
         }
         let exact = p.features.exact;
-        if exact != 0 && exact == self.slot(c).exact {
+        if exact != 0 && exact == self.slot(c).features.exact {
             return (Relation::Exact, 1.0);
         }
         let verifier = Verifier::new(config);
         let weights = self.weights(&p.features, config);
         let view = DocView {
-            features: p.features.view(),
+            features: &p.features,
             rarity: Rarity::Weights(&weights),
             timestamp: p.doc.timestamp,
         };
         let scores = verifier.score(self.view(c), view);
         let r = verifier
-            .classify(self.slot(c).features(), p.features.view(), &scores)
+            .classify(&self.slot(c).features, &p.features, &scores)
             .unwrap_or(tie);
         (r, relation_similarity(r, &scores))
     }

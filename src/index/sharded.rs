@@ -1,8 +1,7 @@
 //! A hash map in shards, so that growing it rehashes one shard, not the whole map: the
-//! index's large tables hold millions of keys, and one rehash of such a map stalled an
-//! insert for over a second with 1,000,000 documents held (BENCHMARKS.md). The largest
-//! (bucket and posting heads, ids, bodies) are now tables of document numbers in shards
-//! ([`super::buckets`], [`super::postings`]); this is left for the copies of a body.
+//! index's largest tables (keyword postings, ids, bodies) hold millions of keys, and one
+//! rehash of such a map stalled an insert for over a second with 1,000,000 documents
+//! held (BENCHMARKS.md).
 
 use std::collections::hash_map::Entry;
 
@@ -74,7 +73,6 @@ impl<K: ShardKey, V> Sharded<K, V> {
     }
 
     /// Whether `key` has a value.
-    #[cfg(test)]
     pub fn contains_key(&self, key: &K) -> bool {
         self.shard(*key).contains_key(key)
     }
@@ -85,7 +83,6 @@ impl<K: ShardKey, V> Sharded<K, V> {
     }
 
     /// Sets the value of `key`, returning the one before.
-    #[cfg(test)]
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         self.shard_mut(key).insert(key, value)
     }

@@ -133,7 +133,7 @@ fn explanation_agrees_with_the_decision() {
         let stats = TermStats::from_features(&feats);
         let v = Verifier::new(&config);
         let view = |i: usize| DocView {
-            features: feats[i].view(),
+            features: &feats[i],
             rarity: Rarity::Stats(&stats),
             timestamp: docs[i].timestamp,
         };
