@@ -402,15 +402,7 @@ impl<'a> Verifier<'a> {
     /// overlap (the dearest score) is computed only for pairs that get that far.
     #[must_use]
     pub fn relate(&self, a: DocView<'_>, b: DocView<'_>) -> Option<(Relation, Scores)> {
-        let mut s = self.cheap_scores(a, b);
-        self.decide(
-            a.features,
-            b.features,
-            &mut s,
-            || self.content(a, b),
-            &mut (),
-        )
-        .map(|r| (r, s))
+        self.judge(a, b).related()
     }
 
     /// What verifying a pair finds: an edge ([`Verifier::relate`]'s answer), two
