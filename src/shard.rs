@@ -271,7 +271,7 @@ pub enum PairVerdict {
     /// An edge: its relation and similarity (what [`verify_pair`] gives).
     Edge(Relation, f32),
     /// No edge, and refused as two different stories (see
-    /// [`Judgement::Apart`](crate::verify::Judgement::Apart)): grouping keeps the pair
+    /// [`Judgement::Apart`]): grouping keeps the pair
     /// apart, so an engine passes it to [`group_component`] with the edges when both
     /// ends are in one component.
     Apart,
