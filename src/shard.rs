@@ -206,10 +206,10 @@ pub fn verify_pair(
     a: Side<'_>,
     b: Side<'_>,
 ) -> Option<(Relation, f32)> {
-    let (wa, wb) = weights_pair(config, stats, a, b);
-    Verifier::new(config)
-        .relate(view(a, &wa), view(b, &wb))
-        .map(|(r, s)| (r, relation_similarity(r, &s)))
+    match judge_pair(config, stats, a, b) {
+        PairVerdict::Edge(r, s) => Some((r, s)),
+        PairVerdict::Apart | PairVerdict::Unrelated => None,
+    }
 }
 
 fn weights_pair(
