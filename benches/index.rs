@@ -22,10 +22,24 @@
 //! more documents are held, and reports each save's duration, the longest insert that
 //! overlapped a save (the pause a save causes) and the peak resident memory.
 //!
+//! The allocator is the system's, or mimalloc with `--features mimalloc` (the first line
+//! printed says which).
+//!
 //! `benches/index.sh` builds a 1,000,000-document corpus with `synth.py` and runs this.
 //! Latency is a benchmark, never a timed test.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark reports to its user
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The global allocator this benchmark was built with.
+const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "system"
+};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -147,6 +161,7 @@ fn report(what: &str, mut t: Vec<Duration>) {
 
 fn main() {
     let args = parse_args();
+    println!("index bench: allocator {ALLOCATOR_NAME}");
     let mut config = Config::builder();
     if args.simhash {
         config = config.method(Method::SimHash);
