@@ -16,7 +16,9 @@
 //! chosen before, and the candidates verified after, against the slots taken
 //! ([`Held::Taken`]: slots are shared and never written once committed; the statistics
 //! never change). So inserts from several threads wait for each other only for table
-//! walks and commits.
+//! walks and commits. When another insert committed between the walk and the pairing of
+//! neighbours of neighbours, the walk is checked ([`State::plan_stands`]) and, when it
+//! stands, the pairing is made from the edges as they are then.
 //!
 //! **Commit** (`Index::commit`): under the upgradable lock (one commit at a time,
 //! searches go on), the search is checked and its edges sorted out; under the exclusive
@@ -24,7 +26,7 @@
 //! holding the groups' own lock, the groups they touch are formed again
 //! ([`crate::group::Online::regroup`]) and the verdicts read. When another insert
 //! committed between the two phases, the search is checked ([`State::search_stands`]:
-//! nothing it read changed) or runs again under the shared lock (then is checked again),
+//! nothing it read changed; a keyword over the posting cap stays over it) or runs again under the shared lock (then is checked again),
 //! reusing every verification the first search made (a [`Search`] is its own memo) and
 //! walking only the buckets and postings the documents committed since entered. So an
 //! insert's edges are those of a sequential insertion in commit order, while most of
@@ -96,6 +98,9 @@ pub(super) struct Batch {
     /// Word weights under the statistics the batch was made with, per document (small
     /// batches only; empty for a copy and without the rewrite tier).
     weights: Vec<Option<Weights>>,
+    /// Whether the statistics the weights come from move with every commit (a learning
+    /// index): a search made again then weighs the words anew.
+    learn: bool,
     pub listed: Vec<Vec<u32>>,
     /// The batch's first document with the same body, when it is not this one.
     first: Vec<Option<u32>>,
@@ -190,6 +195,7 @@ impl Batch {
             lookup,
             listed,
             weights,
+            learn,
             first,
             buckets: Vec::new(),
             bucket_at: Vec::new(),
@@ -412,14 +418,14 @@ fn verify_candidates(
     exact: bool,
 ) -> Verified {
     // The new document's word weights, computed once for all its pairs (the same values
-    // as the statistics give), when a pair is not known already. A first search takes
-    // those the batch chose its keywords with (same statistics); a search made again
-    // after other commits computes them anew (a learning index's statistics moved).
+    // as the statistics give), when a pair is not known already. A search takes those
+    // the batch chose its keywords with (same statistics), but a learning index's
+    // search made again after other commits computes them anew (its statistics moved).
     let kept = batch
         .weights
         .get(i)
         .and_then(Option::as_ref)
-        .filter(|_| memo.is_none());
+        .filter(|_| memo.is_none() || !batch.learn);
     let mut weights: Option<Weights> = None;
     let mut edges = Vec::new();
     let mut apart = Vec::new();
@@ -843,43 +849,24 @@ impl State {
     }
 
     /// Whether `search`, made at an earlier generation of this epoch, is still the
-    /// search of the state as it is, without running it again: when none of the few
-    /// documents committed since shares a bucket, a keyword or the body of a batch
-    /// document (so every walk is as it was), and no held document the batch's
-    /// neighbours of neighbours read (its near neighbours and theirs) gained or lost
-    /// an edge since (a commit's retraction takes edges out: [`State::relinked`]); and
-    /// when it paired the neighbours of neighbours. `SimHash` candidates are not checked
-    /// this way. When it stands, it is brought to
-    /// this generation.
+    /// search of the state as it is, without running it again: when its walks stand
+    /// ([`State::walks_stand`]), no held document the batch's neighbours of neighbours
+    /// read (its near neighbours and theirs) gained or lost an edge since (a commit's
+    /// retraction takes edges out: [`State::relinked`]), and it paired the neighbours
+    /// of neighbours. When it stands, it is brought to this generation.
     pub(super) fn search_stands(
         &self,
         config: &Config,
         batch: &Batch,
         search: &mut Search,
     ) -> bool {
-        const FEW: usize = 8;
-        let since = search.slots as usize;
-        if search.epoch != self.epoch
-            || !search.paired
+        if !search.paired
             || search.tried.is_none()
-            || config.method != Method::MinHash
-            || self.slots.len() - since > FEW
             || search.generation < self.relinked_from
-        {
-            return false;
-        }
-        let walks_stand = (since..self.slots.len()).all(|d| {
-            let Some(slot) = &self.slots[d] else {
-                return true;
-            };
-            batch.docs.iter().enumerate().all(|(i, p)| {
-                let same_body = slot.listed && slot.features.exact == p.features.exact;
-                let bucket = slot.bands.iter().zip(&p.bands).any(|(a, b)| a == b);
-                let keyword = slot.keywords.iter().any(|t| batch.lookup[i].contains(t));
-                !(same_body || bucket || keyword)
+            || !self.walks_stand(config, batch, search.epoch, search.slots, |i| {
+                search.walked.as_ref()?.get(i)
             })
-        });
-        if !walks_stand {
+        {
             return false;
         }
         let relinked: Vec<u32> = self
@@ -906,6 +893,67 @@ impl State {
         search.generation = self.generation;
         search.slots = self.slots.len() as u32;
         true
+    }
+
+    /// Whether `plan`'s walks, made at an earlier generation of this epoch, still stand
+    /// ([`State::walks_stand`]). Its candidates are then those of the state as it is,
+    /// and it is brought to this generation: the neighbours of neighbours are paired
+    /// after it, from the edges as they are now.
+    pub(super) fn plan_stands(&self, config: &Config, batch: &Batch, plan: &mut Plan) -> bool {
+        if !plan.memoise
+            || !self.walks_stand(config, batch, plan.epoch, plan.slots, |i| {
+                plan.cands.get(i).map(|c| &c.2)
+            })
+        {
+            return false;
+        }
+        plan.generation = self.generation;
+        plan.slots = self.slots.len() as u32;
+        true
+    }
+
+    /// Whether walks made when `since` documents were held, at `epoch`, are as they would
+    /// be now: when none of the few documents committed since shares a bucket, a keyword
+    /// under the cap or the body of a batch document. `walked` gives a batch document's
+    /// walk. `SimHash` candidates are not checked this way.
+    fn walks_stand<'w>(
+        &self,
+        config: &Config,
+        batch: &Batch,
+        epoch: u64,
+        since: u32,
+        walked: impl Fn(usize) -> Option<&'w Walked>,
+    ) -> bool {
+        const FEW: usize = 8;
+        let since = since as usize;
+        if epoch != self.epoch || config.method != Method::MinHash || self.slots.len() - since > FEW
+        {
+            return false;
+        }
+        // A keyword the walk found listed by more than `max_postings` documents stays
+        // over the cap (within an epoch the counts only grow): a document listed under
+        // it changes no walk.
+        let over_cap = |i: usize, k: usize| {
+            walked(i)
+                .and_then(|w| w.under.get(k))
+                .is_some_and(|&under| !under)
+        };
+        (since..self.slots.len()).all(|d| {
+            let Some(slot) = &self.slots[d] else {
+                return true;
+            };
+            batch.docs.iter().enumerate().all(|(i, p)| {
+                let same_body = slot.listed && slot.features.exact == p.features.exact;
+                let bucket = slot.bands.iter().zip(&p.bands).any(|(a, b)| a == b);
+                let keyword = slot.keywords.iter().any(|t| {
+                    batch.lookup[i]
+                        .iter()
+                        .position(|x| x == t)
+                        .is_some_and(|k| !over_cap(i, k))
+                });
+                !(same_body || bucket || keyword)
+            })
+        })
     }
 
     /// The bucket keys and keywords of the documents numbered from `since`.
@@ -1056,7 +1104,7 @@ impl super::Index {
             prepared.into_iter().enumerate().collect(),
             |_| false,
         );
-        let (plan, mut held) = {
+        let (mut plan, mut held) = {
             let state = self.state();
             if batch.docs.iter().any(|p| state.find(&p.doc.id).is_some()) {
                 drop(state);
@@ -1087,11 +1135,12 @@ impl super::Index {
             .any(|e| e.1 != Relation::Exact);
         let pairs = if config.rewrites && near {
             let state = self.state();
-            (state.generation == plan.generation).then(|| {
-                let pairs = state.closing_pairs(&direct, &plan);
-                state.take(pairs.iter().flat_map(|&(x, y)| [x, y]), &mut held);
-                pairs
-            })
+            (state.generation == plan.generation || state.plan_stands(config, &batch, &mut plan))
+                .then(|| {
+                    let pairs = state.closing_pairs(&direct, &plan);
+                    state.take(pairs.iter().flat_map(|&(x, y)| [x, y]), &mut held);
+                    pairs
+                })
         } else {
             Some(Vec::new())
         };
@@ -1139,17 +1188,98 @@ mod tests {
 
     use super::super::Index;
 
+    /// `w` (two stories), `a` (the first), an unrelated `d`, `c` (the second) and `e`
+    /// (the first with another tail).
+    fn five() -> [Document; 5] {
+        let (t1, t2) = (text('a', 300, 1), text('b', 300, 2));
+        [
+            Document::new("w", format!("{t1} {t2}")),
+            Document::new("a", t1.clone()),
+            Document::new("d", text('c', 300, 3)),
+            Document::new("c", t2),
+            Document::new("e", format!("{t1} {}", text('c', 200, 4))),
+        ]
+    }
+
+    /// A plan overtaken by a commit stands when the walks it made are as they would be
+    /// now: its candidates are then those of a plan made afresh.
+    #[test]
+    fn a_plan_stands_only_while_its_walks_are_unchanged() {
+        let [w, a, unrelated, c, e] = five();
+        let config = Config::default();
+        let stats =
+            TermStats::from_documents(&[&w, &a, &c, &unrelated, &e].map(Clone::clone), &config);
+        let stands = |extra: &Document| {
+            let index = Index::with_stats(config.clone(), stats.clone()).unwrap();
+            index.insert(w.clone()).unwrap();
+            let p = index.prepare(a.clone(), &mut Scratch::default());
+            let batch = index.state().batch(&index.config, vec![(0, p)]);
+            let mut plan = index.state().plan(&config, &batch, None);
+            let before: Vec<Doc> = plan.candidates().collect();
+            index.insert(extra.clone()).unwrap();
+            let state = index.state();
+            let afresh: Vec<Doc> = state.plan(&config, &batch, None).candidates().collect();
+            let stood = state.plan_stands(&config, &batch, &mut plan);
+            if stood {
+                assert_eq!(plan.generation, state.generation);
+                assert_eq!(
+                    before, afresh,
+                    "{}: a plan that stands finds the same",
+                    extra.id
+                );
+            } else {
+                assert_ne!(plan.generation, state.generation);
+            }
+            (stood, before == afresh)
+        };
+        // Nothing the walks read changed; `c` joins `a`'s neighbour `w`, but the
+        // neighbours of neighbours are paired after the plan, from the edges as they are.
+        assert_eq!(stands(&unrelated), (true, true));
+        assert_eq!(stands(&c), (true, true));
+        // `e` shares `a`'s buckets and keywords: a walk made now finds it.
+        assert_eq!(stands(&e), (false, false));
+    }
+
+    /// A keyword listed by more documents than the posting cap links none of them, and
+    /// stays over the cap: a document committed since that shares only such a keyword
+    /// changes no walk.
+    #[test]
+    fn a_keyword_over_the_cap_leaves_the_walks_standing() {
+        let zz = " zyzzyva";
+        let a = Document::new("a", text('a', 200, 1) + zz);
+        let x = Document::new("x", text('c', 200, 3) + zz);
+        let fillers: Vec<Document> = (0..KeywordParams::default().max_postings + 5)
+            .map(|k| Document::new(format!("f{k}"), text('f', 60, 10 + k as u64) + zz))
+            .collect();
+        let config = Config::default();
+        // Statistics where the shared word is rare enough to be a keyword.
+        let stats = TermStats::from_documents(&[a.clone(), x.clone(), fillers[0].clone()], &config);
+        let index = Index::with_stats(config.clone(), stats).unwrap();
+        for f in &fillers {
+            index.insert(f.clone()).unwrap();
+        }
+        let p = index.prepare(a, &mut Scratch::default());
+        let batch = index.state().batch(&index.config, vec![(0, p)]);
+        let mut plan = index.state().plan(&config, &batch, None);
+        let walk = &plan.cands[0].2;
+        assert_eq!(
+            walk.under,
+            vec![false],
+            "the shared word is a's one keyword, over the cap"
+        );
+        index.insert(x).unwrap();
+        let state = index.state();
+        let afresh: Vec<Doc> = state.plan(&config, &batch, None).candidates().collect();
+        assert_eq!(plan.candidates().collect::<Vec<_>>(), afresh);
+        assert!(state.plan_stands(&config, &batch, &mut plan));
+    }
+
     #[test]
     fn a_search_stands_only_while_what_it_read_is_unchanged() {
-        let (t1, t2) = (text('a', 300, 1), text('b', 300, 2));
-        let w = Document::new("w", format!("{t1} {t2}"));
-        let a = Document::new("a", t1.clone());
-        let unrelated = Document::new("d", text('c', 300, 3));
-        let c = Document::new("c", t2);
-        let e = Document::new("e", format!("{t1} {}", text('c', 200, 4)));
+        let [w, a, unrelated, c, e] = five();
         let config = Config::default();
-        let all = [&w, &a, &c, &unrelated, &e].map(Clone::clone);
-        let stats = TermStats::from_documents(&all, &config);
+        let stats =
+            TermStats::from_documents(&[&w, &a, &c, &unrelated, &e].map(Clone::clone), &config);
         let index = |extra: &Document, paired: bool| {
             let index = Index::with_stats(config.clone(), stats.clone()).unwrap();
             index.insert(w.clone()).unwrap();
