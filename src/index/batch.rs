@@ -26,9 +26,11 @@
 //! holding the groups' own lock, the groups they touch are formed again
 //! ([`crate::group::Online::regroup`]) and the verdicts read. When another insert
 //! committed between the two phases, the search is checked ([`State::search_stands`]:
-//! nothing it read changed; a keyword over the posting cap stays over it) or runs again under the shared lock (then is checked again),
-//! reusing every verification the first search made (a [`Search`] is its own memo) and
-//! walking only the buckets and postings the documents committed since entered. So an
+//! nothing it read changed; a keyword over the posting cap stays over it) or runs again
+//! under the shared lock (then is checked again), reusing every verification the first
+//! search made (a [`Search`] is its own memo) and the batch's word weights (a frozen
+//! index's), and walking only the buckets and postings the documents committed since
+//! entered. So an
 //! insert's edges are those of a sequential insertion in commit order, while most of
 //! the work runs outside the exclusive lock.
 
