@@ -1191,26 +1191,27 @@ mod tests {
     use super::super::Index;
 
     /// `w` (two stories), `a` (the first), an unrelated `d`, `c` (the second) and `e`
-    /// (the first with another tail).
-    fn five() -> [Document; 5] {
+    /// (the first with another tail), with the default configuration and their
+    /// statistics.
+    fn five() -> ([Document; 5], Config, TermStats) {
         let (t1, t2) = (text('a', 300, 1), text('b', 300, 2));
-        [
+        let docs = [
             Document::new("w", format!("{t1} {t2}")),
             Document::new("a", t1.clone()),
             Document::new("d", text('c', 300, 3)),
             Document::new("c", t2),
             Document::new("e", format!("{t1} {}", text('c', 200, 4))),
-        ]
+        ];
+        let config = Config::default();
+        let stats = TermStats::from_documents(&docs, &config);
+        (docs, config, stats)
     }
 
     /// A plan overtaken by a commit stands when the walks it made are as they would be
     /// now: its candidates are then those of a plan made afresh.
     #[test]
     fn a_plan_stands_only_while_its_walks_are_unchanged() {
-        let [w, a, unrelated, c, e] = five();
-        let config = Config::default();
-        let stats =
-            TermStats::from_documents(&[&w, &a, &c, &unrelated, &e].map(Clone::clone), &config);
+        let ([w, a, unrelated, c, e], config, stats) = five();
         let stands = |extra: &Document| {
             let index = Index::with_stats(config.clone(), stats.clone()).unwrap();
             index.insert(w.clone()).unwrap();
@@ -1278,10 +1279,7 @@ mod tests {
 
     #[test]
     fn a_search_stands_only_while_what_it_read_is_unchanged() {
-        let [w, a, unrelated, c, e] = five();
-        let config = Config::default();
-        let stats =
-            TermStats::from_documents(&[&w, &a, &c, &unrelated, &e].map(Clone::clone), &config);
+        let ([w, a, unrelated, c, e], config, stats) = five();
         let index = |extra: &Document, paired: bool| {
             let index = Index::with_stats(config.clone(), stats.clone()).unwrap();
             index.insert(w.clone()).unwrap();
