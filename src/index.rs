@@ -166,6 +166,22 @@ fn chain(next: &Paged, head: u32) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
+/// The documents of several posting chains through `next`, each chain as [`chain`]
+/// gives it, walked side by side from `(owner, head)` cursors: `f(owner, document)` for
+/// each. A chain is a pointer chase, one cache miss per link with a million documents
+/// held; one step of every chain in turn has the misses of different chains overlap
+/// instead of queuing. The order between chains is not kept.
+fn walk_chains(next: &Paged, cursors: &mut Vec<(usize, u32)>, mut f: impl FnMut(usize, u32)) {
+    cursors.retain(|c| c.1 != NIL);
+    while !cursors.is_empty() {
+        for c in cursors.iter_mut() {
+            f(c.0, c.1 / KW as u32);
+            c.1 = next[c.1 as usize];
+        }
+        cursors.retain(|c| c.1 != NIL);
+    }
+}
+
 /// Takes the link `mine` out of the posting chain of `key` (through `next`).
 fn unlink<K: sharded::ShardKey>(
     postings: &mut Sharded<K, (u32, u32)>,
@@ -1145,9 +1161,18 @@ impl State {
 
     /// Members of an LSH bucket, newest first.
     fn bucket(&self, band: usize, key: u32) -> impl Iterator<Item = u32> + '_ {
+        self.bucket_from(band, self.bucket_head(band, key))
+    }
+
+    /// The newest member of a bucket ([`NIL`] for none).
+    fn bucket_head(&self, band: usize, key: u32) -> u32 {
+        self.tables.heads[band].get(&key).copied().unwrap_or(NIL)
+    }
+
+    /// The members of a bucket of `band` from `d` (its newest member, or one of them) on.
+    fn bucket_from(&self, band: usize, mut d: u32) -> impl Iterator<Item = u32> + '_ {
         let t = &self.tables;
         let bands = t.banding.bands;
-        let mut d = t.heads[band].get(&key).copied().unwrap_or(NIL);
         std::iter::from_fn(move || {
             (d != NIL).then(|| {
                 let here = d;

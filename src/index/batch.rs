@@ -633,6 +633,17 @@ impl State {
                     .map(Doc::New),
             );
         }
+        // Every band's newest member first, the lookups side by side (each a cache miss
+        // with a million documents held: one after another, they would queue).
+        let newest: Vec<u32> = if prev.is_none() {
+            p.bands
+                .iter()
+                .enumerate()
+                .map(|(band, key)| self.bucket_head(band, *key))
+                .collect()
+        } else {
+            Vec::new()
+        };
         for (band, &key) in p.bands.iter().enumerate() {
             // The newest members first, as a bucket is walked: the batch's before `i`,
             // then the held ones.
@@ -663,7 +674,7 @@ impl State {
                     .chain(p.walked.bands[band].iter().copied())
                     .take(room)
                     .collect(),
-                None => self.bucket(band, key).take(room).collect(),
+                None => self.bucket_from(band, newest[band]).take(room).collect(),
             };
             cands.extend(held.iter().map(|&d| Doc::Held(d)));
             walked.bands.push(held);
@@ -700,6 +711,8 @@ impl State {
         ];
         let mut heads: Vec<u32> = Vec::new();
         let mut before: Vec<u32> = Vec::new();
+        // The postings to walk, all keywords' at once: (keyword, head link).
+        let mut cursors: Vec<(usize, u32)> = Vec::new();
         for (k, &t) in batch.lookup[i].iter().enumerate() {
             heads.clear();
             before.clear();
@@ -761,19 +774,25 @@ impl State {
                             held.extend(chain(head).take_while(|&d| d >= p.since));
                         }
                         held.extend_from_slice(&p.walked.keywords[k]);
+                        listed.extend(held.iter().map(|&d| Doc::Held(d)));
                     }
-                    None => {
-                        for &head in &heads {
-                            held.extend(chain(head));
-                        }
-                    }
+                    // Walked below, with the other keywords' postings.
+                    None => cursors.extend(heads.iter().map(|&h| (k, h))),
                 }
-                listed.extend(held.iter().map(|&d| Doc::Held(d)));
                 listed.extend(before.iter().map(|&j| Doc::New(j)));
             }
             walked.keywords.push(held);
             walked.under.push(under);
         }
+        let next = if s == keywords::UNDATED {
+            &self.tables.post_next
+        } else {
+            &self.tables.slice_next
+        };
+        super::walk_chains(next, &mut cursors, |k, d| {
+            walked.keywords[k].push(d);
+            listed.push(Doc::Held(d));
+        });
         listed.sort_unstable();
         let mut out = Vec::new();
         for run in listed.chunk_by(|a, b| a == b) {
@@ -1165,6 +1184,51 @@ mod tests {
     use crate::Document;
     use crate::features::Scratch;
     use crate::progress::NoProgress;
+
+    /// Posting chains walked side by side give each keyword the documents one walk of
+    /// each of its chains gives (the oracle), whatever their lengths.
+    #[test]
+    fn chains_walked_side_by_side_are_the_chains() {
+        use super::super::{NIL, Paged, chain, walk_chains};
+        let n = 4096;
+        let mut next = Paged::filled(n, NIL);
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        // Links in a random order, so that chains interleave through the array.
+        let mut free: Vec<u32> = (0..n as u32).collect();
+        for i in (1..free.len()).rev() {
+            free.swap(i, (rand() % (i as u64 + 1)) as usize);
+        }
+        // Keyword 2 has two chains (two time slices); one chain is empty.
+        let mut heads = Vec::new();
+        for (owner, len) in [(0, 0), (1, 1), (2, 7), (2, 40), (3, 3), (4, 25)] {
+            let mut head = NIL;
+            for _ in 0..len {
+                let l = free.pop().expect("room");
+                next[l as usize] = head;
+                head = l;
+            }
+            heads.push((owner, head));
+        }
+        let mut got: Vec<Vec<u32>> = vec![Vec::new(); 5];
+        let mut cursors = heads.clone();
+        walk_chains(&next, &mut cursors, |k, d| got[k].push(d));
+        let mut want: Vec<Vec<u32>> = vec![Vec::new(); 5];
+        for (owner, head) in heads {
+            want[owner].extend(chain(&next, head));
+        }
+        for (k, (mut g, mut w)) in got.into_iter().zip(want).enumerate() {
+            g.sort_unstable();
+            w.sort_unstable();
+            assert_eq!(g, w, "keyword {k}");
+        }
+        assert!(cursors.is_empty());
+    }
 
     /// `n` words of a vocabulary of its own (`v`), in a pseudo-random order.
     fn text(v: char, n: usize, seed: u64) -> String {
