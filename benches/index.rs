@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash]
 //!                                            [--compact] [--threads T] [--save-every S]
+//!                                            [--alternate A,B [--segment K] [--measure M]]
 //! ```
 //!
 //! Streams the first `N` records of `CORPUS` (default: all) into one [`neardup::Index`]
@@ -21,6 +22,15 @@
 //! saver thread beside the inserts, writing the index to a temporary file each time `S`
 //! more documents are held, and reports each save's duration, the longest insert that
 //! overlapped a save (the pause a save causes) and the peak resident memory.
+//!
+//! `--alternate A,B` measures how inserts scale with threads where the machine's speed
+//! drifts (a shared VM varies by ±15% within minutes, so runs taken one after the other
+//! compare badly). It reads the first `N` documents into memory, fills the index with all
+//! but the last `M` (default a tenth) from the larger thread count, then inserts those
+//! `M` in segments of `K` documents (default 5,000), the two counts taking turns
+//! (A, B, A, …, A). Each B segment is compared with the mean of the A segments either
+//! side of it, taken seconds apart at about the same number held; the bench prints each
+//! segment's rate, each count's median and the median of those ratios, with their range.
 //!
 //! The allocator is the system's, or mimalloc with `--features mimalloc` (the first line
 //! printed says which). mimalloc reuses what was freed before the inserts (the
@@ -60,11 +70,15 @@ struct Args {
     compact: bool,
     threads: usize,
     save_every: usize,
+    /// `--alternate A,B`, with `--segment` and `--measure` (0: a tenth of the documents).
+    alternate: Option<(usize, usize)>,
+    segment: usize,
+    measure: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--compact] [--threads T] [--save-every S]"
+        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--compact] [--threads T] [--save-every S] [--alternate A,B [--segment K] [--measure M]]"
     );
     std::process::exit(2)
 }
@@ -73,6 +87,7 @@ fn parse_args() -> Args {
     let mut corpus = None;
     let (mut docs, mut queries, mut frozen, mut simhash) = (usize::MAX, 10_000, false, false);
     let (mut threads, mut save_every, mut compact) = (0, 0, false);
+    let (mut alternate, mut segment, mut measure) = (None, 5_000, 0);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let number = |v: Option<String>| -> usize {
@@ -88,6 +103,14 @@ fn parse_args() -> Args {
             "--compact" => compact = true,
             "--threads" => threads = number(it.next()),
             "--save-every" => save_every = number(it.next()),
+            "--alternate" => {
+                let v = it.next().unwrap_or_else(|| usage());
+                let (a, b) = v.split_once(',').unwrap_or_else(|| usage());
+                let count = |x: &str| x.parse().ok().filter(|&t| t > 0).unwrap_or_else(|| usage());
+                alternate = Some((count(a), count(b)));
+            }
+            "--segment" => segment = number(it.next()).max(1),
+            "--measure" => measure = number(it.next()),
             "-h" | "--help" => usage(),
             s if s.starts_with('-') => usage(),
             s => corpus = Some(PathBuf::from(s)),
@@ -103,6 +126,9 @@ fn parse_args() -> Args {
         compact,
         threads,
         save_every,
+        alternate,
+        segment,
+        measure,
     }
 }
 
@@ -190,6 +216,10 @@ fn main() {
     } else {
         Index::new(config).expect("valid config")
     };
+    if let Some(counts) = args.alternate {
+        alternating(&args, &index, counts);
+        return;
+    }
     if args.threads > 0 || args.save_every > 0 {
         threaded(&args, &index);
         return;
@@ -370,5 +400,94 @@ fn threaded(args: &Args, index: &Index) {
         rss().saturating_sub(before) as f64 / 1e6,
         rss().saturating_sub(before) as f64 / index.len().max(1) as f64,
         peak_rss() as f64 / 1e6,
+    );
+}
+
+/// Inserts `docs` from `threads` threads; returns the seconds it took.
+fn insert_from(index: &Index, docs: &mut [Option<Document>], threads: usize) -> f64 {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let docs: Vec<Mutex<Option<Document>>> =
+        docs.iter_mut().map(|d| Mutex::new(d.take())).collect();
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = docs.get(i) else { break };
+                    let doc = slot.lock().unwrap().take().expect("each document once");
+                    if let Err(e) = index.insert(doc) {
+                        eprintln!("index bench: {e}");
+                    }
+                }
+            });
+        }
+    });
+    started.elapsed().as_secs_f64()
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => f64::midpoint(v[n / 2 - 1], v[n / 2]),
+    }
+}
+
+/// `--alternate A,B`: the last documents in segments, the two thread counts taking turns.
+fn alternating(args: &Args, index: &Index, (a, b): (usize, usize)) {
+    let mut docs: Vec<Option<Document>> = Vec::new();
+    stream(&args.corpus, |d| {
+        docs.push(Some(d));
+        docs.len() < args.docs
+    });
+    let measure = if args.measure == 0 {
+        docs.len() / 10
+    } else {
+        args.measure.min(docs.len())
+    };
+    // An odd number of segments, so that every B segment has an A segment on each side.
+    let mut segments = (measure / args.segment).max(3);
+    if segments.is_multiple_of(2) {
+        segments -= 1;
+    }
+    let fill = docs.len().saturating_sub(segments * args.segment);
+    let filled = insert_from(index, &mut docs[..fill], a.max(b));
+    println!(
+        "index bench: {} (frozen word statistics): filled with {fill} documents from {} threads in {filled:.1} s",
+        args.corpus.display(),
+        a.max(b)
+    );
+    let mut rates = Vec::with_capacity(segments);
+    for k in 0..segments {
+        let threads = if k % 2 == 0 { a } else { b };
+        let lo = fill + k * args.segment;
+        let held = index.len();
+        let secs = insert_from(index, &mut docs[lo..lo + args.segment], threads);
+        let rate = args.segment as f64 / secs;
+        println!("segment {k:>3}: {threads} threads, {held} held before, {rate:>8.0} documents/s");
+        rates.push(rate);
+    }
+    let of =
+        |parity: usize| -> Vec<f64> { rates.iter().skip(parity).step_by(2).copied().collect() };
+    let (ra, rb) = (of(0), of(1));
+    let ratios: Vec<f64> = (1..segments)
+        .step_by(2)
+        .map(|k| rates[k] / f64::midpoint(rates[k - 1], rates[k + 1]))
+        .collect();
+    let (lo, hi) = ratios
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+    println!(
+        "index bench: {} documents held at the end; {a} threads median {:.0} documents/s, {b} threads median {:.0}; {b}/{a} ratio median {:.2} (each {b}-thread segment against the {a}-thread segments beside it; {} ratios, {lo:.2}-{hi:.2})",
+        index.len(),
+        median(&ra),
+        median(&rb),
+        median(&ratios),
+        ratios.len(),
     );
 }

@@ -4,7 +4,8 @@
 # query latency p50/p99 with N documents held, and resident bytes per document.
 #
 # usage: benches/index.sh [-n DOCS] [-d WORKDIR] [--frozen] [--keep]
-#                         [--compact] [--threads "1 2 4"] [--repeat R]
+#                         [--compact] [--threads "1 2 4"] [--repeat R] [--alternate A,B]
+#                         [--mimalloc]
 #
 #   -n DOCS     documents (default 1000000)
 #   -d WORKDIR  where the corpus goes (default: a new temp dir, removed at the end unless
@@ -15,6 +16,12 @@
 #               thread counts (frozen statistics), R rounds
 #               (default 5) taken in turn, and print each count's median documents/s and
 #               its ratio to the first count's (a shared machine varies from run to run)
+#   --alternate instead: fill the index with all but the last tenth of the DOCS documents,
+#               then insert that tenth in segments of 10,000, A and B threads taking turns
+#               (frozen statistics); each B segment is compared with the A segments
+#               beside it, seconds apart (the bench's --alternate; robust to the drift
+#               of a shared machine's speed)
+#   --mimalloc  build the bench with mimalloc (`--features mimalloc`; README "Allocator")
 #
 # environment: SHARED (default ../shared beside the repo), PYTHON (default python3).
 set -euo pipefail
@@ -28,6 +35,7 @@ KEEP=0
 EXTRA=()
 THREADS=""
 REPEAT=5
+ALTERNATE=
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) DOCS="$2"; shift 2 ;;
@@ -37,7 +45,9 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1; shift ;;
     --threads) THREADS="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --alternate) ALTERNATE="$2"; shift 2 ;;
+    --mimalloc) FEATURES=(--features mimalloc); shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "index.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -55,16 +65,21 @@ if [ ! -s "$c" ]; then
   mv "$c.tmp" "$c"
 fi
 cd "$REPO"
-if [ -z "$THREADS" ]; then
-  cargo bench --bench index -- "$c" "${EXTRA[@]}"
+if [ -n "$ALTERNATE" ]; then
+  cargo bench --bench index "${FEATURES[@]}" -- "$c" --docs "$DOCS" --frozen \
+    --alternate "$ALTERNATE" --segment 10000
   exit 0
 fi
-cargo bench --bench index --no-run
+if [ -z "$THREADS" ]; then
+  cargo bench --bench index "${FEATURES[@]}" -- "$c" "${EXTRA[@]}"
+  exit 0
+fi
+cargo bench --bench index "${FEATURES[@]}" --no-run
 out="$WORK/threads.txt"
 : > "$out"
 for r in $(seq "$REPEAT"); do
   for t in $THREADS; do
-    rate=$(cargo bench -q --bench index -- "$c" --docs "$DOCS" --frozen --threads "$t" 2>/dev/null |
+    rate=$(cargo bench -q --bench index "${FEATURES[@]}" -- "$c" --docs "$DOCS" --frozen --threads "$t" 2>/dev/null |
       sed -n 's/^index bench: .* \([0-9][0-9]*\) documents\/s$/\1/p')
     echo "round $r: $t threads, $rate documents/s" >&2
     echo "$t $rate" >> "$out"
