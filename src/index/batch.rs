@@ -243,13 +243,15 @@ fn candidate_keywords(
 
 /// The held documents one document's search walked to: per band, the bucket members
 /// taken (newest first); per lookup keyword, the documents listing it near in time (none
-/// when over the cap), and whether the keyword was under the cap. A search run again
-/// reads only what was committed since.
+/// when over the cap), whether the keyword was under the cap, and the count held
+/// against the cap (documents held and of the batch before). A search run again reads
+/// only what was committed since.
 #[derive(Debug, Clone, Default)]
 struct Walked {
     bands: Vec<Vec<u32>>,
     keywords: Vec<Vec<u32>>,
     under: Vec<bool>,
+    counts: Vec<u32>,
 }
 
 /// The walk of a search run again: the earlier one's, the number of documents held
@@ -263,12 +265,20 @@ struct Prev<'a> {
 }
 
 /// The bucket keys (band << 32 | key) and keywords of the documents committed since a
-/// search.
+/// search, and those documents (with their time slices), ascending.
 #[derive(Default)]
 struct Fresh {
     bands: crate::weights::KeySet<u64>,
     keywords: crate::weights::KeySet<u32>,
+    docs: Vec<(u32, i32)>,
 }
+
+/// Up to this many documents committed since a search, a search run again takes the new
+/// members of its buckets and postings from those documents rather than from the tables
+/// (the same documents: within an epoch a commit only puts documents at the heads of
+/// chains). Each table lookup is a cache miss with a million documents held; the
+/// documents just committed are in cache.
+const FRESH_FROM_DOCS: usize = 16;
 
 /// What a search found: every pair verified, with its outcome. It is also the memo of a
 /// search run again (see the module docs).
@@ -668,6 +678,16 @@ impl State {
                 {
                     p.walked.bands[band].clone()
                 }
+                Some(p) if p.fresh.docs.len() <= FRESH_FROM_DOCS => p
+                    .fresh
+                    .docs
+                    .iter()
+                    .rev()
+                    .map(|&(d, _)| d)
+                    .filter(|&d| self.slot(d).bands.get(band) == Some(&key))
+                    .chain(p.walked.bands[band].iter().copied())
+                    .take(room)
+                    .collect(),
                 Some(p) => self
                     .bucket(band, key)
                     .take_while(|&d| d >= p.since)
@@ -739,6 +759,36 @@ impl State {
                 }
                 walked.keywords.push(held.clone());
                 walked.under.push(under);
+                walked.counts.push(p.walked.counts[k]);
+                continue;
+            }
+            if let Some(p) = prev
+                && p.fresh.docs.len() <= FRESH_FROM_DOCS
+            {
+                // The documents committed since that list it near in time: those a walk
+                // of its postings would meet first, added to the earlier walk's count.
+                let since: Vec<u32> = p
+                    .fresh
+                    .docs
+                    .iter()
+                    .filter(|&&(d, sl)| {
+                        (s == keywords::UNDATED || near.contains(&sl))
+                            && self.slot(d).keywords.contains(&t)
+                    })
+                    .map(|&(d, _)| d)
+                    .collect();
+                let count = p.walked.counts[k] as usize + since.len();
+                let under = count <= params.max_postings;
+                let mut held = Vec::new();
+                if under {
+                    held = since;
+                    held.extend_from_slice(&p.walked.keywords[k]);
+                    listed.extend(held.iter().map(|&d| Doc::Held(d)));
+                    listed.extend(before.iter().map(|&j| Doc::New(j)));
+                }
+                walked.keywords.push(held);
+                walked.under.push(under);
+                walked.counts.push(count as u32);
                 continue;
             }
             let mut count = 0usize;
@@ -783,6 +833,7 @@ impl State {
             }
             walked.keywords.push(held);
             walked.under.push(under);
+            walked.counts.push((count + before.len()) as u32);
         }
         let next = if s == keywords::UNDATED {
             &self.tables.post_next
@@ -982,6 +1033,8 @@ impl State {
         let mut fresh = Fresh::default();
         for d in since as usize..self.slots.len() {
             if let Some(slot) = &self.slots[d] {
+                let slice = keywords::time_slice(slot.timestamp, self.tables.window_days);
+                fresh.docs.push((d as u32, slice));
                 fresh.bands.extend(
                     slot.bands
                         .iter()
@@ -1339,6 +1392,88 @@ mod tests {
         let afresh: Vec<Doc> = state.plan(&config, &batch, None).candidates().collect();
         assert_eq!(plan.candidates().collect::<Vec<_>>(), afresh);
         assert!(state.plan_stands(&config, &batch, &mut plan));
+    }
+
+    /// A walk made again after other commits (from the documents committed since, or
+    /// from the tables past [`FRESH_FROM_DOCS`] of them) equals a walk made afresh (the
+    /// oracle): the same candidates, and per keyword the same documents, cap and count.
+    #[test]
+    fn a_walk_made_again_is_a_walk_made_afresh() {
+        let zz = " zyzzyva";
+        let cap = KeywordParams::default().max_postings;
+        // Versions of one story: the same 120 words, another tail each.
+        let story = |k: u64| text('a', 120, 0) + " " + &text('b', 40, 100 + k);
+        let doc = Document::new("d", story(0) + zz);
+        // Documents listing the shared rare word, up to one below the cap.
+        let fillers: Vec<Document> = (0..cap - 2)
+            .map(|k| Document::new(format!("f{k}"), text('f', 60, 10 + k as u64) + zz))
+            .collect();
+        let config = Config::default();
+        let stats = TermStats::from_documents(&[doc.clone(), fillers[0].clone()], &config);
+        // After the search: versions of the story (buckets, keywords), documents with
+        // the rare word (its posting crosses the cap) and others; dated or not, and when
+        // dated, some outside the rewrite window (they count for no cap).
+        let rounds = [1usize, 2, 3, 5, 8, 16, 17, 24];
+        for (round, (extra, dated)) in rounds
+            .into_iter()
+            .flat_map(|n| [(n, false), (n, true)])
+            .enumerate()
+        {
+            let day = |d: Document, days: i64| {
+                if dated {
+                    d.with_timestamp(days * 86_400)
+                } else {
+                    d
+                }
+            };
+            let index = Index::with_stats(config.clone(), stats.clone()).unwrap();
+            for f in &fillers {
+                index.insert(day(f.clone(), 0)).unwrap();
+            }
+            index
+                .insert(day(Document::new("old", story(1) + zz), 0))
+                .unwrap();
+            let (batch, search) = search_now(&index, day(doc.clone(), 0));
+            // `cap - 1` documents near in time list the rare word at the search.
+            let mut listing = cap - 1;
+            for k in 0..extra {
+                let far = dated && k % 2 == 1;
+                let text = match k % 3 {
+                    0 => story(2 + k as u64),
+                    1 => {
+                        listing += usize::from(!far);
+                        text('f', 60, 1000 + k as u64) + zz
+                    }
+                    _ => text('g', 80, 2000 + k as u64),
+                };
+                let d = Document::new(format!("x{k}"), text);
+                index.insert(day(d, if far { 30 } else { 0 })).unwrap();
+            }
+            let state = index.state();
+            let again = state.plan(&config, &batch, Some(&search));
+            let afresh = state.plan(&config, &batch, None);
+            let what = format!("round {round}: {extra} committed since, dated {dated}");
+            assert_eq!(
+                again.candidates().collect::<Vec<_>>(),
+                afresh.candidates().collect::<Vec<_>>(),
+                "{what}"
+            );
+            let (a, f) = (&again.cands[0].2, &afresh.cands[0].2);
+            assert_eq!((&a.under, &a.counts), (&f.under, &f.counts), "{what}");
+            let sorted = |w: &Walked| -> Vec<Vec<u32>> {
+                w.keywords
+                    .iter()
+                    .chain(&w.bands)
+                    .map(|l| {
+                        let mut l = l.clone();
+                        l.sort_unstable();
+                        l
+                    })
+                    .collect()
+            };
+            assert_eq!(sorted(a), sorted(f), "{what}");
+            assert_eq!(a.under.contains(&false), listing > cap, "{what}: the cap");
+        }
     }
 
     #[test]
