@@ -30,7 +30,7 @@
 //! under the shared lock (then is checked again), reusing every verification the first
 //! search made (a [`Search`] is its own memo) and the batch's word weights (a frozen
 //! index's), and walking only the buckets and postings the documents committed since
-//! entered. So an
+//! entered (their new members are those documents: [`FRESH_FROM_DOCS`]). So an
 //! insert's edges are those of a sequential insertion in commit order, while most of
 //! the work runs outside the exclusive lock.
 
