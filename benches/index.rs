@@ -451,15 +451,26 @@ fn alternating(args: &Args, index: &Index, (a, b): (usize, usize)) {
         args.measure.min(docs.len())
     };
     // An odd number of segments, so that every B segment has an A segment on each side.
-    let mut segments = (measure / args.segment).max(3);
+    let mut segments = (measure / args.segment)
+        .max(3)
+        .min(docs.len() / args.segment);
     if segments.is_multiple_of(2) {
         segments -= 1;
+    }
+    if segments < 3 {
+        eprintln!(
+            "index bench: --alternate needs three segments of {} documents; the corpus gave {}",
+            args.segment,
+            docs.len()
+        );
+        std::process::exit(2)
     }
     let fill = docs.len().saturating_sub(segments * args.segment);
     let filled = insert_from(index, &mut docs[..fill], a.max(b));
     println!(
-        "index bench: {} (frozen word statistics): filled with {fill} documents from {} threads in {filled:.1} s",
+        "index bench: {} ({} word statistics): filled with {fill} documents from {} threads in {filled:.1} s",
         args.corpus.display(),
+        if args.frozen { "frozen" } else { "online" },
         a.max(b)
     );
     let mut rates = Vec::with_capacity(segments);
