@@ -243,15 +243,29 @@ fn candidate_keywords(
 
 /// The held documents one document's search walked to: per band, the bucket members
 /// taken (newest first); per lookup keyword, the documents listing it near in time (none
-/// when over the cap), whether the keyword was under the cap, and the count held
-/// against the cap (documents held and of the batch before). A search run again reads
-/// only what was committed since.
+/// when over the cap) and the count held against the cap (documents held and of the
+/// batch before). A search run again reads only what was committed since.
 #[derive(Debug, Clone, Default)]
 struct Walked {
     bands: Vec<Vec<u32>>,
     keywords: Vec<Vec<u32>>,
-    under: Vec<bool>,
     counts: Vec<u32>,
+}
+
+impl Walked {
+    /// Whether the `k`-th lookup keyword was under the posting cap.
+    fn under(&self, k: usize) -> Option<bool> {
+        let cap = KeywordParams::default().max_postings;
+        self.counts.get(k).map(|&c| c as usize <= cap)
+    }
+
+    /// Whether each lookup keyword was under the posting cap.
+    #[cfg(test)]
+    fn unders(&self) -> Vec<bool> {
+        (0..self.counts.len())
+            .filter_map(|k| self.under(k))
+            .collect()
+    }
 }
 
 /// The walk of a search run again: the earlier one's, the number of documents held
@@ -752,13 +766,12 @@ impl State {
                 && !p.fresh.keywords.contains(&t)
             {
                 // No document committed since lists it: as the earlier walk found.
-                let (held, under) = (&p.walked.keywords[k], p.walked.under[k]);
-                if under {
+                let held = &p.walked.keywords[k];
+                if p.walked.under(k) == Some(true) {
                     listed.extend(held.iter().map(|&d| Doc::Held(d)));
                     listed.extend(before.iter().map(|&j| Doc::New(j)));
                 }
                 walked.keywords.push(held.clone());
-                walked.under.push(under);
                 walked.counts.push(p.walked.counts[k]);
                 continue;
             }
@@ -787,7 +800,6 @@ impl State {
                     listed.extend(before.iter().map(|&j| Doc::New(j)));
                 }
                 walked.keywords.push(held);
-                walked.under.push(under);
                 walked.counts.push(count as u32);
                 continue;
             }
@@ -832,7 +844,6 @@ impl State {
                 listed.extend(before.iter().map(|&j| Doc::New(j)));
             }
             walked.keywords.push(held);
-            walked.under.push(under);
             walked.counts.push((count + before.len()) as u32);
         }
         let next = if s == keywords::UNDATED {
@@ -1007,8 +1018,8 @@ impl State {
         // it changes no walk.
         let over_cap = |i: usize, k: usize| {
             walked(i)
-                .and_then(|w| w.under.get(k))
-                .is_some_and(|&under| !under)
+                .and_then(|w| w.under(k))
+                .is_some_and(|under| !under)
         };
         (since..self.slots.len()).all(|d| {
             let Some(slot) = &self.slots[d] else {
@@ -1383,7 +1394,7 @@ mod tests {
         let mut plan = index.state().plan(&config, &batch, None);
         let walk = &plan.cands[0].2;
         assert_eq!(
-            walk.under,
+            walk.unders(),
             vec![false],
             "the shared word is a's one keyword, over the cap"
         );
@@ -1459,7 +1470,7 @@ mod tests {
                 "{what}"
             );
             let (a, f) = (&again.cands[0].2, &afresh.cands[0].2);
-            assert_eq!((&a.under, &a.counts), (&f.under, &f.counts), "{what}");
+            assert_eq!((a.unders(), &a.counts), (f.unders(), &f.counts), "{what}");
             let sorted = |w: &Walked| -> Vec<Vec<u32>> {
                 w.keywords
                     .iter()
@@ -1472,7 +1483,11 @@ mod tests {
                     .collect()
             };
             assert_eq!(sorted(a), sorted(f), "{what}");
-            assert_eq!(a.under.contains(&false), listing > cap, "{what}: the cap");
+            assert_eq!(
+                a.unders().contains(&false),
+                listing > cap,
+                "{what}: the cap"
+            );
         }
     }
 
