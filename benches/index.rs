@@ -3,7 +3,8 @@
 //! ```text
 //! cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash]
 //!                                            [--compact] [--threads T] [--save-every S]
-//!                                            [--alternate A,B [--segment K] [--measure M]]
+//!                                            [--alternate A,B [--segment K] [--measure M]
+//!                                             [--independent]]
 //! ```
 //!
 //! Streams the first `N` records of `CORPUS` (default: all) into one [`neardup::Index`]
@@ -31,6 +32,11 @@
 //! (A, B, A, …, A). Each B segment is compared with the mean of the A segments either
 //! side of it, taken seconds apart at about the same number held; the bench prints each
 //! segment's rate, each count's median and the median of those ratios, with their range.
+//! `--independent` runs the same inserts with nothing shared: as many indexes as the
+//! larger count, each given every document, each from one thread at a time (with fewer
+//! threads, a thread inserts a segment into its indexes one after the other). Its ratio
+//! is what the machine gives this work when no lock, table or cache line is shared: the
+//! ceiling for the shared index's ratio (a VM's cores may share more than they show).
 //!
 //! The allocator is the system's, or mimalloc with `--features mimalloc` (the first line
 //! printed says which). mimalloc reuses what was freed before the inserts (the
@@ -70,15 +76,16 @@ struct Args {
     compact: bool,
     threads: usize,
     save_every: usize,
-    /// `--alternate A,B`, with `--segment` and `--measure` (0: a tenth of the documents).
-    alternate: Option<(usize, usize)>,
+    /// `--alternate A,B`, with `--segment` and `--measure` (0: a tenth of the documents),
+    /// and whether `--independent` was given.
+    alternate: Option<((usize, usize), bool)>,
     segment: usize,
     measure: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--compact] [--threads T] [--save-every S] [--alternate A,B [--segment K] [--measure M]]"
+        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--compact] [--threads T] [--save-every S] [--alternate A,B [--segment K] [--measure M] [--independent]]"
     );
     std::process::exit(2)
 }
@@ -87,7 +94,7 @@ fn parse_args() -> Args {
     let mut corpus = None;
     let (mut docs, mut queries, mut frozen, mut simhash) = (usize::MAX, 10_000, false, false);
     let (mut threads, mut save_every, mut compact) = (0, 0, false);
-    let (mut alternate, mut segment, mut measure) = (None, 5_000, 0);
+    let (mut alternate, mut segment, mut measure, mut independent) = (None, 5_000, 0, false);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let number = |v: Option<String>| -> usize {
@@ -111,6 +118,7 @@ fn parse_args() -> Args {
             }
             "--segment" => segment = number(it.next()).max(1),
             "--measure" => measure = number(it.next()),
+            "--independent" => independent = true,
             "-h" | "--help" => usage(),
             s if s.starts_with('-') => usage(),
             s => corpus = Some(PathBuf::from(s)),
@@ -126,7 +134,7 @@ fn parse_args() -> Args {
         compact,
         threads,
         save_every,
-        alternate,
+        alternate: alternate.map(|counts| (counts, independent)),
         segment,
         measure,
     }
@@ -204,22 +212,31 @@ fn main() {
         config = config.footprint(Footprint::Compact);
     }
     let config = config.build().expect("valid configuration");
-    let index = if args.frozen {
+    let stats = args.frozen.then(|| {
         let mut docs = Vec::new();
         stream(&args.corpus, |d| {
             docs.push(d);
             docs.len() < args.docs
         });
-        let stats = TermStats::from_documents(&docs, &config);
-        drop(docs);
-        Index::with_stats(config, stats).expect("valid config")
-    } else {
-        Index::new(config).expect("valid config")
+        TermStats::from_documents(&docs, &config)
+    });
+    let new_index = || match &stats {
+        Some(stats) => Index::with_stats(config.clone(), stats.clone()).expect("valid config"),
+        None => Index::new(config.clone()).expect("valid config"),
     };
-    if let Some(counts) = args.alternate {
-        alternating(&args, &index, counts);
+    if let Some((counts, independent)) = args.alternate {
+        let n = if independent {
+            counts.0.max(counts.1)
+        } else {
+            1
+        };
+        let indexes: Vec<Index> = (0..n).map(|_| new_index()).collect();
+        drop(stats);
+        alternating(&args, &indexes, counts);
         return;
     }
+    let index = new_index();
+    drop(stats);
     if args.threads > 0 || args.save_every > 0 {
         threaded(&args, &index);
         return;
@@ -428,6 +445,38 @@ fn insert_from(index: &Index, docs: &mut [Option<Document>], threads: usize) -> 
     started.elapsed().as_secs_f64()
 }
 
+/// One thread's indexes, each with its copy of the documents.
+type Share<'a> = Vec<(&'a Index, &'a mut [Option<Document>])>;
+
+/// Inserts `range` of the documents into each index from its own copy of them; returns
+/// the seconds it took. One index is shared by `threads` threads; several are shared
+/// out, thread `j` inserting into indexes `j`, `j + threads`, … one after the other.
+fn insert_into(
+    indexes: &[Index],
+    copies: &mut [Vec<Option<Document>>],
+    range: std::ops::Range<usize>,
+    threads: usize,
+) -> f64 {
+    if let [index] = indexes {
+        return insert_from(index, &mut copies[0][range], threads);
+    }
+    let mut shares: Vec<Share<'_>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, (index, docs)) in indexes.iter().zip(copies.iter_mut()).enumerate() {
+        shares[i % threads].push((index, &mut docs[range.clone()]));
+    }
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for share in shares {
+            s.spawn(move || {
+                for (index, docs) in share {
+                    insert_from(index, docs, 1);
+                }
+            });
+        }
+    });
+    started.elapsed().as_secs_f64()
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
@@ -438,8 +487,14 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-/// `--alternate A,B`: the last documents in segments, the two thread counts taking turns.
-fn alternating(args: &Args, index: &Index, (a, b): (usize, usize)) {
+/// `--alternate A,B`: the last documents in segments, the two thread counts taking turns,
+/// into one shared index or (`--independent`) into one index per thread.
+fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
+    let n = indexes.len();
+    if n > 1 && !(n.is_multiple_of(a) && n.is_multiple_of(b)) {
+        eprintln!("index bench: --independent needs each thread count to divide the larger");
+        std::process::exit(2)
+    }
     let mut docs: Vec<Option<Document>> = Vec::new();
     stream(&args.corpus, |d| {
         docs.push(Some(d));
@@ -466,20 +521,28 @@ fn alternating(args: &Args, index: &Index, (a, b): (usize, usize)) {
         std::process::exit(2)
     }
     let fill = docs.len().saturating_sub(segments * args.segment);
-    let filled = insert_from(index, &mut docs[..fill], a.max(b));
+    // Each index its own copy of every document.
+    let mut copies: Vec<Vec<Option<Document>>> = (1..n).map(|_| docs.clone()).collect();
+    copies.insert(0, docs);
+    let filled = insert_into(indexes, &mut copies, 0..fill, n.max(a.max(b)));
     println!(
-        "index bench: {} ({} word statistics): filled with {fill} documents from {} threads in {filled:.1} s",
+        "index bench: {} ({} word statistics): filled {} with {fill} documents from {} threads in {filled:.1} s",
         args.corpus.display(),
         if args.frozen { "frozen" } else { "online" },
-        a.max(b)
+        if n == 1 {
+            "the index".to_string()
+        } else {
+            format!("{n} independent indexes, each")
+        },
+        n.max(a.max(b)),
     );
     let mut rates = Vec::with_capacity(segments);
     for k in 0..segments {
         let threads = if k % 2 == 0 { a } else { b };
         let lo = fill + k * args.segment;
-        let held = index.len();
-        let secs = insert_from(index, &mut docs[lo..lo + args.segment], threads);
-        let rate = args.segment as f64 / secs;
+        let held = indexes[0].len();
+        let secs = insert_into(indexes, &mut copies, lo..lo + args.segment, threads);
+        let rate = (n * args.segment) as f64 / secs;
         println!("segment {k:>3}: {threads} threads, {held} held before, {rate:>8.0} documents/s");
         rates.push(rate);
     }
@@ -494,8 +557,13 @@ fn alternating(args: &Args, index: &Index, (a, b): (usize, usize)) {
         .iter()
         .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
     println!(
-        "index bench: {} documents held at the end; {a} threads median {:.0} documents/s, {b} threads median {:.0}; {b}/{a} ratio median {:.2} (each {b}-thread segment against the {a}-thread segments beside it; {} ratios, {lo:.2}-{hi:.2})",
-        index.len(),
+        "index bench: {} documents held at the end{}; {a} threads median {:.0} documents/s, {b} threads median {:.0}; {b}/{a} ratio median {:.2} (each {b}-thread segment against the {a}-thread segments beside it; {} ratios, {lo:.2}-{hi:.2})",
+        indexes[0].len(),
+        if n == 1 {
+            String::new()
+        } else {
+            format!(" by each of {n} independent indexes")
+        },
         median(&ra),
         median(&rb),
         median(&ratios),

@@ -5,7 +5,7 @@
 #
 # usage: benches/index.sh [-n DOCS] [-d WORKDIR] [--frozen] [--keep]
 #                         [--compact] [--threads "1 2 4"] [--repeat R] [--alternate A,B]
-#                         [--mimalloc]
+#                         [--independent] [--mimalloc]
 #
 #   -n DOCS     documents (default 1000000)
 #   -d WORKDIR  where the corpus goes (default: a new temp dir, removed at the end unless
@@ -21,6 +21,9 @@
 #               (frozen statistics); each B segment is compared with the A segments
 #               beside it, seconds apart (the bench's --alternate; robust to the drift
 #               of a shared machine's speed)
+#   --independent with --alternate: the same inserts into one index per thread, nothing
+#               shared (each index given every document): the machine's ceiling for the
+#               shared index's ratio
 #   --mimalloc  build the bench with mimalloc (`--features mimalloc`; README "Allocator")
 #
 # environment: SHARED (default ../shared beside the repo), PYTHON (default python3).
@@ -42,12 +45,13 @@ while [ $# -gt 0 ]; do
     -d) WORK="$2"; shift 2 ;;
     --frozen) EXTRA+=(--frozen); shift ;;
     --compact) EXTRA+=(--compact); shift ;;
+    --independent) EXTRA+=(--independent); shift ;;
     --keep) KEEP=1; shift ;;
     --threads) THREADS="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
     --alternate) ALTERNATE="$2"; shift 2 ;;
     --mimalloc) FEATURES=(--features mimalloc); shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "index.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -67,7 +71,7 @@ fi
 cd "$REPO"
 if [ -n "$ALTERNATE" ]; then
   cargo bench --bench index "${FEATURES[@]}" -- "$c" --docs "$DOCS" --frozen \
-    --alternate "$ALTERNATE" --segment 10000
+    --alternate "$ALTERNATE" --segment 10000 "${EXTRA[@]}"
   exit 0
 fi
 if [ -z "$THREADS" ]; then
