@@ -158,6 +158,55 @@ fn normalize_shingle(b: Bencher) {
     });
 }
 
+/// Normalising alone, by script: ASCII text; Latin text with typographic quotes, dashes
+/// and accented letters (most web news); Arabic-script text (Urdu news). Made-up words
+/// of about 300 per document, as [`corpus`].
+#[divan::bench(args = ["ascii", "typographic", "arabic"])]
+fn normalize(b: Bencher, script: &str) {
+    use neardup::normalize::normalize_into;
+    let mut state = 0x8765_4321_u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    let letters: Vec<char> = match script {
+        "arabic" => ('\u{0627}'..='\u{064A}')
+            .chain(['\u{06CC}', '\u{06A9}', '\u{06BE}'])
+            .collect(),
+        _ => ('a'..='z').collect(),
+    };
+    let texts: Vec<String> = (0..200)
+        .map(|_| {
+            let mut text = String::new();
+            for i in 0..300 {
+                let word: String = (0..3 + next() % 5)
+                    .map(|_| letters[next() % letters.len()])
+                    .collect();
+                match (script, i % 25) {
+                    ("typographic", 0) => text.push_str(&format!("\u{201c}{word}\u{201d} ")),
+                    ("typographic", 7) => {
+                        text.push_str(&format!("caf\u{e9} \u{2014} {word}\u{2019}s "))
+                    }
+                    _ => text.push_str(&format!("{word} ")),
+                }
+            }
+            text
+        })
+        .collect();
+    let mut norm = String::new();
+    b.counter(divan::counter::BytesCount::new(
+        texts.iter().map(String::len).sum::<usize>(),
+    ))
+    .bench_local(|| {
+        for t in &texts {
+            normalize_into(t, &mut norm);
+            black_box(&norm);
+        }
+    });
+}
+
 /// Grouping verified edges (copy components, then pivots in rank order), with rewrites
 /// and without (`--no-rewrites`: connected components).
 #[divan::bench(args = [true, false])]
