@@ -1,6 +1,7 @@
 //! Rarity weights: document frequencies of words learned from the corpus being
 //! processed, and the inverse-document-frequency weight derived from them.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -168,15 +169,60 @@ impl TermStats {
     /// the more it counts.
     #[must_use]
     pub fn idf(&self, term: u32) -> f32 {
-        let n = f64::from(self.docs) + 1.0;
-        let df = f64::from(self.df(term)) + 1.0;
-        ((n / df).ln() + 1.0) as f32
+        smoothed_idf(self.docs, self.df(term))
     }
+}
+
+/// `ln((docs + 1) / (df + 1)) + 1`, remembered per thread by the two counts: the
+/// logarithm costs more than a look in a small table, and verifying a document's
+/// candidates (one story's versions) asks for the same words' weights again and again.
+/// A pure function of its arguments, so the table never goes stale.
+fn smoothed_idf(docs: u32, df: u32) -> f32 {
+    const BITS: u32 = 12;
+    // Every entry starts as the true value for no documents and no occurrences (1.0).
+    thread_local! {
+        static MEMO: Box<[Cell<(u64, f32)>]> =
+            (0..1 << BITS).map(|_| Cell::new((0, 1.0))).collect();
+    }
+    let key = (u64::from(docs) << 32) | u64::from(df);
+    let at = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - BITS)) as usize;
+    MEMO.with(|memo| {
+        let (k, idf) = memo[at].get();
+        if k == key {
+            return idf;
+        }
+        let idf = (((f64::from(docs) + 1.0) / (f64::from(df) + 1.0)).ln() + 1.0) as f32;
+        memo[at].set((key, idf));
+        idf
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A remembered weight is the formula's, bit for bit, whatever was asked before:
+    /// counts drawn from a small range, so that pairs repeat and share table entries.
+    #[test]
+    fn remembered_idf_is_the_formula() {
+        let formula = |docs: u32, df: u32| {
+            (((f64::from(docs) + 1.0) / (f64::from(df) + 1.0)).ln() + 1.0) as f32
+        };
+        assert_eq!(smoothed_idf(0, 0).to_bits(), formula(0, 0).to_bits());
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let docs = [0, 1, 3, 999_999, u32::MAX][(x % 5) as usize];
+            let df = ((x >> 8) % 20_000) as u32;
+            assert_eq!(
+                smoothed_idf(docs, df).to_bits(),
+                formula(docs, df).to_bits(),
+                "docs {docs}, df {df}"
+            );
+        }
+    }
 
     fn feat(terms: &[u32], title: &[u32]) -> Features {
         Features {
