@@ -158,12 +158,12 @@ fn normalize_shingle(b: Bencher) {
     });
 }
 
-/// Normalising alone, by script: ASCII text; Latin text with typographic quotes, dashes
-/// and accented letters (most web news); Arabic-script text (Urdu news). Made-up words
-/// of about 300 per document, as [`corpus`].
+/// Normalising and splitting into words, by script: ASCII text; Latin text with
+/// typographic quotes, dashes and accented letters (most web news); Arabic-script text
+/// (Urdu news). Made-up words of about 300 per document, as [`corpus`].
 #[divan::bench(args = ["ascii", "typographic", "arabic"])]
-fn normalize(b: Bencher, script: &str) {
-    use neardup::normalize::normalize_into;
+fn normalize_words(b: Bencher, script: &str) {
+    use neardup::normalize::{normalize_into, words};
     let mut state = 0x8765_4321_u64;
     let mut next = move || {
         state = state
@@ -184,12 +184,13 @@ fn normalize(b: Bencher, script: &str) {
                 let word: String = (0..3 + next() % 5)
                     .map(|_| letters[next() % letters.len()])
                     .collect();
-                match (script, i % 25) {
-                    ("typographic", 0) => text.push_str(&format!("\u{201c}{word}\u{201d} ")),
-                    ("typographic", 7) => {
-                        text.push_str(&format!("caf\u{e9} \u{2014} {word}\u{2019}s "))
-                    }
-                    _ => text.push_str(&format!("{word} ")),
+                let (before, after) = match (script, i % 25) {
+                    ("typographic", 0) => ("\u{201c}", "\u{201d}"),
+                    ("typographic", 7) => ("caf\u{e9} \u{2014} ", "\u{2019}s"),
+                    _ => ("", ""),
+                };
+                for part in [before, word.as_str(), after, " "] {
+                    text.push_str(part);
                 }
             }
             text
@@ -202,7 +203,7 @@ fn normalize(b: Bencher, script: &str) {
     .bench_local(|| {
         for t in &texts {
             normalize_into(t, &mut norm);
-            black_box(&norm);
+            black_box(words(&norm).count());
         }
     });
 }

@@ -35,6 +35,12 @@ pub fn normalize_into(text: &str, out: &mut String) {
 /// saves (`cargo bench --bench pipeline -- normalize`), so such text goes to the
 /// normaliser straight away.
 fn is_nfkc_already(text: &str) -> bool {
+    mostly_ascii(text) && is_nfkc_quick(text.chars()) == IsNormalized::Yes
+}
+
+/// Whether at most a quarter of the bytes of `text` are outside ASCII: text where the
+/// ASCII fast paths pay for looking at each character twice.
+fn mostly_ascii(text: &str) -> bool {
     // Counted in blocks, so that text of another script stops at its first block.
     let (limit, mut other) = (text.len() / 4, 0);
     for block in text.as_bytes().chunks(64) {
@@ -43,7 +49,7 @@ fn is_nfkc_already(text: &str) -> bool {
             return false;
         }
     }
-    is_nfkc_quick(text.chars()) == IsNormalized::Yes
+    true
 }
 
 /// Appends the NFKC characters `chars` to `out`, folded and lower-cased.
@@ -92,13 +98,17 @@ fn fold_char(c: char) -> Option<char> {
 /// punctuation and white space are dropped; `u.s`, `3.5` and `1,000` stay one word.
 ///
 /// Exactly the words of [`UnicodeSegmentation::unicode_words`]; ASCII text takes a
-/// faster byte scanner that implements the same rules (see [`AsciiWords`]).
+/// faster byte scanner that implements the same rules (see [`AsciiWords`]), and so do
+/// the ASCII stretches of mostly ASCII text (see [`MixedWords`]).
 #[must_use]
 pub fn words(normalized: &str) -> Words<'_> {
     if normalized.is_ascii() {
-        Words::Ascii(AsciiWords {
-            text: normalized,
-            pos: 0,
+        Words::Ascii(AsciiWords::new(normalized))
+    } else if mostly_ascii(normalized) {
+        Words::Mixed(MixedWords {
+            rest: normalized,
+            ascii: AsciiWords::new(""),
+            unicode: None,
         })
     } else {
         Words::Unicode(normalized.unicode_words())
@@ -110,6 +120,8 @@ pub fn words(normalized: &str) -> Words<'_> {
 pub enum Words<'a> {
     /// Pure ASCII text: the byte scanner.
     Ascii(AsciiWords<'a>),
+    /// Mostly ASCII text: the byte scanner, and the full segmenter where it must.
+    Mixed(MixedWords<'a>),
     /// Anything else: the full UAX #29 segmenter.
     Unicode(unicode_segmentation::UnicodeWords<'a>),
 }
@@ -121,7 +133,60 @@ impl<'a> Iterator for Words<'a> {
     fn next(&mut self) -> Option<&'a str> {
         match self {
             Words::Ascii(w) => w.next(),
+            Words::Mixed(w) => w.next(),
             Words::Unicode(w) => unicode_next(w),
+        }
+    }
+}
+
+/// The [`words`] of mostly ASCII text: its stretches of ASCII words by the byte scanner,
+/// the words holding other characters by the full segmenter.
+///
+/// The text is cut at ASCII spaces. No word holds a space, and where words start after a
+/// space never depends on what comes before it: UAX #29 breaks on both sides of a space,
+/// but between two spaces (`WB3d`) and before the marks that attach to it (`WB4`), and
+/// neither makes a word. So the words of the pieces are the words of the text
+/// (test `mixed_text_has_the_segmenters_words`).
+#[derive(Debug)]
+pub struct MixedWords<'a> {
+    /// The text not yet cut into pieces.
+    rest: &'a str,
+    /// The words of the current ASCII piece.
+    ascii: AsciiWords<'a>,
+    /// The words of the current piece that holds other characters.
+    unicode: Option<unicode_segmentation::UnicodeWords<'a>>,
+}
+
+impl<'a> Iterator for MixedWords<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        loop {
+            if let Some(w) = self.ascii.next() {
+                return Some(w);
+            }
+            if let Some(w) = self.unicode.as_mut().and_then(unicode_next) {
+                return Some(w);
+            }
+            if self.rest.is_empty() {
+                return None;
+            }
+            // The ASCII words before the first other character, up to the space before
+            // its word; then that word, up to the next space.
+            let rest = self.rest;
+            let Some(other) = rest.bytes().position(|b| !b.is_ascii()) else {
+                self.ascii = AsciiWords::new(rest);
+                self.rest = "";
+                continue;
+            };
+            if let Some(space) = rest[..other].rfind(' ') {
+                self.ascii = AsciiWords::new(&rest[..space]);
+                self.rest = &rest[space + 1..];
+            } else {
+                let end = rest[other..].find(' ').map_or(rest.len(), |e| other + e);
+                self.unicode = Some(rest[..end].unicode_words());
+                self.rest = rest.get(end + 1..).unwrap_or("");
+            }
         }
     }
 }
@@ -182,6 +247,12 @@ static ASCII_CLASS: [u8; 256] = {
 pub struct AsciiWords<'a> {
     text: &'a str,
     pos: usize,
+}
+
+impl<'a> AsciiWords<'a> {
+    fn new(text: &'a str) -> Self {
+        AsciiWords { text, pos: 0 }
+    }
 }
 
 impl<'a> Iterator for AsciiWords<'a> {
@@ -307,6 +378,68 @@ mod tests {
         assert!(
             skipped > 1000 && not > 1000,
             "both ways taken: {skipped} / {not}"
+        );
+    }
+
+    /// The words of mostly ASCII text, cut at its spaces, are the full segmenter's (the
+    /// oracle): random strings of ASCII words and punctuation, spaces, line breaks, and
+    /// the characters that attach or join across them (combining marks, a format
+    /// character, a zero-width joiner, emoji, regional indicators, typographic quotes,
+    /// accented, Hebrew and Katakana letters, a no-break space).
+    #[test]
+    fn mixed_text_has_the_segmenters_words() {
+        const PARTS: [&str; 24] = [
+            "word",
+            "U.S",
+            "3.5",
+            "1,000",
+            "it's",
+            "a:b",
+            "_",
+            " ",
+            "  ",
+            "\n",
+            ". ",
+            "9;9",
+            "\u{301}",
+            "\u{ad}",
+            "\u{200d}",
+            "\u{1f600}",
+            "\u{1f1eb}\u{1f1f7}",
+            "\u{2019}",
+            "\u{201c}",
+            "caf\u{e9}",
+            "\u{5d0}\"\u{5d1}",
+            "\u{30ab}\u{30bf}",
+            "\u{a0}",
+            "\u{1f1e9}",
+        ];
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut mixed, mut not) = (0, 0);
+        for _ in 0..50_000 {
+            let mut t = String::new();
+            for _ in 0..=next() % 12 {
+                t.push_str(PARTS[(next() % 24) as usize]);
+                if next() % 3 == 0 {
+                    t.push_str(" plain words ");
+                }
+            }
+            match words(&t) {
+                Words::Mixed(_) => mixed += 1,
+                _ => not += 1,
+            }
+            let oracle: Vec<&str> = t.unicode_words().collect();
+            assert_eq!(words(&t).collect::<Vec<_>>(), oracle, "{t:?}");
+        }
+        assert!(
+            mixed > 5000 && not > 5000,
+            "both ways taken: {mixed} / {not}"
         );
     }
 
