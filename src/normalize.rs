@@ -32,7 +32,7 @@ pub fn normalize_into(text: &str, out: &mut String) {
 /// is: ASCII with typographic quotes, dashes and some accented letters. The quick check
 /// (UAX #15) says "yes" only when `nfkc()` would give the text back, but it looks up
 /// every other character; where most are (Arabic script, say), it costs more than it
-/// saves (`cargo bench --bench pipeline -- normalize`), so such text goes to the
+/// saves (`cargo bench --bench pipeline -- normalize_words`), so such text goes to the
 /// normaliser straight away.
 fn is_nfkc_already(text: &str) -> bool {
     mostly_ascii(text) && is_nfkc_quick(text.chars()) == IsNormalized::Yes
@@ -320,6 +320,17 @@ mod tests {
         words(&normalize(text)).map(str::to_owned).collect()
     }
 
+    /// A seeded xorshift generator, for the random strings of the oracle tests.
+    fn xorshift() -> impl FnMut() -> u64 {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     /// The normalised text is the NFKC form folded and lower-cased (the oracle), whether
     /// or not the text skips the normaliser: random strings of letters with and without
     /// combining marks, compatibility characters and Arabic-script letters, half of them
@@ -351,13 +362,7 @@ mod tests {
                 .flat_map(char::to_lowercase)
                 .collect()
         };
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift();
         let (mut skipped, mut not) = (0, 0);
         for _ in 0..20_000 {
             let (from, padded) = (if next() & 1 == 0 { 8 } else { 16 }, next() & 1 == 0);
@@ -414,19 +419,13 @@ mod tests {
             "\u{a0}",
             "\u{1f1e9}",
         ];
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift();
         let (mut mixed, mut not) = (0, 0);
         for _ in 0..50_000 {
             let mut t = String::new();
             for _ in 0..=next() % 12 {
                 t.push_str(PARTS[(next() % 24) as usize]);
-                if next() % 3 == 0 {
+                if next().is_multiple_of(3) {
                     t.push_str(" plain words ");
                 }
             }
