@@ -212,7 +212,7 @@ fn main() {
         config = config.footprint(Footprint::Compact);
     }
     let config = config.build().expect("valid configuration");
-    let stats = args.frozen.then(|| {
+    let mut stats = args.frozen.then(|| {
         let mut docs = Vec::new();
         stream(&args.corpus, |d| {
             docs.push(d);
@@ -220,8 +220,10 @@ fn main() {
         });
         TermStats::from_documents(&docs, &config)
     });
-    let new_index = || match &stats {
-        Some(stats) => Index::with_stats(config.clone(), stats.clone()).expect("valid config"),
+    // The last index made takes the statistics themselves, so that none are left over
+    // to free (and reuse) while the inserts are measured.
+    let new_index = |stats: Option<TermStats>| match stats {
+        Some(stats) => Index::with_stats(config.clone(), stats).expect("valid config"),
         None => Index::new(config.clone()).expect("valid config"),
     };
     if let Some((counts, independent)) = args.alternate {
@@ -230,13 +232,12 @@ fn main() {
         } else {
             1
         };
-        let indexes: Vec<Index> = (0..n).map(|_| new_index()).collect();
-        drop(stats);
+        let mut indexes: Vec<Index> = (1..n).map(|_| new_index(stats.clone())).collect();
+        indexes.push(new_index(stats.take()));
         alternating(&args, &indexes, counts);
         return;
     }
-    let index = new_index();
-    drop(stats);
+    let index = new_index(stats.take());
     if args.threads > 0 || args.save_every > 0 {
         threaded(&args, &index);
         return;
