@@ -13,15 +13,20 @@ fn main() {
     divan::main();
 }
 
-/// `n` documents of about 300 words; every tenth repeats an earlier one with an edit.
-fn corpus(n: usize) -> Vec<Document> {
-    let mut state = 0x1234_5678_u64;
-    let mut next = move || {
+/// A seeded linear congruential generator (31-bit draws), for the made-up texts.
+fn lcg(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         state >> 33
-    };
+    }
+}
+
+/// `n` documents of about 300 words; every tenth repeats an earlier one with an edit.
+fn corpus(n: usize) -> Vec<Document> {
+    let mut next = lcg(0x1234_5678);
     let vocab: Vec<String> = (0..20_000).map(|i| format!("w{i:x}")).collect();
     let mut docs: Vec<Document> = Vec::with_capacity(n);
     for i in 0..n {
@@ -164,13 +169,8 @@ fn normalize_shingle(b: Bencher) {
 #[divan::bench(args = ["ascii", "typographic", "arabic"])]
 fn normalize_words(b: Bencher, script: &str) {
     use neardup::normalize::{normalize_into, words};
-    let mut state = 0x8765_4321_u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 33) as usize
-    };
+    let mut draw = lcg(0x8765_4321);
+    let mut next = move || draw() as usize;
     let letters: Vec<char> = match script {
         "arabic" => ('\u{0627}'..='\u{064A}')
             .chain(['\u{06CC}', '\u{06A9}', '\u{06BE}'])
