@@ -79,12 +79,14 @@ use crate::weights::{KeyMap, TermStats};
 
 mod batch;
 mod chunked;
+mod packed;
 mod paged;
 mod query;
 mod retract;
 mod sharded;
 use batch::{Batch, Search};
 use chunked::Chunked;
+use packed::PackedSets;
 use paged::Paged;
 pub use query::{Placement, QueryOptions, QueryResult};
 use sharded::Sharded;
@@ -278,24 +280,170 @@ fn upgrade<T>(guard: RwLockUpgradableReadGuard<'_, T>) -> RwLockWriteGuard<'_, T
 }
 
 /// One document held by the index: what verification, grouping and the tables need,
-/// and nothing derivable.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// and nothing derivable. Saved as [`SlotRepr`] (the features unpacked).
+#[derive(Debug, Clone, PartialEq)]
 struct Slot {
     id: Box<str>,
     timestamp: Option<i64>,
     /// When it was last seen (the nightly job's crawl night), if the inserter says.
     seen: Option<i64>,
     len: u64,
-    /// Features without term frequencies (used only to pick keywords, at insertion).
-    features: Features,
-    /// LSH bucket keys, one per band (32 bits: a rare false bucket-mate costs one
-    /// verification), and the keywords it is listed under. Held by the first copy of a
-    /// body (its representative in the tables); empty for later copies, which inherit
-    /// them when the representative leaves.
-    bands: Box<[u32]>,
-    keywords: Box<[u32]>,
+    /// Hash of the normalised body ([`Features::exact`]).
+    exact: u64,
+    /// Number of words of the body ([`Features::words`]).
+    words: u32,
     /// Whether it has a body (words and shingles); bodiless documents are in no table.
     listed: bool,
+    /// Bucket keys in `keys` (the rest are keywords).
+    bands: u16,
+    /// The shingle and word sets as verification reads them (their first `sample`
+    /// hashes: [`crate::config::Footprint`]), headline words and figures; no term
+    /// frequencies (used only to pick keywords, at insertion).
+    sets: PackedSets,
+    /// LSH bucket keys, one per band (32 bits: a rare false bucket-mate costs one
+    /// verification), then the keywords it is listed under. Held by the first copy of a
+    /// body (its representative in the tables); empty for later copies, which inherit
+    /// them when the representative leaves.
+    keys: Box<[u32]>,
+}
+
+impl Slot {
+    fn new(p: Prepared, keywords: &[u32]) -> Slot {
+        let bands = u16::try_from(p.bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
+        Slot {
+            id: p.doc.id.into_boxed_str(),
+            timestamp: p.doc.timestamp,
+            seen: p.seen,
+            len: p.len,
+            exact: p.features.exact,
+            words: p.features.words,
+            listed: p.listed,
+            bands,
+            sets: p.packed,
+            keys: p.bands.iter().chain(keywords).copied().collect(),
+        }
+    }
+
+    /// LSH bucket keys, one per band (none for a later copy of a body).
+    fn bands(&self) -> &[u32] {
+        &self.keys[..usize::from(self.bands).min(self.keys.len())]
+    }
+
+    /// The keywords it is listed under (none for a later copy of a body).
+    fn keywords(&self) -> &[u32] {
+        &self.keys[usize::from(self.bands).min(self.keys.len())..]
+    }
+
+    /// Its features as verification reads them, written into `f` (whose vectors are
+    /// reused).
+    fn features_into<'a>(&self, f: &'a mut Features) -> &'a Features {
+        f.exact = self.exact;
+        f.words = self.words;
+        f.tf.clear();
+        self.sets.unpack_into(f);
+        f
+    }
+
+    /// Its features, unpacked.
+    fn features(&self) -> Features {
+        let mut f = Features::default();
+        self.features_into(&mut f);
+        f
+    }
+}
+
+/// A slot as saved: the fields of format version 6, features unpacked.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SlotRepr<I, K> {
+    id: I,
+    timestamp: Option<i64>,
+    seen: Option<i64>,
+    len: u64,
+    features: Features,
+    bands: K,
+    keywords: K,
+    listed: bool,
+}
+
+impl serde::Serialize for Slot {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        SlotRepr {
+            id: &*self.id,
+            timestamp: self.timestamp,
+            seen: self.seen,
+            len: self.len,
+            features: self.features(),
+            bands: self.bands(),
+            keywords: self.keywords(),
+            listed: self.listed,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Slot {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r = SlotRepr::<Box<str>, Box<[u32]>>::deserialize(d)?;
+        if !packed::sorted_sets(&r.features) {
+            return Err(serde::de::Error::custom(format!(
+                "document {:?}: hash sets not sorted",
+                r.id
+            )));
+        }
+        if r.bands.len() > usize::from(u16::MAX) {
+            return Err(serde::de::Error::custom(format!(
+                "document {:?}: {} bucket keys",
+                r.id,
+                r.bands.len()
+            )));
+        }
+        Ok(Slot::from_parts(
+            r.id,
+            r.timestamp,
+            r.seen,
+            r.len,
+            &r.features,
+            &r.bands,
+            &r.keywords,
+            r.listed,
+        ))
+    }
+}
+
+impl Slot {
+    /// A slot from its parts (a saved one, or an earlier version's converted).
+    #[allow(clippy::too_many_arguments)]
+    fn from_parts(
+        id: Box<str>,
+        timestamp: Option<i64>,
+        seen: Option<i64>,
+        len: u64,
+        features: &Features,
+        bands: &[u32],
+        keywords: &[u32],
+        listed: bool,
+    ) -> Slot {
+        Slot {
+            id,
+            timestamp,
+            seen,
+            len,
+            exact: features.exact,
+            words: features.words,
+            listed,
+            // Bands are at most 4,096 (`Config::perms`); a damaged earlier-format file's
+            // extra keys read as keywords.
+            bands: u16::try_from(bands.len()).unwrap_or(u16::MAX),
+            sets: PackedSets::new(
+                features,
+                crate::config::Sample {
+                    shingles: usize::MAX,
+                    words: usize::MAX,
+                },
+            ),
+            keys: bands.iter().chain(keywords).copied().collect(),
+        }
+    }
 }
 
 /// Everything behind the lock. Only the documents, the word statistics and the groups
@@ -399,8 +547,6 @@ struct Tables {
     slice_next: Paged,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
-    /// What a slot keeps of its shingle and word sets ([`held_features`]).
-    sample: crate::config::Sample,
     live: usize,
     /// The LSH banding in force (derived from the configuration; no bands with
     /// `SimHash`).
@@ -425,7 +571,6 @@ impl Default for Tables {
             slice_postings: Sharded::default(),
             slice_next: Paged::default(),
             window_days: 0,
-            sample: crate::config::Footprint::Full.sample(),
             live: 0,
             banding: crate::lsh::Banding { bands: 0, rows: 0 },
             hamming: None,
@@ -440,20 +585,6 @@ fn table_banding(config: &Config) -> crate::lsh::Banding {
         Method::MinHash => config.banding(),
         Method::SimHash => crate::lsh::Banding { bands: 0, rows: 0 },
     }
-}
-
-/// What a slot keeps of a document's features: no term frequencies (used only to pick
-/// keywords, at insertion), and the shingle and word sets as verification reads them
-/// (their first `sample` hashes: [`crate::config::Footprint`]), with no spare capacity.
-fn held_features(mut f: Features, sample: crate::config::Sample) -> Features {
-    f.tf = Vec::new();
-    f.shingles.truncate(sample.shingles);
-    f.terms.truncate(sample.words);
-    f.shingles.shrink_to_fit();
-    f.terms.shrink_to_fit();
-    f.title.shrink_to_fit();
-    f.numbers.shrink_to_fit();
-    f
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -529,6 +660,8 @@ pub(crate) struct Prepared {
     /// Length of the text in bytes.
     len: u64,
     features: Features,
+    /// What a slot keeps of `features` (packed outside the lock).
+    packed: PackedSets,
     /// Whether it has a body to list (see [`listed`]).
     listed: bool,
     /// LSH bucket keys (`MinHash`; empty otherwise).
@@ -621,11 +754,13 @@ impl Index {
             // The slot, its `Arc` counts and its allocation header.
             slot += std::mem::size_of::<Slot>() + 32;
             ids += boxed(s.id.len());
-            shingles += boxed(s.features.shingles.capacity() * 4);
-            words += boxed(s.features.terms.capacity() * 4);
-            other +=
-                boxed(s.features.title.capacity() * 4) + boxed(s.features.numbers.capacity() * 4);
-            keys += boxed(s.bands.len() * 4) + boxed(s.keywords.len() * 4);
+            // The sets' one allocation header counts with the slot.
+            let [sh, wo, ti, nu] = s.sets.heap_bytes();
+            slot += 16;
+            shingles += sh;
+            words += wo;
+            other += ti + nu;
+            keys += boxed(s.keys.len() * 4);
         }
         let t = &st.tables;
         let links: usize = st
@@ -688,6 +823,7 @@ impl Index {
                 Box::default()
             },
             fingerprint: (self.config.method == Method::SimHash).then(|| from_words(&signature)),
+            packed: PackedSets::new(&features, self.config.footprint.sample()),
             features,
             seen: None,
         }
@@ -1064,7 +1200,7 @@ impl State {
     fn rank(&self, d: u32) -> Rank<'_> {
         let s = self.slot(d);
         // A copy of a body counts what its representative counts (as the batch run).
-        let rep = match self.tables.exact.get(&s.features.exact) {
+        let rep = match self.tables.exact.get(&s.exact) {
             Some(&r) if s.listed => r,
             _ => d,
         };
@@ -1075,7 +1211,7 @@ impl State {
                 .filter(|l| l.is_edge())
                 .map(|l| quantise(l.similarity))
                 .sum(),
-            hash: s.features.exact,
+            hash: s.exact,
             id: &s.id,
         }
     }
@@ -1230,14 +1366,25 @@ impl State {
         m
     }
 
-    /// The view of held document `d` for verification.
-    fn view(&self, d: u32) -> DocView<'_> {
+    /// The view of held document `d` for verification, its sets unpacked into `buf`.
+    fn view<'a>(&'a self, d: u32, buf: &'a mut Features) -> DocView<'a> {
         let s = self.slot(d);
         DocView {
-            features: &s.features,
+            features: s.features_into(buf),
             rarity: Rarity::Stats(&self.stats),
             timestamp: s.timestamp,
         }
+    }
+
+    /// The views of held documents `x` and `y`, unpacked into `bufs`.
+    fn views<'a>(
+        &'a self,
+        x: u32,
+        y: u32,
+        bufs: &'a mut [Features; 2],
+    ) -> (DocView<'a>, DocView<'a>) {
+        let [fx, fy] = bufs;
+        (self.view(x, fx), self.view(y, fy))
     }
 
     /// Group id (when in a group of two or more), canonical id, relation and similarity
@@ -1260,12 +1407,13 @@ impl State {
             {
                 return (l.relation, l.similarity);
             }
-            let exact = self.slot(d).features.exact;
-            if exact != 0 && exact == self.slot(canon).features.exact {
+            let exact = self.slot(d).exact;
+            if exact != 0 && exact == self.slot(canon).exact {
                 return (Relation::Exact, 1.0);
             }
             let verifier = Verifier::new(config);
-            let (a, b) = (self.view(canon.min(d)), self.view(canon.max(d)));
+            let mut bufs = Default::default();
+            let (a, b) = self.views(canon.min(d), canon.max(d), &mut bufs);
             let scores = verifier.score(a, b);
             let r = verifier
                 .classify(a.features, b.features, &scores)
@@ -1392,17 +1540,7 @@ impl State {
             .zip(links.into_iter().zip(matches))
         {
             let d = self.slots.len() as u32;
-            let features = held_features(p.features, self.tables.sample);
-            self.slots.push(Some(Arc::new(Slot {
-                id: p.doc.id.into_boxed_str(),
-                timestamp: p.doc.timestamp,
-                seen: p.seen,
-                len: p.len,
-                features,
-                bands: p.bands,
-                keywords: kw.into_boxed_slice(),
-                listed: p.listed,
-            })));
+            self.slots.push(Some(Arc::new(Slot::new(p, &kw))));
             self.links.push(links);
             self.groups_mut().push();
             added.push((i, d, matches));
@@ -1472,7 +1610,7 @@ impl State {
         if !s.listed {
             return;
         }
-        let exact = s.features.exact;
+        let exact = s.exact;
         match self.tables.exact.get(&exact) {
             None => {
                 self.tables.exact.insert(exact, d);
@@ -1482,9 +1620,7 @@ impl State {
                 let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
                 copies.push(d);
                 // A later copy needs no keys of its own while the representative lives.
-                let s = self.slot_mut(d);
-                s.bands = Box::default();
-                s.keywords = Box::default();
+                self.slot_mut(d).keys = Box::default();
             }
         }
     }
@@ -1495,9 +1631,9 @@ impl State {
         let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
         if let Some((table, hasher)) = &mut self.tables.hamming {
-            table.insert(d, hasher.shingle_fingerprint(&slot.features.shingles));
+            table.insert(d, hasher.shingle_fingerprint(&slot.features().shingles));
         }
-        for (i, &key) in slot.bands.iter().enumerate() {
+        for (i, &key) in slot.bands().iter().enumerate() {
             let head = self.tables.heads[i].entry(key).or_insert(NIL);
             if *head == NIL || *head < d {
                 self.tables.next[d as usize * bands + i] = *head;
@@ -1516,9 +1652,9 @@ impl State {
                 }
             }
         }
-        debug_assert!(slot.keywords.len() <= KW && KeywordParams::default().k <= KW);
+        debug_assert!(slot.keywords().len() <= KW && KeywordParams::default().k <= KW);
         let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
-        for (j, &t) in slot.keywords.iter().enumerate() {
+        for (j, &t) in slot.keywords().iter().enumerate() {
             let link = link(d, j);
             let (head, count) = self.tables.postings.entry(t).or_insert((NIL, 0));
             self.tables.post_next[link as usize] = *head;
@@ -1592,7 +1728,7 @@ impl State {
         }
         let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
-        for (i, &key) in slot.bands.iter().enumerate() {
+        for (i, &key) in slot.bands().iter().enumerate() {
             let after = self.tables.next[d as usize * bands + i];
             let Some(head) = self.tables.heads[i].get_mut(&key) else {
                 continue;
@@ -1617,7 +1753,7 @@ impl State {
             self.tables.next[d as usize * bands + i] = NIL;
         }
         let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
-        let keywords = slot.keywords.clone();
+        let keywords: Box<[u32]> = slot.keywords().into();
         let t = &mut self.tables;
         for (j, &term) in keywords.iter().enumerate() {
             let mine = link(d, j);
@@ -1651,7 +1787,7 @@ impl State {
         self.remove_id(d);
         let (exact, listed) = {
             let s = self.slot(d);
-            (s.features.exact, s.listed)
+            (s.exact, s.listed)
         };
         if listed {
             let rep = self.tables.exact.get(&exact) == Some(&d);
@@ -1670,12 +1806,8 @@ impl State {
                 (true, Some(next)) => {
                     // The next copy of the same body takes the removed one's place, with
                     // its keys (same body, same signature and keywords).
-                    let gone = self.slot_mut(d);
-                    let bands = std::mem::take(&mut gone.bands);
-                    let keywords = std::mem::take(&mut gone.keywords);
-                    let s = self.slot_mut(next);
-                    s.bands = bands;
-                    s.keywords = keywords;
+                    let keys = std::mem::take(&mut self.slot_mut(d).keys);
+                    self.slot_mut(next).keys = keys;
                     self.tables.exact.insert(exact, next);
                     if !bulk {
                         self.add_to_tables(next);
@@ -1717,7 +1849,7 @@ impl State {
         self.groups_mut().remove(d);
         let s = self.slots[d as usize].take().expect("live document");
         if self.learn {
-            Arc::make_mut(&mut self.stats).remove(&s.features);
+            Arc::make_mut(&mut self.stats).remove(&s.features());
         }
         self.tables.live -= 1;
         if !bulk {
@@ -1735,7 +1867,7 @@ impl State {
     /// may differ between copies of a body), and exact edges to the body's other copies.
     fn inherit(&mut self, config: &Config, next: u32, links: &[Neighbour]) {
         let verifier = Verifier::new(config);
-        let exact = self.slot(next).features.exact;
+        let exact = self.slot(next).exact;
         let mut found = Vec::new();
         for l in links {
             if l.doc == next || self.slots[l.doc as usize].is_none() {
@@ -1745,10 +1877,12 @@ impl State {
                 continue;
             }
             let (a, b) = (next.min(l.doc), next.max(l.doc));
-            let judged = if self.slot(l.doc).features.exact == exact {
-                Judgement::Related(Relation::Exact, verifier.score(self.view(a), self.view(b)))
+            let mut bufs = Default::default();
+            let (va, vb) = self.views(a, b, &mut bufs);
+            let judged = if self.slot(l.doc).exact == exact {
+                Judgement::Related(Relation::Exact, verifier.score(va, vb))
             } else {
-                verifier.judge(self.view(a), self.view(b))
+                verifier.judge(va, vb)
             };
             // The heir stands where the representative stood (`closing`).
             match judged {
@@ -1812,7 +1946,6 @@ impl State {
             post_next: Paged::filled(self.slots.len() * KW, NIL),
             slice_next: Paged::filled(self.slots.len() * KW, NIL),
             window_days: config.rewrite_window_days,
-            sample: config.footprint.sample(),
             banding,
             ..Tables::default()
         };
@@ -1827,7 +1960,7 @@ impl State {
             if !s.listed {
                 continue;
             }
-            let exact = s.features.exact;
+            let exact = s.exact;
             match self.tables.exact.get(&exact) {
                 None => {
                     self.tables.exact.insert(exact, d);
@@ -2074,23 +2207,22 @@ impl Converted {
             .into_iter()
             .map(|s| {
                 s.map(|s| {
-                    let mut features = s.features;
-                    features.tf = Vec::new();
-                    let listed = features.exact != 0 && !is_empty_signature(&s.signature);
-                    Slot {
-                        id: s.id.into_boxed_str(),
-                        timestamp: s.timestamp,
-                        len: s.len,
-                        features,
-                        bands: if s.indexed {
-                            bucket_keys(&s.signature, banding)
-                        } else {
-                            Box::default()
-                        },
-                        keywords: s.keywords.into_boxed_slice(),
+                    let listed = s.features.exact != 0 && !is_empty_signature(&s.signature);
+                    let bands = if s.indexed {
+                        bucket_keys(&s.signature, banding)
+                    } else {
+                        Box::default()
+                    };
+                    Slot::from_parts(
+                        s.id.into_boxed_str(),
+                        s.timestamp,
+                        None,
+                        s.len,
+                        &s.features,
+                        &bands,
+                        &s.keywords,
                         listed,
-                        seen: None,
-                    }
+                    )
                 })
             })
             .collect();
@@ -2103,15 +2235,17 @@ impl Converted {
             .slots
             .into_iter()
             .map(|s| {
-                s.map(|s| Slot {
-                    id: s.id,
-                    timestamp: s.timestamp,
-                    len: s.len,
-                    features: s.features,
-                    bands: s.bands,
-                    keywords: s.keywords,
-                    listed: s.listed,
-                    seen: None,
+                s.map(|s| {
+                    Slot::from_parts(
+                        s.id,
+                        s.timestamp,
+                        None,
+                        s.len,
+                        &s.features,
+                        &s.bands,
+                        &s.keywords,
+                        s.listed,
+                    )
                 })
             })
             .collect();
@@ -2134,13 +2268,15 @@ impl State {
             if !s.listed {
                 continue;
             }
-            let rep = self.tables.exact.get(&s.features.exact).copied();
+            let rep = self.tables.exact.get(&s.exact).copied();
             let cands = match rep {
                 Some(r) if r != d => vec![r],
                 _ => self.held_candidates(config, d),
             };
+            let mut bufs = Default::default();
             for a in cands.into_iter().filter(|&a| a < d) {
-                match verifier.judge(self.view(a), self.view(d)) {
+                let (va, vd) = self.views(a, d, &mut bufs);
+                match verifier.judge(va, vd) {
                     Judgement::Related(relation, scores) => {
                         let similarity = crate::verify::relation_similarity(relation, &scores);
                         found.push((
@@ -2173,13 +2309,13 @@ impl State {
         let s = self.slot(d);
         let mut cands: Vec<u32> = Vec::new();
         if let Some((table, hasher)) = &self.tables.hamming {
-            cands = table.query(hasher.shingle_fingerprint(&s.features.shingles));
+            cands = table.query(hasher.shingle_fingerprint(&s.features().shingles));
         }
-        for (i, &key) in s.bands.iter().enumerate() {
+        for (i, &key) in s.bands().iter().enumerate() {
             cands.extend(self.bucket(i, key).filter(|&a| a < d).take(MAX_BUCKET));
         }
         if config.rewrites {
-            cands.extend(self.keyword_candidates(&s.keywords, KeywordParams::default()));
+            cands.extend(self.keyword_candidates(s.keywords(), KeywordParams::default()));
         }
         cands.sort_unstable();
         cands.dedup();
@@ -2352,16 +2488,16 @@ impl Index {
                 let mut slots = Chunked::default();
                 for s in old.slots {
                     let (slot, edges) = s.map_or((None, Vec::new()), |s| {
-                        let slot = Slot {
-                            id: s.id,
-                            timestamp: s.timestamp,
-                            seen: None,
-                            len: s.len,
-                            features: s.features,
-                            bands: s.bands,
-                            keywords: s.keywords,
-                            listed: s.listed,
-                        };
+                        let slot = Slot::from_parts(
+                            s.id,
+                            s.timestamp,
+                            None,
+                            s.len,
+                            &s.features,
+                            &s.bands,
+                            &s.keywords,
+                            s.listed,
+                        );
                         (Some(slot), s.links)
                     });
                     slots.push(slot.map(Arc::new));

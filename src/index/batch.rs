@@ -41,6 +41,7 @@ use std::sync::Arc;
 use super::{MAX_BUCKET, Prepared, Slot, State};
 use crate::closing::MAX_DEGREE;
 use crate::config::{Config, Method};
+use crate::features::Features;
 use crate::hamming::HammingTable;
 use crate::keywords::{self, KeywordParams};
 use crate::verify::{DocView, Edge, Judgement, Rarity, Relation, Scores, Verifier, Weights};
@@ -414,14 +415,15 @@ impl Held<'_> {
 
     /// The view of `d` (held or of the batch) for verification, word rarity from the
     /// index's statistics.
-    fn view<'a>(&'a self, batch: &'a Batch, d: Doc) -> DocView<'a> {
+    /// A held document's sets are unpacked into `buf`.
+    fn view<'a>(&'a self, batch: &'a Batch, d: Doc, buf: &'a mut Features) -> DocView<'a> {
         match (d, self) {
             (Doc::New(i), _) => batch.view(i, Rarity::Stats(self.stats())),
-            (Doc::Held(a), Held::State(s)) => s.view(a),
+            (Doc::Held(a), Held::State(s)) => s.view(a, buf),
             (Doc::Held(a), Held::Taken { slots, stats }) => {
                 let s = &slots[&a];
                 DocView {
-                    features: &s.features,
+                    features: s.features_into(buf),
                     rarity: Rarity::Stats(stats),
                     timestamp: s.timestamp,
                 }
@@ -453,6 +455,7 @@ fn verify_candidates(
         .and_then(Option::as_ref)
         .filter(|_| memo.is_none() || !batch.learn);
     let mut weights: Option<Weights> = None;
+    let mut buf = Features::default();
     let mut edges = Vec::new();
     let mut apart = Vec::new();
     for &c in cands {
@@ -471,9 +474,12 @@ fn verify_candidates(
             };
             let b = batch.view(i as u32, Rarity::Weights(w));
             if exact {
-                Judgement::Related(Relation::Exact, verifier.score(held.view(batch, c), b))
+                Judgement::Related(
+                    Relation::Exact,
+                    verifier.score(held.view(batch, c, &mut buf), b),
+                )
             } else {
-                verifier.judge(held.view(batch, c), b)
+                verifier.judge(held.view(batch, c, &mut buf), b)
             }
         };
         match found {
@@ -543,7 +549,10 @@ impl Plan {
             let (x, y) = pairs[k];
             let found = memo
                 .and_then(|m| m.closing_outcome((x, y)))
-                .unwrap_or_else(|| verifier.judge(held.view(batch, x), held.view(batch, y)));
+                .unwrap_or_else(|| {
+                    let [mut fx, mut fy] = <[Features; 2]>::default();
+                    verifier.judge(held.view(batch, x, &mut fx), held.view(batch, y, &mut fy))
+                });
             ((x, y), found)
         });
         if !self.memoise {
@@ -698,7 +707,7 @@ impl State {
                     .iter()
                     .rev()
                     .map(|&(d, _)| d)
-                    .filter(|&d| self.slot(d).bands.get(band) == Some(&key))
+                    .filter(|&d| self.slot(d).bands().get(band) == Some(&key))
                     .chain(p.walked.bands[band].iter().copied())
                     .take(room)
                     .collect(),
@@ -786,7 +795,7 @@ impl State {
                     .iter()
                     .filter(|&&(d, sl)| {
                         (s == keywords::UNDATED || near.contains(&sl))
-                            && self.slot(d).keywords.contains(&t)
+                            && self.slot(d).keywords().contains(&t)
                     })
                     .map(|&(d, _)| d)
                     .collect();
@@ -1026,9 +1035,9 @@ impl State {
                 return true;
             };
             batch.docs.iter().enumerate().all(|(i, p)| {
-                let same_body = slot.listed && slot.features.exact == p.features.exact;
-                let bucket = slot.bands.iter().zip(&p.bands).any(|(a, b)| a == b);
-                let keyword = slot.keywords.iter().any(|t| {
+                let same_body = slot.listed && slot.exact == p.features.exact;
+                let bucket = slot.bands().iter().zip(&p.bands).any(|(a, b)| a == b);
+                let keyword = slot.keywords().iter().any(|t| {
                     batch.lookup[i]
                         .iter()
                         .position(|x| x == t)
@@ -1047,12 +1056,12 @@ impl State {
                 let slice = keywords::time_slice(slot.timestamp, self.tables.window_days);
                 fresh.docs.push((d as u32, slice));
                 fresh.bands.extend(
-                    slot.bands
+                    slot.bands()
                         .iter()
                         .enumerate()
                         .map(|(b, &k)| (b as u64) << 32 | u64::from(k)),
                 );
-                fresh.keywords.extend(slot.keywords.iter().copied());
+                fresh.keywords.extend(slot.keywords().iter().copied());
             }
         }
         fresh

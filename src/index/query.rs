@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::{Index, MAX_REGION, Match, Prepared, Probe, State};
 use crate::config::Config;
 use crate::document::Document;
-use crate::features::Scratch;
+use crate::features::{Features, Scratch};
 use crate::group::{Apart, Link, Name, Neighbour, Online, Rank, cluster, is_copy, quantise};
 use crate::verify::{DocView, Edge, Rarity, Relation, Role, Verifier, relation_similarity};
 
@@ -178,7 +178,7 @@ impl State {
     /// has no body or is the first copy).
     fn representative(&self, d: u32) -> u32 {
         let s = self.slot(d);
-        match self.tables.exact.get(&s.features.exact) {
+        match self.tables.exact.get(&s.exact) {
             Some(&r) if s.listed => r,
             _ => d,
         }
@@ -196,7 +196,7 @@ impl State {
                 return;
             }
             found.push((d, relation, similarity));
-            let exact = self.slot(d).features.exact;
+            let exact = self.slot(d).exact;
             if self.tables.exact.get(&exact) == Some(&d)
                 && let Some(copies) = self.tables.copies.get(&exact)
             {
@@ -415,7 +415,7 @@ impl State {
             return (e.relation, e.similarity());
         }
         let exact = p.features.exact;
-        if exact != 0 && exact == self.slot(c).features.exact {
+        if exact != 0 && exact == self.slot(c).exact {
             return (Relation::Exact, 1.0);
         }
         let verifier = Verifier::new(config);
@@ -425,9 +425,11 @@ impl State {
             rarity: Rarity::Weights(&weights),
             timestamp: p.doc.timestamp,
         };
-        let scores = verifier.score(self.view(c), view);
+        let mut buf = Features::default();
+        let held = self.view(c, &mut buf);
+        let scores = verifier.score(held, view);
         let r = verifier
-            .classify(&self.slot(c).features, &p.features, &scores)
+            .classify(held.features, &p.features, &scores)
             .unwrap_or(tie);
         (r, relation_similarity(r, &scores))
     }

@@ -113,12 +113,14 @@ impl State {
         let verifier = Verifier::new(config);
         let nb = self.direct_sorted(w);
         let mut found: Vec<(u32, Neighbour)> = Vec::new();
+        let mut bufs = Default::default();
         for (k, &x) in nb.iter().enumerate() {
             for &y in &nb[k + 1..] {
                 if self.links[x as usize].iter().any(|l| l.doc == y) {
                     continue;
                 }
-                match verifier.judge(self.view(x), self.view(y)) {
+                let (vx, vy) = self.views(x, y, &mut bufs);
+                match verifier.judge(vx, vy) {
                     Judgement::Related(relation, scores) => found.push((
                         x,
                         Neighbour {
