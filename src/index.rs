@@ -38,8 +38,8 @@
 //! window holds memory for the documents in it only.
 //!
 //! **Memory.** A document is held as its features (shingle and word hashes, headline
-//! words, figures), 32-bit LSH bucket keys and keywords; later exact copies of a body
-//! share its representative's keys. The tables (ids, exact bodies, LSH buckets as
+//! words, figures; Elias–Fano coded in one allocation: `packed.rs`), 32-bit LSH bucket
+//! keys and keywords; later exact copies of a body share its representative's keys. The tables (ids, exact bodies, LSH buckets as
 //! chains through the documents, keyword postings) are derived and rebuilt on load.
 //! Of the shingle and word sets, a slot keeps what verification reads
 //! ([`crate::config::Footprint`]): whole sets up to about 1,000 words by default, the
@@ -2020,7 +2020,9 @@ const MAGIC: &[u8; 8] = b"NEARDUPX";
 /// - 6: the pairs refused as different stories, beside the edges ([`Neighbour::apart`]);
 ///   versions 3 to 5 read none (grouping then joins what the refusals would keep
 ///   apart until the pairs are verified again).
-pub const FORMAT_VERSION: u32 = 6;
+/// - 7: shingle hashes of 24 bits ([`crate::features::SHINGLE_BITS`]); versions 1 to 6
+///   kept 32, and are read as their top 24 bits.
+pub const FORMAT_VERSION: u32 = 7;
 
 /// The states of earlier format versions, read to convert.
 mod legacy {
@@ -2254,6 +2256,25 @@ impl Converted {
 }
 
 impl State {
+    /// Reads the 32-bit shingle hashes of format versions 1 to 6 as this one's: their
+    /// top [`crate::features::SHINGLE_BITS`] bits, which is what featurising the same
+    /// text gives now (a sample stays the smallest hashes).
+    fn narrow_shingles(&mut self) {
+        let all = crate::config::Sample {
+            shingles: usize::MAX,
+            words: usize::MAX,
+        };
+        for slot in self.slots.iter_mut().flatten() {
+            let s = Arc::make_mut(slot);
+            let mut f = s.features();
+            for h in &mut f.shingles {
+                *h >>= 32 - crate::features::SHINGLE_BITS;
+            }
+            f.shingles.dedup();
+            s.sets = PackedSets::new(&f, all);
+        }
+    }
+
     /// Verifies every held document against those before it (earlier formats kept no
     /// edges) and groups them, keeping the groups' ids where it can. The tables must be
     /// built.
@@ -2523,6 +2544,10 @@ impl Index {
             } else {
                 from_io(payload.take(), &mut scratch).map_err(corrupted)?
             };
+            let mut state = state;
+            if version < 7 {
+                state.narrow_shingles();
+            }
             if !state.groups_agree() {
                 return Err(bad("corrupted state: documents and groups disagree".into()));
             }
@@ -2534,7 +2559,9 @@ impl Index {
         {
             return Err(bad("corrupted state: documents and groups disagree".into()));
         }
-        let index = Index::from_state(config, old.state)?;
+        let mut state = old.state;
+        state.narrow_shingles();
+        let index = Index::from_state(config, state)?;
         index
             .state_mut()
             .relink(&index.config, &old.group_of, old.ids);

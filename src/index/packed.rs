@@ -1,46 +1,49 @@
-//! A held document's hash sets, packed: each a sorted set of distinct 32-bit hashes,
+//! A held document's hash sets, packed: each a sorted set of distinct hashes,
 //! written as an Elias–Fano code, all four in one allocation.
 //!
 //! Elias–Fano (Elias 1974, Fano 1971; Vigna, "Quasi-succinct indices", 2013) splits each
-//! of `n` sorted values below `2^32` into its `L = 32 − ⌈log2 n⌉` low bits, stored as they
+//! of `n` sorted values below `2^u` into its `L = u − ⌈log2 n⌉` low bits, stored as they
 //! are, and its high part, stored in unary as gaps: at most `L + 3` bits per value, against
 //! 32 for the plain array. Hashes are uniform, so a set of `n` of them holds about
-//! `32 − log2 n + 1.44` bits of information per value: the code is within two bits of it.
-//! A news article's 250 shingle hashes take 800 bytes instead of 980, and a slot holds
-//! one allocation instead of four. Unpacking is exact (same values, same order) and costs
+//! `u − log2 n + 1.44` bits of information per value: the code is within two bits of it.
+//! A news article's 250 shingle hashes (24 bits: [`crate::features::SHINGLE_BITS`]) take
+//! about 550 bytes instead of 1,000, its 180 word hashes (32 bits) 580 instead of 720, and
+//! a slot holds one allocation instead of four. Unpacking is exact (same values, same order) and costs
 //! about a nanosecond per value, paid once per held document a pair verifies.
 
 use crate::config::Sample;
 use crate::features::Features;
 
-/// Low bits per value for `n` values: `32 − ⌈log2 n⌉` (32 for a single value).
-fn low_bits(n: usize) -> u32 {
+/// Low bits per value for `n` values below `2^universe`: `universe − ⌈log2 n⌉`
+/// (`universe` for a single value). Any `u32` values decode exactly; values at or above
+/// `2^universe` (a damaged earlier-format file) only make the code longer.
+fn low_bits(n: usize, universe: u32) -> u32 {
     debug_assert!(n >= 1);
     // ⌈log2 n⌉ = bits of n − 1.
     let n1 = u64::try_from(n - 1).unwrap_or(u64::MAX);
-    32u32.saturating_sub(64 - n1.leading_zeros())
+    universe.saturating_sub(64 - n1.leading_zeros())
 }
 
 /// Bits of the code of `values` (sorted, distinct): the low parts, then one bit per
 /// value and one per step of the high part up to the last value's.
-fn code_bits(values: &[u32]) -> usize {
+fn code_bits(values: &[u32], universe: u32) -> usize {
     match values.last() {
         None => 0,
         Some(&last) => {
-            let l = low_bits(values.len());
+            let l = low_bits(values.len(), universe);
             values.len() * l as usize + values.len() + (u64::from(last) >> l) as usize + 1
         }
     }
 }
 
 /// Appends the code of `values` (sorted, distinct) to `out`, from a word boundary.
-fn encode(values: &[u32], out: &mut Vec<u64>) {
+fn encode(values: &[u32], universe: u32, out: &mut Vec<u64>) {
     let Some(_) = values.last() else { return };
     debug_assert!(is_sorted_set(values), "sorted and distinct");
     let start = out.len();
-    out.resize(start + code_bits(values).div_ceil(64), 0);
+    out.resize(start + code_bits(values, universe).div_ceil(64), 0);
     let words = &mut out[start..];
-    let l = low_bits(values.len());
+    let l = low_bits(values.len(), universe);
     let mask = if l == 32 { u64::MAX } else { (1u64 << l) - 1 };
     let mut set = |pos: usize, bits: u64| {
         words[pos / 64] |= bits << (pos % 64);
@@ -59,11 +62,11 @@ fn encode(values: &[u32], out: &mut Vec<u64>) {
 }
 
 /// Appends the `n` values coded in `words` (by [`encode`]) to `out`.
-fn decode(words: &[u64], n: usize, out: &mut Vec<u32>) {
+fn decode(words: &[u64], n: usize, universe: u32, out: &mut Vec<u32>) {
     if n == 0 {
         return;
     }
-    let l = low_bits(n) as usize;
+    let l = low_bits(n, universe) as usize;
     let mask = if l == 32 { u64::MAX } else { (1u64 << l) - 1 };
     let low = |i: usize| -> u64 {
         let pos = i * l;
@@ -109,6 +112,10 @@ pub(super) fn sorted_sets(f: &Features) -> bool {
         .all(|s| is_sorted_set(s))
 }
 
+/// Bits of the hashes of each set: shingles ([`crate::features::SHINGLE_BITS`]), body
+/// words, headline words, figures.
+const UNIVERSE: [u32; 4] = [crate::features::SHINGLE_BITS, 32, 32, 32];
+
 /// A held document's four hash sets (shingles, body words, headline words, figures),
 /// Elias–Fano coded in one allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -148,13 +155,18 @@ impl PackedSets {
                 .collect();
             std::array::from_fn(|k| owned[k].as_slice())
         };
-        let mut words = Vec::with_capacity(sets.iter().map(|s| code_bits(s).div_ceil(64)).sum());
+        let mut words = Vec::with_capacity(
+            sets.iter()
+                .zip(UNIVERSE)
+                .map(|(s, u)| code_bits(s, u).div_ceil(64))
+                .sum(),
+        );
         let mut starts = [0u32; 3];
         for (k, s) in sets.iter().enumerate() {
             if k > 0 {
                 starts[k - 1] = u32::try_from(words.len()).expect("a set under 2^32 words");
             }
-            encode(s, &mut words);
+            encode(s, UNIVERSE[k], &mut words);
         }
         let len = |s: &[u32]| u32::try_from(s.len()).expect("a set under 2^32 hashes");
         PackedSets {
@@ -180,7 +192,7 @@ impl PackedSets {
         let outs = [&mut f.shingles, &mut f.terms, &mut f.title, &mut f.numbers];
         for (k, out) in outs.into_iter().enumerate() {
             out.clear();
-            decode(self.code(k), self.lens[k] as usize, out);
+            decode(self.code(k), self.lens[k] as usize, UNIVERSE[k], out);
         }
     }
 
@@ -194,12 +206,12 @@ impl PackedSets {
 mod tests {
     use super::*;
 
-    fn roundtrip(values: &[u32]) -> Vec<u32> {
+    fn roundtrip(values: &[u32], universe: u32) -> Vec<u32> {
         let mut words = Vec::new();
-        encode(values, &mut words);
-        assert_eq!(words.len(), code_bits(values).div_ceil(64));
+        encode(values, universe, &mut words);
+        assert_eq!(words.len(), code_bits(values, universe).div_ceil(64));
         let mut out = Vec::new();
-        decode(&words, values.len(), &mut out);
+        decode(&words, values.len(), universe, &mut out);
         out
     }
 
@@ -222,9 +234,12 @@ mod tests {
     fn codes_give_back_their_sets() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         for n in [0, 1, 2, 3, 7, 64, 65, 100, 245, 512, 1024, 5000] {
-            for bound in [2u64, 1000, 1 << 20, 1 << 32] {
+            for bound in [2u64, 1000, 1 << 20, 1 << 24, 1 << 32] {
                 let v = random_set(&mut seed, n, bound);
-                assert_eq!(roundtrip(&v), v, "n {n} bound {bound}");
+                // Values above the universe decode too (a longer code).
+                for universe in [24, 32] {
+                    assert_eq!(roundtrip(&v, universe), v, "n {n} bound {bound}");
+                }
             }
         }
         // The extremes: 0 and u32::MAX, alone, together and as a dense run.
@@ -235,7 +250,8 @@ mod tests {
             (u32::MAX - 300..=u32::MAX).collect(),
             (0..300).collect(),
         ] {
-            assert_eq!(roundtrip(&v), v);
+            assert_eq!(roundtrip(&v, 32), v);
+            assert_eq!(roundtrip(&v, 24), v);
         }
     }
 
@@ -258,15 +274,16 @@ mod tests {
 
     #[test]
     fn codes_stay_within_three_bits_of_the_low_parts() {
-        // 32 − ⌈log2 n⌉ + 3 bits per value at most: 800 bytes for 250 values.
+        // universe − ⌈log2 n⌉ + 3 bits per value at most: 800 bytes for 250 32-bit
+        // values, 550 for 250 24-bit ones.
         let mut seed = 7u64;
-        for n in [1, 10, 250, 1024] {
-            let v = random_set(&mut seed, n, 1 << 32);
-            let bits = code_bits(&v);
-            assert!(
-                bits <= v.len() * (low_bits(v.len()) as usize + 3),
-                "{n}: {bits}"
-            );
+        for universe in [24, 32] {
+            for n in [1, 10, 250, 1024] {
+                let v = random_set(&mut seed, n, 1 << universe);
+                let bits = code_bits(&v, universe);
+                let l = low_bits(v.len(), universe) as usize;
+                assert!(bits <= v.len() * (l + 3), "{n}: {bits}");
+            }
         }
     }
 
@@ -282,7 +299,7 @@ mod tests {
             let f = Features {
                 exact: 5,
                 words: 9,
-                shingles: random_set(&mut seed, round * 20, 1 << 32),
+                shingles: random_set(&mut seed, round * 20, 1 << 24),
                 terms: random_set(&mut seed, round * 7, 1 << 32),
                 title: random_set(&mut seed, round % 9, 1 << 32),
                 numbers: random_set(&mut seed, round % 4, 1 << 32),

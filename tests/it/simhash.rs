@@ -200,8 +200,11 @@ fn simhash() -> Config {
     Config::builder().method(Method::SimHash).build().unwrap()
 }
 
-/// `SimHash` only replaces the candidate stage: on close copies it finds the groups,
-/// relations and similarities that `MinHash` finds.
+/// `SimHash` only replaces the candidate stage: on close copies it finds the groups
+/// that `MinHash` finds, and its edges are `MinHash`'s, with the same relations and
+/// similarities. A pair is a candidate when the fingerprints differ in at most 9 bits,
+/// which a close pair misses now and then (the edited and wrapped copies, Jaccard 0.95,
+/// differ in about 5 bits, σ ≈ 2): at least 98% of the edges are found.
 #[test]
 fn simhash_groups_close_copies_like_minhash() {
     let docs = near_copies(60, 41);
@@ -216,7 +219,16 @@ fn simhash_groups_close_copies_like_minhash() {
         let b = cluster_documents(&docs, &sh).unwrap();
         assert_eq!(a.groups.len(), 30, "rewrites {rewrites}");
         assert_eq!(a.groups, b.groups, "rewrites {rewrites}");
-        assert_eq!(a.edges, b.edges, "rewrites {rewrites}");
+        assert!(
+            b.edges.iter().all(|e| a.edges.contains(e)),
+            "rewrites {rewrites}"
+        );
+        assert!(
+            b.edges.len() * 100 >= a.edges.len() * 98,
+            "rewrites {rewrites}: {} of {} edges",
+            b.edges.len(),
+            a.edges.len()
+        );
         assert!(b.stats.lsh_pairs > 0);
     }
 }
