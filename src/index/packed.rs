@@ -36,7 +36,13 @@ fn code_bits(values: &[u32], universe: u32) -> usize {
     }
 }
 
-/// Appends the code of `values` (sorted, distinct) to `out`, from a word boundary.
+/// Mask of the `l` low bits (`l` ≤ 32).
+fn low_mask(l: u32) -> u64 {
+    (1u64 << l) - 1
+}
+
+/// Appends the code of `values` (sorted, distinct) to `out`, from a word boundary: the
+/// low parts packed one after the other, then the unary high parts.
 fn encode(values: &[u32], universe: u32, out: &mut Vec<u64>) {
     let Some(_) = values.last() else { return };
     debug_assert!(is_sorted_set(values), "sorted and distinct");
@@ -44,15 +50,25 @@ fn encode(values: &[u32], universe: u32, out: &mut Vec<u64>) {
     out.resize(start + code_bits(values, universe).div_ceil(64), 0);
     let words = &mut out[start..];
     let l = low_bits(values.len(), universe);
-    let mask = if l == 32 { u64::MAX } else { (1u64 << l) - 1 };
-    let mut set = |pos: usize, bits: u64| {
-        words[pos / 64] |= bits << (pos % 64);
-        if !pos.is_multiple_of(64) && pos % 64 + l as usize > 64 {
-            words[pos / 64 + 1] |= bits >> (64 - pos % 64);
+    let mask = low_mask(l);
+    // Low parts, streamed through a 64-bit accumulator holding `have` bits.
+    let (mut acc, mut have, mut k) = (0u64, 0u32, 0usize);
+    if l > 0 {
+        for &v in values {
+            let low = u64::from(v) & mask;
+            acc |= low << have;
+            have += l;
+            if have >= 64 {
+                words[k] = acc;
+                k += 1;
+                have -= 64;
+                // The bits of `low` that did not fit (none when it ended the word).
+                acc = if have == 0 { 0 } else { low >> (l - have) };
+            }
         }
-    };
-    for (i, &v) in values.iter().enumerate() {
-        set(i * l as usize, u64::from(v) & mask);
+        if have > 0 {
+            words[k] = acc;
+        }
     }
     let upper = values.len() * l as usize;
     for (i, &v) in values.iter().enumerate() {
@@ -66,37 +82,44 @@ fn decode(words: &[u64], n: usize, universe: u32, out: &mut Vec<u32>) {
     if n == 0 {
         return;
     }
-    let l = low_bits(n, universe) as usize;
-    let mask = if l == 32 { u64::MAX } else { (1u64 << l) - 1 };
-    let low = |i: usize| -> u64 {
-        let pos = i * l;
-        let (w, s) = (pos / 64, pos % 64);
-        let mut bits = words[w] >> s;
-        if s != 0 && s + l > 64 {
-            bits |= words[w + 1] << (64 - s);
-        }
-        bits & mask
-    };
-    out.reserve(n);
-    let upper = n * l;
-    let (mut w, mut i) = (upper / 64, 0usize);
-    // The upper bits from `upper` on: each set bit at offset `p` is value `i`'s, with
-    // high part `p − i`.
-    let mut bits = words[w] & (u64::MAX << (upper % 64));
-    loop {
-        while bits != 0 {
-            let p = w * 64 + bits.trailing_zeros() as usize - upper;
-            let high = (p - i) as u64;
-            // `high << l` for l = 32 is zero (the single value's high part is 0).
-            out.push(((high << l) | low(i)) as u32);
-            i += 1;
-            if i == n {
-                return;
+    let l = low_bits(n, universe);
+    let mask = low_mask(l);
+    let start = out.len();
+    out.resize(start + n, 0);
+    let dst = &mut out[start..];
+    // Low parts, streamed through a 64-bit accumulator holding `have` bits.
+    if l > 0 {
+        let (mut acc, mut have) = (0u64, 0u32);
+        let mut next = words.iter();
+        for x in dst.iter_mut() {
+            if have >= l {
+                *x = (acc & mask) as u32;
+                acc >>= l;
+                have -= l;
+            } else {
+                let w = *next.next().expect("a complete code");
+                *x = ((acc | (w << have)) & mask) as u32;
+                // `l − have` bits of `w` were taken (1 to 32).
+                let taken = l - have;
+                acc = w >> taken;
+                have = 64 - taken;
             }
-            bits &= bits - 1;
         }
-        w += 1;
-        bits = words[w];
+    }
+    // The upper bits from bit `n·l` on: each set bit at offset `p` is value `i`'s, with
+    // high part `p − i`.
+    let upper = n * l as usize;
+    let mut w = upper / 64;
+    let mut bits = words[w] & (u64::MAX << (upper % 64));
+    for (i, x) in dst.iter_mut().enumerate() {
+        while bits == 0 {
+            w += 1;
+            bits = words[w];
+        }
+        let p = w * 64 + bits.trailing_zeros() as usize - upper;
+        // For l = 32 (a single value) the high part is 0 and drops out of the u32.
+        *x |= (((p - i) as u64) << l) as u32;
+        bits &= bits - 1;
     }
 }
 
