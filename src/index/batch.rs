@@ -414,8 +414,7 @@ impl Held<'_> {
     }
 
     /// The view of `d` (held or of the batch) for verification, word rarity from the
-    /// index's statistics.
-    /// A held document's sets are unpacked into `buf`.
+    /// index's statistics; a held document's sets are unpacked into `buf`.
     fn view<'a>(&'a self, batch: &'a Batch, d: Doc, buf: &'a mut Features) -> DocView<'a> {
         match (d, self) {
             (Doc::New(i), _) => batch.view(i, Rarity::Stats(self.stats())),

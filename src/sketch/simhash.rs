@@ -66,8 +66,8 @@ impl SimHasher {
 }
 
 impl SimHasher {
-    /// The fingerprint of a document given by its distinct shingles (32-bit hashes, as
-    /// in [`crate::features::Features::shingles`]: the top half of each shingle's seeded
+    /// The fingerprint of a document given by its distinct shingles (24-bit hashes, as
+    /// in [`crate::features::Features::shingles`]: the top bits of each shingle's seeded
     /// xxh3), every shingle of weight 1. Equal to [`SimHasher::fingerprint`] of the
     /// shingles with weight 1 (each remixed with the seed into 64 bits), computed with
     /// bit-sliced counters: a few word operations per shingle instead of 64 additions.
