@@ -2076,15 +2076,11 @@ mod legacy {
         pub listed: bool,
     }
 
+    /// A version-3 slot: a version-2 one, then its edges (postcard writes a struct as
+    /// its fields one after the other, so the nesting reads the same bytes).
     #[derive(serde::Deserialize)]
     pub(super) struct SlotV3 {
-        pub id: Box<str>,
-        pub timestamp: Option<i64>,
-        pub len: u64,
-        pub features: Features,
-        pub bands: Box<[u32]>,
-        pub keywords: Box<[u32]>,
-        pub listed: bool,
+        pub slot: SlotV2,
         pub links: Vec<NeighbourV4>,
     }
 
@@ -2233,25 +2229,24 @@ impl Converted {
 
     /// A version-2 state.
     fn from_v2(old: legacy::StateV2) -> Self {
-        let slots = old
-            .slots
-            .into_iter()
-            .map(|s| {
-                s.map(|s| {
-                    Slot::from_parts(
-                        s.id,
-                        s.timestamp,
-                        None,
-                        s.len,
-                        &s.features,
-                        &s.bands,
-                        &s.keywords,
-                        s.listed,
-                    )
-                })
-            })
-            .collect();
+        let slots = old.slots.into_iter().map(|s| s.map(Slot::from)).collect();
         Converted::new(slots, old.stats, old.learn, &old.grouper, old.group_ids)
+    }
+}
+
+impl From<legacy::SlotV2> for Slot {
+    /// Versions 2 and 3 kept no `seen`.
+    fn from(s: legacy::SlotV2) -> Slot {
+        Slot::from_parts(
+            s.id,
+            s.timestamp,
+            None,
+            s.len,
+            &s.features,
+            &s.bands,
+            &s.keywords,
+            s.listed,
+        )
     }
 }
 
@@ -2508,19 +2503,8 @@ impl Index {
                 let mut links = Chunked::default();
                 let mut slots = Chunked::default();
                 for s in old.slots {
-                    let (slot, edges) = s.map_or((None, Vec::new()), |s| {
-                        let slot = Slot::from_parts(
-                            s.id,
-                            s.timestamp,
-                            None,
-                            s.len,
-                            &s.features,
-                            &s.bands,
-                            &s.keywords,
-                            s.listed,
-                        );
-                        (Some(slot), s.links)
-                    });
+                    let (slot, edges) =
+                        s.map_or((None, Vec::new()), |s| (Some(Slot::from(s.slot)), s.links));
                     slots.push(slot.map(Arc::new));
                     links.push(edges.into_iter().map(Neighbour::from).collect());
                 }
