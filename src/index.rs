@@ -308,6 +308,8 @@ struct Slot {
 }
 
 impl Slot {
+    /// The slot of a prepared document (its sets packed already), listed under
+    /// `keywords`.
     fn new(p: Prepared, keywords: &[u32]) -> Slot {
         let bands = u16::try_from(p.bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
         Slot {

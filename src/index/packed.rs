@@ -8,8 +8,10 @@
 //! `u − log2 n + 1.44` bits of information per value: the code is within two bits of it.
 //! A news article's 250 shingle hashes (24 bits: [`crate::features::SHINGLE_BITS`]) take
 //! about 550 bytes instead of 1,000, its 180 word hashes (32 bits) 580 instead of 720, and
-//! a slot holds one allocation instead of four. Unpacking is exact (same values, same order) and costs
-//! about a nanosecond per value, paid once per held document a pair verifies.
+//! a slot holds one allocation instead of four. Packing and unpacking are exact (same
+//! values, same order) and cost about 25 instructions per value each (callgrind,
+//! BENCHMARKS.md "Hash sets packed"): a document is packed once, outside the index's lock,
+//! and unpacked for each pair that verifies it.
 
 use crate::config::Sample;
 use crate::features::Features;
