@@ -39,8 +39,9 @@
 //!
 //! **Memory.** A document is held as its features (shingle and word hashes, headline
 //! words, figures; Elias–Fano coded in one allocation: `packed.rs`), 32-bit LSH bucket
-//! keys and keywords; later exact copies of a body share its representative's keys. The tables (ids, exact bodies, LSH buckets as
-//! chains through the documents, keyword postings) are derived and rebuilt on load.
+//! keys and keywords; later exact copies of a body share its representative's keys.
+//! The tables (ids, exact bodies, LSH buckets as chains through the documents, keyword
+//! postings) are derived and rebuilt on load.
 //! Of the shingle and word sets, a slot keeps what verification reads
 //! ([`crate::config::Footprint`]): whole sets up to about 1,000 words by default, the
 //! smallest 64 hashes of each with `Footprint::Compact`, which also takes a third of the
@@ -354,7 +355,7 @@ impl Slot {
     }
 }
 
-/// A slot as saved: the fields of format version 6, features unpacked.
+/// A slot as saved (format versions 6 and 7 alike): its features unpacked.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SlotRepr<I, K> {
     id: I,
