@@ -355,7 +355,7 @@ impl Slot {
     }
 }
 
-/// A slot as saved (format versions 6 and 7 alike): its features unpacked.
+/// A slot as saved (format versions 6 to 8 alike): its features unpacked.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SlotRepr<I, K> {
     id: I,
@@ -387,18 +387,25 @@ impl serde::Serialize for Slot {
 impl<'de> serde::Deserialize<'de> for Slot {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let r = SlotRepr::<Box<str>, Box<[u32]>>::deserialize(d)?;
+        Slot::from_repr(r, FORMAT_VERSION).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Slot {
+    /// A slot as format `version` saved it (6 and later), checked.
+    fn from_repr(
+        r: SlotRepr<Box<str>, Box<[u32]>>,
+        version: u32,
+    ) -> std::result::Result<Slot, String> {
         if !packed::sorted_sets(&r.features) {
-            return Err(serde::de::Error::custom(format!(
-                "document {:?}: hash sets not sorted",
-                r.id
-            )));
+            return Err(format!("document {:?}: hash sets not sorted", r.id));
         }
         if r.bands.len() > usize::from(u16::MAX) {
-            return Err(serde::de::Error::custom(format!(
+            return Err(format!(
                 "document {:?}: {} bucket keys",
                 r.id,
                 r.bands.len()
-            )));
+            ));
         }
         Ok(Slot::from_parts(
             r.id,
@@ -409,12 +416,13 @@ impl<'de> serde::Deserialize<'de> for Slot {
             &r.bands,
             &r.keywords,
             r.listed,
+            version,
         ))
     }
-}
 
-impl Slot {
-    /// A slot from its parts (a saved one, or an earlier version's converted).
+    /// A slot from its parts, as format `version` kept them (a saved one, or an earlier
+    /// version's converted): hashes an earlier format kept wider are read as their top
+    /// bits, which is what featurising the same text gives now.
     #[allow(clippy::too_many_arguments)]
     fn from_parts(
         id: Box<str>,
@@ -425,7 +433,15 @@ impl Slot {
         bands: &[u32],
         keywords: &[u32],
         listed: bool,
+        version: u32,
     ) -> Slot {
+        let narrowed;
+        let (features, keywords) = if version < 8 {
+            narrowed = narrow(features.clone(), keywords, version);
+            (&narrowed.0, &narrowed.1[..])
+        } else {
+            (features, keywords)
+        };
         Slot {
             id,
             timestamp,
@@ -447,6 +463,33 @@ impl Slot {
             keys: bands.iter().chain(keywords).copied().collect(),
         }
     }
+}
+
+/// The features and keywords of a slot of format `version` (before 8) with this format's
+/// hash widths: shingle hashes had 32 bits before version 7, word hashes before 8
+/// ([`crate::features::SHINGLE_BITS`], [`crate::features::TERM_BITS`]). Narrowing keeps
+/// a sorted set sorted; hashes that come to be equal count once.
+fn narrow(mut f: Features, keywords: &[u32], version: u32) -> (Features, Vec<u32>) {
+    fn top(set: &mut Vec<u32>, bits: u32) {
+        for h in set.iter_mut() {
+            *h >>= 32 - bits;
+        }
+        set.dedup();
+    }
+    use crate::features::{SHINGLE_BITS, TERM_BITS};
+    if version < 7 {
+        top(&mut f.shingles, SHINGLE_BITS);
+    }
+    let mut keywords = keywords.to_vec();
+    if version < 8 {
+        keywords.sort_unstable();
+        for set in [&mut f.terms, &mut f.title, &mut f.numbers, &mut keywords] {
+            top(set, TERM_BITS);
+        }
+        // Term frequencies are not kept (only the sets).
+        f.tf.clear();
+    }
+    (f, keywords)
 }
 
 /// Everything behind the lock. Only the documents, the word statistics and the groups
@@ -2025,7 +2068,10 @@ const MAGIC: &[u8; 8] = b"NEARDUPX";
 ///   apart until the pairs are verified again).
 /// - 7: shingle hashes of 24 bits ([`crate::features::SHINGLE_BITS`]); versions 1 to 6
 ///   kept 32, and are read as their top 24 bits.
-pub const FORMAT_VERSION: u32 = 7;
+/// - 8: word hashes of 24 bits ([`crate::features::TERM_BITS`]), in the documents and
+///   the word statistics; versions 1 to 7 kept 32, and are read as their top 24 bits
+///   (the counts of words that come to share a hash add up).
+pub const FORMAT_VERSION: u32 = 8;
 
 /// The states of earlier format versions, read to convert.
 mod legacy {
@@ -2128,24 +2174,50 @@ mod legacy {
         }
     }
 
-    /// A version-5 state: the current one but for its edges ([`NeighbourV5`]).
+    /// A slot of format `V` (4 to 7, whose slots read as this format's), its hashes
+    /// read with this format's widths as it is read ([`super::narrow`]), so that a
+    /// large state is never held with its hashes in the old widths.
+    pub(super) struct Wide<const V: u32>(pub super::Slot);
+
+    impl<'de, const V: u32> serde::Deserialize<'de> for Wide<V> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let r = super::SlotRepr::<Box<str>, Box<[u32]>>::deserialize(d)?;
+            super::Slot::from_repr(r, V)
+                .map(Wide)
+                .map_err(serde::de::Error::custom)
+        }
+    }
+
+    /// Slots read from an earlier format, as the state holds them.
+    pub(super) fn slots<const V: u32>(
+        slots: Vec<Option<Wide<V>>>,
+    ) -> super::Chunked<Option<std::sync::Arc<super::Slot>>> {
+        slots
+            .into_iter()
+            .map(|s| s.map(|w| std::sync::Arc::new(w.0)))
+            .collect()
+    }
+
+    /// A state of version 4 to 7: the current one but for its hash widths (slots of
+    /// format `V`) and, before 6, its edges (`N`: [`NeighbourV4`], [`NeighbourV5`]).
     #[derive(serde::Deserialize)]
-    pub(super) struct StateV5 {
-        pub slots: super::Chunked<Option<std::sync::Arc<super::Slot>>>,
-        pub links: super::Chunked<Vec<NeighbourV5>>,
+    pub(super) struct StateV7<const V: u32, N> {
+        pub slots: Vec<Option<Wide<V>>>,
+        pub links: Vec<Vec<N>>,
         pub stats: std::sync::Arc<TermStats>,
         pub learn: bool,
         pub groups: crate::group::Online,
     }
 
-    /// A version-4 state: the current one but for its edges ([`NeighbourV4`]).
-    #[derive(serde::Deserialize)]
-    pub(super) struct StateV4 {
-        pub slots: super::Chunked<Option<std::sync::Arc<super::Slot>>>,
-        pub links: super::Chunked<Vec<NeighbourV4>>,
-        pub stats: std::sync::Arc<TermStats>,
-        pub learn: bool,
-        pub groups: crate::group::Online,
+    impl<const V: u32, N: Into<crate::group::Neighbour>> From<StateV7<V, N>> for super::State {
+        fn from(old: StateV7<V, N>) -> Self {
+            let links = old
+                .links
+                .into_iter()
+                .map(|edges| edges.into_iter().map(Into::into).collect())
+                .collect();
+            super::State::held(slots(old.slots), links, old.stats, old.learn, old.groups)
+        }
     }
 
     #[derive(serde::Deserialize)]
@@ -2223,6 +2295,7 @@ impl Converted {
                         &bands,
                         &s.keywords,
                         listed,
+                        1,
                     )
                 })
             })
@@ -2238,7 +2311,7 @@ impl Converted {
 }
 
 impl From<legacy::SlotV2> for Slot {
-    /// Versions 2 and 3 kept no `seen`.
+    /// Versions 2 and 3 kept no `seen`, and the hashes of version 2.
     fn from(s: legacy::SlotV2) -> Slot {
         Slot::from_parts(
             s.id,
@@ -2249,28 +2322,16 @@ impl From<legacy::SlotV2> for Slot {
             &s.bands,
             &s.keywords,
             s.listed,
+            2,
         )
     }
 }
 
 impl State {
-    /// Reads the 32-bit shingle hashes of format versions 1 to 6 as this one's: their
-    /// top [`crate::features::SHINGLE_BITS`] bits, which is what featurising the same
-    /// text gives now (a sample stays the smallest hashes).
-    fn narrow_shingles(&mut self) {
-        let all = crate::config::Sample {
-            shingles: usize::MAX,
-            words: usize::MAX,
-        };
-        for slot in self.slots.iter_mut().flatten() {
-            let s = Arc::make_mut(slot);
-            let mut f = s.features();
-            for h in &mut f.shingles {
-                *h >>= 32 - crate::features::SHINGLE_BITS;
-            }
-            f.shingles.dedup();
-            s.sets = PackedSets::new(&f, all);
-        }
+    /// Reads the word statistics of a format before 8 (32-bit word hashes) with this
+    /// format's keys ([`TermStats::narrowed`]).
+    fn narrow_stats(&mut self) {
+        self.stats = Arc::new(self.stats.narrowed(32, crate::features::TERM_BITS));
     }
 
     /// Verifies every held document against those before it (earlier formats kept no
@@ -2513,27 +2574,27 @@ impl Index {
                 }
                 State::held(slots, links, Arc::new(old.stats), old.learn, old.groups)
             } else if version == 4 {
-                let old: legacy::StateV4 =
-                    from_io(payload.take(), &mut scratch).map_err(corrupted)?;
-                let mut links = Chunked::default();
-                for edges in old.links.iter() {
-                    links.push(edges.iter().cloned().map(Neighbour::from).collect());
-                }
-                State::held(old.slots, links, old.stats, old.learn, old.groups)
+                from_io::<legacy::StateV7<4, legacy::NeighbourV4>>(payload.take(), &mut scratch)
+                    .map_err(corrupted)?
+                    .into()
             } else if version == 5 {
-                let old: legacy::StateV5 =
-                    from_io(payload.take(), &mut scratch).map_err(corrupted)?;
-                let mut links = Chunked::default();
-                for edges in old.links.iter() {
-                    links.push(edges.iter().cloned().map(Neighbour::from).collect());
-                }
-                State::held(old.slots, links, old.stats, old.learn, old.groups)
+                from_io::<legacy::StateV7<5, legacy::NeighbourV5>>(payload.take(), &mut scratch)
+                    .map_err(corrupted)?
+                    .into()
+            } else if version == 6 {
+                from_io::<legacy::StateV7<6, Neighbour>>(payload.take(), &mut scratch)
+                    .map_err(corrupted)?
+                    .into()
+            } else if version == 7 {
+                from_io::<legacy::StateV7<7, Neighbour>>(payload.take(), &mut scratch)
+                    .map_err(corrupted)?
+                    .into()
             } else {
                 from_io(payload.take(), &mut scratch).map_err(corrupted)?
             };
             let mut state = state;
-            if version < 7 {
-                state.narrow_shingles();
+            if version < 8 {
+                state.narrow_stats();
             }
             if !state.groups_agree() {
                 return Err(bad("corrupted state: documents and groups disagree".into()));
@@ -2547,7 +2608,7 @@ impl Index {
             return Err(bad("corrupted state: documents and groups disagree".into()));
         }
         let mut state = old.state;
-        state.narrow_shingles();
+        state.narrow_stats();
         let index = Index::from_state(config, state)?;
         index
             .state_mut()

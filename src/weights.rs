@@ -126,6 +126,21 @@ impl TermStats {
         }
     }
 
+    /// The same counts keyed by words' top `bits` bits, from keys of `from` bits (an
+    /// earlier index format's wider word hashes: [`crate::features::TERM_BITS`]). Words
+    /// that come to share a key add their counts, so that no document's removal takes a
+    /// count below zero.
+    pub(crate) fn narrowed(&self, from: u32, bits: u32) -> TermStats {
+        let mut df = KeyMap::default();
+        for (&k, &n) in &self.df {
+            *df.entry(k >> (from - bits)).or_insert(0) += n;
+        }
+        TermStats {
+            docs: self.docs,
+            df,
+        }
+    }
+
     /// Counts one more document.
     pub fn add(&mut self, feat: &Features) {
         self.docs += 1;
@@ -231,6 +246,21 @@ mod tests {
             title: title.to_vec(),
             ..Features::default()
         }
+    }
+
+    #[test]
+    fn narrowed_counts_add_up() {
+        let s = TermStats::from_counts(3, [(0x1234_5601, 2), (0x1234_5602, 1), (0xff00_0000, 3)]);
+        let n = s.narrowed(32, 24);
+        assert_eq!(
+            (
+                n.docs(),
+                n.df(0x12_3456),
+                n.df(0xff_0000),
+                n.df(0x1234_5601)
+            ),
+            (3, 3, 3, 0)
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! 32 for the plain array. Hashes are uniform, so a set of `n` of them holds about
 //! `u − log2 n + 1.44` bits of information per value: the code is within two bits of it.
 //! A news article's 250 shingle hashes (24 bits: [`crate::features::SHINGLE_BITS`]) take
-//! about 550 bytes instead of 1,000, its 180 word hashes (32 bits) 580 instead of 720, and
-//! a slot holds one allocation instead of four. Packing and unpacking are exact (same
+//! about 550 bytes instead of 1,000, its 180 word hashes (24 bits:
+//! [`crate::features::TERM_BITS`]) about 400 instead of 720, and a slot holds one
+//! allocation instead of four. Packing and unpacking are exact (same
 //! values, same order) and cost about 25 instructions per value each (callgrind,
 //! BENCHMARKS.md "Hash sets packed"): a document is packed once, outside the index's lock,
 //! and unpacked for each pair that verifies it.
@@ -138,8 +139,13 @@ pub(super) fn sorted_sets(f: &Features) -> bool {
 }
 
 /// Bits of the hashes of each set: shingles ([`crate::features::SHINGLE_BITS`]), body
-/// words, headline words, figures.
-const UNIVERSE: [u32; 4] = [crate::features::SHINGLE_BITS, 32, 32, 32];
+/// words, headline words, figures ([`crate::features::TERM_BITS`]).
+const UNIVERSE: [u32; 4] = [
+    crate::features::SHINGLE_BITS,
+    crate::features::TERM_BITS,
+    crate::features::TERM_BITS,
+    crate::features::TERM_BITS,
+];
 
 /// A held document's four hash sets (shingles, body words, headline words, figures),
 /// Elias–Fano coded in one allocation.
