@@ -26,8 +26,8 @@ pub enum Method {
 /// How much of each document verification reads, and so how much an
 /// [`Index`](crate::Index) holds per document. A closed set.
 ///
-/// Verification reads a document's shingles and body words as sorted 24-bit hashes
-/// ([`crate::features::SHINGLE_BITS`], [`crate::features::TERM_BITS`]).
+/// Verification reads a document's shingles and body words as sorted hashes (20 and 24
+/// bits: [`crate::features::SHINGLE_BITS`], [`crate::features::TERM_BITS`]).
 /// A set longer than the footprint's sample size is read as its smallest hashes: a
 /// uniform sample (bottom-k `MinHash`), from which Jaccard similarity, containment and the
 /// rarity-weighted word overlap are estimated on the part of both sets below the
@@ -43,7 +43,7 @@ pub enum Footprint {
     #[default]
     Full,
     /// Small samples (64 shingles, 64 words) and fewer LSH bands: an index holds about
-    /// 60% of the bytes per document (1.4 against 2.3 KB with 1,000,000 synthetic news
+    /// 60% of the bytes per document (1.4 against 2.2 KB with 1,000,000 synthetic news
     /// articles held: BENCHMARKS.md), at the cost of estimated rather than exact
     /// similarities. Copies are still found reliably; borderline pairs and rewrites
     /// less so (QUALITY.md and BENCHMARKS.md give its agreement with `Full`).

@@ -466,25 +466,25 @@ impl Slot {
 }
 
 /// The features and keywords of a slot of format `version` (before 8) with this format's
-/// hash widths: shingle hashes had 32 bits before version 7, word hashes before 8
-/// ([`crate::features::SHINGLE_BITS`], [`crate::features::TERM_BITS`]). Narrowing keeps
-/// a sorted set sorted; hashes that come to be equal count once.
+/// hash widths ([`crate::features::SHINGLE_BITS`], [`crate::features::TERM_BITS`]):
+/// shingle hashes had 32 bits before version 7 and 24 in version 7, word hashes 32
+/// before version 8. Narrowing keeps a sorted set sorted; hashes that come to be equal
+/// count once.
 fn narrow(mut f: Features, keywords: &[u32], version: u32) -> (Features, Vec<u32>) {
-    fn top(set: &mut Vec<u32>, bits: u32) {
+    fn top(set: &mut Vec<u32>, from: u32, to: u32) {
         for h in set.iter_mut() {
-            *h >>= 32 - bits;
+            *h >>= from - to;
         }
         set.dedup();
     }
     use crate::features::{SHINGLE_BITS, TERM_BITS};
-    if version < 7 {
-        top(&mut f.shingles, SHINGLE_BITS);
-    }
+    let shingle_bits = if version < 7 { 32 } else { 24 };
+    top(&mut f.shingles, shingle_bits, SHINGLE_BITS);
     let mut keywords = keywords.to_vec();
     if version < 8 {
         keywords.sort_unstable();
         for set in [&mut f.terms, &mut f.title, &mut f.numbers, &mut keywords] {
-            top(set, TERM_BITS);
+            top(set, 32, TERM_BITS);
         }
         // Term frequencies are not kept (only the sets).
         f.tf.clear();
@@ -2069,8 +2069,9 @@ const MAGIC: &[u8; 8] = b"NEARDUPX";
 /// - 7: shingle hashes of 24 bits ([`crate::features::SHINGLE_BITS`]); versions 1 to 6
 ///   kept 32, and are read as their top 24 bits.
 /// - 8: word hashes of 24 bits ([`crate::features::TERM_BITS`]), in the documents and
-///   the word statistics; versions 1 to 7 kept 32, and are read as their top 24 bits
-///   (the counts of words that come to share a hash add up).
+///   the word statistics, and shingle hashes of 20 ([`crate::features::SHINGLE_BITS`]);
+///   earlier versions' wider hashes are read as their top bits (the counts of words
+///   that come to share a hash add up).
 pub const FORMAT_VERSION: u32 = 8;
 
 /// The states of earlier format versions, read to convert.
