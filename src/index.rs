@@ -478,17 +478,16 @@ fn narrow(mut f: Features, keywords: &[u32], version: u32) -> (Features, Vec<u32
         set.dedup();
     }
     use crate::features::{SHINGLE_BITS, TERM_BITS};
+    debug_assert!(version < 8, "format 8 holds this format's widths");
     let shingle_bits = if version < 7 { 32 } else { 24 };
     top(&mut f.shingles, shingle_bits, SHINGLE_BITS);
     let mut keywords = keywords.to_vec();
-    if version < 8 {
-        keywords.sort_unstable();
-        for set in [&mut f.terms, &mut f.title, &mut f.numbers, &mut keywords] {
-            top(set, 32, TERM_BITS);
-        }
-        // Term frequencies are not kept (only the sets).
-        f.tf.clear();
+    keywords.sort_unstable();
+    for set in [&mut f.terms, &mut f.title, &mut f.numbers, &mut keywords] {
+        top(set, 32, TERM_BITS);
     }
+    // Term frequencies are not kept (only the sets), and would no longer line up.
+    f.tf.clear();
     (f, keywords)
 }
 
@@ -2202,7 +2201,7 @@ mod legacy {
     /// A state of version 4 to 7: the current one but for its hash widths (slots of
     /// format `V`) and, before 6, its edges (`N`: [`NeighbourV4`], [`NeighbourV5`]).
     #[derive(serde::Deserialize)]
-    pub(super) struct StateV7<const V: u32, N> {
+    pub(super) struct StateV4to7<const V: u32, N> {
         pub slots: Vec<Option<Wide<V>>>,
         pub links: Vec<Vec<N>>,
         pub stats: std::sync::Arc<TermStats>,
@@ -2210,8 +2209,8 @@ mod legacy {
         pub groups: crate::group::Online,
     }
 
-    impl<const V: u32, N: Into<crate::group::Neighbour>> From<StateV7<V, N>> for super::State {
-        fn from(old: StateV7<V, N>) -> Self {
+    impl<const V: u32, N: Into<crate::group::Neighbour>> From<StateV4to7<V, N>> for super::State {
+        fn from(old: StateV4to7<V, N>) -> Self {
             let links = old
                 .links
                 .into_iter()
@@ -2575,19 +2574,19 @@ impl Index {
                 }
                 State::held(slots, links, Arc::new(old.stats), old.learn, old.groups)
             } else if version == 4 {
-                from_io::<legacy::StateV7<4, legacy::NeighbourV4>>(payload.take(), &mut scratch)
+                from_io::<legacy::StateV4to7<4, legacy::NeighbourV4>>(payload.take(), &mut scratch)
                     .map_err(corrupted)?
                     .into()
             } else if version == 5 {
-                from_io::<legacy::StateV7<5, legacy::NeighbourV5>>(payload.take(), &mut scratch)
+                from_io::<legacy::StateV4to7<5, legacy::NeighbourV5>>(payload.take(), &mut scratch)
                     .map_err(corrupted)?
                     .into()
             } else if version == 6 {
-                from_io::<legacy::StateV7<6, Neighbour>>(payload.take(), &mut scratch)
+                from_io::<legacy::StateV4to7<6, Neighbour>>(payload.take(), &mut scratch)
                     .map_err(corrupted)?
                     .into()
             } else if version == 7 {
-                from_io::<legacy::StateV7<7, Neighbour>>(payload.take(), &mut scratch)
+                from_io::<legacy::StateV4to7<7, Neighbour>>(payload.take(), &mut scratch)
                     .map_err(corrupted)?
                     .into()
             } else {
