@@ -367,8 +367,8 @@ fn golden_files_of_every_format_version() {
         let m = index.query(probe);
         assert!(m.matches.iter().any(|m| m.id == "s0"), "{m:?}");
         // And like an index given the same documents now: the stored hashes read as
-        // today's (versions before 7 kept 32-bit shingle hashes, before 8 32-bit word
-        // hashes).
+        // today's (versions before 7 kept 32-bit shingle hashes, version 7 24-bit ones,
+        // versions before 8 32-bit word hashes).
         let fresh = Index::new(expected.clone()).unwrap();
         fresh.insert_batch(docs(8, 26));
         // The same hashes in as many bytes: an earlier format's wide hashes are held
