@@ -808,14 +808,14 @@ impl Index {
             keys += boxed(s.keys.len() * 4);
         }
         let t = &st.tables;
-        let links: usize = st
-            .links
-            .iter()
-            .map(|l| {
-                std::mem::size_of::<Vec<Neighbour>>()
-                    + l.capacity() * std::mem::size_of::<Neighbour>()
-            })
-            .sum();
+        // A list's spare capacity counts with the edges; refused pairs by their entries.
+        let (mut links, mut refused) = (0, 0);
+        for l in st.links.iter() {
+            let apart = l.iter().filter(|n| n.apart).count();
+            links += std::mem::size_of::<Vec<Neighbour>>()
+                + (l.capacity() - apart) * std::mem::size_of::<Neighbour>();
+            refused += apart * std::mem::size_of::<Neighbour>();
+        }
         vec![
             ("slots (fixed part)", slot + st.slots.len() * 8),
             ("ids", ids + t.by_id.heap_bytes()),
@@ -835,6 +835,7 @@ impl Index {
             ),
             ("exact bodies", t.exact.heap_bytes() + t.copies.heap_bytes()),
             ("edges", links),
+            ("refused pairs", refused),
             ("groups", st.groups().heap_bytes()),
             ("word statistics", st.stats.heap_bytes()),
         ]

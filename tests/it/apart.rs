@@ -117,6 +117,15 @@ fn the_index_file_keeps_the_refusals() {
     let path = dir.path().join("apart.ndx");
     index.save(&path).unwrap();
     let loaded = Index::load(&path).unwrap();
+    // `Index::memory` counts the refusal (both ways) apart from the edges.
+    let refused = |i: &Index| {
+        i.memory()
+            .into_iter()
+            .find(|p| p.0 == "refused pairs")
+            .unwrap()
+            .1
+    };
+    assert!(refused(&index) > 0 && refused(&loaded) == refused(&index));
     // A copy of the hub regroups the star: the loaded refusal still keeps the two apart.
     let copy = Document::new("hub-copy", docs[0].text.clone());
     loaded.insert(copy.clone()).unwrap();
