@@ -9,17 +9,18 @@
 //! A news article's 250 shingle hashes (20 bits: [`crate::features::SHINGLE_BITS`]) take
 //! about 420 bytes instead of 1,000, its 180 word hashes (24 bits:
 //! [`crate::features::TERM_BITS`]) about 400 instead of 720, and a slot holds one
-//! allocation instead of four. Packing and unpacking are exact (same
-//! values, same order) and cost about 25 instructions per value each (callgrind,
-//! BENCHMARKS.md "Hash sets packed"): a document is packed once, outside the index's lock,
-//! and unpacked for each pair that verifies it.
+//! allocation instead of four. Packing and unpacking are exact (same values, same order)
+//! and cost about 25 instructions per value each (callgrind, BENCHMARKS.md "Hash sets
+//! packed"): a document is packed once, outside the index's lock, and unpacked for each
+//! pair that verifies it.
 
 use crate::config::Sample;
 use crate::features::Features;
 
 /// Low bits per value for `n` values below `2^universe`: `universe − ⌈log2 n⌉`
 /// (`universe` for a single value). Any `u32` values decode exactly; values at or above
-/// `2^universe` (a damaged earlier-format file) only make the code longer.
+/// `2^universe` (only a damaged file gives them: earlier formats' wider hashes are
+/// narrowed before they are packed) only make the code longer.
 fn low_bits(n: usize, universe: u32) -> u32 {
     debug_assert!(n >= 1);
     // ⌈log2 n⌉ = bits of n − 1.
@@ -168,9 +169,9 @@ impl PackedSets {
             &f.title,
             &f.numbers,
         ];
-        // Features are sorted and distinct; only a damaged earlier-format file gives
-        // others (the current format is checked on loading: `sorted_sets`), and its
-        // sets are read as sorted rather than panicking.
+        // Features are sorted and distinct; only a damaged file of format 1 to 3 gives
+        // others (later formats are checked on loading: `sorted_sets`), and its sets
+        // are read as sorted rather than panicking.
         let owned: Vec<Vec<u32>>;
         let sets = if sets.iter().all(|s| is_sorted_set(s)) {
             sets
