@@ -317,44 +317,205 @@ pub fn cluster<'k>(
     }
 }
 
-/// A verified edge as a document held by an index keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+/// A verified edge as a document held by an index keeps it, or a pair refused as two
+/// different stories ([`Apart`]).
+///
+/// Eight bytes: the other document's number shares a word with the relation and the two
+/// flags (so numbers are below [`Neighbour::MAX_DOC`]), and the similarity is kept as
+/// verified. An index holds one per edge end, which made the 12 bytes of a plain struct
+/// a large part of a document's footprint once millions are held. Serialised as the
+/// fields it stands for (`doc`, `relation`, `similarity`, `closing`, `apart`).
+#[derive(Clone, Copy, PartialEq)]
 pub struct Neighbour {
+    /// `doc | relation << 28 | closing << 30 | apart << 31`.
+    packed: u32,
+    similarity: f32,
+}
+
+const DOC_BITS: u32 = 28;
+const DOC_MASK: u32 = (1 << DOC_BITS) - 1;
+const CLOSING: u32 = 1 << 30;
+const APART: u32 = 1 << 31;
+
+impl Neighbour {
+    /// Document numbers a neighbour can name are below this (about 268 million: more
+    /// than an index numbers, see [`crate::Index`]).
+    pub const MAX_DOC: u32 = 1 << DOC_BITS;
+
+    /// A verified edge to document `doc`. `closing` when it was found by pairing the
+    /// neighbours of a third document ([`Neighbour::closing`]).
+    ///
+    /// # Panics
+    /// When `doc` is not below [`Neighbour::MAX_DOC`].
+    #[must_use]
+    pub fn edge(doc: u32, relation: Relation, similarity: f32, closing: bool) -> Self {
+        Self::pack(doc, relation, similarity, closing, false)
+    }
+
+    /// A pair refused as different stories, `closing` when neighbours of neighbours
+    /// found it.
+    ///
+    /// # Panics
+    /// When `doc` is not below [`Neighbour::MAX_DOC`].
+    #[must_use]
+    pub fn refused(doc: u32, closing: bool) -> Self {
+        Self::pack(doc, Relation::Rewrite, 0.0, closing, true)
+    }
+
+    fn pack(doc: u32, relation: Relation, similarity: f32, closing: bool, apart: bool) -> Self {
+        assert!(doc < Self::MAX_DOC, "document number {doc} out of range");
+        let r = match relation {
+            Relation::Exact => 0,
+            Relation::NearDuplicate => 1,
+            Relation::Rewrite => 2,
+        };
+        Neighbour {
+            packed: doc
+                | r << DOC_BITS
+                | if closing { CLOSING } else { 0 }
+                | if apart { APART } else { 0 },
+            similarity,
+        }
+    }
+
     /// The other document's number.
-    pub doc: u32,
-    /// How the two are related.
-    pub relation: Relation,
-    /// Their similarity (see [`Edge::similarity`]).
-    pub similarity: f32,
+    #[must_use]
+    pub fn doc(&self) -> u32 {
+        self.packed & DOC_MASK
+    }
+
+    /// The same edge (or refusal) seen from its other end, or after renumbering:
+    /// naming document `doc`.
+    ///
+    /// # Panics
+    /// When `doc` is not below [`Neighbour::MAX_DOC`].
+    #[must_use]
+    pub fn to(self, doc: u32) -> Self {
+        assert!(doc < Self::MAX_DOC, "document number {doc} out of range");
+        Neighbour {
+            packed: self.packed & !DOC_MASK | doc,
+            ..self
+        }
+    }
+
+    /// How the two are related (meaningless for a refusal).
+    #[must_use]
+    pub fn relation(&self) -> Relation {
+        match self.packed >> DOC_BITS & 3 {
+            0 => Relation::Exact,
+            1 => Relation::NearDuplicate,
+            _ => Relation::Rewrite,
+        }
+    }
+
+    /// Their similarity (see [`Edge::similarity`]; 0 for a refusal).
+    #[must_use]
+    pub fn similarity(&self) -> f32 {
+        self.similarity
+    }
+
     /// Whether the edge was found by pairing the neighbours of a third document
-    /// ("neighbours of neighbours") rather than as a candidate of the later one: such an edge
-    /// neither counts toward a document's degree nor is paired further, and it stands
-    /// only while a third document with few enough neighbours joins both ends.
-    pub closing: bool,
+    /// ("neighbours of neighbours") rather than as a candidate of the later one: such an
+    /// edge neither counts toward a document's degree nor is paired further, and it
+    /// stands only while a third document with few enough neighbours joins both ends.
+    #[must_use]
+    pub fn closing(&self) -> bool {
+        self.packed & CLOSING != 0
+    }
+
     /// Whether the pair is no edge but was refused as two different stories
     /// ([`Apart`]): grouping keeps the two apart; `relation` and `similarity` mean
     /// nothing then. Kept only where a pair was refused, so it costs nothing elsewhere.
-    pub apart: bool,
-}
-
-impl Neighbour {
-    /// A pair refused as different stories, `closing` when neighbours of neighbours
-    /// found it.
     #[must_use]
-    pub fn refused(doc: u32, closing: bool) -> Self {
-        Neighbour {
-            doc,
-            relation: Relation::Rewrite,
-            similarity: 0.0,
-            closing,
-            apart: true,
-        }
+    pub fn apart(&self) -> bool {
+        self.packed & APART != 0
     }
 
     /// Whether it is a verified edge (not a refusal).
     #[must_use]
     pub fn is_edge(&self) -> bool {
-        !self.apart
+        !self.apart()
+    }
+
+    fn repr(self) -> NeighbourRepr {
+        NeighbourRepr {
+            doc: self.doc(),
+            relation: self.relation(),
+            similarity: self.similarity,
+            closing: self.closing(),
+            apart: self.apart(),
+        }
+    }
+}
+
+/// What a [`Neighbour`] stands for, field by field: its serialised form (that of index
+/// files since format 6).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename = "Neighbour")]
+struct NeighbourRepr {
+    doc: u32,
+    relation: Relation,
+    similarity: f32,
+    closing: bool,
+    apart: bool,
+}
+
+// Shows what the packed word stands for, field by field.
+#[allow(clippy::missing_fields_in_debug)]
+impl std::fmt::Debug for Neighbour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Neighbour")
+            .field("doc", &self.doc())
+            .field("relation", &self.relation())
+            .field("similarity", &self.similarity)
+            .field("closing", &self.closing())
+            .field("apart", &self.apart())
+            .finish()
+    }
+}
+
+impl serde::Serialize for Neighbour {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.repr().serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Neighbour {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r = NeighbourRepr::deserialize(d)?;
+        if r.doc >= Neighbour::MAX_DOC {
+            return Err(serde::de::Error::custom(format!(
+                "edge to document {} out of range",
+                r.doc
+            )));
+        }
+        Ok(Neighbour::pack(
+            r.doc,
+            r.relation,
+            r.similarity,
+            r.closing,
+            r.apart,
+        ))
+    }
+}
+
+/// Appends `nb` to a document's list of neighbours, growing it by an eighth at a time
+/// rather than doubling: most documents have a few neighbours, held for as long as the
+/// document is, so spare room would be a lasting cost (appends stay amortised O(1)).
+pub(crate) fn push_neighbour(list: &mut Vec<Neighbour>, nb: Neighbour) {
+    if list.len() == list.capacity() {
+        list.reserve_exact((list.len() / 8).max(1));
+    }
+    list.push(nb);
+}
+
+/// Takes document `doc` out of a document's list of neighbours, and the room it leaves
+/// when that is more than an eighth (see [`push_neighbour`]).
+pub(crate) fn remove_neighbour(list: &mut Vec<Neighbour>, doc: u32) {
+    list.retain(|l| l.doc() != doc);
+    let keep = list.len() + list.len() / 8;
+    if list.capacity() > keep + 1 {
+        list.shrink_to(keep);
     }
 }
 
@@ -773,7 +934,7 @@ impl Online {
                 neighbours(s)
                     .iter()
                     .filter(|nb| nb.is_edge())
-                    .map(|nb| nb.doc),
+                    .map(Neighbour::doc),
             );
         }
         let (p, ranks) = loop {
@@ -868,13 +1029,13 @@ impl Online {
         let mut apart: Vec<Apart> = Vec::new();
         for (i, &x) in docs.iter().enumerate() {
             for nb in neighbours(x) {
-                if let Some(&j) = local.get(&nb.doc)
+                if let Some(&j) = local.get(&nb.doc())
                     && (i as u32) < j
                 {
-                    if nb.apart {
+                    if nb.apart() {
                         apart.push((i as u32, j));
                     } else {
-                        edges.push((i as u32, j, nb.relation));
+                        edges.push((i as u32, j, nb.relation()));
                     }
                 }
             }
@@ -906,19 +1067,19 @@ impl Online {
             let rank_x = ranks[canon_x as usize];
             for nb in neighbours(x) {
                 // A refusal across the region's edge joins no group: it cannot matter.
-                if nb.apart || local.contains_key(&nb.doc) {
+                if nb.apart() || local.contains_key(&nb.doc()) {
                     continue;
                 }
-                let Some(g) = self.group_of(nb.doc) else {
-                    out.push(nb.doc);
+                let Some(g) = self.group_of(nb.doc()) else {
+                    out.push(nb.doc());
                     continue;
                 };
-                if is_copy(nb.relation) {
-                    out.push(nb.doc);
+                if is_copy(nb.relation()) {
+                    out.push(nb.doc());
                     continue;
                 }
                 let canon_y = self.canonical[g as usize];
-                let y_pivot = canon_y == nb.doc || is_copy(self.tie[nb.doc as usize]);
+                let y_pivot = canon_y == nb.doc() || is_copy(self.tie[nb.doc() as usize]);
                 let rank_y = rank(canon_y);
                 let agree = match (x_pivot, y_pivot) {
                     (true, true) => false,
@@ -927,7 +1088,7 @@ impl Online {
                     (false, false) => true,
                 };
                 if !agree {
-                    out.push(nb.doc);
+                    out.push(nb.doc());
                 }
             }
         }
@@ -950,28 +1111,28 @@ impl Online {
             let refused = |g: u32| {
                 neighbours(s)
                     .iter()
-                    .any(|r| r.apart && self.of[r.doc as usize] == g)
+                    .any(|r| r.apart() && self.of[r.doc() as usize] == g)
             };
             let best = neighbours(s)
                 .iter()
-                .filter(|nb| nb.is_edge() && self.of[nb.doc as usize] < REMOVED)
-                .filter(|nb| is_copy(nb.relation) || !refused(self.of[nb.doc as usize]))
+                .filter(|nb| nb.is_edge() && self.of[nb.doc() as usize] < REMOVED)
+                .filter(|nb| is_copy(nb.relation()) || !refused(self.of[nb.doc() as usize]))
                 .filter(|nb| {
-                    let g = self.of[nb.doc as usize];
-                    is_copy(nb.relation)
-                        || self.canonical[g as usize] == nb.doc
-                        || is_copy(self.tie[nb.doc as usize])
+                    let g = self.of[nb.doc() as usize];
+                    is_copy(nb.relation())
+                        || self.canonical[g as usize] == nb.doc()
+                        || is_copy(self.tie[nb.doc() as usize])
                 })
                 .min_by(|x, y| {
-                    x.relation
-                        .cmp(&y.relation)
+                    x.relation()
+                        .cmp(&y.relation())
                         .then(y.similarity.total_cmp(&x.similarity))
-                        .then(x.doc.cmp(&y.doc))
+                        .then(x.doc().cmp(&y.doc()))
                 });
             let g = if let Some(nb) = best {
-                let g = self.of[nb.doc as usize];
-                self.tie[s as usize] = if is_copy(nb.relation) {
-                    self.tie[nb.doc as usize]
+                let g = self.of[nb.doc() as usize];
+                self.tie[s as usize] = if is_copy(nb.relation()) {
+                    self.tie[nb.doc() as usize]
                 } else {
                     Relation::Rewrite
                 };
@@ -1162,7 +1323,10 @@ mod tests {
         let seen = |upto: usize| {
             move |d: u32| -> &[Neighbour] {
                 let list = &adj[d as usize];
-                let n = list.iter().take_while(|l| (l.doc as usize) < upto).count();
+                let n = list
+                    .iter()
+                    .take_while(|l| (l.doc() as usize) < upto)
+                    .count();
                 &list[..n]
             }
         };
@@ -1183,14 +1347,87 @@ mod tests {
         assert_eq!(online.named("a#2"), Some(g0));
     }
 
-    fn nb(doc: u32, relation: Relation) -> Neighbour {
-        Neighbour {
-            doc,
-            relation,
+    /// A neighbour as a plain struct: what index files of formats 6 to 8 hold.
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Plain {
+        doc: u32,
+        relation: Relation,
+        similarity: f32,
+        closing: bool,
+        apart: bool,
+    }
+
+    #[test]
+    fn a_packed_neighbour_keeps_every_field_and_the_file_form() {
+        let relations = [Relation::Exact, Relation::NearDuplicate, Relation::Rewrite];
+        for doc in [0, 1, 12_345, Neighbour::MAX_DOC - 1] {
+            for relation in relations {
+                for closing in [false, true] {
+                    for (nb, apart) in [
+                        (Neighbour::edge(doc, relation, 0.731, closing), false),
+                        (Neighbour::refused(doc, closing), true),
+                    ] {
+                        assert_eq!(std::mem::size_of_val(&nb), 8);
+                        assert_eq!((nb.doc(), nb.closing(), nb.apart()), (doc, closing, apart));
+                        assert_eq!(nb.is_edge(), !apart);
+                        if !apart {
+                            assert_eq!((nb.relation(), nb.similarity()), (relation, 0.731));
+                        }
+                        // The other end: only the number changes.
+                        let back = nb.to(7).to(doc);
+                        assert_eq!(back, nb);
+                        assert_eq!(nb.to(7).doc(), 7);
+                        // Serialised as the plain struct was, both ways.
+                        let plain = Plain {
+                            doc,
+                            relation: nb.relation(),
+                            similarity: nb.similarity(),
+                            closing,
+                            apart,
+                        };
+                        let bytes = postcard::to_allocvec(&nb).unwrap();
+                        assert_eq!(bytes, postcard::to_allocvec(&plain).unwrap());
+                        assert_eq!(postcard::from_bytes::<Neighbour>(&bytes).unwrap(), nb);
+                    }
+                }
+            }
+        }
+        // A number out of range is a damaged file, not a wrong neighbour.
+        let far = Plain {
+            doc: Neighbour::MAX_DOC,
+            relation: Relation::Rewrite,
             similarity: 0.5,
             closing: false,
             apart: false,
+        };
+        let bytes = postcard::to_allocvec(&far).unwrap();
+        assert!(postcard::from_bytes::<Neighbour>(&bytes).is_err());
+    }
+
+    #[test]
+    fn a_list_of_neighbours_keeps_little_spare_room() {
+        let mut list = Vec::new();
+        for d in 0..1000 {
+            push_neighbour(&mut list, Neighbour::edge(d, Relation::Rewrite, 0.5, false));
+            assert!(
+                list.capacity() <= list.len() + list.len() / 8 + 1,
+                "{}",
+                list.len()
+            );
         }
+        for d in 0..900 {
+            remove_neighbour(&mut list, d);
+            assert!(
+                list.capacity() <= list.len() + list.len() / 8 + 1,
+                "{}",
+                list.len()
+            );
+        }
+        assert_eq!(list.first().map(Neighbour::doc), Some(900));
+    }
+
+    fn nb(doc: u32, relation: Relation) -> Neighbour {
+        Neighbour::edge(doc, relation, 0.5, false)
     }
 
     #[test]
@@ -1456,10 +1693,10 @@ mod tests {
                 let mut refused = Vec::new();
                 for &x in &held {
                     for l in &adj[x as usize] {
-                        if x < l.doc && l.apart {
-                            refused.push((local(x), local(l.doc)));
-                        } else if x < l.doc {
-                            links.push((local(x), local(l.doc), l.relation));
+                        if x < l.doc() && l.apart() {
+                            refused.push((local(x), local(l.doc())));
+                        } else if x < l.doc() {
+                            links.push((local(x), local(l.doc()), l.relation()));
                         }
                     }
                 }
@@ -1483,12 +1720,12 @@ mod tests {
                 assert_eq!(online.push(), d);
                 live[d as usize] = true;
                 for e in edges.iter().filter(|e| e.b == d) {
-                    let nb = |doc| Neighbour { doc, relation: e.relation, similarity: e.similarity(), closing: false, apart: false };
+                    let nb = |doc| Neighbour::edge(doc, e.relation, e.similarity(), false);
                     adj[e.a as usize].push(nb(d));
                     adj[d as usize].push(nb(e.a));
                 }
                 for &(a, _) in apart.iter().filter(|p| p.1 == d) {
-                    let nb = |doc| Neighbour { doc, relation: Relation::Rewrite, similarity: 0.0, closing: false, apart: true };
+                    let nb = |doc| Neighbour::refused(doc, false);
                     adj[a as usize].push(nb(d));
                     adj[d as usize].push(nb(a));
                 }
@@ -1498,9 +1735,9 @@ mod tests {
             // Some leave: their edges go, their neighbours and group are grouped again.
             for d in (0..n as u32).filter(|d| gone >> d & 1 == 1) {
                 let g = online.group_of(d).expect("placed");
-                let mut seeds: Vec<u32> = adj[d as usize].iter().map(|l| l.doc).collect();
+                let mut seeds: Vec<u32> = adj[d as usize].iter().map(Neighbour::doc).collect();
                 for l in std::mem::take(&mut adj[d as usize]) {
-                    adj[l.doc as usize].retain(|x| x.doc != d);
+                    adj[l.doc() as usize].retain(|x| x.doc() != d);
                 }
                 live[d as usize] = false;
                 online.remove(d);

@@ -66,7 +66,7 @@ use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::features::{Features, Featurizer, Scratch};
-use crate::group::{Moved, Neighbour, Online, Rank, quantise};
+use crate::group::{Moved, Neighbour, Online, Rank, push_neighbour, quantise, remove_neighbour};
 use crate::hamming::HammingTable;
 use crate::keywords::KeywordParams;
 use crate::lsh::band_hash;
@@ -138,6 +138,8 @@ const KW: usize = 20;
 /// Document slots an index can number: every keyword link `d * KW + j` must fit in a
 /// `u32` below [`NIL`].
 const MAX_DOCS: u32 = (NIL - 1) / KW as u32;
+// A neighbour packs the document number beside its flags.
+const _: () = assert!(MAX_DOCS <= Neighbour::MAX_DOC);
 
 /// Matches strongest first: by relation, then similarity (descending), then id.
 fn sort_matches(m: &mut [Match]) {
@@ -285,9 +287,9 @@ fn upgrade<T>(guard: RwLockUpgradableReadGuard<'_, T>) -> RwLockWriteGuard<'_, T
 #[derive(Debug, Clone, PartialEq)]
 struct Slot {
     id: Box<str>,
-    timestamp: Option<i64>,
+    timestamp: Time,
     /// When it was last seen (the nightly job's crawl night), if the inserter says.
-    seen: Option<i64>,
+    seen: Time,
     len: u64,
     /// Hash of the normalised body ([`Features::exact`]).
     exact: u64,
@@ -308,6 +310,22 @@ struct Slot {
     keys: Box<[u32]>,
 }
 
+/// A time that may be unknown, in the 8 bytes of an `i64` rather than the 16 of an
+/// `Option<i64>` (two per document held): `i64::MIN` stands for none, so a time of
+/// `i64::MIN` itself (292 billion years before the epoch) is held one second later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Time(i64);
+
+impl Time {
+    fn new(t: Option<i64>) -> Self {
+        Time(t.map_or(i64::MIN, |t| t.max(i64::MIN + 1)))
+    }
+
+    fn get(self) -> Option<i64> {
+        (self.0 != i64::MIN).then_some(self.0)
+    }
+}
+
 impl Slot {
     /// The slot of a prepared document (its sets packed already), listed under
     /// `keywords`.
@@ -315,8 +333,8 @@ impl Slot {
         let bands = u16::try_from(p.bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
         Slot {
             id: p.doc.id.into_boxed_str(),
-            timestamp: p.doc.timestamp,
-            seen: p.seen,
+            timestamp: Time::new(p.doc.timestamp),
+            seen: Time::new(p.seen),
             len: p.len,
             exact: p.features.exact,
             words: p.features.words,
@@ -372,8 +390,8 @@ impl serde::Serialize for Slot {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         SlotRepr {
             id: &*self.id,
-            timestamp: self.timestamp,
-            seen: self.seen,
+            timestamp: self.timestamp.get(),
+            seen: self.seen.get(),
             len: self.len,
             features: self.features(),
             bands: self.bands(),
@@ -444,8 +462,8 @@ impl Slot {
         };
         Slot {
             id,
-            timestamp,
-            seen,
+            timestamp: Time::new(timestamp),
+            seen: Time::new(seen),
             len,
             exact: features.exact,
             words: features.words,
@@ -811,7 +829,7 @@ impl Index {
         // A list's spare capacity counts with the edges; refused pairs by their entries.
         let (mut links, mut refused) = (0, 0);
         for l in st.links.iter() {
-            let apart = l.iter().filter(|n| n.apart).count();
+            let apart = l.iter().filter(|n| n.apart()).count();
             links += std::mem::size_of::<Vec<Neighbour>>()
                 + (l.capacity() - apart) * std::mem::size_of::<Neighbour>();
             refused += apart * std::mem::size_of::<Neighbour>();
@@ -1114,7 +1132,7 @@ impl Index {
     /// undated documents stay. Returns how many were removed. The memory of removed
     /// documents is given back ([`Index::compact`]).
     pub fn evict_before(&self, timestamp: i64) -> usize {
-        self.evict_where(|s| s.timestamp.is_some_and(|t| t < timestamp))
+        self.evict_where(|s| s.timestamp.get().is_some_and(|t| t < timestamp))
     }
 
     /// Records that the document `id` was seen at `time` (seconds since the epoch; a
@@ -1127,7 +1145,7 @@ impl Index {
         };
         if state.slots[d as usize].is_some() {
             let slot = state.slot_mut(d);
-            slot.seen = Some(slot.seen.map_or(time, |s| s.max(time)));
+            slot.seen = Time::new(Some(slot.seen.get().map_or(time, |s| s.max(time))));
         }
         true
     }
@@ -1136,7 +1154,7 @@ impl Index {
     /// document never marked counts as seen at its publication date, and undated ones
     /// stay. Returns how many were removed; their memory is given back.
     pub fn evict_unseen_before(&self, time: i64) -> usize {
-        self.evict_where(|s| s.seen.or(s.timestamp).is_some_and(|t| t < time))
+        self.evict_where(|s| s.seen.get().or(s.timestamp.get()).is_some_and(|t| t < time))
     }
 
     fn evict_where(&self, old: impl Fn(&Slot) -> bool) -> usize {
@@ -1251,11 +1269,11 @@ impl State {
             _ => d,
         };
         Rank {
-            timestamp: s.timestamp,
+            timestamp: s.timestamp.get(),
             related: self.links[rep as usize]
                 .iter()
                 .filter(|l| l.is_edge())
-                .map(|l| quantise(l.similarity))
+                .map(|l| quantise(l.similarity()))
                 .sum(),
             hash: s.exact,
             id: &s.id,
@@ -1378,13 +1396,7 @@ impl State {
                 }
                 probe.edges.push(e);
             } else {
-                let nb = Neighbour {
-                    doc: e.b,
-                    relation: e.relation,
-                    similarity: e.similarity(),
-                    closing,
-                    apart: false,
-                };
+                let nb = Neighbour::edge(e.b, e.relation, e.similarity(), closing);
                 probe.pairs.push((e.a, nb));
             }
         }
@@ -1418,7 +1430,7 @@ impl State {
         DocView {
             features: s.features_into(buf),
             rarity: Rarity::Stats(&self.stats),
-            timestamp: s.timestamp,
+            timestamp: s.timestamp.get(),
         }
     }
 
@@ -1449,9 +1461,9 @@ impl State {
             // canonical's body without verifying, else the pair verified now.
             if let Some(l) = self.links[d as usize]
                 .iter()
-                .find(|l| l.doc == canon && l.is_edge())
+                .find(|l| l.doc() == canon && l.is_edge())
             {
-                return (l.relation, l.similarity);
+                return (l.relation(), l.similarity());
             }
             let exact = self.slot(d).exact;
             if exact != 0 && exact == self.slot(canon).exact {
@@ -1503,23 +1515,11 @@ impl State {
         for (e, closing) in edges {
             let similarity = e.similarity();
             let (to_a, to_b) = (
-                Neighbour {
-                    doc: e.b,
-                    relation: e.relation,
-                    similarity,
-                    closing,
-                    apart: false,
-                },
-                Neighbour {
-                    doc: e.a,
-                    relation: e.relation,
-                    similarity,
-                    closing,
-                    apart: false,
-                },
+                Neighbour::edge(e.b, e.relation, similarity, closing),
+                Neighbour::edge(e.a, e.relation, similarity, closing),
             );
             if e.b >= base {
-                pending.links[(e.b - base) as usize].push(to_b);
+                push_neighbour(&mut pending.links[(e.b - base) as usize], to_b);
                 pending.matches[(e.b - base) as usize].push(e);
             } else {
                 // Two held documents joined through a new one.
@@ -1527,7 +1527,7 @@ impl State {
                 pending.seeds.extend([e.a, e.b]);
             }
             if e.a >= base {
-                pending.links[(e.a - base) as usize].push(to_a);
+                push_neighbour(&mut pending.links[(e.a - base) as usize], to_a);
             } else {
                 pending.held.push((e.a, to_a));
             }
@@ -1536,13 +1536,13 @@ impl State {
         for (a, b, closing) in search.apart(base) {
             let nb = |doc| Neighbour::refused(doc, closing);
             if b >= base {
-                pending.links[(b - base) as usize].push(nb(a));
+                push_neighbour(&mut pending.links[(b - base) as usize], nb(a));
             } else {
                 pending.held.push((b, nb(a)));
                 pending.seeds.extend([a, b]);
             }
             if a >= base {
-                pending.links[(a - base) as usize].push(nb(b));
+                push_neighbour(&mut pending.links[(a - base) as usize], nb(b));
             } else {
                 pending.held.push((a, nb(b)));
             }
@@ -1569,7 +1569,7 @@ impl State {
         debug_assert_eq!(base, self.slots.len() as u32);
         let n = batch.len();
         for (d, nb) in held {
-            self.links[d as usize].push(nb);
+            push_neighbour(&mut self.links[d as usize], nb);
             self.relinked.push_back((self.generation, d));
         }
         let mut added = Vec::with_capacity(n);
@@ -1699,7 +1699,7 @@ impl State {
             }
         }
         debug_assert!(slot.keywords().len() <= KW && KeywordParams::default().k <= KW);
-        let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
+        let slice = crate::keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
         for (j, &t) in slot.keywords().iter().enumerate() {
             let link = link(d, j);
             let (head, count) = self.tables.postings.entry(t).or_insert((NIL, 0));
@@ -1752,7 +1752,7 @@ impl State {
         groups.check(|d| self.slots[d as usize].is_some())
             && self.slots.iter().zip(self.links.iter()).all(|(s, links)| {
                 links.iter().all(|l| {
-                    s.is_some() && (l.doc as usize) < n && self.slots[l.doc as usize].is_some()
+                    s.is_some() && (l.doc() as usize) < n && self.slots[l.doc() as usize].is_some()
                 })
             })
     }
@@ -1798,7 +1798,7 @@ impl State {
             }
             self.tables.next[d as usize * bands + i] = NIL;
         }
-        let slice = crate::keywords::time_slice(slot.timestamp, self.tables.window_days);
+        let slice = crate::keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
         let keywords: Box<[u32]> = slot.keywords().into();
         let t = &mut self.tables;
         for (j, &term) in keywords.iter().enumerate() {
@@ -1877,7 +1877,7 @@ impl State {
             .collect();
         let links = std::mem::take(&mut self.links[d as usize]);
         for l in &links {
-            self.links[l.doc as usize].retain(|x| x.doc != d);
+            remove_neighbour(&mut self.links[l.doc() as usize], d);
         }
         if let Some(next) = heir {
             self.inherit(config, next, &links);
@@ -1899,7 +1899,7 @@ impl State {
         }
         self.tables.live -= 1;
         if !bulk {
-            let mut seeds: Vec<u32> = links.iter().map(|l| l.doc).collect();
+            let mut seeds: Vec<u32> = links.iter().map(Neighbour::doc).collect();
             seeds.extend(relinked);
             if let Some(g) = group {
                 seeds.extend_from_slice(self.groups().members(g));
@@ -1916,36 +1916,35 @@ impl State {
         let exact = self.slot(next).exact;
         let mut found = Vec::new();
         for l in links {
-            if l.doc == next || self.slots[l.doc as usize].is_none() {
+            if l.doc() == next || self.slots[l.doc() as usize].is_none() {
                 continue;
             }
-            if self.links[next as usize].iter().any(|x| x.doc == l.doc) {
+            if self.links[next as usize].iter().any(|x| x.doc() == l.doc()) {
                 continue;
             }
-            let (a, b) = (next.min(l.doc), next.max(l.doc));
+            let (a, b) = (next.min(l.doc()), next.max(l.doc()));
             let mut bufs = Default::default();
             let (va, vb) = self.views(a, b, &mut bufs);
-            let judged = if self.slot(l.doc).exact == exact {
+            let judged = if self.slot(l.doc()).exact == exact {
                 Judgement::Related(Relation::Exact, verifier.score(va, vb))
             } else {
                 verifier.judge(va, vb)
             };
             // The heir stands where the representative stood (`closing`).
             match judged {
-                Judgement::Related(relation, scores) => found.push(Neighbour {
-                    doc: l.doc,
+                Judgement::Related(relation, scores) => found.push(Neighbour::edge(
+                    l.doc(),
                     relation,
-                    similarity: relation_similarity(relation, &scores),
-                    closing: l.closing,
-                    apart: false,
-                }),
-                Judgement::Apart => found.push(Neighbour::refused(l.doc, l.closing)),
+                    relation_similarity(relation, &scores),
+                    l.closing(),
+                )),
+                Judgement::Apart => found.push(Neighbour::refused(l.doc(), l.closing())),
                 Judgement::Unrelated => {}
             }
         }
         for nb in found {
-            self.links[nb.doc as usize].push(Neighbour { doc: next, ..nb });
-            self.links[next as usize].push(nb);
+            push_neighbour(&mut self.links[nb.doc() as usize], nb.to(next));
+            push_neighbour(&mut self.links[next as usize], nb);
         }
     }
 
@@ -1967,7 +1966,7 @@ impl State {
         self.groups_mut().compact(&new_number);
         for links in self.links.iter_mut() {
             for l in links {
-                l.doc = new_number[l.doc as usize].expect("edges join live documents");
+                *l = l.to(new_number[l.doc() as usize].expect("edges join live documents"));
             }
         }
         self.slots.retain_by(|d| new_number[d].is_some());
@@ -2144,13 +2143,7 @@ mod legacy {
 
     impl From<NeighbourV4> for crate::group::Neighbour {
         fn from(n: NeighbourV4) -> Self {
-            crate::group::Neighbour {
-                doc: n.doc,
-                relation: n.relation,
-                similarity: n.similarity,
-                closing: false,
-                apart: false,
-            }
+            crate::group::Neighbour::edge(n.doc, n.relation, n.similarity, false)
         }
     }
 
@@ -2165,13 +2158,7 @@ mod legacy {
 
     impl From<NeighbourV5> for crate::group::Neighbour {
         fn from(n: NeighbourV5) -> Self {
-            crate::group::Neighbour {
-                doc: n.doc,
-                relation: n.relation,
-                similarity: n.similarity,
-                closing: n.closing,
-                apart: false,
-            }
+            crate::group::Neighbour::edge(n.doc, n.relation, n.similarity, n.closing)
         }
     }
 
@@ -2360,17 +2347,7 @@ impl State {
                 match verifier.judge(va, vd) {
                     Judgement::Related(relation, scores) => {
                         let similarity = crate::verify::relation_similarity(relation, &scores);
-                        found.push((
-                            a,
-                            d,
-                            Neighbour {
-                                doc: d,
-                                relation,
-                                similarity,
-                                closing: false,
-                                apart: false,
-                            },
-                        ));
+                        found.push((a, d, Neighbour::edge(d, relation, similarity, false)));
                     }
                     Judgement::Apart => found.push((a, d, Neighbour::refused(d, false))),
                     Judgement::Unrelated => {}
@@ -2378,8 +2355,8 @@ impl State {
             }
         }
         for (a, d, nb) in found {
-            self.links[a as usize].push(nb);
-            self.links[d as usize].push(Neighbour { doc: a, ..nb });
+            push_neighbour(&mut self.links[a as usize], nb);
+            push_neighbour(&mut self.links[d as usize], nb.to(a));
         }
         self.groups_mut().assume(group_of, ids);
         self.regroup_all();
@@ -2650,5 +2627,19 @@ impl TermStats {
             )
             .collect();
         TermStats::from_features(&feats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Time;
+
+    #[test]
+    fn a_time_keeps_every_value_but_the_one_standing_for_none() {
+        for t in [None, Some(0), Some(-1), Some(1_767_225_600), Some(i64::MAX)] {
+            assert_eq!(Time::new(t).get(), t);
+        }
+        assert_eq!(Time::new(Some(i64::MIN)).get(), Some(i64::MIN + 1));
+        assert_eq!(std::mem::size_of::<Time>(), 8);
     }
 }

@@ -424,7 +424,7 @@ impl Held<'_> {
                 DocView {
                     features: s.features_into(buf),
                     rarity: Rarity::Stats(stats),
-                    timestamp: s.timestamp,
+                    timestamp: s.timestamp.get(),
                 }
             }
         }
@@ -975,7 +975,7 @@ impl State {
                 if relinked.contains(&w)
                     || self.links[w as usize]
                         .iter()
-                        .any(|l| relinked.contains(&l.doc))
+                        .any(|l| relinked.contains(&l.doc()))
                 {
                     return false;
                 }
@@ -1052,7 +1052,7 @@ impl State {
         let mut fresh = Fresh::default();
         for d in since as usize..self.slots.len() {
             if let Some(slot) = &self.slots[d] {
-                let slice = keywords::time_slice(slot.timestamp, self.tables.window_days);
+                let slice = keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
                 fresh.docs.push((d as u32, slice));
                 fresh.bands.extend(
                     slot.bands()
@@ -1117,7 +1117,7 @@ impl State {
         let linked = |x: Doc, y: Doc| {
             let (x, y) = (x.min(y), x.max(y));
             match (x, y) {
-                (Doc::Held(a), Doc::Held(b)) => self.links[a as usize].iter().any(|l| l.doc == b),
+                (Doc::Held(a), Doc::Held(b)) => self.links[a as usize].iter().any(|l| l.doc() == b),
                 _ => new_edges.binary_search(&(x, y)).is_ok(),
             }
         };

@@ -157,7 +157,7 @@ impl Index {
     pub fn timestamp_of(&self, id: &str) -> Option<i64> {
         let state = self.state();
         let d = state.find(id)?;
-        state.slot(d).timestamp
+        state.slot(d).timestamp.get()
     }
 }
 
@@ -212,7 +212,7 @@ impl State {
         }
         for e in edges.iter().filter(|e| e.relation == Relation::Exact) {
             for l in self.links[e.a as usize].iter().filter(|l| l.is_edge()) {
-                add(l.doc, l.relation, l.similarity);
+                add(l.doc(), l.relation(), l.similarity());
             }
         }
         let mut m: Vec<Match> = found
@@ -249,8 +249,8 @@ impl State {
             *extra.entry(e.a).or_default() += quantise(e.similarity());
         }
         for (x, nb) in pairs.iter().filter(|p| p.1.is_edge()) {
-            *extra.entry(*x).or_default() += quantise(nb.similarity);
-            *extra.entry(nb.doc).or_default() += quantise(nb.similarity);
+            *extra.entry(*x).or_default() += quantise(nb.similarity());
+            *extra.entry(nb.doc()).or_default() += quantise(nb.similarity());
         }
         // Ranks as after the insertion. A copy counts what its representative counts,
         // and so does the document when it copies a held body.
@@ -259,8 +259,8 @@ impl State {
             let rep = self.representative(d);
             let held: u64 = self.links[rep as usize]
                 .iter()
-                .filter(|l| l.is_edge() && !is_gone(rep, l.doc))
-                .map(|l: &Neighbour| quantise(l.similarity))
+                .filter(|l| l.is_edge() && !is_gone(rep, l.doc()))
+                .map(|l: &Neighbour| quantise(l.similarity()))
                 .sum();
             held + extra.get(&rep).copied().unwrap_or(0)
         };
@@ -327,21 +327,21 @@ impl State {
         let mut apart: Vec<Apart> = Vec::new();
         for (i, &x) in docs.iter().enumerate() {
             for nb in &self.links[x as usize] {
-                if let Some(&j) = local.get(&nb.doc)
+                if let Some(&j) = local.get(&nb.doc())
                     && (i as u32) < j
-                    && !is_gone(x, nb.doc)
+                    && !is_gone(x, nb.doc())
                 {
-                    if nb.apart {
+                    if nb.apart() {
                         apart.push((i as u32, j));
                     } else {
-                        links.push((i as u32, j, nb.relation));
+                        links.push((i as u32, j, nb.relation()));
                     }
                 }
             }
         }
         for (x, nb) in pairs {
-            if let (Some(&i), Some(&j)) = (local.get(x), local.get(&nb.doc)) {
-                links.push((i.min(j), i.max(j), nb.relation));
+            if let (Some(&i), Some(&j)) = (local.get(x), local.get(&nb.doc())) {
+                links.push((i.min(j), i.max(j), nb.relation()));
             }
         }
         for e in edges {

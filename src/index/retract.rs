@@ -15,7 +15,7 @@
 use super::State;
 use crate::closing::MAX_DEGREE;
 use crate::config::Config;
-use crate::group::Neighbour;
+use crate::group::{Neighbour, push_neighbour, remove_neighbour};
 use crate::verify::{Judgement, Relation, Verifier, relation_similarity};
 
 impl State {
@@ -24,8 +24,8 @@ impl State {
     pub(super) fn direct(&self, d: u32) -> impl Iterator<Item = u32> + '_ {
         self.links[d as usize]
             .iter()
-            .filter(|l| l.is_edge() && !l.closing && l.relation != Relation::Exact)
-            .map(|l| l.doc)
+            .filter(|l| l.is_edge() && !l.closing() && l.relation() != Relation::Exact)
+            .map(Neighbour::doc)
     }
 
     /// Document `d`'s direct near neighbours, sorted.
@@ -67,7 +67,7 @@ impl State {
             for &y in &ends[k + 1..] {
                 let closing = self.links[x as usize]
                     .iter()
-                    .any(|l| l.doc == y && l.closing);
+                    .any(|l| l.doc() == y && l.closing());
                 if closing && !self.witnessed(x, y, gaining) {
                     out.push((x.min(y), x.max(y)));
                 }
@@ -81,8 +81,8 @@ impl State {
     /// Their ends are added to `seeds` and to [`State::relinked`].
     pub(super) fn retract_unwitnessed(&mut self, ends: &[u32], seeds: &mut Vec<u32>) {
         for (x, y) in self.unwitnessed(ends, &[]) {
-            self.links[x as usize].retain(|l| l.doc != y);
-            self.links[y as usize].retain(|l| l.doc != x);
+            remove_neighbour(&mut self.links[x as usize], y);
+            remove_neighbour(&mut self.links[y as usize], x);
             self.edges_changed(&[x, y], seeds);
         }
     }
@@ -116,20 +116,14 @@ impl State {
         let mut bufs = Default::default();
         for (k, &x) in nb.iter().enumerate() {
             for &y in &nb[k + 1..] {
-                if self.links[x as usize].iter().any(|l| l.doc == y) {
+                if self.links[x as usize].iter().any(|l| l.doc() == y) {
                     continue;
                 }
                 let (vx, vy) = self.views(x, y, &mut bufs);
                 match verifier.judge(vx, vy) {
                     Judgement::Related(relation, scores) => found.push((
                         x,
-                        Neighbour {
-                            doc: y,
-                            relation,
-                            similarity: relation_similarity(relation, &scores),
-                            closing: true,
-                            apart: false,
-                        },
+                        Neighbour::edge(y, relation, relation_similarity(relation, &scores), true),
                     )),
                     Judgement::Apart => found.push((x, Neighbour::refused(y, true))),
                     Judgement::Unrelated => {}
@@ -137,9 +131,9 @@ impl State {
             }
         }
         for (x, nb) in found {
-            self.links[x as usize].push(nb);
-            self.links[nb.doc as usize].push(Neighbour { doc: x, ..nb });
-            self.edges_changed(&[x, nb.doc], seeds);
+            push_neighbour(&mut self.links[x as usize], nb);
+            push_neighbour(&mut self.links[nb.doc() as usize], nb.to(x));
+            self.edges_changed(&[x, nb.doc()], seeds);
         }
     }
 
@@ -185,10 +179,10 @@ mod tests {
         let state = index.state();
         let mut out = Vec::new();
         for (d, links) in state.links.iter().enumerate() {
-            for l in links.iter().filter(|l| l.closing && (d as u32) < l.doc) {
+            for l in links.iter().filter(|l| l.closing() && (d as u32) < l.doc()) {
                 let (a, b) = (
                     state.slot(d as u32).id.to_string(),
-                    state.slot(l.doc).id.to_string(),
+                    state.slot(l.doc()).id.to_string(),
                 );
                 out.push((a.clone().min(b.clone()), a.max(b)));
             }
@@ -201,15 +195,9 @@ mod tests {
     fn join(index: &Index, x: &str, y: &str, closing: bool) {
         let mut state = index.state_mut();
         let (x, y) = (state.find(x).unwrap(), state.find(y).unwrap());
-        let nb = Neighbour {
-            doc: y,
-            relation: Relation::Rewrite,
-            similarity: 0.5,
-            closing,
-            apart: false,
-        };
+        let nb = Neighbour::edge(y, Relation::Rewrite, 0.5, closing);
         state.links[x as usize].push(nb);
-        state.links[y as usize].push(Neighbour { doc: x, ..nb });
+        state.links[y as usize].push(nb.to(x));
     }
 
     /// A hub and its satellites (each a part of the hub: a direct near neighbour of it;
@@ -255,7 +243,7 @@ mod tests {
             let linked = {
                 let state = index.state();
                 let d = state.find(&s.id).unwrap();
-                state.links[0].iter().any(|l| l.doc == d)
+                state.links[0].iter().any(|l| l.doc() == d)
             };
             if !linked {
                 join(&index, "hub", &s.id, false);
@@ -270,7 +258,7 @@ mod tests {
         let linked = |x: &str, y: &str| {
             let state = index.state();
             let (x, y) = (state.find(x).unwrap(), state.find(y).unwrap());
-            state.links[x as usize].iter().any(|l| l.doc == y)
+            state.links[x as usize].iter().any(|l| l.doc() == y)
         };
         assert!(linked("sat0", "sat1"), "the edited story is found directly");
         join(&index, "sat4", "sat5", true);
@@ -305,8 +293,8 @@ mod tests {
         {
             let mut state = index.state_mut();
             let (x, y) = (state.find("sat0").unwrap(), state.find("sat1").unwrap());
-            state.links[x as usize].retain(|l| l.doc != y);
-            state.links[y as usize].retain(|l| l.doc != x);
+            state.links[x as usize].retain(|l| l.doc() != y);
+            state.links[y as usize].retain(|l| l.doc() != x);
         }
         assert!(index.remove(&sats[MAX_DEGREE].id));
         assert_eq!(closing_edges(&index), [pair("sat0", "sat1")]);
