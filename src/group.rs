@@ -552,7 +552,7 @@ pub struct Online {
     /// How each document is tied to its canonical member (see [`Partition::tie`]).
     tie: Vec<Relation>,
     /// Members of each group, ascending; empty for a free group number.
-    members: Vec<Vec<u32>>,
+    members: Vec<Members>,
     /// Canonical member of each group.
     canonical: Vec<u32>,
     /// Id of each group.
@@ -566,6 +566,10 @@ pub struct Online {
     #[serde(skip)]
     named_rest: HashMap<Box<str>, u32>,
 }
+
+/// The members of one group. Most groups of a crawl are one document, nearly all at most
+/// four: those are held inline, without an allocation of their own (32 bytes each).
+type Members = smallvec::SmallVec<[u32; 4]>;
 
 /// What [`Online`] stores: the fields it serialises, in the same order.
 #[derive(serde::Deserialize)]
@@ -583,7 +587,7 @@ impl From<Stored> for Online {
         let mut online = Online {
             of: s.of,
             tie: s.tie,
-            members: s.members,
+            members: s.members.iter().map(|m| Members::from_slice(m)).collect(),
             canonical: s.canonical,
             ids: s.ids,
             free: s.free,
@@ -615,12 +619,18 @@ impl Online {
         let members: usize = self
             .members
             .iter()
-            .map(|m| m.capacity() * 4 + if m.capacity() > 0 { 16 } else { 0 })
+            .map(|m| {
+                if m.spilled() {
+                    m.capacity() * 4 + 16
+                } else {
+                    0
+                }
+            })
             .sum();
         let ids: usize = self.ids.iter().map(|i| i.len() + 16).sum();
         self.of.capacity() * 4
             + self.tie.capacity() * std::mem::size_of::<Relation>()
-            + self.members.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.members.capacity() * std::mem::size_of::<Members>()
             + members
             + self.canonical.capacity() * 4
             + self.ids.capacity() * std::mem::size_of::<Box<str>>()
@@ -696,7 +706,7 @@ impl Online {
     pub fn assume(&mut self, group_of: &[Option<u32>], ids: Vec<Box<str>>) {
         self.of = group_of.iter().map(|g| g.unwrap_or(REMOVED)).collect();
         self.tie = vec![Relation::Exact; group_of.len()];
-        self.members = vec![Vec::new(); ids.len()];
+        self.members = vec![Members::new(); ids.len()];
         for (d, g) in group_of.iter().enumerate() {
             if let Some(g) = g {
                 self.members[*g as usize].push(d as u32);
@@ -751,7 +761,7 @@ impl Online {
         self.of[doc as usize] = REMOVED;
         if g < REMOVED {
             let ms = &mut self.members[g as usize];
-            ms.retain(|&m| m != doc);
+            ms.retain(|m| *m != doc);
             if ms.is_empty() {
                 self.release(g);
             }
@@ -763,7 +773,7 @@ impl Online {
             self.ids[g as usize] = id;
             g
         } else {
-            self.members.push(Vec::new());
+            self.members.push(Members::new());
             self.canonical.push(REMOVED);
             self.ids.push(id);
             (self.members.len() - 1) as u32
@@ -1006,7 +1016,7 @@ impl Online {
             for &i in &ms {
                 self.tie[docs[i as usize] as usize] = p.tie(i);
             }
-            self.members[gi as usize] = list;
+            self.members[gi as usize] = Members::from_vec(list);
             self.canonical[gi as usize] = canon;
             assigned.push(gi);
         }
@@ -1145,7 +1155,7 @@ impl Online {
                     unreachable!("a new document's group is new")
                 };
                 let g = self.alloc(name);
-                self.members[g as usize] = vec![s];
+                self.members[g as usize] = smallvec::smallvec![s];
                 self.canonical[g as usize] = s;
                 self.tie[s as usize] = Relation::Exact;
                 g
@@ -1402,6 +1412,17 @@ mod tests {
         };
         let bytes = postcard::to_allocvec(&far).unwrap();
         assert!(postcard::from_bytes::<Neighbour>(&bytes).is_err());
+    }
+
+    #[test]
+    fn group_members_are_saved_as_a_plain_list() {
+        for n in 0..10u32 {
+            let list: Vec<u32> = (0..n).map(|m| m * 7).collect();
+            let members = Members::from_slice(&list);
+            assert_eq!(members.spilled(), n > 4);
+            let bytes = postcard::to_allocvec(&members).unwrap();
+            assert_eq!(bytes, postcard::to_allocvec(&list).unwrap());
+        }
     }
 
     #[test]
