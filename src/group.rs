@@ -37,6 +37,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::verify::{Edge, Relation};
 use crate::weights::KeyMap;
@@ -555,8 +556,9 @@ pub struct Online {
     members: Vec<Members>,
     /// Canonical member of each group.
     canonical: Vec<u32>,
-    /// Id of each group.
-    ids: Vec<Box<str>>,
+    /// Id of each group: most are the id of a document held, and share its allocation
+    /// ([`Online::share_ids`]).
+    ids: Vec<Arc<str>>,
     /// Free group numbers.
     free: Vec<u32>,
     /// The group holding each id in use, by the id's xxh3; an id whose hash another id
@@ -589,7 +591,7 @@ impl From<Stored> for Online {
             tie: s.tie,
             members: s.members.iter().map(|m| Members::from_slice(m)).collect(),
             canonical: s.canonical,
-            ids: s.ids,
+            ids: s.ids.into_iter().map(Arc::from).collect(),
             free: s.free,
             ..Online::default()
         };
@@ -604,7 +606,7 @@ pub enum Name {
     /// The id of this old group, which it continues.
     Old(u32),
     /// A new id.
-    New(Box<str>),
+    New(Arc<str>),
 }
 
 fn id_key(id: &str) -> u64 {
@@ -627,13 +629,19 @@ impl Online {
                 }
             })
             .sum();
-        let ids: usize = self.ids.iter().map(|i| i.len() + 16).sum();
+        // An id shared with a document is counted with the document's.
+        let ids: usize = self
+            .ids
+            .iter()
+            .filter(|i| Arc::strong_count(i) == 1)
+            .map(|i| i.len() + 32)
+            .sum();
         self.of.capacity() * 4
             + self.tie.capacity() * std::mem::size_of::<Relation>()
             + self.members.capacity() * std::mem::size_of::<Members>()
             + members
             + self.canonical.capacity() * 4
-            + self.ids.capacity() * std::mem::size_of::<Box<str>>()
+            + self.ids.capacity() * std::mem::size_of::<Arc<str>>()
             + ids
             + self.named.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
     }
@@ -720,7 +728,7 @@ impl Online {
         self.free = (0..ids.len() as u32)
             .filter(|&g| self.members[g as usize].is_empty())
             .collect();
-        self.ids = ids;
+        self.ids = ids.into_iter().map(Arc::from).collect();
         self.rename();
     }
 
@@ -768,7 +776,21 @@ impl Online {
         }
     }
 
-    fn alloc(&mut self, id: Box<str>) -> u32 {
+    /// Has each group's id share the allocation of the same id held by a document,
+    /// where `held(id)` gives one: what a group id read from a file or given before
+    /// [`Online::regroup`] took document ids as they are does not share.
+    pub fn share_ids(&mut self, held: impl Fn(&str) -> Option<Arc<str>>) {
+        for (g, id) in self.ids.iter_mut().enumerate() {
+            if self.members[g].is_empty() || Arc::strong_count(id) > 1 {
+                continue;
+            }
+            if let Some(shared) = held(id).filter(|h| **h == **id) {
+                *id = shared;
+            }
+        }
+    }
+
+    fn alloc(&mut self, id: Arc<str>) -> u32 {
         let g = if let Some(g) = self.free.pop() {
             self.ids[g as usize] = id;
             g
@@ -799,7 +821,7 @@ impl Online {
                 self.named.insert(key, v);
             }
         } else {
-            self.named_rest.remove(&id);
+            self.named_rest.remove(&*id);
         }
         self.members[g as usize].clear();
         self.free.push(g);
@@ -813,7 +835,7 @@ impl Online {
                 v.insert(g);
             }
             std::collections::hash_map::Entry::Occupied(_) => {
-                self.named_rest.insert(id.clone(), g);
+                self.named_rest.insert(Box::from(&**id), g);
             }
         }
     }
@@ -850,7 +872,7 @@ impl Online {
         &self,
         groups: &[Vec<u32>],
         old: impl Fn(u32) -> Option<u32>,
-        id: impl Fn(u32) -> Box<str>,
+        id: impl Fn(u32) -> Arc<str>,
     ) -> Vec<Name> {
         let mut claimed: std::collections::HashSet<u32> = std::collections::HashSet::new();
         let continued: Vec<Option<u32>> = groups
@@ -870,8 +892,8 @@ impl Online {
             .filter_map(|&m| old(m))
             .filter(|o| !claimed.contains(o))
             .collect();
-        let mut given: std::collections::HashSet<Box<str>> = std::collections::HashSet::new();
-        let free = |name: &str, given: &std::collections::HashSet<Box<str>>| {
+        let mut given: std::collections::HashSet<Arc<str>> = std::collections::HashSet::new();
+        let free = |name: &str, given: &std::collections::HashSet<Arc<str>>| {
             !given.contains(name) && self.named(name).is_none_or(|g| released.contains(&g))
         };
         groups
@@ -889,7 +911,7 @@ impl Online {
                     let i = ms
                         .first()
                         .map_or_else(String::new, |&m| format!("{}#{k}", id(m)));
-                    fresh = free(&i, &given).then(|| i.into_boxed_str());
+                    fresh = free(&i, &given).then(|| Arc::from(i));
                     k += 1;
                 }
                 let fresh = fresh.unwrap_or_default();
@@ -917,7 +939,7 @@ impl Online {
         seeds: &[u32],
         neighbours: impl Fn(u32) -> &'n [Neighbour],
         rank: impl Fn(u32) -> Rank<'k>,
-        id: impl Fn(u32) -> Box<str>,
+        id: impl Fn(u32) -> Arc<str>,
         max_region: usize,
     ) -> Vec<Moved> {
         // The region grouped again: the seeds, their groups and their neighbours' groups,
@@ -1111,7 +1133,7 @@ impl Online {
         seeds: &[u32],
         neighbours: &impl Fn(u32) -> &'n [Neighbour],
         rank: &impl Fn(u32) -> Rank<'k>,
-        id: &impl Fn(u32) -> Box<str>,
+        id: &impl Fn(u32) -> Arc<str>,
     ) -> Vec<Moved> {
         let mut moved = Vec::new();
         for &s in seeds {
@@ -1327,7 +1349,7 @@ mod tests {
             timestamp: Some(time[d as usize]),
             ..plain(d)
         };
-        let id = |d: u32| Box::<str>::from(IDS[d as usize]);
+        let id = |d: u32| Arc::<str>::from(IDS[d as usize]);
         // Documents 0 and 1, joined; then 2 with its edge.
         let adj = &adj;
         let seen = |upto: usize| {

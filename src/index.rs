@@ -286,7 +286,8 @@ fn upgrade<T>(guard: RwLockUpgradableReadGuard<'_, T>) -> RwLockWriteGuard<'_, T
 /// and nothing derivable. Saved as [`SlotRepr`] (the features unpacked).
 #[derive(Debug, Clone, PartialEq)]
 struct Slot {
-    id: Box<str>,
+    /// Shared with the id of the group it founded, if any ([`Online::share_ids`]).
+    id: Arc<str>,
     timestamp: Time,
     /// When it was last seen (the nightly job's crawl night), if the inserter says.
     seen: Time,
@@ -332,7 +333,7 @@ impl Slot {
     fn new(p: Prepared, keywords: &[u32]) -> Slot {
         let bands = u16::try_from(p.bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
         Slot {
-            id: p.doc.id.into_boxed_str(),
+            id: p.doc.id.into(),
             timestamp: Time::new(p.doc.timestamp),
             seen: Time::new(p.seen),
             len: p.len,
@@ -461,7 +462,7 @@ impl Slot {
             (features, keywords)
         };
         Slot {
-            id,
+            id: id.into(),
             timestamp: Time::new(timestamp),
             seen: Time::new(seen),
             len,
@@ -816,7 +817,8 @@ impl Index {
         for s in st.slots.iter().flatten() {
             // The slot, its `Arc` counts and its allocation header.
             slot += std::mem::size_of::<Slot>() + 32;
-            ids += boxed(s.id.len());
+            // The id and its `Arc` counts (a group's id shares them).
+            ids += boxed(s.id.len() + 16);
             // The sets' one allocation header counts with the slot.
             let [sh, wo, ti, nu] = s.sets.heap_bytes();
             slot += 16;
@@ -1322,7 +1324,7 @@ impl State {
         let h = id_hash(id);
         match self.tables.by_id.entry(h) {
             std::collections::hash_map::Entry::Occupied(_) => {
-                self.tables.by_id_rest.insert(id.clone(), d);
+                self.tables.by_id_rest.insert(Box::from(&**id), d);
             }
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(d);
@@ -1347,7 +1349,7 @@ impl State {
                 self.tables.by_id.insert(h, v);
             }
         } else {
-            self.tables.by_id_rest.remove(&id);
+            self.tables.by_id_rest.remove(&*id);
         }
     }
 
@@ -2019,6 +2021,11 @@ impl State {
                     .push(d),
             }
         }
+        // Group ids read from a file are copies of their documents' ids.
+        let groups = Arc::clone(&self.groups.0);
+        groups
+            .write()
+            .share_ids(|id| self.find(id).map(|d| Arc::clone(&self.slot(d).id)));
     }
 }
 

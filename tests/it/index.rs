@@ -679,3 +679,26 @@ fn reads_during_inserts_see_whole_commits() {
         assert_eq!(index.len(), docs.len());
     }
 }
+
+/// A group's id is its founding document's, held once: in an index that made the
+/// groups and in one loaded from a file alike.
+#[test]
+fn group_ids_share_their_documents_ids_after_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idx.ndx");
+    let index = Index::new(Config::default()).unwrap();
+    index.insert_batch(docs(8, 26));
+    index.save(&path).unwrap();
+    let loaded = Index::load(&path).unwrap();
+    let part = |i: &Index, name: &str| {
+        i.memory()
+            .into_iter()
+            .find(|(p, _)| *p == name)
+            .map(|(_, bytes)| bytes)
+            .unwrap()
+    };
+    assert_eq!(part(&loaded, "ids"), part(&index, "ids"));
+    // Group ids not shared would count here (vectors read back may hold less room).
+    assert!(part(&loaded, "groups") <= part(&index, "groups"));
+    assert_eq!(group_of(&loaded, "s0-copy"), group_of(&index, "s0-copy"));
+}
