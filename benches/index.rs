@@ -310,6 +310,11 @@ fn main() {
         "total",
         per_doc(total)
     );
+    let reach = index.refusal_reach();
+    println!(
+        "refused {} pairs: {} with both documents joined by edges, {} with a document without edges",
+        reach.pairs, reach.connected, reach.lone
+    );
 }
 
 /// Peak resident memory of this process so far, in bytes (`VmHWM`; 0 without `/proc`).

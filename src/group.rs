@@ -156,20 +156,20 @@ impl Partition {
 }
 
 /// Union-find with path halving and union by size.
-struct Components {
+pub(crate) struct Components {
     parent: Vec<u32>,
     size: Vec<u32>,
 }
 
 impl Components {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Components {
             parent: (0..n as u32).collect(),
             size: vec![1; n],
         }
     }
 
-    fn find(&mut self, mut x: u32) -> u32 {
+    pub(crate) fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
             let up = self.parent[self.parent[x as usize] as usize];
             self.parent[x as usize] = up;
@@ -178,7 +178,7 @@ impl Components {
         x
     }
 
-    fn union(&mut self, a: u32, b: u32) {
+    pub(crate) fn union(&mut self, a: u32, b: u32) {
         let (mut a, mut b) = (self.find(a), self.find(b));
         if a == b {
             return;

@@ -131,6 +131,19 @@ pub struct Verdict {
     pub replaced_canonical: Option<String>,
 }
 
+/// Where the pairs refused as different stories lie among the edges
+/// ([`Index::refusal_reach`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefusalReach {
+    /// Refused pairs held.
+    pub pairs: u64,
+    /// Those whose two documents a path of verified edges joins: the only ones that can
+    /// keep a document out of a group while no other document arrives.
+    pub connected: u64,
+    /// Those of which a document has no edge at all.
+    pub lone: u64,
+}
+
 /// No document: the end of an LSH bucket or keyword chain.
 const NIL: u32 = u32::MAX;
 /// Keyword chain links per document (the most keywords a document lists).
@@ -803,6 +816,42 @@ impl Index {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Where the pairs refused as different stories ([`crate::group::Neighbour::apart`])
+    /// lie in the graph of verified edges: what decides how many of them grouping needs
+    /// (a refusal keeps a document out of a group only where edges join it to the
+    /// other document's). A diagnostic for benchmarks (`benches/index.rs`); it walks
+    /// every edge.
+    #[must_use]
+    pub fn refusal_reach(&self) -> RefusalReach {
+        let st = self.state();
+        let mut components = crate::group::Components::new(st.links.len());
+        let has_edge = |d: u32| st.links[d as usize].iter().any(Neighbour::is_edge);
+        for (d, l) in st.links.iter().enumerate() {
+            for nb in l.iter().filter(|nb| nb.is_edge()) {
+                components.union(d as u32, nb.doc());
+            }
+        }
+        let mut reach = RefusalReach::default();
+        for (d, l) in st.links.iter().enumerate() {
+            let d = d as u32;
+            // Each pair once, from its lower end.
+            for x in l
+                .iter()
+                .filter(|nb| nb.apart() && d < nb.doc())
+                .map(Neighbour::doc)
+            {
+                reach.pairs += 1;
+                if components.find(d) == components.find(x) {
+                    reach.connected += 1;
+                }
+                if !has_edge(d) || !has_edge(x) {
+                    reach.lone += 1;
+                }
+            }
+        }
+        reach
     }
 
     /// Approximate heap bytes of what the index holds, by part, largest parts of a

@@ -126,6 +126,13 @@ fn the_index_file_keeps_the_refusals() {
             .1
     };
     assert!(refused(&index) > 0 && refused(&loaded) == refused(&index));
+    // The refused pair is the hub's two rewrites, joined by edges through the hub.
+    let reach = |i: &Index| {
+        let r = i.refusal_reach();
+        (r.pairs, r.connected, r.lone)
+    };
+    assert_eq!(reach(&index), (1, 1, 0));
+    assert_eq!(reach(&loaded), (1, 1, 0));
     // A copy of the hub regroups the star: the loaded refusal still keeps the two apart.
     let copy = Document::new("hub-copy", docs[0].text.clone());
     loaded.insert(copy.clone()).unwrap();
