@@ -40,6 +40,20 @@ fn code_bits(values: &[u32], universe: u32) -> usize {
     }
 }
 
+/// Words set aside for the code of `n` values below `2^universe`: room for the code of
+/// any such values (the high part of the largest is below `2^⌈log2 n⌉`), so that where
+/// each of a slot's codes starts follows from the sets' lengths alone. A code of
+/// uniform hashes needs one or two bits less than this, so a set rarely takes a word
+/// more than its code.
+fn code_words(n: usize, universe: u32) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let l = low_bits(n, universe);
+    let top = ((1u64 << universe) - 1) >> l;
+    (n * l as usize + n + top as usize + 1).div_ceil(64)
+}
+
 /// Mask of the `l` low bits (`l` ≤ 32).
 fn low_mask(l: u32) -> u64 {
     (1u64 << l) - 1
@@ -150,13 +164,13 @@ const UNIVERSE: [u32; 4] = [
 
 /// A held document's four hash sets (shingles, body words, headline words, figures),
 /// Elias–Fano coded in one allocation.
+/// Each code takes [`code_words`] for its set's length, so the codes' offsets are not
+/// stored (32 bytes beside the allocation, not 48).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct PackedSets {
     words: Box<[u64]>,
     /// Values in each set.
     lens: [u32; 4],
-    /// Word offset of the second, third and fourth codes in `words`.
-    starts: [u32; 3],
 }
 
 impl PackedSets {
@@ -169,17 +183,27 @@ impl PackedSets {
             &f.title,
             &f.numbers,
         ];
-        // Features are sorted and distinct; only a damaged file of format 1 to 3 gives
-        // others (later formats are checked on loading: `sorted_sets`), and its sets
-        // are read as sorted rather than panicking.
+        // Features are sorted, distinct and within their universe; only a damaged file
+        // of format 1 to 3 gives others (later formats are checked on loading:
+        // `sorted_sets`; earlier formats' wider hashes are narrowed first), and its sets
+        // are read as the sorted low bits rather than panicking.
+        let fits = |s: &[u32], u: u32| s.last().is_none_or(|&x| u64::from(x) >> u == 0);
         let owned: Vec<Vec<u32>>;
-        let sets = if sets.iter().all(|s| is_sorted_set(s)) {
+        let sets = if sets
+            .iter()
+            .zip(UNIVERSE)
+            .all(|(s, u)| is_sorted_set(s) && fits(s, u))
+        {
             sets
         } else {
             owned = sets
                 .iter()
-                .map(|s| {
-                    let mut v = s.to_vec();
+                .zip(UNIVERSE)
+                .map(|(s, u)| {
+                    let mut v: Vec<u32> = s
+                        .iter()
+                        .map(|&x| (u64::from(x) & low_mask(u)) as u32)
+                        .collect();
                     v.sort_unstable();
                     v.dedup();
                     v
@@ -190,33 +214,26 @@ impl PackedSets {
         let mut words = Vec::with_capacity(
             sets.iter()
                 .zip(UNIVERSE)
-                .map(|(s, u)| code_bits(s, u).div_ceil(64))
+                .map(|(s, u)| code_words(s.len(), u))
                 .sum(),
         );
-        let mut starts = [0u32; 3];
         for (k, s) in sets.iter().enumerate() {
-            if k > 0 {
-                starts[k - 1] = u32::try_from(words.len()).expect("a set under 2^32 words");
-            }
+            let start = words.len();
             encode(s, UNIVERSE[k], &mut words);
+            words.resize(start + code_words(s.len(), UNIVERSE[k]), 0);
         }
         let len = |s: &[u32]| u32::try_from(s.len()).expect("a set under 2^32 hashes");
         PackedSets {
             words: words.into_boxed_slice(),
             lens: sets.map(len),
-            starts,
         }
     }
 
-    /// The code of set `k`.
+    /// The code of set `k` (and the words set aside after it).
     fn code(&self, k: usize) -> &[u64] {
-        let from = if k == 0 {
-            0
-        } else {
-            self.starts[k - 1] as usize
-        };
-        let to = self.starts.get(k).map_or(self.words.len(), |&s| s as usize);
-        &self.words[from..to]
+        let words = |j: usize| code_words(self.lens[j] as usize, UNIVERSE[j]);
+        let from: usize = (0..k).map(words).sum();
+        &self.words[from..from + words(k)]
     }
 
     /// Writes the sets into `f`'s (emptied first; their capacity is reused).
@@ -305,6 +322,45 @@ mod tests {
     }
 
     #[test]
+    fn hashes_wider_than_their_universe_are_read_as_their_low_bits() {
+        // Only a damaged file gives them; they must not overrun the words set aside.
+        let wide = 1u32 << UNIVERSE[0];
+        let f = Features {
+            shingles: vec![3, wide + 1, wide + 3, u32::MAX],
+            terms: vec![7],
+            ..Features::default()
+        };
+        let mut out = Features::default();
+        let all = Sample {
+            shingles: usize::MAX,
+            words: usize::MAX,
+        };
+        PackedSets::new(&f, all).unpack_into(&mut out);
+        let top = (1u32 << UNIVERSE[0]) - 1;
+        assert_eq!((out.shingles, out.terms), (vec![1, 3, top], vec![7]));
+    }
+
+    #[test]
+    fn the_words_set_aside_hold_any_code_of_the_universe() {
+        let mut seed = 5u64;
+        for universe in UNIVERSE {
+            for n in [1, 2, 3, 10, 64, 250, 1024] {
+                // The largest values a set of `n` can hold: the longest code.
+                let top: Vec<u32> = ((1u64 << universe) - n as u64..1 << universe)
+                    .map(|x| x as u32)
+                    .collect();
+                assert_eq!(
+                    code_bits(&top, universe).div_ceil(64),
+                    code_words(n, universe)
+                );
+                let v = random_set(&mut seed, n, 1 << universe);
+                assert!(code_bits(&v, universe).div_ceil(64) <= code_words(v.len(), universe));
+            }
+        }
+        assert_eq!(std::mem::size_of::<PackedSets>(), 32);
+    }
+
+    #[test]
     fn codes_stay_within_three_bits_of_the_low_parts() {
         // universe − ⌈log2 n⌉ + 3 bits per value at most: 800 bytes for 250 32-bit
         // values, 550 for 250 24-bit ones, 410 for 250 20-bit ones.
@@ -331,10 +387,10 @@ mod tests {
             let f = Features {
                 exact: 5,
                 words: 9,
-                shingles: random_set(&mut seed, round * 20, 1 << 24),
-                terms: random_set(&mut seed, round * 7, 1 << 32),
-                title: random_set(&mut seed, round % 9, 1 << 32),
-                numbers: random_set(&mut seed, round % 4, 1 << 32),
+                shingles: random_set(&mut seed, round * 20, 1 << UNIVERSE[0]),
+                terms: random_set(&mut seed, round * 7, 1 << UNIVERSE[1]),
+                title: random_set(&mut seed, round % 9, 1 << UNIVERSE[2]),
+                numbers: random_set(&mut seed, round % 4, 1 << UNIVERSE[3]),
                 tf: Vec::new(),
             };
             let all = Sample {
