@@ -229,25 +229,29 @@ impl PackedSets {
         }
     }
 
-    /// The code of set `k` (and the words set aside after it).
-    fn code(&self, k: usize) -> &[u64] {
-        let words = |j: usize| code_words(self.lens[j] as usize, UNIVERSE[j]);
-        let from: usize = (0..k).map(words).sum();
-        &self.words[from..from + words(k)]
+    /// The codes of the four sets, each with the words set aside after it, in one pass
+    /// (unpacking reads all four).
+    fn codes(&self) -> [&[u64]; 4] {
+        let mut rest: &[u64] = &self.words;
+        std::array::from_fn(|k| {
+            let (code, after) = rest.split_at(code_words(self.lens[k] as usize, UNIVERSE[k]));
+            rest = after;
+            code
+        })
     }
 
     /// Writes the sets into `f`'s (emptied first; their capacity is reused).
     pub fn unpack_into(&self, f: &mut Features) {
         let outs = [&mut f.shingles, &mut f.terms, &mut f.title, &mut f.numbers];
-        for (k, out) in outs.into_iter().enumerate() {
+        for (k, (out, code)) in outs.into_iter().zip(self.codes()).enumerate() {
             out.clear();
-            decode(self.code(k), self.lens[k] as usize, UNIVERSE[k], out);
+            decode(code, self.lens[k] as usize, UNIVERSE[k], out);
         }
     }
 
     /// Heap bytes of the codes, by set: shingles, body words, headline words and figures.
     pub fn heap_bytes(&self) -> [usize; 4] {
-        std::array::from_fn(|k| self.code(k).len() * 8)
+        self.codes().map(|c| c.len() * 8)
     }
 }
 
