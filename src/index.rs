@@ -80,6 +80,7 @@ use crate::weights::{KeyMap, TermStats};
 
 mod batch;
 mod chunked;
+mod keyless;
 mod packed;
 mod paged;
 mod query;
@@ -87,6 +88,7 @@ mod retract;
 mod sharded;
 use batch::{Batch, Search};
 use chunked::Chunked;
+use keyless::Keyless;
 use packed::PackedSets;
 use paged::Paged;
 pub use query::{Placement, QueryOptions, QueryResult};
@@ -228,6 +230,20 @@ fn unlink<K: sharded::ShardKey>(
         postings.insert(key, (head, count - 1));
     }
     next[mine as usize] = NIL;
+}
+
+/// The hash of document `d`'s body (`None` once it is removed); a uniform hash, so the
+/// exact-body table's own.
+fn slot_exact(slots: &Chunked<Option<Arc<Slot>>>, d: u32) -> Option<u64> {
+    slots[d as usize].as_ref().map(|s| s.exact)
+}
+
+/// Document `d`'s bucket key in `band` (`None` once it is removed: tables are stale
+/// during a bulk removal, until they are built again).
+fn band_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32, band: usize) -> Option<u32> {
+    slots[d as usize]
+        .as_ref()
+        .and_then(|s| s.bands().get(band).copied())
 }
 
 /// The keyword link of document `d`'s `j`-th keyword.
@@ -600,16 +616,17 @@ impl<'de> serde::Deserialize<'de> for Groups {
 /// Lookup tables over the live documents, rebuilt on load.
 #[derive(Debug, Clone)]
 struct Tables {
-    /// xxh3 of an id → document; ids whose hash is taken by another id go to `by_id_rest`.
-    by_id: Sharded<u64, u32>,
-    by_id_rest: HashMap<Box<str>, u32>,
-    /// Exact-body hash → the representative (first live copy), and for bodies held more
-    /// than once, all copies in order.
-    exact: Sharded<u64, u32>,
+    /// Documents by [`id_hash`] of their ids, read back from the slots (two ids of one
+    /// hash are two entries, told apart by the ids themselves).
+    by_id: Keyless<u32>,
+    /// Exact-body hash (read back from the slot) → the representative (first live
+    /// copy), and for bodies held more than once, all copies in order.
+    exact: Keyless<u32>,
     copies: Sharded<u64, Vec<u32>>,
-    /// Per band: bucket key → newest member; `next[d * bands + band]` is the next older
+    /// Per band: the newest member of each bucket, its key read back from that
+    /// member's bucket keys ([`band_key`]); `next[d * bands + band]` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
-    heads: Vec<Sharded<u32, u32>>,
+    heads: Vec<Keyless<u32>>,
     next: Paged,
     /// Keyword → (link of the newest document listing it, how many do). A link is
     /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
@@ -637,9 +654,8 @@ impl Default for Tables {
     /// Empty tables; [`State::rebuild`] sets the banding in force.
     fn default() -> Self {
         Tables {
-            by_id: Sharded::default(),
-            by_id_rest: HashMap::new(),
-            exact: Sharded::default(),
+            by_id: Keyless::default(),
+            exact: Keyless::default(),
             copies: Sharded::default(),
             heads: Vec::new(),
             next: Paged::default(),
@@ -894,7 +910,7 @@ impl Index {
             ("bucket keys and keywords", keys),
             (
                 "LSH buckets",
-                t.heads.iter().map(Sharded::heap_bytes).sum::<usize>() + t.next.capacity() * 4,
+                t.heads.iter().map(Keyless::heap_bytes).sum::<usize>() + t.next.capacity() * 4,
             ),
             (
                 "keyword postings",
@@ -1315,8 +1331,8 @@ impl State {
     fn rank(&self, d: u32) -> Rank<'_> {
         let s = self.slot(d);
         // A copy of a body counts what its representative counts (as the batch run).
-        let rep = match self.tables.exact.get(&s.exact) {
-            Some(&r) if s.listed => r,
+        let rep = match self.rep_of(s.exact) {
+            Some(r) if s.listed => r,
             _ => d,
         };
         Rank {
@@ -1359,47 +1375,36 @@ impl State {
     }
 
     fn find(&self, id: &str) -> Option<u32> {
-        let t = &self.tables;
-        match t.by_id.get(&id_hash(id)) {
-            Some(&d) if &*self.slot(d).id == id => Some(d),
-            Some(_) => t.by_id_rest.get(id).copied(),
-            None => None,
-        }
+        let slots = &self.slots;
+        let eq = |&e: &u32| slots[e as usize].as_ref().is_some_and(|s| &*s.id == id);
+        self.tables.by_id.get(id_hash(id), eq).copied()
     }
 
     fn add_id(&mut self, d: u32) {
-        let slot = self.slots[d as usize].as_ref().expect("live document");
-        let id = &slot.id;
-        let h = id_hash(id);
-        match self.tables.by_id.entry(h) {
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.tables.by_id_rest.insert(Box::from(&**id), d);
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(d);
-            }
-        }
+        let slots = &self.slots;
+        let h = id_hash(&self.slot(d).id);
+        let rehash = |&e: &u32| slots[e as usize].as_ref().map_or(0, |s| id_hash(&s.id));
+        self.tables.by_id.insert(h, d, rehash);
     }
 
     fn remove_id(&mut self, d: u32) {
-        let id = self.slot(d).id.clone();
-        let h = id_hash(&id);
-        if self.tables.by_id.get(&h) == Some(&d) {
-            self.tables.by_id.remove(&h);
-            // An id that collided moves into the freed place.
-            let moved = self
-                .tables
-                .by_id_rest
-                .iter()
-                .find(|(k, _)| id_hash(k) == h)
-                .map(|(k, &v)| (k.clone(), v));
-            if let Some((k, v)) = moved {
-                self.tables.by_id_rest.remove(&k);
-                self.tables.by_id.insert(h, v);
-            }
-        } else {
-            self.tables.by_id_rest.remove(&*id);
-        }
+        let h = id_hash(&self.slot(d).id);
+        self.tables.by_id.remove(h, |&e| e == d);
+    }
+
+    /// The representative (first live copy) of the body hashed to `exact`.
+    fn rep_of(&self, exact: u64) -> Option<u32> {
+        let slots = &self.slots;
+        let eq = |&e: &u32| slot_exact(slots, e) == Some(exact);
+        self.tables.exact.get(exact, eq).copied()
+    }
+
+    /// Enters `d` as the representative of its body (which has none).
+    fn add_rep(&mut self, d: u32) {
+        let slots = &self.slots;
+        let exact = self.slot(d).exact;
+        let rehash = |&e: &u32| slot_exact(slots, e).unwrap_or_default();
+        self.tables.exact.insert(exact, d, rehash);
     }
 
     fn weights(&self, f: &Features, config: &Config) -> Weights {
@@ -1417,7 +1422,13 @@ impl State {
 
     /// The newest member of a bucket ([`NIL`] for none).
     fn bucket_head(&self, band: usize, key: u32) -> u32 {
-        self.tables.heads[band].get(&key).copied().unwrap_or(NIL)
+        let slots = &self.slots;
+        self.tables.heads[band]
+            .get(keyless::spread(key), |&e| {
+                band_key(slots, e, band) == Some(key)
+            })
+            .copied()
+            .unwrap_or(NIL)
     }
 
     /// The members of a bucket of `band` from `d` (its newest member, or one of them) on.
@@ -1708,12 +1719,12 @@ impl State {
             return;
         }
         let exact = s.exact;
-        match self.tables.exact.get(&exact) {
+        match self.rep_of(exact) {
             None => {
-                self.tables.exact.insert(exact, d);
+                self.add_rep(d);
                 self.add_to_tables(d);
             }
-            Some(&rep) => {
+            Some(rep) => {
                 let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
                 copies.push(d);
                 // A later copy needs no keys of its own while the representative lives.
@@ -1730,22 +1741,33 @@ impl State {
         if let Some((table, hasher)) = &mut self.tables.hamming {
             table.insert(d, hasher.shingle_fingerprint(&slot.features().shingles));
         }
+        let slots = &self.slots;
+        let t = &mut self.tables;
         for (i, &key) in slot.bands().iter().enumerate() {
-            let head = self.tables.heads[i].entry(key).or_insert(NIL);
-            if *head == NIL || *head < d {
-                self.tables.next[d as usize * bands + i] = *head;
-                *head = d;
-            } else {
-                // An older copy taking a representative's place: walk to its position.
-                let mut at = *head;
-                loop {
-                    let nx = self.tables.next[at as usize * bands + i];
-                    if nx == NIL || nx < d {
-                        self.tables.next[d as usize * bands + i] = nx;
-                        self.tables.next[at as usize * bands + i] = d;
-                        break;
+            let h = keyless::spread(key);
+            match t.heads[i].get_mut(h, |&e| band_key(slots, e, i) == Some(key)) {
+                None => {
+                    t.next[d as usize * bands + i] = NIL;
+                    t.heads[i].insert(h, d, |&e| {
+                        keyless::spread(band_key(slots, e, i).unwrap_or_default())
+                    });
+                }
+                Some(head) if *head < d => {
+                    t.next[d as usize * bands + i] = *head;
+                    *head = d;
+                }
+                Some(head) => {
+                    // An older copy taking a representative's place: walk to its position.
+                    let mut at = *head;
+                    loop {
+                        let nx = t.next[at as usize * bands + i];
+                        if nx == NIL || nx < d {
+                            t.next[d as usize * bands + i] = nx;
+                            t.next[at as usize * bands + i] = d;
+                            break;
+                        }
+                        at = nx;
                     }
-                    at = nx;
                 }
             }
         }
@@ -1825,15 +1847,19 @@ impl State {
         }
         let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
+        let slots = &self.slots;
         for (i, &key) in slot.bands().iter().enumerate() {
             let after = self.tables.next[d as usize * bands + i];
-            let Some(head) = self.tables.heads[i].get_mut(&key) else {
+            let h = keyless::spread(key);
+            let eq = |&e: &u32| band_key(slots, e, i) == Some(key);
+            let Some(head) = self.tables.heads[i].get_mut(h, eq) else {
                 continue;
             };
             if *head == d {
                 if after == NIL {
-                    self.tables.heads[i].remove(&key);
+                    self.tables.heads[i].remove(h, eq);
                 } else {
+                    // The next member has the same key in this band.
                     *head = after;
                 }
             } else {
@@ -1887,7 +1913,7 @@ impl State {
             (s.exact, s.listed)
         };
         if listed {
-            let rep = self.tables.exact.get(&exact) == Some(&d);
+            let rep = self.rep_of(exact) == Some(d);
             if rep && !bulk {
                 self.remove_from_tables(d);
             }
@@ -1905,14 +1931,18 @@ impl State {
                     // its keys (same body, same signature and keywords).
                     let keys = std::mem::take(&mut self.slot_mut(d).keys);
                     self.slot_mut(next).keys = keys;
-                    self.tables.exact.insert(exact, next);
+                    let slots = &self.slots;
+                    let at = self.tables.exact.get_mut(exact, |&e| e == d);
+                    // Same body, same key.
+                    *at.expect("the representative is listed") = next;
+                    debug_assert_eq!(slot_exact(slots, next), Some(exact));
                     if !bulk {
                         self.add_to_tables(next);
                     }
                     heir = Some(next);
                 }
                 (true, None) => {
-                    self.tables.exact.remove(&exact);
+                    self.tables.exact.remove(exact, |&e| e == d);
                 }
                 (false, _) => {}
             }
@@ -2037,7 +2067,7 @@ impl State {
                     SimHasher::new(config.seed),
                 )
             }),
-            heads: vec![Sharded::default(); banding.bands],
+            heads: vec![Keyless::default(); banding.bands],
             next: Paged::filled(self.slots.len() * banding.bands, NIL),
             post_next: Paged::filled(self.slots.len() * KW, NIL),
             slice_next: Paged::filled(self.slots.len() * KW, NIL),
@@ -2057,12 +2087,12 @@ impl State {
                 continue;
             }
             let exact = s.exact;
-            match self.tables.exact.get(&exact) {
+            match self.rep_of(exact) {
                 None => {
-                    self.tables.exact.insert(exact, d);
+                    self.add_rep(d);
                     self.add_to_tables(d);
                 }
-                Some(&rep) => self
+                Some(rep) => self
                     .tables
                     .copies
                     .entry(exact)
@@ -2392,7 +2422,7 @@ impl State {
             if !s.listed {
                 continue;
             }
-            let rep = self.tables.exact.get(&s.exact).copied();
+            let rep = self.rep_of(s.exact);
             let cands = match rep {
                 Some(r) if r != d => vec![r],
                 _ => self.held_candidates(config, d),

@@ -592,7 +592,7 @@ impl State {
     /// id order, with their weights, keywords and the batch's own tables.
     pub(super) fn batch(&self, config: &Config, prepared: Vec<(usize, Prepared)>) -> Batch {
         let mut batch = Batch::new(config, &self.stats, self.learn, prepared, |exact| {
-            self.tables.exact.contains_key(&exact)
+            self.rep_of(exact).is_some()
         });
         self.index_batch(&mut batch);
         batch
@@ -602,12 +602,7 @@ impl State {
     pub(super) fn index_batch(&self, batch: &mut Batch) {
         let n = batch.len();
         for i in 0..n {
-            if !batch.is_rep(i)
-                || self
-                    .tables
-                    .exact
-                    .contains_key(&batch.docs[i].features.exact)
-            {
+            if !batch.is_rep(i) || self.rep_of(batch.docs[i].features.exact).is_some() {
                 continue;
             }
             let p = &batch.docs[i];
@@ -646,7 +641,7 @@ impl State {
         if !p.listed {
             return (Vec::new(), false, walked);
         }
-        if let Some(&rep) = self.tables.exact.get(&p.features.exact) {
+        if let Some(rep) = self.rep_of(p.features.exact) {
             return (vec![Doc::Held(rep)], true, walked);
         }
         if let Some(f) = batch.first[i] {

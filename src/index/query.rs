@@ -178,8 +178,8 @@ impl State {
     /// has no body or is the first copy).
     fn representative(&self, d: u32) -> u32 {
         let s = self.slot(d);
-        match self.tables.exact.get(&s.exact) {
-            Some(&r) if s.listed => r,
+        match self.rep_of(s.exact) {
+            Some(r) if s.listed => r,
             _ => d,
         }
     }
@@ -197,7 +197,7 @@ impl State {
             }
             found.push((d, relation, similarity));
             let exact = self.slot(d).exact;
-            if self.tables.exact.get(&exact) == Some(&d)
+            if self.rep_of(exact) == Some(d)
                 && let Some(copies) = self.tables.copies.get(&exact)
             {
                 for &c in copies {
@@ -264,8 +264,8 @@ impl State {
                 .sum();
             held + extra.get(&rep).copied().unwrap_or(0)
         };
-        let own = match self.tables.exact.get(&p.features.exact) {
-            Some(&rep) if p.listed => related(rep),
+        let own = match self.rep_of(p.features.exact) {
+            Some(rep) if p.listed => related(rep),
             _ => edges.iter().map(|e| quantise(e.similarity())).sum(),
         };
         let own_rank = Rank {

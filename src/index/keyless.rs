@@ -1,0 +1,177 @@
+//! A hash table that holds no keys. Each entry names a document (or one of its keyword
+//! links), and the document holds the entry's key already: an LSH head's bucket key is
+//! one of the head's own bucket keys. So an entry is its value alone, and a lookup
+//! reads an entry's key back from the document it names, which it does only for the
+//! entries whose 7-bit tag (in `hashbrown`'s control bytes) matches the key's hash.
+//! Holding each key again beside its value made the LSH heads the index's second
+//! largest part (BENCHMARKS.md, "Tables without keys").
+//!
+//! Growing a table reads the key of every entry, so it is sharded as
+//! [`super::sharded::Sharded`] is, more finely: a shard grows, not the table, and the
+//! pause it makes stays short.
+
+use hashbrown::HashTable;
+
+/// Shards per table (a power of two). Growing a shard pauses an insert while it reads
+/// the shard's keys: with 64 shards those pauses raised the 99th percentile insert by
+/// half at 200,000 documents held, with 1,024 every lookup was slower (its shard's
+/// header out of cache). BENCHMARKS.md, "Tables without keys".
+const SHARDS: usize = 256;
+
+/// A hash of a 32-bit key that is a uniform hash already: the table's positions take
+/// the low bits (the key's own), the shard and the tag the high ones, which a multiply
+/// by an odd constant makes depend on every bit of the key.
+pub(crate) fn spread(key: u32) -> u64 {
+    u64::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The shard of a hash: bits the table uses for neither position (the low bits) nor
+/// tag (the top seven).
+fn shard(hash: u64) -> usize {
+    ((hash >> 47) as usize) & (SHARDS - 1)
+}
+
+/// A sharded hash table of entries whose keys are read back from the documents they
+/// name (see the module docs). Each call takes the key's hash, and `eq` tells whether an
+/// entry holds that key; a call that can grow a shard takes `rehash`, the hash of an
+/// entry's key.
+#[derive(Debug, Clone)]
+pub(crate) struct Keyless<T> {
+    shards: Vec<HashTable<T>>,
+}
+
+impl<T> Default for Keyless<T> {
+    fn default() -> Self {
+        Keyless {
+            shards: (0..SHARDS).map(|_| HashTable::new()).collect(),
+        }
+    }
+}
+
+impl<T: Copy> Keyless<T> {
+    /// The entry of the key hashed to `hash`.
+    pub fn get(&self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<&T> {
+        self.shards[shard(hash)].find(hash, eq)
+    }
+
+    /// The entry of the key hashed to `hash`, for writing. The entry's key must stay
+    /// the same (a new document that holds it may take the old one's place).
+    pub fn get_mut(&mut self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<&mut T> {
+        self.shards[shard(hash)].find_mut(hash, eq)
+    }
+
+    /// Adds an entry for a key that has none.
+    pub fn insert(&mut self, hash: u64, value: T, rehash: impl Fn(&T) -> u64) {
+        let t = &mut self.shards[shard(hash)];
+        if t.len() == t.capacity() {
+            grow(t, &rehash);
+        }
+        t.insert_unique(hash, value, rehash);
+    }
+
+    /// Removes the entry of the key hashed to `hash`, returning it.
+    pub fn remove(&mut self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<T> {
+        match self.shards[shard(hash)].find_entry(hash, eq) {
+            Ok(e) => Some(e.remove().0),
+            Err(_) => None,
+        }
+    }
+
+    /// Number of entries.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(HashTable::len).sum()
+    }
+
+    /// Heap bytes of the shards (an entry and a control byte per bucket).
+    pub fn heap_bytes(&self) -> usize {
+        self.shards.iter().map(HashTable::allocation_size).sum()
+    }
+}
+
+/// Moves a full shard into one of twice its room. The keys' hashes are all read first,
+/// in a loop of nothing else: each is a few dependent cache misses into a document, and
+/// there the processor overlaps those of many entries. `hashbrown`'s own resize, which
+/// reads one between two inserts, took twice as long in all, and spreading the moves
+/// over later inserts (a few each, the old table kept for lookups) five times as
+/// long: nothing overlapped their misses (BENCHMARKS.md).
+fn grow<T: Copy>(t: &mut HashTable<T>, rehash: &impl Fn(&T) -> u64) {
+    let entries: Vec<T> = t.iter().copied().collect();
+    let hashes: Vec<u64> = entries.iter().map(rehash).collect();
+    // Room for one more: `hashbrown` then doubles the buckets, as its own growth does.
+    let mut bigger = HashTable::with_capacity(entries.len() + 1);
+    for (e, h) in entries.into_iter().zip(hashes) {
+        bigger.insert_unique(h, e, rehash);
+    }
+    *t = bigger;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries name positions in `keys`, as the index's name documents.
+    #[test]
+    fn behaves_as_a_map_from_the_keys_its_entries_name() {
+        let mut keys: Vec<u32> = Vec::new();
+        let mut t: Keyless<u32> = Keyless::default();
+        let mut plain: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+        let mut x = 7u64;
+        for i in 0..100_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Few distinct keys, so that inserts, hits and removals all happen.
+            let key = ((x % 30_000) as u32).wrapping_mul(0x8535_4a6b);
+            let h = spread(key);
+            let got = t.get(h, |&e| keys[e as usize] == key).copied();
+            assert_eq!(got.map(|e| keys[e as usize]), plain.get(&key).map(|_| key));
+            assert_eq!(got, plain.get(&key).copied());
+            match (i % 3, got) {
+                (0 | 1, None) => {
+                    keys.push(key);
+                    let e = keys.len() as u32 - 1;
+                    t.insert(h, e, |&e| spread(keys[e as usize]));
+                    plain.insert(key, e);
+                }
+                (0, Some(_)) => {
+                    // Another entry naming the same key takes the place.
+                    keys.push(key);
+                    let e = keys.len() as u32 - 1;
+                    *t.get_mut(h, |&f| keys[f as usize] == key).expect("held") = e;
+                    plain.insert(key, e);
+                }
+                (_, Some(_)) => {
+                    assert_eq!(
+                        t.remove(h, |&e| keys[e as usize] == key),
+                        plain.remove(&key)
+                    );
+                }
+                _ => assert_eq!(t.remove(h, |&e| keys[e as usize] == key), None),
+            }
+            assert_eq!(t.len(), plain.len());
+        }
+        assert!(t.len() > 500, "the test reached a full table: {}", t.len());
+        let used = t.shards.iter().filter(|s| !s.is_empty()).count();
+        assert!(used > SHARDS / 2, "keys spread over the shards: {used}");
+        assert!(t.heap_bytes() >= t.len() * 5);
+    }
+
+    /// Two keys of one hash (two ids whose `xxh3` is the same) are two entries.
+    #[test]
+    fn keys_of_one_hash_are_told_apart_by_the_key() {
+        let keys = ["a", "b", "c"];
+        let mut t: Keyless<u32> = Keyless::default();
+        let h = 42;
+        for e in 0..3 {
+            t.insert(h, e, |_| h);
+        }
+        for (e, k) in keys.iter().enumerate() {
+            assert_eq!(t.get(h, |&f| keys[f as usize] == *k), Some(&(e as u32)));
+        }
+        assert_eq!(t.remove(h, |&f| f == 1), Some(1));
+        assert_eq!(t.get(h, |&f| keys[f as usize] == "b"), None);
+        assert_eq!(t.get(h, |&f| keys[f as usize] == "c"), Some(&2));
+        assert_eq!(t.len(), 2);
+    }
+}
