@@ -628,17 +628,20 @@ struct Tables {
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
     heads: Vec<Keyless<u32>>,
     next: Paged,
-    /// Keyword → (link of the newest document listing it, how many do). A link is
-    /// `d * KW + j`, document `d`'s `j`-th keyword; `post_next[link]` is the next older
-    /// link of the same keyword. Links name the position, so walking a posting touches
-    /// one array entry per document, not the document's keyword list.
-    postings: Sharded<u32, (u32, u32)>,
-    post_next: Paged,
-    /// The same per keyword and time slice of the rewrite window
-    /// ([`crate::keywords::time_slice`]; key [`slice_key`]): a dated document counts and
-    /// links only the documents near it in time, as the batch run does.
+    /// Keyword and time slice of the rewrite window ([`crate::keywords::time_slice`];
+    /// key [`slice_key`]) → (link of the newest document listing it, how many do). A
+    /// link is `d * KW + j`, document `d`'s `j`-th keyword; `slice_next[link]` is the
+    /// next older link of the same keyword and slice. Links name the position, so
+    /// walking a posting touches one array entry per document, not the document's
+    /// keyword list. A dated document counts and links the documents near it in time,
+    /// an undated one those of every slice (as the batch run does).
     slice_postings: Sharded<u64, (u32, u32)>,
     slice_next: Paged,
+    /// The time slices of the documents listing keywords, and how many each: an
+    /// undated document's postings are a keyword's in each of them. A chain per keyword
+    /// across all slices cost 80 bytes per document (BENCHMARKS.md, "Tables without
+    /// keys"), and undated documents are few in a crawl.
+    slices: std::collections::BTreeMap<i32, u32>,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
     live: usize,
@@ -659,10 +662,9 @@ impl Default for Tables {
             copies: Sharded::default(),
             heads: Vec::new(),
             next: Paged::default(),
-            postings: Sharded::default(),
-            post_next: Paged::default(),
             slice_postings: Sharded::default(),
             slice_next: Paged::default(),
+            slices: std::collections::BTreeMap::new(),
             window_days: 0,
             live: 0,
             banding: crate::lsh::Banding { bands: 0, rows: 0 },
@@ -914,9 +916,7 @@ impl Index {
             ),
             (
                 "keyword postings",
-                t.postings.heap_bytes()
-                    + t.slice_postings.heap_bytes()
-                    + (t.post_next.capacity() + t.slice_next.capacity()) * 4,
+                t.slice_postings.heap_bytes() + t.slice_next.capacity() * 4,
             ),
             ("exact bodies", t.exact.heap_bytes() + t.copies.heap_bytes()),
             ("edges", links),
@@ -1656,7 +1656,6 @@ impl State {
         self.tables
             .next
             .resize(self.slots.len() * self.tables.banding.bands, NIL);
-        self.tables.post_next.resize(self.slots.len() * KW, NIL);
         self.tables.slice_next.resize(self.slots.len() * KW, NIL);
         for d in base..self.slots.len() as u32 {
             self.add_id(d);
@@ -1773,12 +1772,11 @@ impl State {
         }
         debug_assert!(slot.keywords().len() <= KW && KeywordParams::default().k <= KW);
         let slice = crate::keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
+        if !slot.keywords().is_empty() {
+            *self.tables.slices.entry(slice).or_insert(0) += 1;
+        }
         for (j, &t) in slot.keywords().iter().enumerate() {
             let link = link(d, j);
-            let (head, count) = self.tables.postings.entry(t).or_insert((NIL, 0));
-            self.tables.post_next[link as usize] = *head;
-            *head = link;
-            *count += 1;
             let (head, count) = self
                 .tables
                 .slice_postings
@@ -1794,11 +1792,12 @@ impl State {
     /// no more than `max_postings` documents, ascending.
     fn keyword_candidates(&self, lookup: &[u32], params: KeywordParams) -> Vec<u32> {
         let mut listed: Vec<u32> = Vec::new();
-        for t in lookup {
-            if let Some(&(head, count)) = self.tables.postings.get(t)
-                && count as usize <= params.max_postings
-            {
-                listed.extend(self.posting(head));
+        for &t in lookup {
+            let heads: Vec<(u32, u32)> = self.keyword_heads(t).collect();
+            if heads.iter().map(|h| h.1 as usize).sum::<usize>() <= params.max_postings {
+                for (head, _) in heads {
+                    listed.extend(self.slice_posting(head));
+                }
             }
         }
         listed.sort_unstable();
@@ -1830,9 +1829,12 @@ impl State {
             })
     }
 
-    /// The documents listing a keyword, newest first, from the link `head` on.
-    fn posting(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
-        chain(&self.tables.post_next, head)
+    /// The (head link, count) of a keyword's postings in each time slice that has any.
+    fn keyword_heads(&self, term: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let t = &self.tables;
+        t.slices
+            .keys()
+            .filter_map(move |&sl| t.slice_postings.get(&slice_key(term, sl)).copied())
     }
 
     /// The documents listing a keyword in one time slice, newest first, from `head` on.
@@ -1878,9 +1880,16 @@ impl State {
         let slice = crate::keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
         let keywords: Box<[u32]> = slot.keywords().into();
         let t = &mut self.tables;
+        if !keywords.is_empty()
+            && let std::collections::btree_map::Entry::Occupied(mut e) = t.slices.entry(slice)
+        {
+            *e.get_mut() -= 1;
+            if *e.get() == 0 {
+                e.remove();
+            }
+        }
         for (j, &term) in keywords.iter().enumerate() {
             let mine = link(d, j);
-            unlink(&mut t.postings, &mut t.post_next, term, mine);
             unlink(
                 &mut t.slice_postings,
                 &mut t.slice_next,
@@ -2069,7 +2078,6 @@ impl State {
             }),
             heads: vec![Keyless::default(); banding.bands],
             next: Paged::filled(self.slots.len() * banding.bands, NIL),
-            post_next: Paged::filled(self.slots.len() * KW, NIL),
             slice_next: Paged::filled(self.slots.len() * KW, NIL),
             window_days: config.rewrite_window_days,
             banding,

@@ -808,7 +808,7 @@ impl State {
             }
             let mut count = 0usize;
             if s == keywords::UNDATED {
-                if let Some(&(head, c)) = self.tables.postings.get(&t) {
+                for (head, c) in self.keyword_heads(t) {
                     heads.push(head);
                     count += c as usize;
                 }
@@ -822,13 +822,7 @@ impl State {
                     }
                 }
             }
-            let chain = |head: u32| -> Box<dyn Iterator<Item = u32> + '_> {
-                if s == keywords::UNDATED {
-                    Box::new(self.posting(head))
-                } else {
-                    Box::new(self.slice_posting(head))
-                }
-            };
+            let chain = |head: u32| self.slice_posting(head);
             let mut held: Vec<u32> = Vec::new();
             let under = count + before.len() <= params.max_postings;
             if under {
@@ -849,11 +843,7 @@ impl State {
             walked.keywords.push(held);
             walked.counts.push((count + before.len()) as u32);
         }
-        let next = if s == keywords::UNDATED {
-            &self.tables.post_next
-        } else {
-            &self.tables.slice_next
-        };
+        let next = &self.tables.slice_next;
         super::walk_chains(next, &mut cursors, |k, d| {
             walked.keywords[k].push(d);
             listed.push(Doc::Held(d));
