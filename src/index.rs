@@ -640,7 +640,7 @@ struct Tables {
     /// The time slices of the documents listing keywords, and how many each: an
     /// undated document's postings are a keyword's in each of them. A chain per keyword
     /// across all slices cost 80 bytes per document (BENCHMARKS.md, "Tables without
-    /// keys"), and undated documents are few in a crawl.
+    /// keys, postings per time slice"), and undated documents are few in a crawl.
     slices: std::collections::BTreeMap<i32, u32>,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
@@ -874,8 +874,8 @@ impl Index {
 
     /// Approximate heap bytes of what the index holds, by part, largest parts of a
     /// document first: to see where memory goes (`benches/index.rs` prints it per
-    /// document). Counts vectors and maps by capacity and 16 bytes of allocation header
-    /// per allocation; the allocator's own slack is not counted.
+    /// document). Counts vectors by capacity, hash maps by buckets, and 16 bytes of
+    /// allocation header per allocation; the allocator's own slack is not counted.
     #[must_use]
     pub fn memory(&self) -> Vec<(&'static str, usize)> {
         let st = self.state();

@@ -1,10 +1,10 @@
-//! A hash table that holds no keys. Each entry names a document (or one of its keyword
-//! links), and the document holds the entry's key already: an LSH head's bucket key is
-//! one of the head's own bucket keys. So an entry is its value alone, and a lookup
-//! reads an entry's key back from the document it names, which it does only for the
-//! entries whose 7-bit tag (in `hashbrown`'s control bytes) matches the key's hash.
+//! A hash table that holds no keys. Each entry names a document, and the document
+//! holds the entry's key already: an LSH head's bucket key is one of the head's own
+//! bucket keys, an id is the document's id. So an entry is its value alone, and a
+//! lookup reads an entry's key back from the document it names, which it does only for
+//! the entries whose 7-bit tag (in `hashbrown`'s control bytes) matches the key's hash.
 //! Holding each key again beside its value made the LSH heads the index's second
-//! largest part (BENCHMARKS.md, "Tables without keys").
+//! largest part (BENCHMARKS.md, "Tables without keys, postings per time slice").
 //!
 //! Growing a table reads the key of every entry, so it is sharded as
 //! [`super::sharded::Sharded`] is, more finely: a shard grows, not the table, and the
@@ -15,7 +15,8 @@ use hashbrown::HashTable;
 /// Shards per table (a power of two). Growing a shard pauses an insert while it reads
 /// the shard's keys: with 64 shards those pauses raised the 99th percentile insert by
 /// half at 200,000 documents held, with 1,024 every lookup was slower (its shard's
-/// header out of cache). BENCHMARKS.md, "Tables without keys".
+/// header out of cache): BENCHMARKS.md, "Tables without keys, postings per time
+/// slice".
 const SHARDS: usize = 256;
 
 /// A hash of a 32-bit key that is a uniform hash already: the table's positions take
