@@ -1331,10 +1331,7 @@ impl State {
     fn rank(&self, d: u32) -> Rank<'_> {
         let s = self.slot(d);
         // A copy of a body counts what its representative counts (as the batch run).
-        let rep = match self.rep_of(s.exact) {
-            Some(r) if s.listed => r,
-            _ => d,
-        };
+        let rep = self.representative(d);
         Rank {
             timestamp: s.timestamp.get(),
             related: self.links[rep as usize]

@@ -176,7 +176,7 @@ impl State {
 
     /// The representative of held document `d`'s body in the tables (itself when it
     /// has no body or is the first copy).
-    fn representative(&self, d: u32) -> u32 {
+    pub(super) fn representative(&self, d: u32) -> u32 {
         let s = self.slot(d);
         match self.rep_of(s.exact) {
             Some(r) if s.listed => r,
