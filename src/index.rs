@@ -203,12 +203,7 @@ fn walk_chains(next: &Paged, cursors: &mut Vec<(usize, u32)>, mut f: impl FnMut(
 }
 
 /// Takes the link `mine` out of the posting chain of `key` (through `next`).
-fn unlink<K: sharded::ShardKey>(
-    postings: &mut Sharded<K, (u32, u32)>,
-    next: &mut Paged,
-    key: K,
-    mine: u32,
-) {
+fn unlink(postings: &mut Sharded<u64, (u32, u32)>, next: &mut Paged, key: u64, mine: u32) {
     let after = next[mine as usize];
     let Some(&(head, count)) = postings.get(&key) else {
         return;

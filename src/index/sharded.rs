@@ -1,5 +1,6 @@
 //! A hash map in shards, so that growing it rehashes one shard, not the whole map: the
-//! index's largest tables (keyword postings, ids, bodies) hold millions of keys, and one
+//! index's keyword postings hold millions of keys (as its ids and bodies did before
+//! they moved to [`super::keyless::Keyless`], sharded the same way), and one
 //! rehash of such a map stalled an insert for over a second with 1,000,000 documents
 //! held (BENCHMARKS.md).
 
@@ -20,12 +21,6 @@ pub(crate) trait ShardKey: std::hash::Hash + Eq + Copy {
 impl ShardKey for u64 {
     fn shard(self) -> usize {
         (self.wrapping_mul(0xd6e8_feb8_6659_fd93) >> 58) as usize
-    }
-}
-
-impl ShardKey for u32 {
-    fn shard(self) -> usize {
-        u64::from(self).shard()
     }
 }
 
