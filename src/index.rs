@@ -322,17 +322,19 @@ struct Slot {
     words: u32,
     /// Whether it has a body (words and shingles); bodiless documents are in no table.
     listed: bool,
-    /// Bucket keys in `keys` (the rest are keywords).
+    /// LSH bucket keys at the start of `sets`, one per band (32 bits: a rare false
+    /// bucket-mate costs one verification). Held by the first copy of a body (its
+    /// representative in the tables); none for later copies, which inherit them when the
+    /// representative leaves.
     bands: u16,
-    /// The shingle and word sets as verification reads them (their first `sample`
-    /// hashes: [`crate::config::Footprint`]), headline words and figures; no term
-    /// frequencies (used only to pick keywords, at insertion).
+    /// Keywords it is listed under, in `sets` after the bucket keys (at most [`KW`]; none
+    /// for later copies, as `bands`).
+    keywords: u8,
+    /// The bucket keys and keywords, then the shingle and word sets as verification
+    /// reads them (their first `sample` hashes: [`crate::config::Footprint`]), headline
+    /// words and figures; no term frequencies (used only to pick keywords, at
+    /// insertion). One allocation.
     sets: PackedSets,
-    /// LSH bucket keys, one per band (32 bits: a rare false bucket-mate costs one
-    /// verification), then the keywords it is listed under. Held by the first copy of a
-    /// body (its representative in the tables); empty for later copies, which inherit
-    /// them when the representative leaves.
-    keys: Box<[u32]>,
 }
 
 /// A time that may be unknown, in the 8 bytes of an `i64` rather than the 16 of an
@@ -352,10 +354,13 @@ impl Time {
 }
 
 impl Slot {
-    /// The slot of a prepared document (its sets packed already), listed under
-    /// `keywords`.
+    /// The slot of a prepared document, its sets packed already after its bucket keys
+    /// and `keywords` ([`Prepared::with_keywords`]).
     fn new(p: Prepared, keywords: &[u32]) -> Slot {
         let bands = u16::try_from(p.bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
+        let kw = u8::try_from(keywords.len()).expect("keywords ≤ KW");
+        debug_assert!(keywords.len() <= KW);
+        debug_assert_eq!(p.packed.keys(), [&p.bands[..], keywords].concat());
         Slot {
             id: p.doc.id.into(),
             timestamp: Time::new(p.doc.timestamp),
@@ -365,19 +370,33 @@ impl Slot {
             words: p.features.words,
             listed: p.listed,
             bands,
+            keywords: kw,
             sets: p.packed,
-            keys: p.bands.iter().chain(keywords).copied().collect(),
         }
     }
 
     /// LSH bucket keys, one per band (none for a later copy of a body).
     fn bands(&self) -> &[u32] {
-        &self.keys[..usize::from(self.bands).min(self.keys.len())]
+        self.sets.keys_in(0..usize::from(self.bands))
     }
 
     /// The keywords it is listed under (none for a later copy of a body).
     fn keywords(&self) -> &[u32] {
-        &self.keys[usize::from(self.bands).min(self.keys.len())..]
+        let from = usize::from(self.bands);
+        self.sets.keys_in(from..from + usize::from(self.keywords))
+    }
+
+    /// Its bucket keys and keywords.
+    fn keys(&self) -> &[u32] {
+        self.sets
+            .keys_in(0..usize::from(self.bands) + usize::from(self.keywords))
+    }
+
+    /// Holds `bands` bucket keys and `keywords` after them (none for a later copy).
+    fn set_keys(&mut self, bands: &[u32], keywords: &[u32]) {
+        self.sets = self.sets.with_keys(&[bands, keywords].concat());
+        self.bands = u16::try_from(bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
+        self.keywords = u8::try_from(keywords.len()).expect("keywords ≤ KW");
     }
 
     /// Its features as verification reads them, written into `f` (whose vectors are
@@ -450,6 +469,13 @@ impl Slot {
                 r.bands.len()
             ));
         }
+        if r.keywords.len() > KW {
+            return Err(format!(
+                "document {:?}: {} keywords (at most {KW})",
+                r.id,
+                r.keywords.len()
+            ));
+        }
         Ok(Slot::from_parts(
             r.id,
             r.timestamp,
@@ -485,6 +511,11 @@ impl Slot {
         } else {
             (features, keywords)
         };
+        // Bands are at most 4,096 (`Config::perms`) and keywords at most `KW`; what a
+        // damaged earlier-format file holds beyond is dropped (format 6 on is checked:
+        // `from_repr`).
+        let bands = &bands[..bands.len().min(usize::from(u16::MAX))];
+        let keywords = &keywords[..keywords.len().min(KW)];
         Slot {
             id: id.into(),
             timestamp: Time::new(timestamp),
@@ -493,17 +524,16 @@ impl Slot {
             exact: features.exact,
             words: features.words,
             listed,
-            // Bands are at most 4,096 (`Config::perms`); a damaged earlier-format file's
-            // extra keys read as keywords.
-            bands: u16::try_from(bands.len()).unwrap_or(u16::MAX),
+            bands: bands.len() as u16,
+            keywords: keywords.len() as u8,
             sets: PackedSets::new(
                 features,
                 crate::config::Sample {
                     shingles: usize::MAX,
                     words: usize::MAX,
                 },
+                &[bands, keywords].concat(),
             ),
-            keys: bands.iter().chain(keywords).copied().collect(),
         }
     }
 }
@@ -750,7 +780,8 @@ pub(crate) struct Prepared {
     /// Length of the text in bytes.
     len: u64,
     features: Features,
-    /// What a slot keeps of `features` (packed outside the lock).
+    /// What a slot keeps of `features`, after the bucket keys and, once chosen, the
+    /// keywords (packed outside the lock).
     packed: PackedSets,
     /// Whether it has a body to list (see [`listed`]).
     listed: bool,
@@ -760,6 +791,15 @@ pub(crate) struct Prepared {
     fingerprint: Option<u64>,
     /// When it was seen (see [`Index::mark_seen`]).
     pub(crate) seen: Option<i64>,
+}
+
+impl Prepared {
+    /// Its sets packed after its bucket keys and `keywords` (none when there are no
+    /// keywords: the bucket keys are there already). Made as the keywords are chosen,
+    /// outside the lock, so that the slot needs no copy under it.
+    fn with_keywords(&self, keywords: &[u32]) -> Option<PackedSets> {
+        (!keywords.is_empty()).then(|| self.packed.with_keys(&[&self.bands[..], keywords].concat()))
+    }
 }
 
 impl Index {
@@ -887,7 +927,7 @@ impl Index {
             shingles += sh;
             words += wo;
             other += ti + nu;
-            keys += boxed(s.keys.len() * 4);
+            keys += s.keys().len() * 4;
         }
         let t = &st.tables;
         // A list's spare capacity counts with the edges; refused pairs by their entries.
@@ -939,17 +979,18 @@ impl Index {
         let listed = listed(self.config.method, &features, &signature);
         let len = doc.text.len() as u64;
         doc.text = String::new();
+        let bands = if listed {
+            bucket_keys(&signature, self.banding)
+        } else {
+            Box::default()
+        };
         Prepared {
             doc,
             len,
             listed,
-            bands: if listed {
-                bucket_keys(&signature, self.banding)
-            } else {
-                Box::default()
-            },
             fingerprint: (self.config.method == Method::SimHash).then(|| from_words(&signature)),
-            packed: PackedSets::new(&features, self.config.footprint.sample()),
+            packed: PackedSets::new(&features, self.config.footprint.sample(), &bands),
+            bands,
             features,
             seen: None,
         }
@@ -1719,7 +1760,7 @@ impl State {
                 let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
                 copies.push(d);
                 // A later copy needs no keys of its own while the representative lives.
-                self.slot_mut(d).keys = Box::default();
+                self.slot_mut(d).set_keys(&[], &[]);
             }
         }
     }
@@ -1930,8 +1971,12 @@ impl State {
                 (true, Some(next)) => {
                     // The next copy of the same body takes the removed one's place, with
                     // its keys (same body, same signature and keywords).
-                    let keys = std::mem::take(&mut self.slot_mut(d).keys);
-                    self.slot_mut(next).keys = keys;
+                    let (bands, keywords) = {
+                        let s = self.slot(d);
+                        (s.bands().to_vec(), s.keywords().to_vec())
+                    };
+                    self.slot_mut(next).set_keys(&bands, &keywords);
+                    self.slot_mut(d).set_keys(&[], &[]);
                     let slots = &self.slots;
                     let at = self.tables.exact.get_mut(exact, |&e| e == d);
                     // Same body, same key.
@@ -2727,5 +2772,42 @@ mod tests {
         }
         assert_eq!(Time::new(Some(i64::MIN)).get(), Some(i64::MIN + 1));
         assert_eq!(std::mem::size_of::<Time>(), 8);
+    }
+
+    #[test]
+    fn a_slot_holds_its_keys_beside_its_sets() {
+        use super::{Features, KW, Slot, SlotRepr};
+        let features = Features {
+            exact: 3,
+            words: 9,
+            shingles: vec![1, 5, 9],
+            terms: vec![2, 4],
+            ..Features::default()
+        };
+        let repr = |keywords: Vec<u32>| SlotRepr {
+            id: "a".into(),
+            timestamp: Some(7),
+            seen: None,
+            len: 40,
+            features: features.clone(),
+            bands: vec![10, 11, 12].into_boxed_slice(),
+            keywords: keywords.into_boxed_slice(),
+            listed: true,
+        };
+        let mut s = Slot::from_repr(repr(vec![4, 2]), super::FORMAT_VERSION).unwrap();
+        assert_eq!((s.bands(), s.keywords()), (&[10, 11, 12][..], &[4, 2][..]));
+        assert_eq!(s.features(), features);
+        // A later copy drops its keys; its sets stay.
+        s.set_keys(&[], &[]);
+        assert!(s.keys().is_empty() && s.keywords().is_empty());
+        assert_eq!(s.features(), features);
+        s.set_keys(&[8], &[6]);
+        assert_eq!((s.bands(), s.keywords()), (&[8][..], &[6][..]));
+        assert_eq!(s.features(), features);
+        // More keywords than an index links is a damaged file.
+        let err = Slot::from_repr(repr(vec![1; KW + 1]), super::FORMAT_VERSION).unwrap_err();
+        assert!(err.contains("21 keywords"), "{err}");
+        // The keys' count and the sets' pointer share the slot's 88 bytes.
+        assert_eq!(std::mem::size_of::<Slot>(), 88);
     }
 }

@@ -177,15 +177,21 @@ impl Batch {
         let mut weights: Vec<Option<Weights>> = Vec::new();
         let mut lookup = Vec::with_capacity(n);
         let mut listed = Vec::with_capacity(n);
-        for (kw, w) in map_range(n, |i| {
+        let mut docs = docs;
+        let chosen = map_range(n, |i| {
             let p = &docs[i];
             if !config.rewrites || !p.listed || first[i].is_some() || held_body(p.features.exact) {
-                return ((Vec::new(), Vec::new()), None);
+                return ((Vec::new(), Vec::new()), None, None);
             }
             let w = Weights::new(&p.features, stats);
             let kw = candidate_keywords(&p.features, &w, stats, learn);
-            (kw, keep.then_some(w))
-        }) {
+            let packed = p.with_keywords(&kw.1);
+            (kw, keep.then_some(w), packed)
+        });
+        for ((kw, w, packed), p) in chosen.into_iter().zip(&mut docs) {
+            if let Some(packed) = packed {
+                p.packed = packed;
+            }
             lookup.push(kw.0);
             listed.push(kw.1);
             if keep {

@@ -1,5 +1,6 @@
 //! A held document's hash sets, packed: each a sorted set of distinct hashes,
-//! written as an Elias–Fano code, all four in one allocation.
+//! written as an Elias–Fano code, all four in one allocation with the document's
+//! bucket keys and keywords.
 //!
 //! Elias–Fano (Elias 1974, Fano 1971; Vigna, "Quasi-succinct indices", 2013) splits each
 //! of `n` sorted values below `2^u` into its `L = u − ⌈log2 n⌉` low bits, stored as they
@@ -13,6 +14,11 @@
 //! and cost about 25 instructions per value each (callgrind, BENCHMARKS.md "Hash sets
 //! packed"): a document is packed once, outside the index's lock, and unpacked for each
 //! pair that verifies it.
+//!
+//! The allocation is of 32-bit words: the keys first (read one at a time by every
+//! bucket lookup that hits the document), then the codes, whose 64-bit words are read
+//! as pairs. One allocation rather than two saves a pointer and an allocation header per
+//! document (BENCHMARKS.md, "One allocation per slot").
 
 use crate::config::Sample;
 use crate::features::Features;
@@ -95,8 +101,15 @@ fn encode(values: &[u32], universe: u32, out: &mut Vec<u64>) {
     }
 }
 
-/// Appends the `n` values coded in `words` (by [`encode`]) to `out`.
-fn decode(words: &[u64], n: usize, universe: u32, out: &mut Vec<u32>) {
+/// The `i`-th 64-bit word of a code held as 32-bit halves (low half first).
+#[inline]
+fn word(halves: &[u32], i: usize) -> u64 {
+    u64::from(halves[2 * i]) | u64::from(halves[2 * i + 1]) << 32
+}
+
+/// Appends the `n` values coded in `halves` (by [`encode`], each 64-bit word as two
+/// 32-bit halves, low first) to `out`.
+fn decode(halves: &[u32], n: usize, universe: u32, out: &mut Vec<u32>) {
     if n == 0 {
         return;
     }
@@ -108,14 +121,16 @@ fn decode(words: &[u64], n: usize, universe: u32, out: &mut Vec<u32>) {
     // Low parts, streamed through a 64-bit accumulator holding `have` bits.
     if l > 0 {
         let (mut acc, mut have) = (0u64, 0u32);
-        let mut next = words.iter();
+        let mut next = halves
+            .chunks_exact(2)
+            .map(|h| u64::from(h[0]) | u64::from(h[1]) << 32);
         for x in dst.iter_mut() {
             if have >= l {
                 *x = (acc & mask) as u32;
                 acc >>= l;
                 have -= l;
             } else {
-                let w = *next.next().expect("a complete code");
+                let w = next.next().expect("a complete code");
                 *x = ((acc | (w << have)) & mask) as u32;
                 // `l − have` bits of `w` were taken (1 to 32).
                 let taken = l - have;
@@ -128,11 +143,11 @@ fn decode(words: &[u64], n: usize, universe: u32, out: &mut Vec<u32>) {
     // high part `p − i`.
     let upper = n * l as usize;
     let mut w = upper / 64;
-    let mut bits = words[w] & (u64::MAX << (upper % 64));
+    let mut bits = word(halves, w) & (u64::MAX << (upper % 64));
     for (i, x) in dst.iter_mut().enumerate() {
         while bits == 0 {
             w += 1;
-            bits = words[w];
+            bits = word(halves, w);
         }
         let p = w * 64 + bits.trailing_zeros() as usize - upper;
         // For l = 32 (a single value) the high part is 0 and drops out of the u32.
@@ -162,21 +177,23 @@ const UNIVERSE: [u32; 4] = [
     crate::features::TERM_BITS,
 ];
 
-/// A held document's four hash sets (shingles, body words, headline words, figures),
-/// Elias–Fano coded in one allocation.
+/// A held document's keys (as the caller lists them) and its four hash sets
+/// (shingles, body words, headline words, figures), Elias–Fano coded, in one allocation.
 /// Each code takes [`code_words`] for its set's length, so the codes' offsets are not
-/// stored (32 bytes beside the allocation, not 48).
+/// stored (32 bytes beside the allocation, not 48); nor is the number of keys, which
+/// the caller keeps and passes back (the slot keeps it in spare bytes of its own).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct PackedSets {
-    words: Box<[u64]>,
+    /// The keys, then the codes, each 64-bit word of a code as two halves, low first.
+    halves: Box<[u32]>,
     /// Values in each set.
     lens: [u32; 4],
 }
 
 impl PackedSets {
     /// Packs `f`'s shingles and body words (the first `sample` hashes of each, as
-    /// verification reads them), headline words and figures.
-    pub fn new(f: &Features, sample: Sample) -> Self {
+    /// verification reads them), headline words and figures, after `keys`.
+    pub fn new(f: &Features, sample: Sample, keys: &[u32]) -> Self {
         let sets: [&[u32]; 4] = [
             &f.shingles[..f.shingles.len().min(sample.shingles)],
             &f.terms[..f.terms.len().min(sample.words)],
@@ -211,30 +228,62 @@ impl PackedSets {
                 .collect();
             std::array::from_fn(|k| owned[k].as_slice())
         };
-        let mut words = Vec::with_capacity(
-            sets.iter()
-                .zip(UNIVERSE)
-                .map(|(s, u)| code_words(s.len(), u))
-                .sum(),
-        );
+        let lens = sets.map(|s| u32::try_from(s.len()).expect("a set under 2^32 hashes"));
+        let mut words = Vec::with_capacity(Self::code_halves(lens) / 2);
         for (k, s) in sets.iter().enumerate() {
             let start = words.len();
             encode(s, UNIVERSE[k], &mut words);
             words.resize(start + code_words(s.len(), UNIVERSE[k]), 0);
         }
-        let len = |s: &[u32]| u32::try_from(s.len()).expect("a set under 2^32 hashes");
+        let mut halves = Vec::with_capacity(keys.len() + 2 * words.len());
+        halves.extend_from_slice(keys);
+        halves.extend(words.iter().flat_map(|&w| [w as u32, (w >> 32) as u32]));
         PackedSets {
-            words: words.into_boxed_slice(),
-            lens: sets.map(len),
+            halves: halves.into_boxed_slice(),
+            lens,
+        }
+    }
+
+    /// 32-bit words of the four codes of sets of `lens` values.
+    fn code_halves(lens: [u32; 4]) -> usize {
+        (0..4)
+            .map(|k| 2 * code_words(lens[k] as usize, UNIVERSE[k]))
+            .sum()
+    }
+
+    /// The keys (as [`PackedSets::new`] was given them, or [`PackedSets::with_keys`]).
+    pub fn keys(&self) -> &[u32] {
+        &self.halves[..self.halves.len() - Self::code_halves(self.lens)]
+    }
+
+    /// Keys `range` of [`PackedSets::keys`], without working out how many there are
+    /// (the caller knows: a bucket lookup reads one key of a document).
+    #[inline]
+    pub fn keys_in(&self, range: std::ops::Range<usize>) -> &[u32] {
+        debug_assert!(range.end <= self.keys().len());
+        &self.halves[range]
+    }
+
+    /// The same sets after `keys` in a new allocation (a later copy of a body drops its
+    /// keys; the copy that takes a representative's place takes the representative's).
+    #[must_use]
+    pub fn with_keys(&self, keys: &[u32]) -> Self {
+        let codes = &self.halves[self.keys().len()..];
+        let mut halves = Vec::with_capacity(keys.len() + codes.len());
+        halves.extend_from_slice(keys);
+        halves.extend_from_slice(codes);
+        PackedSets {
+            halves: halves.into_boxed_slice(),
+            lens: self.lens,
         }
     }
 
     /// The codes of the four sets, each with the words set aside after it, in one pass
     /// (unpacking reads all four).
-    fn codes(&self) -> [&[u64]; 4] {
-        let mut rest: &[u64] = &self.words;
+    fn codes(&self) -> [&[u32]; 4] {
+        let mut rest: &[u32] = &self.halves[self.keys().len()..];
         std::array::from_fn(|k| {
-            let (code, after) = rest.split_at(code_words(self.lens[k] as usize, UNIVERSE[k]));
+            let (code, after) = rest.split_at(2 * code_words(self.lens[k] as usize, UNIVERSE[k]));
             rest = after;
             code
         })
@@ -249,9 +298,10 @@ impl PackedSets {
         }
     }
 
-    /// Heap bytes of the codes, by set: shingles, body words, headline words and figures.
+    /// Heap bytes of the codes, by set: shingles, body words, headline words and
+    /// figures (the keys' are [`PackedSets::keys`]).
     pub fn heap_bytes(&self) -> [usize; 4] {
-        self.codes().map(|c| c.len() * 8)
+        self.codes().map(|c| c.len() * 4)
     }
 }
 
@@ -263,8 +313,12 @@ mod tests {
         let mut words = Vec::new();
         encode(values, universe, &mut words);
         assert_eq!(words.len(), code_bits(values, universe).div_ceil(64));
+        let halves: Vec<u32> = words
+            .iter()
+            .flat_map(|&w| [w as u32, (w >> 32) as u32])
+            .collect();
         let mut out = Vec::new();
-        decode(&words, values.len(), universe, &mut out);
+        decode(&halves, values.len(), universe, &mut out);
         out
     }
 
@@ -321,7 +375,7 @@ mod tests {
             shingles: usize::MAX,
             words: usize::MAX,
         };
-        PackedSets::new(&f, all).unpack_into(&mut out);
+        PackedSets::new(&f, all, &[]).unpack_into(&mut out);
         assert_eq!((out.shingles, out.terms), (vec![1, 3, 9], vec![2]));
     }
 
@@ -339,7 +393,7 @@ mod tests {
             shingles: usize::MAX,
             words: usize::MAX,
         };
-        PackedSets::new(&f, all).unpack_into(&mut out);
+        PackedSets::new(&f, all, &[]).unpack_into(&mut out);
         let top = (1u32 << UNIVERSE[0]) - 1;
         assert_eq!((out.shingles, out.terms), (vec![1, 3, top], vec![7]));
     }
@@ -401,8 +455,19 @@ mod tests {
                 shingles: usize::MAX,
                 words: usize::MAX,
             };
-            let p = PackedSets::new(&f, all);
+            let keys: Vec<u32> = (0..round as u32 % 5).map(|k| k * 0x9e37_79b9).collect();
+            let p = PackedSets::new(&f, all, &keys);
+            assert_eq!(p.keys(), keys);
             p.unpack_into(&mut out);
+            assert_eq!(
+                (&out.shingles, &out.terms, &out.title, &out.numbers),
+                (&f.shingles, &f.terms, &f.title, &f.numbers)
+            );
+            // Keys replaced, the sets the same.
+            let other = [7, 8, 9];
+            let q = p.with_keys(&other[..round % 4]);
+            assert_eq!(q.keys(), &other[..round % 4]);
+            q.unpack_into(&mut out);
             assert_eq!(
                 (&out.shingles, &out.terms, &out.title, &out.numbers),
                 (&f.shingles, &f.terms, &f.title, &f.numbers)
@@ -412,7 +477,7 @@ mod tests {
                 shingles: 10,
                 words: 5,
             };
-            PackedSets::new(&f, cap).unpack_into(&mut out);
+            PackedSets::new(&f, cap, &[]).unpack_into(&mut out);
             assert_eq!(out.shingles, &f.shingles[..f.shingles.len().min(10)]);
             assert_eq!(out.terms, &f.terms[..f.terms.len().min(5)]);
             assert_eq!(out.title, f.title);
