@@ -324,8 +324,9 @@ pub fn cluster<'k>(
 /// Eight bytes: the other document's number shares a word with the relation and the two
 /// flags (so numbers are below [`Neighbour::MAX_DOC`]), and the similarity is kept as
 /// verified. An index holds one per edge end, which made the 12 bytes of a plain struct
-/// a large part of a document's footprint once millions are held. Serialised as the
-/// fields it stands for (`doc`, `relation`, `similarity`, `closing`, `apart`).
+/// a large part of a document's footprint once millions are held; a document's list
+/// ([`Links`]) holds a refusal in its first word alone. Serialised as the fields it
+/// stands for (`doc`, `relation`, `similarity`, `closing`, `apart`).
 #[derive(Clone, Copy, PartialEq)]
 pub struct Neighbour {
     /// `doc | relation << 28 | closing << 30 | apart << 31`.
@@ -381,7 +382,7 @@ impl Neighbour {
 
     /// The other document's number.
     #[must_use]
-    pub fn doc(&self) -> u32 {
+    pub fn doc(self) -> u32 {
         self.packed & DOC_MASK
     }
 
@@ -401,7 +402,7 @@ impl Neighbour {
 
     /// How the two are related (meaningless for a refusal).
     #[must_use]
-    pub fn relation(&self) -> Relation {
+    pub fn relation(self) -> Relation {
         match self.packed >> DOC_BITS & 3 {
             0 => Relation::Exact,
             1 => Relation::NearDuplicate,
@@ -411,7 +412,7 @@ impl Neighbour {
 
     /// Their similarity (see [`Edge::similarity`]; 0 for a refusal).
     #[must_use]
-    pub fn similarity(&self) -> f32 {
+    pub fn similarity(self) -> f32 {
         self.similarity
     }
 
@@ -420,7 +421,7 @@ impl Neighbour {
     /// edge neither counts toward a document's degree nor is paired further, and it
     /// stands only while a third document with few enough neighbours joins both ends.
     #[must_use]
-    pub fn closing(&self) -> bool {
+    pub fn closing(self) -> bool {
         self.packed & CLOSING != 0
     }
 
@@ -428,13 +429,13 @@ impl Neighbour {
     /// ([`Apart`]): grouping keeps the two apart; `relation` and `similarity` mean
     /// nothing then. Kept only where a pair was refused, so it costs nothing elsewhere.
     #[must_use]
-    pub fn apart(&self) -> bool {
+    pub fn apart(self) -> bool {
         self.packed & APART != 0
     }
 
     /// Whether it is a verified edge (not a refusal).
     #[must_use]
-    pub fn is_edge(&self) -> bool {
+    pub fn is_edge(self) -> bool {
         !self.apart()
     }
 
@@ -500,23 +501,161 @@ impl<'de> serde::Deserialize<'de> for Neighbour {
     }
 }
 
-/// Appends `nb` to a document's list of neighbours, growing it by an eighth at a time
-/// rather than doubling: most documents have a few neighbours, held for as long as the
-/// document is, so spare room would be a lasting cost (appends stay amortised O(1)).
-pub(crate) fn push_neighbour(list: &mut Vec<Neighbour>, nb: Neighbour) {
-    if list.len() == list.capacity() {
-        list.reserve_exact((list.len() / 8).max(1));
+/// A document's neighbours: its verified edges and the pairs refused with it, in one
+/// vector of 32-bit words. An edge takes two words (its packed word and its similarity),
+/// a refusal one (its packed word, whose [`Neighbour::apart`] flag says that no
+/// similarity follows). Refusals are most of what a large index holds here (11 a
+/// document at 10,000,000 held: BENCHMARKS.md, "Refusals in one word"), and their
+/// similarity means nothing.
+///
+/// The list grows by an eighth at a time rather than doubling: most documents have a
+/// few neighbours, held for as long as the document is, so spare room would be a
+/// lasting cost (appends stay amortised O(1)).
+#[derive(Clone, Default, PartialEq)]
+pub struct Links(Vec<u32>);
+
+impl Links {
+    /// The neighbours, in the order they were added.
+    #[must_use]
+    pub fn iter(&self) -> LinksIter<'_> {
+        LinksIter(&self.0)
     }
-    list.push(nb);
+
+    /// Appends `nb`.
+    pub fn push(&mut self, nb: Neighbour) {
+        let words = if nb.apart() { 1 } else { 2 };
+        if self.0.len() + words > self.0.capacity() {
+            self.0.reserve_exact((self.0.len() / 8).max(words));
+        }
+        self.0.push(nb.packed);
+        if !nb.apart() {
+            self.0.push(nb.similarity.to_bits());
+        }
+    }
+
+    /// Takes document `doc` out, and the room it leaves when that is more than an
+    /// eighth.
+    pub fn remove(&mut self, doc: u32) {
+        let (mut read, mut write) = (0, 0);
+        while read < self.0.len() {
+            let packed = self.0[read];
+            let words = if packed & APART != 0 { 1 } else { 2 };
+            if packed & DOC_MASK != doc {
+                self.0.copy_within(read..read + words, write);
+                write += words;
+            }
+            read += words;
+        }
+        self.0.truncate(write);
+        let keep = self.0.len() + self.0.len() / 8;
+        if self.0.capacity() > keep + 1 {
+            self.0.shrink_to(keep);
+        }
+    }
+
+    /// Heap bytes of its edges (with the spare room) and of its refusals.
+    #[must_use]
+    pub fn heap_bytes(&self) -> (usize, usize) {
+        let refused = self.iter().filter(|nb| nb.apart()).count() * 4;
+        (self.0.capacity() * 4 - refused, refused)
+    }
+
+    /// Names each neighbour's document `f(doc)` instead (after renumbering).
+    ///
+    /// # Panics
+    /// When `f` gives a number not below [`Neighbour::MAX_DOC`].
+    pub fn renumber(&mut self, f: impl Fn(u32) -> u32) {
+        let mut at = 0;
+        while at < self.0.len() {
+            let nb = Neighbour {
+                packed: self.0[at],
+                similarity: 0.0,
+            };
+            self.0[at] = nb.to(f(nb.doc())).packed;
+            at += if nb.apart() { 1 } else { 2 };
+        }
+    }
 }
 
-/// Takes document `doc` out of a document's list of neighbours, and the room it leaves
-/// when that is more than an eighth (see [`push_neighbour`]).
-pub(crate) fn remove_neighbour(list: &mut Vec<Neighbour>, doc: u32) {
-    list.retain(|l| l.doc() != doc);
-    let keep = list.len() + list.len() / 8;
-    if list.capacity() > keep + 1 {
-        list.shrink_to(keep);
+impl FromIterator<Neighbour> for Links {
+    fn from_iter<I: IntoIterator<Item = Neighbour>>(iter: I) -> Self {
+        let mut links = Links::default();
+        for nb in iter {
+            links.push(nb);
+        }
+        links
+    }
+}
+
+impl std::fmt::Debug for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Saved as the list of [`Neighbour`]s it stands for (index files since format 6).
+impl serde::Serialize for Links {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        // Formats such as postcard write the length first.
+        let mut seq = s.serialize_seq(Some(self.iter().count()))?;
+        for nb in self {
+            seq.serialize_element(&nb)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Links {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let list = Vec::<Neighbour>::deserialize(d)?;
+        let mut links = Links(Vec::with_capacity(
+            list.iter().map(|nb| if nb.apart() { 1 } else { 2 }).sum(),
+        ));
+        links.extend(list);
+        Ok(links)
+    }
+}
+
+impl Extend<Neighbour> for Links {
+    fn extend<I: IntoIterator<Item = Neighbour>>(&mut self, iter: I) {
+        for nb in iter {
+            self.push(nb);
+        }
+    }
+}
+
+/// The neighbours of a [`Links`], in order.
+#[derive(Clone)]
+pub struct LinksIter<'a>(&'a [u32]);
+
+impl Iterator for LinksIter<'_> {
+    type Item = Neighbour;
+
+    #[inline]
+    fn next(&mut self) -> Option<Neighbour> {
+        let (&packed, rest) = self.0.split_first()?;
+        if packed & APART != 0 {
+            self.0 = rest;
+            return Some(Neighbour {
+                packed,
+                similarity: 0.0,
+            });
+        }
+        let (&bits, rest) = rest.split_first().expect("an edge's two words");
+        self.0 = rest;
+        Some(Neighbour {
+            packed,
+            similarity: f32::from_bits(bits),
+        })
+    }
+}
+
+impl<'a> IntoIterator for &'a Links {
+    type Item = Neighbour;
+    type IntoIter = LinksIter<'a>;
+    fn into_iter(self) -> LinksIter<'a> {
+        self.iter()
     }
 }
 
@@ -937,7 +1076,7 @@ impl Online {
     pub fn regroup<'n, 'k>(
         &mut self,
         seeds: &[u32],
-        neighbours: impl Fn(u32) -> &'n [Neighbour],
+        neighbours: impl Fn(u32) -> &'n Links,
         rank: impl Fn(u32) -> Rank<'k>,
         id: impl Fn(u32) -> Arc<str>,
         max_region: usize,
@@ -1054,7 +1193,7 @@ impl Online {
     fn cluster_region<'n, 'k>(
         docs: &[u32],
         local: &std::collections::HashMap<u32, u32>,
-        neighbours: &impl Fn(u32) -> &'n [Neighbour],
+        neighbours: &impl Fn(u32) -> &'n Links,
         rank: &impl Fn(u32) -> Rank<'k>,
     ) -> (Partition, Vec<Rank<'k>>) {
         let mut edges: Vec<Link> = Vec::new();
@@ -1089,7 +1228,7 @@ impl Online {
         local: &std::collections::HashMap<u32, u32>,
         p: &Partition,
         ranks: &[Rank<'k>],
-        neighbours: &impl Fn(u32) -> &'n [Neighbour],
+        neighbours: &impl Fn(u32) -> &'n Links,
         rank: &impl Fn(u32) -> Rank<'k>,
     ) -> Vec<u32> {
         let mut out = Vec::new();
@@ -1131,7 +1270,7 @@ impl Online {
     fn place_locally<'n, 'k>(
         &mut self,
         seeds: &[u32],
-        neighbours: &impl Fn(u32) -> &'n [Neighbour],
+        neighbours: &impl Fn(u32) -> &'n Links,
         rank: &impl Fn(u32) -> Rank<'k>,
         id: &impl Fn(u32) -> Arc<str>,
     ) -> Vec<Moved> {
@@ -1351,24 +1490,19 @@ mod tests {
         };
         let id = |d: u32| Arc::<str>::from(IDS[d as usize]);
         // Documents 0 and 1, joined; then 2 with its edge.
-        let adj = &adj;
-        let seen = |upto: usize| {
-            move |d: u32| -> &[Neighbour] {
-                let list = &adj[d as usize];
-                let n = list
-                    .iter()
-                    .take_while(|l| (l.doc() as usize) < upto)
-                    .count();
-                &list[..n]
-            }
+        let upto = |n: u32| -> Vec<Links> {
+            adj.iter()
+                .map(|l| l.iter().copied().filter(|x| x.doc() < n).collect())
+                .collect()
         };
+        let (two, three) = (upto(2), upto(3));
         online.push();
         online.push();
-        online.regroup(&[0, 1], seen(2), rank, id, usize::MAX);
+        online.regroup(&[0, 1], |d| &two[d as usize], rank, id, usize::MAX);
         let g = online.group_of(0).unwrap();
         assert_eq!(online.id(g), "a");
         online.push();
-        online.regroup(&[2], seen(3), rank, id, usize::MAX);
+        online.regroup(&[2], |d| &three[d as usize], rank, id, usize::MAX);
         let (g0, g2) = (online.group_of(0).unwrap(), online.group_of(2).unwrap());
         assert_ne!(g0, g2);
         assert_eq!(online.group_of(1), Some(g2));
@@ -1449,24 +1583,51 @@ mod tests {
 
     #[test]
     fn a_list_of_neighbours_keeps_little_spare_room() {
-        let mut list = Vec::new();
+        let mut list = Links::default();
+        let room = |l: &Links| l.0.capacity() <= l.0.len() + l.0.len() / 8 + 2;
         for d in 0..1000 {
-            push_neighbour(&mut list, Neighbour::edge(d, Relation::Rewrite, 0.5, false));
-            assert!(
-                list.capacity() <= list.len() + list.len() / 8 + 1,
-                "{}",
-                list.len()
-            );
+            // Edges take two words, refusals one.
+            list.push(if d % 3 == 0 {
+                Neighbour::refused(d, d % 2 == 0)
+            } else {
+                Neighbour::edge(d, Relation::Rewrite, d as f32 / 1000.0, false)
+            });
+            assert!(room(&list), "{}", list.0.len());
         }
         for d in 0..900 {
-            remove_neighbour(&mut list, d);
-            assert!(
-                list.capacity() <= list.len() + list.len() / 8 + 1,
-                "{}",
-                list.len()
-            );
+            list.remove(d);
+            assert!(room(&list), "{}", list.0.len());
         }
-        assert_eq!(list.first().map(Neighbour::doc), Some(900));
+        assert_eq!(list.iter().next().map(Neighbour::doc), Some(900));
+        assert_eq!(list.iter().count(), 100);
+    }
+
+    #[test]
+    fn a_list_of_neighbours_gives_back_what_it_was_given() {
+        let all: Vec<Neighbour> = (0..50u32)
+            .map(|d| match d % 4 {
+                0 => Neighbour::refused(d, false),
+                1 => Neighbour::refused(d, true),
+                2 => Neighbour::edge(d, Relation::NearDuplicate, 0.25 + d as f32, true),
+                _ => Neighbour::edge(d, Relation::Exact, 1.0, false),
+            })
+            .collect();
+        let mut list: Links = all.iter().copied().collect();
+        assert_eq!(list.iter().collect::<Vec<_>>(), all);
+        // A refusal is one word, an edge two.
+        assert_eq!(list.0.len(), 26 + 2 * 24);
+        assert_eq!(list.heap_bytes().1, 26 * 4);
+        // Saved as the neighbours it stands for, read back the same.
+        let bytes = postcard::to_allocvec(&list).unwrap();
+        assert_eq!(bytes, postcard::to_allocvec(&all).unwrap());
+        assert_eq!(postcard::from_bytes::<Links>(&bytes).unwrap(), list);
+        // Renumbered, and with some taken out, the rest in order.
+        list.renumber(|d| d + 100);
+        for d in [100, 101, 102, 103, 149] {
+            list.remove(d);
+        }
+        let expect: Vec<Neighbour> = all[4..49].iter().map(|nb| nb.to(nb.doc() + 100)).collect();
+        assert_eq!(list.iter().collect::<Vec<_>>(), expect);
     }
 
     fn nb(doc: u32, relation: Relation) -> Neighbour {
@@ -1720,16 +1881,16 @@ mod tests {
         #[test]
         fn online_groups_equal_the_batch_rule((n, list, times) in graph(), gone in any::<u64>()) {
             let (edges, apart) = edges_of(&list);
-            let mut adj: Vec<Vec<Neighbour>> = vec![Vec::new(); n];
+            let mut adj: Vec<Links> = vec![Links::default(); n];
             let mut live = vec![false; n];
             let mut online = Online::new();
-            let rank_of = |adj: &Vec<Vec<Neighbour>>, d: u32| Rank {
+            let rank_of = |adj: &Vec<Links>, d: u32| Rank {
                 timestamp: times[d as usize],
                 related: adj[d as usize].iter().filter(|l| l.is_edge()).map(|l| quantise(l.similarity)).sum(),
                 hash: 0,
                 id: IDS[d as usize],
             };
-            let check = |online: &Online, adj: &Vec<Vec<Neighbour>>, live: &[bool]| {
+            let check = |online: &Online, adj: &Vec<Links>, live: &[bool]| {
                 let held: Vec<u32> = (0..n as u32).filter(|&d| live[d as usize]).collect();
                 let local = |d: u32| held.binary_search(&d).unwrap() as u32;
                 let mut links = Vec::new();
@@ -1772,20 +1933,20 @@ mod tests {
                     adj[a as usize].push(nb(d));
                     adj[d as usize].push(nb(a));
                 }
-                online.regroup(&[d], |x| adj[x as usize].as_slice(), |x| rank_of(&adj, x), |x| IDS[x as usize].into(), usize::MAX);
+                online.regroup(&[d], |x| &adj[x as usize], |x| rank_of(&adj, x), |x| IDS[x as usize].into(), usize::MAX);
                 check(&online, &adj, &live);
             }
             // Some leave: their edges go, their neighbours and group are grouped again.
             for d in (0..n as u32).filter(|d| gone >> d & 1 == 1) {
                 let g = online.group_of(d).expect("placed");
                 let mut seeds: Vec<u32> = adj[d as usize].iter().map(Neighbour::doc).collect();
-                for l in std::mem::take(&mut adj[d as usize]) {
-                    adj[l.doc() as usize].retain(|x| x.doc() != d);
+                for l in &std::mem::take(&mut adj[d as usize]) {
+                    adj[l.doc() as usize].remove(d);
                 }
                 live[d as usize] = false;
                 online.remove(d);
                 seeds.extend_from_slice(online.members(g));
-                online.regroup(&seeds, |x| adj[x as usize].as_slice(), |x| rank_of(&adj, x), |x| IDS[x as usize].into(), usize::MAX);
+                online.regroup(&seeds, |x| &adj[x as usize], |x| rank_of(&adj, x), |x| IDS[x as usize].into(), usize::MAX);
                 check(&online, &adj, &live);
             }
         }

@@ -66,7 +66,7 @@ use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::features::{Features, Featurizer, Scratch};
-use crate::group::{Moved, Neighbour, Online, Rank, push_neighbour, quantise, remove_neighbour};
+use crate::group::{Links, Moved, Neighbour, Online, Rank, quantise};
 use crate::hamming::HammingTable;
 use crate::keywords::KeywordParams;
 use crate::lsh::band_hash;
@@ -576,7 +576,7 @@ pub(crate) struct State {
     /// Each document's verified edges to the documents held, both ways, and the pairs
     /// refused as different stories ([`Neighbour::apart`], few): what grouping reads
     /// (apart from the slots: they change while the slots do not).
-    links: Chunked<Vec<Neighbour>>,
+    links: Chunked<Links>,
     /// Shared with searches running without the lock (a frozen index's never change).
     stats: Arc<TermStats>,
     learn: bool,
@@ -745,7 +745,7 @@ struct Pending {
     base: u32,
     generation: u64,
     /// Each new document's edges, and its matches (edges to older documents).
-    links: Vec<Vec<Neighbour>>,
+    links: Vec<Links>,
     matches: Vec<Vec<Edge>>,
     /// Edges added to held documents, in order.
     held: Vec<(u32, Neighbour)>,
@@ -933,10 +933,9 @@ impl Index {
         // A list's spare capacity counts with the edges; refused pairs by their entries.
         let (mut links, mut refused) = (0, 0);
         for l in st.links.iter() {
-            let apart = l.iter().filter(|n| n.apart()).count();
-            links += std::mem::size_of::<Vec<Neighbour>>()
-                + (l.capacity() - apart) * std::mem::size_of::<Neighbour>();
-            refused += apart * std::mem::size_of::<Neighbour>();
+            let (edges, apart) = l.heap_bytes();
+            links += std::mem::size_of::<Links>() + edges;
+            refused += apart;
         }
         vec![
             ("slots (fixed part)", slot + st.slots.len() * 8),
@@ -1307,7 +1306,7 @@ impl State {
     /// built ([`State::rebuild`]).
     fn held(
         slots: Chunked<Option<Arc<Slot>>>,
-        links: Chunked<Vec<Neighbour>>,
+        links: Chunked<Links>,
         stats: Arc<TermStats>,
         learn: bool,
         groups: Online,
@@ -1392,7 +1391,7 @@ impl State {
     fn regroup_in(&self, groups: &mut Online, seeds: &[u32], max_region: usize) -> Vec<Moved> {
         groups.regroup(
             seeds,
-            |d| self.links[d as usize].as_slice(),
+            |d| &self.links[d as usize],
             |d| self.rank(d),
             |d| self.slot(d).id.clone(),
             max_region,
@@ -1586,7 +1585,7 @@ impl State {
         let mut pending = Pending {
             base,
             generation: self.generation,
-            links: vec![Vec::new(); n],
+            links: vec![Links::default(); n],
             matches: vec![Vec::new(); n],
             held: Vec::new(),
             seeds: (base..base + n as u32).collect(),
@@ -1614,7 +1613,7 @@ impl State {
                 Neighbour::edge(e.a, e.relation, similarity, closing),
             );
             if e.b >= base {
-                push_neighbour(&mut pending.links[(e.b - base) as usize], to_b);
+                pending.links[(e.b - base) as usize].push(to_b);
                 pending.matches[(e.b - base) as usize].push(e);
             } else {
                 // Two held documents joined through a new one.
@@ -1622,7 +1621,7 @@ impl State {
                 pending.seeds.extend([e.a, e.b]);
             }
             if e.a >= base {
-                push_neighbour(&mut pending.links[(e.a - base) as usize], to_a);
+                pending.links[(e.a - base) as usize].push(to_a);
             } else {
                 pending.held.push((e.a, to_a));
             }
@@ -1631,13 +1630,13 @@ impl State {
         for (a, b, closing) in search.apart(base) {
             let nb = |doc| Neighbour::refused(doc, closing);
             if b >= base {
-                push_neighbour(&mut pending.links[(b - base) as usize], nb(a));
+                pending.links[(b - base) as usize].push(nb(a));
             } else {
                 pending.held.push((b, nb(a)));
                 pending.seeds.extend([a, b]);
             }
             if a >= base {
-                push_neighbour(&mut pending.links[(a - base) as usize], nb(b));
+                pending.links[(a - base) as usize].push(nb(b));
             } else {
                 pending.held.push((a, nb(b)));
             }
@@ -1664,7 +1663,7 @@ impl State {
         debug_assert_eq!(base, self.slots.len() as u32);
         let n = batch.len();
         for (d, nb) in held {
-            push_neighbour(&mut self.links[d as usize], nb);
+            self.links[d as usize].push(nb);
             self.relinked.push_back((self.generation, d));
         }
         let mut added = Vec::with_capacity(n);
@@ -2004,7 +2003,7 @@ impl State {
             .collect();
         let links = std::mem::take(&mut self.links[d as usize]);
         for l in &links {
-            remove_neighbour(&mut self.links[l.doc() as usize], d);
+            self.links[l.doc() as usize].remove(d);
         }
         if let Some(next) = heir {
             self.inherit(config, next, &links);
@@ -2038,7 +2037,7 @@ impl State {
     /// Gives `next`, the copy of a body that takes a leaving representative's place, the
     /// edges the representative had (`links`): verified again against `next` (headlines
     /// may differ between copies of a body), and exact edges to the body's other copies.
-    fn inherit(&mut self, config: &Config, next: u32, links: &[Neighbour]) {
+    fn inherit(&mut self, config: &Config, next: u32, links: &Links) {
         let verifier = Verifier::new(config);
         let exact = self.slot(next).exact;
         let mut found = Vec::new();
@@ -2070,8 +2069,8 @@ impl State {
             }
         }
         for nb in found {
-            push_neighbour(&mut self.links[nb.doc() as usize], nb.to(next));
-            push_neighbour(&mut self.links[next as usize], nb);
+            self.links[nb.doc() as usize].push(nb.to(next));
+            self.links[next as usize].push(nb);
         }
     }
 
@@ -2092,9 +2091,7 @@ impl State {
         }
         self.groups_mut().compact(&new_number);
         for links in self.links.iter_mut() {
-            for l in links {
-                *l = l.to(new_number[l.doc() as usize].expect("edges join live documents"));
-            }
+            links.renumber(|d| new_number[d as usize].expect("edges join live documents"));
         }
         self.slots.retain_by(|d| new_number[d].is_some());
         self.links.retain_by(|d| new_number[d].is_some());
@@ -2378,7 +2375,7 @@ impl Converted {
             .zip(&grouper.group_of)
             .map(|(s, &g)| s.as_ref().map(|_| g))
             .collect();
-        let links = slots.iter().map(|_| Vec::new()).collect();
+        let links = slots.iter().map(|_| Links::default()).collect();
         Converted {
             state: State::held(
                 slots.into_iter().map(|s| s.map(Arc::new)).collect(),
@@ -2486,8 +2483,8 @@ impl State {
             }
         }
         for (a, d, nb) in found {
-            push_neighbour(&mut self.links[a as usize], nb);
-            push_neighbour(&mut self.links[d as usize], nb.to(a));
+            self.links[a as usize].push(nb);
+            self.links[d as usize].push(nb.to(a));
         }
         self.groups_mut().assume(group_of, ids);
         self.regroup_all();

@@ -260,7 +260,7 @@ impl State {
             let held: u64 = self.links[rep as usize]
                 .iter()
                 .filter(|l| l.is_edge() && !is_gone(rep, l.doc()))
-                .map(|l: &Neighbour| quantise(l.similarity()))
+                .map(|l: Neighbour| quantise(l.similarity()))
                 .sum();
             held + extra.get(&rep).copied().unwrap_or(0)
         };

@@ -15,7 +15,7 @@
 use super::State;
 use crate::closing::MAX_DEGREE;
 use crate::config::Config;
-use crate::group::{Neighbour, push_neighbour, remove_neighbour};
+use crate::group::Neighbour;
 use crate::verify::{Judgement, Relation, Verifier, relation_similarity};
 
 impl State {
@@ -81,8 +81,8 @@ impl State {
     /// Their ends are added to `seeds` and to [`State::relinked`].
     pub(super) fn retract_unwitnessed(&mut self, ends: &[u32], seeds: &mut Vec<u32>) {
         for (x, y) in self.unwitnessed(ends, &[]) {
-            remove_neighbour(&mut self.links[x as usize], y);
-            remove_neighbour(&mut self.links[y as usize], x);
+            self.links[x as usize].remove(y);
+            self.links[y as usize].remove(x);
             self.edges_changed(&[x, y], seeds);
         }
     }
@@ -131,8 +131,8 @@ impl State {
             }
         }
         for (x, nb) in found {
-            push_neighbour(&mut self.links[x as usize], nb);
-            push_neighbour(&mut self.links[nb.doc() as usize], nb.to(x));
+            self.links[x as usize].push(nb);
+            self.links[nb.doc() as usize].push(nb.to(x));
             self.edges_changed(&[x, nb.doc()], seeds);
         }
     }
@@ -293,8 +293,8 @@ mod tests {
         {
             let mut state = index.state_mut();
             let (x, y) = (state.find("sat0").unwrap(), state.find("sat1").unwrap());
-            state.links[x as usize].retain(|l| l.doc() != y);
-            state.links[y as usize].retain(|l| l.doc() != x);
+            state.links[x as usize].remove(y);
+            state.links[y as usize].remove(x);
         }
         assert!(index.remove(&sats[MAX_DEGREE].id));
         assert_eq!(closing_edges(&index), [pair("sat0", "sat1")]);
