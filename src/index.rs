@@ -79,6 +79,7 @@ use crate::verify::{
 use crate::weights::{KeyMap, TermStats};
 
 mod batch;
+mod chains;
 mod chunked;
 mod keyless;
 mod packed;
@@ -87,6 +88,7 @@ mod query;
 mod retract;
 mod sharded;
 use batch::{Batch, Search};
+use chains::Chains;
 use chunked::Chunked;
 use keyless::Keyless;
 use packed::PackedSets;
@@ -649,10 +651,10 @@ struct Tables {
     exact: Keyless<u32>,
     copies: Sharded<u64, Vec<u32>>,
     /// Per band: the newest member of each bucket, its key read back from that
-    /// member's bucket keys ([`band_key`]); `next[d * bands + band]` is the next older
+    /// member's bucket keys ([`band_key`]); `next.get(d, band)` is the next older
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
     heads: Vec<Keyless<u32>>,
-    next: Paged,
+    next: Chains,
     /// Keyword and time slice of the rewrite window ([`crate::keywords::time_slice`];
     /// key [`slice_key`]) → (link of the newest document listing it, how many do). A
     /// link is `d * KW + j`, document `d`'s `j`-th keyword; `slice_next[link]` is the
@@ -686,7 +688,7 @@ impl Default for Tables {
             exact: Keyless::default(),
             copies: Sharded::default(),
             heads: Vec::new(),
-            next: Paged::default(),
+            next: Chains::default(),
             slice_postings: Sharded::default(),
             slice_next: Paged::default(),
             slices: std::collections::BTreeMap::new(),
@@ -946,7 +948,7 @@ impl Index {
             ("bucket keys and keywords", keys),
             (
                 "LSH buckets",
-                t.heads.iter().map(Keyless::heap_bytes).sum::<usize>() + t.next.capacity() * 4,
+                t.heads.iter().map(Keyless::heap_bytes).sum::<usize>() + t.next.heap_bytes(),
             ),
             (
                 "keyword postings",
@@ -1466,11 +1468,10 @@ impl State {
     /// The members of a bucket of `band` from `d` (its newest member, or one of them) on.
     fn bucket_from(&self, band: usize, mut d: u32) -> impl Iterator<Item = u32> + '_ {
         let t = &self.tables;
-        let bands = t.banding.bands;
         std::iter::from_fn(move || {
             (d != NIL).then(|| {
                 let here = d;
-                d = t.next[here as usize * bands + band];
+                d = t.next.get(here, band);
                 here
             })
         })
@@ -1685,9 +1686,7 @@ impl State {
             self.groups_mut().push();
             added.push((i, d, matches));
         }
-        self.tables
-            .next
-            .resize(self.slots.len() * self.tables.banding.bands, NIL);
+        self.tables.next.resize(self.slots.len());
         self.tables.slice_next.resize(self.slots.len() * KW, NIL);
         for d in base..self.slots.len() as u32 {
             self.add_id(d);
@@ -1767,34 +1766,33 @@ impl State {
     /// Puts a document into the LSH (or Hamming) and keyword tables, keeping buckets
     /// ordered by document number (newest first).
     fn add_to_tables(&mut self, d: u32) {
-        let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
         if let Some((table, hasher)) = &mut self.tables.hamming {
             table.insert(d, hasher.shingle_fingerprint(&slot.features().shingles));
         }
         let slots = &self.slots;
         let t = &mut self.tables;
+        let mut links = vec![NIL; slot.bands().len()];
         for (i, &key) in slot.bands().iter().enumerate() {
             let h = keyless::spread(key);
             match t.heads[i].get_mut(h, |&e| band_key(slots, e, i) == Some(key)) {
                 None => {
-                    t.next[d as usize * bands + i] = NIL;
                     t.heads[i].insert(h, d, |&e| {
                         keyless::spread(band_key(slots, e, i).unwrap_or_default())
                     });
                 }
                 Some(head) if *head < d => {
-                    t.next[d as usize * bands + i] = *head;
+                    links[i] = *head;
                     *head = d;
                 }
                 Some(head) => {
                     // An older copy taking a representative's place: walk to its position.
                     let mut at = *head;
                     loop {
-                        let nx = t.next[at as usize * bands + i];
+                        let nx = t.next.get(at, i);
                         if nx == NIL || nx < d {
-                            t.next[d as usize * bands + i] = nx;
-                            t.next[at as usize * bands + i] = d;
+                            links[i] = nx;
+                            t.next.set(at, i, d);
                             break;
                         }
                         at = nx;
@@ -1802,6 +1800,7 @@ impl State {
                 }
             }
         }
+        t.next.set_all(d, &links);
         debug_assert!(slot.keywords().len() <= KW && KeywordParams::default().k <= KW);
         let slice = crate::keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
         if !slot.keywords().is_empty() {
@@ -1879,11 +1878,10 @@ impl State {
         if let Some((table, _)) = &mut self.tables.hamming {
             table.remove(d);
         }
-        let bands = self.tables.banding.bands;
         let slot = self.slots[d as usize].as_ref().expect("live document");
         let slots = &self.slots;
         for (i, &key) in slot.bands().iter().enumerate() {
-            let after = self.tables.next[d as usize * bands + i];
+            let after = self.tables.next.get(d, i);
             let h = keyless::spread(key);
             let eq = |&e: &u32| band_key(slots, e, i) == Some(key);
             let Some(head) = self.tables.heads[i].get_mut(h, eq) else {
@@ -1899,16 +1897,16 @@ impl State {
             } else {
                 let mut at = *head;
                 while at != NIL {
-                    let nx = self.tables.next[at as usize * bands + i];
+                    let nx = self.tables.next.get(at, i);
                     if nx == d {
-                        self.tables.next[at as usize * bands + i] = after;
+                        self.tables.next.set(at, i, after);
                         break;
                     }
                     at = nx;
                 }
             }
-            self.tables.next[d as usize * bands + i] = NIL;
         }
+        self.tables.next.clear(d);
         let slice = crate::keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
         let keywords: Box<[u32]> = slot.keywords().into();
         let t = &mut self.tables;
@@ -2111,7 +2109,7 @@ impl State {
                 )
             }),
             heads: vec![Keyless::default(); banding.bands],
-            next: Paged::filled(self.slots.len() * banding.bands, NIL),
+            next: Chains::new(banding.bands, self.slots.len()),
             slice_next: Paged::filled(self.slots.len() * KW, NIL),
             window_days: config.rewrite_window_days,
             banding,

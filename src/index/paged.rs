@@ -26,7 +26,6 @@ impl Paged {
     }
 
     /// Number of entries.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
