@@ -177,26 +177,33 @@ impl Batch {
         let mut weights: Vec<Option<Weights>> = Vec::new();
         let mut lookup = Vec::with_capacity(n);
         let mut listed = Vec::with_capacity(n);
-        let mut docs = docs;
-        let chosen = map_range(n, |i| {
+        for (kw, w) in map_range(n, |i| {
             let p = &docs[i];
             if !config.rewrites || !p.listed || first[i].is_some() || held_body(p.features.exact) {
-                return ((Vec::new(), Vec::new()), None, None);
+                return ((Vec::new(), Vec::new()), None);
             }
             let w = Weights::new(&p.features, stats);
             let kw = candidate_keywords(&p.features, &w, stats, learn);
-            let packed = p.with_keywords(&kw.1);
-            (kw, keep.then_some(w), packed)
-        });
-        for ((kw, w, packed), p) in chosen.into_iter().zip(&mut docs) {
-            if let Some(packed) = packed {
-                p.packed = packed;
-            }
+            (kw, keep.then_some(w))
+        }) {
             lookup.push(kw.0);
             listed.push(kw.1);
             if keep {
                 weights.push(w);
             }
+        }
+        // Each document's keywords packed beside its sets, one at a time (a night's
+        // documents would otherwise hold both packings at once).
+        let mut docs = docs;
+        let pack = |(p, kw): (&mut Prepared, &Vec<u32>)| {
+            if let Some(packed) = p.with_keywords(kw) {
+                p.packed = packed;
+            }
+        };
+        if n < PARALLEL_FROM {
+            docs.iter_mut().zip(&listed).for_each(pack);
+        } else {
+            docs.par_iter_mut().zip(&listed).for_each(pack);
         }
         let mut batch = Batch {
             docs,
