@@ -505,8 +505,8 @@ impl<'de> serde::Deserialize<'de> for Neighbour {
 /// vector of 32-bit words. An edge takes two words (its packed word and its similarity),
 /// a refusal one (its packed word, whose [`Neighbour::apart`] flag says that no
 /// similarity follows). Refusals are most of what a large index holds here (11 a
-/// document at 10,000,000 held: BENCHMARKS.md, "Refusals in one word"), and their
-/// similarity means nothing.
+/// document at 10,000,000 held: BENCHMARKS.md, "One allocation per slot, refusals in one
+/// word, chains where linked"), and their similarity means nothing.
 ///
 /// The list grows by an eighth at a time rather than doubling: most documents have a
 /// few neighbours, held for as long as the document is, so spare room would be a

@@ -18,7 +18,8 @@
 //! The allocation is of 32-bit words: the keys first (read one at a time by every
 //! bucket lookup that hits the document), then the codes, whose 64-bit words are read
 //! as pairs. One allocation rather than two saves a pointer and an allocation header per
-//! document (BENCHMARKS.md, "One allocation per slot").
+//! document (BENCHMARKS.md, "One allocation per slot, refusals in one word, chains where
+//! linked").
 
 use crate::config::Sample;
 use crate::features::Features;
