@@ -514,6 +514,12 @@ impl<'de> serde::Deserialize<'de> for Neighbour {
 #[derive(Clone, Default, PartialEq)]
 pub struct Links(Vec<u32>);
 
+/// Words a neighbour takes in a [`Links`], from its packed word: one for a refusal, two
+/// for an edge.
+fn words_of(packed: u32) -> usize {
+    if packed & APART != 0 { 1 } else { 2 }
+}
+
 impl Links {
     /// The neighbours, in the order they were added.
     #[must_use]
@@ -523,7 +529,7 @@ impl Links {
 
     /// Appends `nb`.
     pub fn push(&mut self, nb: Neighbour) {
-        let words = if nb.apart() { 1 } else { 2 };
+        let words = words_of(nb.packed);
         if self.0.len() + words > self.0.capacity() {
             self.0.reserve_exact((self.0.len() / 8).max(words));
         }
@@ -539,7 +545,7 @@ impl Links {
         let (mut read, mut write) = (0, 0);
         while read < self.0.len() {
             let packed = self.0[read];
-            let words = if packed & APART != 0 { 1 } else { 2 };
+            let words = words_of(packed);
             if packed & DOC_MASK != doc {
                 self.0.copy_within(read..read + words, write);
                 write += words;
@@ -572,7 +578,7 @@ impl Links {
                 similarity: 0.0,
             };
             self.0[at] = nb.to(f(nb.doc())).packed;
-            at += if nb.apart() { 1 } else { 2 };
+            at += words_of(nb.packed);
         }
     }
 }
@@ -610,7 +616,7 @@ impl<'de> serde::Deserialize<'de> for Links {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let list = Vec::<Neighbour>::deserialize(d)?;
         let mut links = Links(Vec::with_capacity(
-            list.iter().map(|nb| if nb.apart() { 1 } else { 2 }).sum(),
+            list.iter().map(|nb| words_of(nb.packed)).sum(),
         ));
         links.extend(list);
         Ok(links)

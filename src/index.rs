@@ -401,6 +401,13 @@ impl Slot {
         self.keywords = u8::try_from(keywords.len()).expect("keywords ≤ KW");
     }
 
+    /// Reads as holding no keys, its allocation left as it is: for a representative
+    /// leaving, whose keys went to its heir.
+    fn forget_keys(&mut self) {
+        self.bands = 0;
+        self.keywords = 0;
+    }
+
     /// Its features as verification reads them, written into `f` (whose vectors are
     /// reused).
     fn features_into<'a>(&self, f: &'a mut Features) -> &'a Features {
@@ -1973,7 +1980,7 @@ impl State {
                         (s.bands().to_vec(), s.keywords().to_vec())
                     };
                     self.slot_mut(next).set_keys(&bands, &keywords);
-                    self.slot_mut(d).set_keys(&[], &[]);
+                    self.slot_mut(d).forget_keys();
                     let slots = &self.slots;
                     let at = self.tables.exact.get_mut(exact, |&e| e == d);
                     // Same body, same key.

@@ -157,7 +157,7 @@ impl Batch {
                 .cmp(&super::id_hash(&y.doc.id))
                 .then_with(|| x.doc.id.cmp(&y.doc.id))
         });
-        let (input, docs): (Vec<usize>, Vec<Prepared>) = prepared.into_iter().unzip();
+        let (input, mut docs): (Vec<usize>, Vec<Prepared>) = prepared.into_iter().unzip();
         let n = docs.len();
         let mut first = vec![None; n];
         let mut seen: KeyMap<u64, u32> = KeyMap::default();
@@ -194,7 +194,6 @@ impl Batch {
         }
         // Each document's keywords packed beside its sets, one at a time (a night's
         // documents would otherwise hold both packings at once).
-        let mut docs = docs;
         let pack = |(p, kw): (&mut Prepared, &Vec<u32>)| {
             if let Some(packed) = p.with_keywords(kw) {
                 p.packed = packed;
