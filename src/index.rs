@@ -84,6 +84,7 @@ mod chunked;
 mod keyless;
 mod packed;
 mod paged;
+mod postings;
 mod query;
 mod retract;
 mod sharded;
@@ -92,7 +93,7 @@ use chains::Chains;
 use chunked::Chunked;
 use keyless::Keyless;
 use packed::PackedSets;
-use paged::Paged;
+use postings::Postings;
 pub use query::{Placement, QueryOptions, QueryResult};
 use sharded::Sharded;
 
@@ -168,67 +169,6 @@ fn sort_matches(m: &mut [Match]) {
     });
 }
 
-/// The key of a keyword's postings in one time slice, mixed: the maps' hasher expects
-/// keys that are hashes already, and the low bits of (term, slice) are the slice's, so
-/// unmixed keys of one slice share one probe sequence (70% of a search's time). The mix
-/// is a bijection.
-fn slice_key(term: u32, slice: i32) -> u64 {
-    crate::sketch::minhash::mix64(u64::from(term) << 32 | u64::from(slice as u32))
-}
-
-/// The documents of a posting chain through `next`, newest first, from the link `head`.
-fn chain(next: &Paged, head: u32) -> impl Iterator<Item = u32> + '_ {
-    let mut at = head;
-    std::iter::from_fn(move || {
-        (at != NIL).then(|| {
-            let here = at;
-            at = next[here as usize];
-            here / KW as u32
-        })
-    })
-}
-
-/// The documents of several posting chains through `next`, each chain as [`chain`]
-/// gives it, walked side by side from `(owner, head)` cursors: `f(owner, document)` for
-/// each. A chain is a pointer chase, one cache miss per link with a million documents
-/// held; one step of every chain in turn has the misses of different chains overlap
-/// instead of queuing. The order between chains is not kept.
-fn walk_chains(next: &Paged, cursors: &mut Vec<(usize, u32)>, mut f: impl FnMut(usize, u32)) {
-    cursors.retain(|c| c.1 != NIL);
-    while !cursors.is_empty() {
-        for c in cursors.iter_mut() {
-            f(c.0, c.1 / KW as u32);
-            c.1 = next[c.1 as usize];
-        }
-        cursors.retain(|c| c.1 != NIL);
-    }
-}
-
-/// Takes the link `mine` out of the posting chain of `key` (through `next`).
-fn unlink(postings: &mut Sharded<u64, (u32, u32)>, next: &mut Paged, key: u64, mine: u32) {
-    let after = next[mine as usize];
-    let Some(&(head, count)) = postings.get(&key) else {
-        return;
-    };
-    if count <= 1 {
-        postings.remove(&key);
-    } else if head == mine {
-        postings.insert(key, (after, count - 1));
-    } else {
-        let mut at = head;
-        while at != NIL {
-            let nx = next[at as usize];
-            if nx == mine {
-                next[at as usize] = after;
-                break;
-            }
-            at = nx;
-        }
-        postings.insert(key, (head, count - 1));
-    }
-    next[mine as usize] = NIL;
-}
-
 /// The hash of document `d`'s body (`None` once it is removed); a uniform hash, so the
 /// exact-body table's own.
 fn slot_exact(slots: &Chunked<Option<Arc<Slot>>>, d: u32) -> Option<u64> {
@@ -241,11 +181,6 @@ fn band_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32, band: usize) -> Option<u
     slots[d as usize]
         .as_ref()
         .and_then(|s| s.bands().get(band).copied())
-}
-
-/// The keyword link of document `d`'s `j`-th keyword.
-fn link(d: u32, j: usize) -> u32 {
-    d * KW as u32 + j as u32
 }
 
 /// [`State::relinked`] covers this many commits back, and at most this many documents.
@@ -485,6 +420,18 @@ impl Slot {
                 r.keywords.len()
             ));
         }
+        // Keywords are word hashes, as wide as this format keeps them (earlier formats'
+        // are narrowed): the postings hold them beside their counts.
+        let wide = |k: &u32| k >> crate::features::TERM_BITS != 0;
+        if version >= 8
+            && let Some(k) = r.keywords.iter().find(|k| wide(k))
+        {
+            return Err(format!(
+                "document {:?}: keyword {k:#x} wider than {} bits",
+                r.id,
+                crate::features::TERM_BITS
+            ));
+        }
         Ok(Slot::from_parts(
             r.id,
             r.timestamp,
@@ -662,20 +609,11 @@ struct Tables {
     /// member of `d`'s bucket in that band. Buckets are ordered by document number.
     heads: Vec<Keyless<u32>>,
     next: Chains,
-    /// Keyword and time slice of the rewrite window ([`crate::keywords::time_slice`];
-    /// key [`slice_key`]) → (link of the newest document listing it, how many do). A
-    /// link is `d * KW + j`, document `d`'s `j`-th keyword; `slice_next[link]` is the
-    /// next older link of the same keyword and slice. Links name the position, so
-    /// walking a posting touches one array entry per document, not the document's
-    /// keyword list. A dated document counts and links the documents near it in time,
-    /// an undated one those of every slice (as the batch run does).
-    slice_postings: Sharded<u64, (u32, u32)>,
-    slice_next: Paged,
-    /// The time slices of the documents listing keywords, and how many each: an
-    /// undated document's postings are a keyword's in each of them. A chain per keyword
-    /// across all slices cost 80 bytes per document (BENCHMARKS.md, "Tables without
-    /// keys, postings per time slice"), and undated documents are few in a crawl.
-    slices: std::collections::BTreeMap<i32, u32>,
+    /// Keyword postings per time slice of the rewrite window
+    /// ([`crate::keywords::time_slice`]). A dated document counts and links the
+    /// documents near it in time, an undated one those of every slice (as the batch run
+    /// does).
+    postings: Postings,
     /// `Config::rewrite_window_days`, which the slices are cut by.
     window_days: u32,
     live: usize,
@@ -696,9 +634,7 @@ impl Default for Tables {
             copies: Sharded::default(),
             heads: Vec::new(),
             next: Chains::default(),
-            slice_postings: Sharded::default(),
-            slice_next: Paged::default(),
-            slices: std::collections::BTreeMap::new(),
+            postings: Postings::default(),
             window_days: 0,
             live: 0,
             banding: crate::lsh::Banding { bands: 0, rows: 0 },
@@ -957,10 +893,7 @@ impl Index {
                 "LSH buckets",
                 t.heads.iter().map(Keyless::heap_bytes).sum::<usize>() + t.next.heap_bytes(),
             ),
-            (
-                "keyword postings",
-                t.slice_postings.heap_bytes() + t.slice_next.capacity() * 4,
-            ),
+            ("keyword postings", t.postings.heap_bytes()),
             ("exact bodies", t.exact.heap_bytes() + t.copies.heap_bytes()),
             ("edges", links),
             ("refused pairs", refused),
@@ -1694,7 +1627,7 @@ impl State {
             added.push((i, d, matches));
         }
         self.tables.next.resize(self.slots.len());
-        self.tables.slice_next.resize(self.slots.len() * KW, NIL);
+        self.tables.postings.resize(self.slots.len());
         for d in base..self.slots.len() as u32 {
             self.add_id(d);
             self.tables.live += 1;
@@ -1810,20 +1743,7 @@ impl State {
         t.next.set_all(d, &links);
         debug_assert!(slot.keywords().len() <= KW && KeywordParams::default().k <= KW);
         let slice = crate::keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
-        if !slot.keywords().is_empty() {
-            *self.tables.slices.entry(slice).or_insert(0) += 1;
-        }
-        for (j, &t) in slot.keywords().iter().enumerate() {
-            let link = link(d, j);
-            let (head, count) = self
-                .tables
-                .slice_postings
-                .entry(slice_key(t, slice))
-                .or_insert((NIL, 0));
-            self.tables.slice_next[link as usize] = *head;
-            *head = link;
-            *count += 1;
-        }
+        self.tables.postings.add(d, slice, slot.keywords());
     }
 
     /// Held documents listing at least `min_shared` of `lookup` under keywords listed by
@@ -1831,10 +1751,10 @@ impl State {
     fn keyword_candidates(&self, lookup: &[u32], params: KeywordParams) -> Vec<u32> {
         let mut listed: Vec<u32> = Vec::new();
         for &t in lookup {
-            let heads: Vec<(u32, u32)> = self.keyword_heads(t).collect();
+            let heads: Vec<(u32, u32)> = self.tables.postings.heads(t).collect();
             if heads.iter().map(|h| h.1 as usize).sum::<usize>() <= params.max_postings {
                 for (head, _) in heads {
-                    listed.extend(self.slice_posting(head));
+                    listed.extend(self.tables.postings.chain(head));
                 }
             }
         }
@@ -1865,19 +1785,6 @@ impl State {
                     s.is_some() && (l.doc() as usize) < n && self.slots[l.doc() as usize].is_some()
                 })
             })
-    }
-
-    /// The (head link, count) of a keyword's postings in each time slice that has any.
-    fn keyword_heads(&self, term: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-        let t = &self.tables;
-        t.slices
-            .keys()
-            .filter_map(move |&sl| t.slice_postings.get(&slice_key(term, sl)).copied())
-    }
-
-    /// The documents listing a keyword in one time slice, newest first, from `head` on.
-    fn slice_posting(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
-        chain(&self.tables.slice_next, head)
     }
 
     /// Takes a document out of the LSH (or Hamming) and keyword tables.
@@ -1915,25 +1822,7 @@ impl State {
         }
         self.tables.next.clear(d);
         let slice = crate::keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
-        let keywords: Box<[u32]> = slot.keywords().into();
-        let t = &mut self.tables;
-        if !keywords.is_empty()
-            && let std::collections::btree_map::Entry::Occupied(mut e) = t.slices.entry(slice)
-        {
-            *e.get_mut() -= 1;
-            if *e.get() == 0 {
-                e.remove();
-            }
-        }
-        for (j, &term) in keywords.iter().enumerate() {
-            let mine = link(d, j);
-            unlink(
-                &mut t.slice_postings,
-                &mut t.slice_next,
-                slice_key(term, slice),
-                mine,
-            );
-        }
+        self.tables.postings.remove(d, slice, slot.keywords());
     }
 
     fn remove(&mut self, config: &Config, id: &str) -> bool {
@@ -2117,7 +2006,7 @@ impl State {
             }),
             heads: vec![Keyless::default(); banding.bands],
             next: Chains::new(banding.bands, self.slots.len()),
-            slice_next: Paged::filled(self.slots.len() * KW, NIL),
+            postings: Postings::new(self.slots.len()),
             window_days: config.rewrite_window_days,
             banding,
             ..Tables::default()
@@ -2809,6 +2698,9 @@ mod tests {
         // More keywords than an index links is a damaged file.
         let err = Slot::from_repr(repr(vec![1; KW + 1]), super::FORMAT_VERSION).unwrap_err();
         assert!(err.contains("21 keywords"), "{err}");
+        // So is a keyword wider than a word hash: the postings hold it in 24 bits.
+        let err = Slot::from_repr(repr(vec![1 << 24]), super::FORMAT_VERSION).unwrap_err();
+        assert!(err.contains("wider than 24 bits"), "{err}");
         // The keys' count and the sets' pointer share the slot's 88 bytes.
         assert_eq!(std::mem::size_of::<Slot>(), 88);
     }

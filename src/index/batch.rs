@@ -758,6 +758,13 @@ impl State {
             s.saturating_add(1),
             keywords::UNDATED,
         ];
+        let tables: Vec<_> = if s == keywords::UNDATED {
+            Vec::new()
+        } else {
+            near.iter()
+                .filter_map(|&sl| self.tables.postings.slice(sl))
+                .collect()
+        };
         let mut heads: Vec<u32> = Vec::new();
         let mut before: Vec<u32> = Vec::new();
         // The postings to walk, all keywords' at once: (keyword, head link).
@@ -820,21 +827,19 @@ impl State {
             }
             let mut count = 0usize;
             if s == keywords::UNDATED {
-                for (head, c) in self.keyword_heads(t) {
+                for (head, c) in self.tables.postings.heads(t) {
                     heads.push(head);
                     count += c as usize;
                 }
             } else {
-                for &sl in &near {
-                    if let Some(&(head, c)) =
-                        self.tables.slice_postings.get(&super::slice_key(t, sl))
-                    {
+                for table in &tables {
+                    if let Some((head, c)) = table.head(t) {
                         heads.push(head);
                         count += c as usize;
                     }
                 }
             }
-            let chain = |head: u32| self.slice_posting(head);
+            let chain = |head: u32| self.tables.postings.chain(head);
             let mut held: Vec<u32> = Vec::new();
             let under = count + before.len() <= params.max_postings;
             if under {
@@ -855,8 +860,7 @@ impl State {
             walked.keywords.push(held);
             walked.counts.push((count + before.len()) as u32);
         }
-        let next = &self.tables.slice_next;
-        super::walk_chains(next, &mut cursors, |k, d| {
+        self.tables.postings.walk(&mut cursors, |k, d| {
             walked.keywords[k].push(d);
             listed.push(Doc::Held(d));
         });
@@ -1253,51 +1257,6 @@ mod tests {
     use crate::Document;
     use crate::features::Scratch;
     use crate::progress::NoProgress;
-
-    /// Posting chains walked side by side give each keyword the documents one walk of
-    /// each of its chains gives (the oracle), whatever their lengths.
-    #[test]
-    fn chains_walked_side_by_side_are_the_chains() {
-        use super::super::{NIL, Paged, chain, walk_chains};
-        let n = 4096;
-        let mut next = Paged::filled(n, NIL);
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut rand = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        // Links in a random order, so that chains interleave through the array.
-        let mut free: Vec<u32> = (0..n as u32).collect();
-        for i in (1..free.len()).rev() {
-            free.swap(i, (rand() % (i as u64 + 1)) as usize);
-        }
-        // Keyword 2 has two chains (two time slices); one chain is empty.
-        let mut heads = Vec::new();
-        for (owner, len) in [(0, 0), (1, 1), (2, 7), (2, 40), (3, 3), (4, 25)] {
-            let mut head = NIL;
-            for _ in 0..len {
-                let l = free.pop().expect("room");
-                next[l as usize] = head;
-                head = l;
-            }
-            heads.push((owner, head));
-        }
-        let mut got: Vec<Vec<u32>> = vec![Vec::new(); 5];
-        let mut cursors = heads.clone();
-        walk_chains(&next, &mut cursors, |k, d| got[k].push(d));
-        let mut want: Vec<Vec<u32>> = vec![Vec::new(); 5];
-        for (owner, head) in heads {
-            want[owner].extend(chain(&next, head));
-        }
-        for (k, (mut g, mut w)) in got.into_iter().zip(want).enumerate() {
-            g.sort_unstable();
-            w.sort_unstable();
-            assert_eq!(g, w, "keyword {k}");
-        }
-        assert!(cursors.is_empty());
-    }
 
     /// `n` words of a vocabulary of its own (`v`), in a pseudo-random order.
     fn text(v: char, n: usize, seed: u64) -> String {

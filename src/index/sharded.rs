@@ -1,8 +1,8 @@
 //! A hash map in shards, so that growing it rehashes one shard, not the whole map: the
-//! index's keyword postings hold millions of keys (as its ids and bodies did before
-//! they moved to [`super::keyless::Keyless`], sharded the same way), and one
-//! rehash of such a map stalled an insert for over a second with 1,000,000 documents
-//! held (BENCHMARKS.md).
+//! index's maps held millions of keys (its keyword postings, ids and bodies, before
+//! they moved to tables of their own, sharded the same way), and one rehash of such a
+//! map stalled an insert for over a second with 1,000,000 documents held
+//! (BENCHMARKS.md). The copies of each body held more than once are its last user.
 
 use std::collections::hash_map::Entry;
 
@@ -81,6 +81,7 @@ impl<K: ShardKey, V> Sharded<K, V> {
     }
 
     /// Sets the value of `key`, returning the one before.
+    #[cfg(test)]
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         self.shard_mut(key).insert(key, value)
     }
