@@ -39,7 +39,8 @@
 //!
 //! **Memory.** A document is held as its features (shingle and word hashes, headline
 //! words, figures; Elias–Fano coded in one allocation: `packed.rs`), 32-bit LSH bucket
-//! keys and keywords; later exact copies of a body share its representative's keys.
+//! keys and keywords; later exact copies of a body share its representative's keys, and
+//! its allocation when their headline is the same too.
 //! The tables (ids, exact bodies, LSH buckets as chains through the documents, keyword
 //! postings) are derived and rebuilt on load.
 //! Of the shingle and word sets, a slot keeps what verification reads
@@ -324,16 +325,33 @@ impl Slot {
     }
 
     /// Its bucket keys and keywords.
+    #[cfg(test)]
     fn keys(&self) -> &[u32] {
         self.sets
             .keys_in(0..usize::from(self.bands) + usize::from(self.keywords))
     }
 
     /// Holds `bands` bucket keys and `keywords` after them (none for a later copy).
+    /// A copy that shares its representative's allocation holds them there already.
     fn set_keys(&mut self, bands: &[u32], keywords: &[u32]) {
-        self.sets = self.sets.with_keys(&[bands, keywords].concat());
+        let keys = [bands, keywords].concat();
+        if self.sets.keys() != keys {
+            self.sets = self.sets.with_keys(&keys);
+        }
         self.bands = u16::try_from(bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
         self.keywords = u8::try_from(keywords.len()).expect("keywords ≤ KW");
+    }
+
+    /// Becomes a later copy of `rep`'s body: no keys of its own, and `rep`'s
+    /// allocation when it holds the same sets (the same headline too).
+    fn follow(&mut self, rep: &Slot) {
+        match self.sets.shared_with(&rep.sets) {
+            Some(shared) => {
+                self.sets = shared;
+                self.forget_keys();
+            }
+            None => self.set_keys(&[], &[]),
+        }
     }
 
     /// Reads as holding no keys, its allocation left as it is: for a representative
@@ -866,13 +884,15 @@ impl Index {
             slot += std::mem::size_of::<Slot>() + 32;
             // The id and its `Arc` counts (a group's id shares them).
             ids += boxed(s.id.len() + 16);
-            // The sets' one allocation header counts with the slot.
+            // The sets' one allocation (its header and `Arc` counts with the slot)
+            // counts once, shared among the copies of a body that hold it.
             let [sh, wo, ti, nu] = s.sets.heap_bytes();
-            slot += 16;
-            shingles += sh;
-            words += wo;
-            other += ti + nu;
-            keys += s.keys().len() * 4;
+            let holders = s.sets.holders();
+            slot += 32 / holders;
+            shingles += sh / holders;
+            words += wo / holders;
+            other += (ti + nu) / holders;
+            keys += s.sets.keys().len() * 4 / holders;
         }
         let t = &st.tables;
         // A list's spare capacity counts with the edges; refused pairs by their entries.
@@ -1698,7 +1718,8 @@ impl State {
                 let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
                 copies.push(d);
                 // A later copy needs no keys of its own while the representative lives.
-                self.slot_mut(d).set_keys(&[], &[]);
+                let rep = Arc::clone(self.slots[rep as usize].as_ref().expect("live"));
+                self.slot_mut(d).follow(&rep);
             }
         }
     }
@@ -2028,12 +2049,17 @@ impl State {
                     self.add_rep(d);
                     self.add_to_tables(d);
                 }
-                Some(rep) => self
-                    .tables
-                    .copies
-                    .entry(exact)
-                    .or_insert_with(|| vec![rep])
-                    .push(d),
+                Some(rep) => {
+                    self.tables
+                        .copies
+                        .entry(exact)
+                        .or_insert_with(|| vec![rep])
+                        .push(d);
+                    let rep = Arc::clone(self.slots[rep as usize].as_ref().expect("live"));
+                    if !self.slot(d).sets.same_allocation(&rep.sets) {
+                        self.slot_mut(d).follow(&rep);
+                    }
+                }
             }
         }
         // Group ids read from a file are copies of their documents' ids.
@@ -2663,6 +2689,74 @@ mod tests {
         }
         assert_eq!(Time::new(Some(i64::MIN)).get(), Some(i64::MIN + 1));
         assert_eq!(std::mem::size_of::<Time>(), 8);
+    }
+
+    /// A later exact copy with its representative's headline holds the
+    /// representative's sets, not its own; one with another headline holds its own.
+    /// The copy that takes a leaving representative's place keeps the shared sets and
+    /// reads the keys in them; saving and loading shares them again.
+    #[test]
+    fn later_copies_share_their_representatives_sets() {
+        use crate::{Config, Document, Index};
+        let text = "The central bank raised its main lending rate by half a point on \
+                    Tuesday, the third rise this year, citing inflation that has stayed \
+                    above its target for eighteen months. Markets had expected the move.";
+        let docs = [
+            Document::new("a", text).with_title("Bank raises rates"),
+            Document::new("b", text).with_title("Bank raises rates"),
+            Document::new("c", text).with_title("Rates up again"),
+            Document::new("d", text).with_title("Bank raises rates"),
+        ];
+        let index = Index::new(Config::default()).unwrap();
+        for doc in &docs {
+            index.insert(doc.clone()).unwrap();
+        }
+        let shared = |index: &Index, x: &str, y: &str| {
+            let st = index.state();
+            let (x, y) = (st.find(x).unwrap(), st.find(y).unwrap());
+            st.slot(x).sets.same_allocation(&st.slot(y).sets)
+        };
+        let features = |index: &Index, x: &str| {
+            let st = index.state();
+            st.slot(st.find(x).unwrap()).features()
+        };
+        assert!(shared(&index, "a", "b") && shared(&index, "a", "d"));
+        assert!(!shared(&index, "a", "c"));
+        assert_eq!(features(&index, "b"), features(&index, "a"));
+        assert_ne!(features(&index, "c").title, features(&index, "a").title);
+        let keys = {
+            let st = index.state();
+            let a = st.slot(st.find("a").unwrap());
+            assert_eq!(a.sets.holders(), 3);
+            (a.bands().to_vec(), a.keywords().to_vec())
+        };
+        assert!(index.remove("a"));
+        {
+            let st = index.state();
+            let b = st.slot(st.find("b").unwrap());
+            assert_eq!((b.bands().to_vec(), b.keywords().to_vec()), keys);
+            assert!(st.slot(st.find("d").unwrap()).keys().is_empty());
+        }
+        assert!(shared(&index, "b", "d"));
+        // A copy still finds the body's other copies.
+        let found = index.query(&Document::new("q", text).with_title("Bank raises rates"));
+        assert_eq!(found.matches.len(), 3, "{found:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.ndx");
+        index.save(&path).unwrap();
+        let loaded = Index::load(&path).unwrap();
+        assert!(shared(&loaded, "b", "d") && !shared(&loaded, "b", "c"));
+        assert_eq!(features(&loaded, "d"), features(&index, "d"));
+        // In a bulk removal too, the next copy (here one of its own sets) takes the keys,
+        // and the rest keep the shared sets.
+        assert_eq!(loaded.remove_all(["b"]), 1);
+        let st = loaded.state();
+        let c = st.slot(st.find("c").unwrap());
+        assert_eq!((c.bands().to_vec(), c.keywords().to_vec()), keys);
+        assert_eq!(
+            st.slot(st.find("d").unwrap()).features(),
+            features(&index, "d")
+        );
     }
 
     #[test]
