@@ -172,13 +172,13 @@ fn sort_matches(m: &mut [Match]) {
 
 /// The hash of document `d`'s body (`None` once it is removed); a uniform hash, so the
 /// exact-body table's own.
-fn slot_exact(slots: &Chunked<Option<Arc<Slot>>>, d: u32) -> Option<u64> {
+fn slot_exact(slots: &Chunked<Option<Slot>>, d: u32) -> Option<u64> {
     slots[d as usize].as_ref().map(|s| s.exact)
 }
 
 /// Document `d`'s bucket key in `band` (`None` once it is removed: tables are stale
 /// during a bulk removal, until they are built again).
-fn band_key(slots: &Chunked<Option<Arc<Slot>>>, d: u32, band: usize) -> Option<u32> {
+fn band_key(slots: &Chunked<Option<Slot>>, d: u32, band: usize) -> Option<u32> {
     slots[d as usize]
         .as_ref()
         .and_then(|s| s.bands().get(band).copied())
@@ -342,10 +342,11 @@ impl Slot {
         self.keywords = u8::try_from(keywords.len()).expect("keywords ≤ KW");
     }
 
-    /// Becomes a later copy of `rep`'s body: no keys of its own, and `rep`'s
-    /// allocation when it holds the same sets (the same headline too).
-    fn follow(&mut self, rep: &Slot) {
-        match self.sets.shared_with(&rep.sets) {
+    /// Becomes a later copy of the body whose representative holds `rep`: no keys of
+    /// its own, and `rep`'s allocation when it holds the same sets (the same headline
+    /// too).
+    fn follow(&mut self, rep: &PackedSets) {
+        match self.sets.shared_with(rep) {
             Some(shared) => {
                 self.sets = shared;
                 self.forget_keys();
@@ -543,10 +544,13 @@ fn narrow(mut f: Features, keywords: &[u32], version: u32) -> (Features, Vec<u32
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct State {
     /// Documents by number; `None` once removed (until [`State::compact`]).
-    /// Each behind an `Arc`: a search verifies against the slots it took without the
-    /// lock (see [`batch`]), and a slot is never written after its commit but through
-    /// [`State::slot_mut`].
-    slots: Chunked<Option<Arc<Slot>>>,
+    /// Held in place, not each behind an `Arc` of its own (40 bytes per document less:
+    /// the pointer, the counts and an allocation header). A search that verifies
+    /// without the lock takes clones (see [`batch`]): a slot's id and sets are `Arc`s,
+    /// so a clone copies its fixed part only. A slot is never written after its
+    /// commit but through [`State::slot_mut`], which copies its chunk if a save shares
+    /// it.
+    slots: Chunked<Option<Slot>>,
     /// Each document's verified edges to the documents held, both ways, and the pairs
     /// refused as different stories ([`Neighbour::apart`], few): what grouping reads
     /// (apart from the slots: they change while the slots do not).
@@ -880,8 +884,6 @@ impl Index {
         let (mut slot, mut ids, mut shingles, mut words, mut other, mut keys) = (0, 0, 0, 0, 0, 0);
         let boxed = |bytes: usize| bytes + 16;
         for s in st.slots.iter().flatten() {
-            // The slot, its `Arc` counts and its allocation header.
-            slot += std::mem::size_of::<Slot>() + 32;
             // The id and its `Arc` counts (a group's id shares them).
             ids += boxed(s.id.len() + 16);
             // The sets' one allocation (its header and `Arc` counts with the slot)
@@ -903,7 +905,11 @@ impl Index {
             refused += apart;
         }
         vec![
-            ("slots (fixed part)", slot + st.slots.len() * 8),
+            // Slots are held in place, removed ones too (until `compact`).
+            (
+                "slots (fixed part)",
+                slot + st.slots.len() * std::mem::size_of::<Option<Slot>>(),
+            ),
             ("ids", ids + t.by_id.heap_bytes()),
             ("shingle hashes", shingles),
             ("word hashes", words),
@@ -1224,7 +1230,7 @@ impl Index {
     fn evict_where(&self, old: impl Fn(&Slot) -> bool) -> usize {
         let mut state = self.state_mut();
         let old: Vec<u32> = (0..state.slots.len())
-            .filter(|&d| state.slots[d].as_ref().is_some_and(|s| old(s)))
+            .filter(|&d| state.slots[d].as_ref().is_some_and(&old))
             .map(|d| d as u32)
             .collect();
         for &d in &old {
@@ -1267,7 +1273,7 @@ impl State {
     /// A state holding these documents, edges, statistics and groups, its tables to be
     /// built ([`State::rebuild`]).
     fn held(
-        slots: Chunked<Option<Arc<Slot>>>,
+        slots: Chunked<Option<Slot>>,
         links: Chunked<Links>,
         stats: Arc<TermStats>,
         learn: bool,
@@ -1322,7 +1328,7 @@ impl State {
 
     /// Document `d`'s slot for writing (copied first when a search still reads it).
     fn slot_mut(&mut self, d: u32) -> &mut Slot {
-        Arc::make_mut(self.slots[d as usize].as_mut().expect("live document"))
+        self.slots[d as usize].as_mut().expect("live document")
     }
 
     fn rank(&self, d: u32) -> Rank<'_> {
@@ -1641,7 +1647,7 @@ impl State {
             .zip(links.into_iter().zip(matches))
         {
             let d = self.slots.len() as u32;
-            self.slots.push(Some(Arc::new(Slot::new(p, &kw))));
+            self.slots.push(Some(Slot::new(p, &kw)));
             self.links.push(links);
             self.groups_mut().push();
             added.push((i, d, matches));
@@ -1718,7 +1724,7 @@ impl State {
                 let copies = self.tables.copies.entry(exact).or_insert_with(|| vec![rep]);
                 copies.push(d);
                 // A later copy needs no keys of its own while the representative lives.
-                let rep = Arc::clone(self.slots[rep as usize].as_ref().expect("live"));
+                let rep = self.slot(rep).sets.clone();
                 self.slot_mut(d).follow(&rep);
             }
         }
@@ -2055,8 +2061,8 @@ impl State {
                         .entry(exact)
                         .or_insert_with(|| vec![rep])
                         .push(d);
-                    let rep = Arc::clone(self.slots[rep as usize].as_ref().expect("live"));
-                    if !self.slot(d).sets.same_allocation(&rep.sets) {
+                    let rep = self.slot(rep).sets.clone();
+                    if !self.slot(d).sets.same_allocation(&rep) {
                         self.slot_mut(d).follow(&rep);
                     }
                 }
@@ -2227,11 +2233,8 @@ mod legacy {
     /// Slots read from an earlier format, as the state holds them.
     pub(super) fn slots<const V: u32>(
         slots: Vec<Option<Wide<V>>>,
-    ) -> super::Chunked<Option<std::sync::Arc<super::Slot>>> {
-        slots
-            .into_iter()
-            .map(|s| s.map(|w| std::sync::Arc::new(w.0)))
-            .collect()
+    ) -> super::Chunked<Option<super::Slot>> {
+        slots.into_iter().map(|s| s.map(|w| w.0)).collect()
     }
 
     /// A state of version 4 to 7: the current one but for its hash widths (slots of
@@ -2298,7 +2301,7 @@ impl Converted {
         let links = slots.iter().map(|_| Links::default()).collect();
         Converted {
             state: State::held(
-                slots.into_iter().map(|s| s.map(Arc::new)).collect(),
+                slots.into_iter().collect(),
                 links,
                 Arc::new(stats),
                 learn,
@@ -2595,7 +2598,7 @@ impl Index {
                 for s in old.slots {
                     let (slot, edges) =
                         s.map_or((None, Vec::new()), |s| (Some(Slot::from(s.slot)), s.links));
-                    slots.push(slot.map(Arc::new));
+                    slots.push(slot);
                     links.push(edges.into_iter().map(Neighbour::from).collect());
                 }
                 State::held(slots, links, Arc::new(old.stats), old.learn, old.groups)

@@ -412,7 +412,7 @@ impl Search {
 pub(super) enum Held<'s> {
     State(&'s State),
     Taken {
-        slots: KeyMap<u32, Arc<Slot>>,
+        slots: KeyMap<u32, Slot>,
         stats: Arc<TermStats>,
     },
 }
@@ -1076,7 +1076,7 @@ impl State {
                 for d in docs {
                     if let Doc::Held(a) = d {
                         slots.entry(a).or_insert_with(|| {
-                            Arc::clone(self.slots[a as usize].as_ref().expect("live document"))
+                            self.slots[a as usize].clone().expect("live document")
                         });
                     }
                 }
