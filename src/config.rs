@@ -26,7 +26,7 @@ pub enum Method {
 /// How much of each document verification reads, and so how much an
 /// [`Index`](crate::Index) holds per document. A closed set.
 ///
-/// Verification reads a document's shingles and body words as sorted hashes (20 and 24
+/// Verification reads a document's shingles and body words as sorted hashes (18 and 24
 /// bits: [`crate::features::SHINGLE_BITS`], [`crate::features::TERM_BITS`]).
 /// A set longer than the footprint's sample size is read as its smallest hashes: a
 /// uniform sample (bottom-k `MinHash`), from which Jaccard similarity, containment and the

@@ -19,7 +19,7 @@ pub struct Features {
     pub exact: u64,
     /// Number of words in the body.
     pub words: u32,
-    /// Distinct shingles of the body, as sorted 20-bit hashes ([`SHINGLE_BITS`]; for
+    /// Distinct shingles of the body, as sorted 18-bit hashes ([`SHINGLE_BITS`]; for
     /// exact Jaccard and containment in verification).
     pub shingles: Vec<u32>,
     /// Distinct body words, as sorted 24-bit hashes ([`TERM_BITS`]).
@@ -33,16 +33,16 @@ pub struct Features {
     pub numbers: Vec<u32>,
 }
 
-/// Bits of a shingle hash in [`Features::shingles`]: the top 20 bits of the shingle's
+/// Bits of a shingle hash in [`Features::shingles`]: the top 18 bits of the shingle's
 /// seeded 64-bit hash. Shingle hashes are only ever compared within a pair of
 /// documents (candidates come from the 64-bit hashes' `MinHash`), so what a narrow hash
-/// costs is the chance that two texts share one: about `n·m / 2^20` for texts of `n`
-/// and `m` distinct shingles, 0.06 for two 250-shingle news articles and 1 for two at
+/// costs is the chance that two texts share one: about `n·m / 2^18` for texts of `n`
+/// and `m` distinct shingles, 0.24 for two 250-shingle news articles and 4 for two at
 /// the 1,024 a slot keeps, each moving their Jaccard similarity by one part in their
-/// union (0.0005 and under) and their containment by one part in the shorter. An index
-/// then holds about 14 bits per shingle hash (`Elias–Fano`: `src/index/packed.rs`), 27
-/// with 32-bit hashes.
-pub const SHINGLE_BITS: u32 = 20;
+/// union (0.0005 and under, 0.002 at 1,024) and their containment by one part in the
+/// shorter. An index then holds about 12 bits per shingle hash (`Elias–Fano`:
+/// `src/index/packed.rs`), 27 with 32-bit hashes (QUALITY.md, "18-bit shingle hashes").
+pub const SHINGLE_BITS: u32 = 18;
 
 /// Bits of a word hash in [`Features::terms`], [`Features::title`] and
 /// [`Features::numbers`]: the top 24 bits of the word's seeded 64-bit hash. Word hashes

@@ -480,7 +480,7 @@ impl Slot {
         version: u32,
     ) -> Slot {
         let narrowed;
-        let (features, keywords) = if version < 8 {
+        let (features, keywords) = if version < 9 {
             narrowed = narrow(features.clone(), keywords, version);
             (&narrowed.0, &narrowed.1[..])
         } else {
@@ -513,11 +513,11 @@ impl Slot {
     }
 }
 
-/// The features and keywords of a slot of format `version` (before 8) with this format's
+/// The features and keywords of a slot of format `version` (before 9) with this format's
 /// hash widths ([`crate::features::SHINGLE_BITS`], [`crate::features::TERM_BITS`]):
-/// shingle hashes had 32 bits before version 7 and 24 in version 7, word hashes 32
-/// before version 8. Narrowing keeps a sorted set sorted; hashes that come to be equal
-/// count once.
+/// shingle hashes had 32 bits before version 7, 24 in version 7 and 20 in version 8,
+/// word hashes 32 before version 8. Narrowing keeps a sorted set sorted; hashes that
+/// come to be equal count once.
 fn narrow(mut f: Features, keywords: &[u32], version: u32) -> (Features, Vec<u32>) {
     fn top(set: &mut Vec<u32>, from: u32, to: u32) {
         for h in set.iter_mut() {
@@ -526,16 +526,22 @@ fn narrow(mut f: Features, keywords: &[u32], version: u32) -> (Features, Vec<u32
         set.dedup();
     }
     use crate::features::{SHINGLE_BITS, TERM_BITS};
-    debug_assert!(version < 8, "format 8 holds this format's widths");
-    let shingle_bits = if version < 7 { 32 } else { 24 };
+    debug_assert!(version < 9, "format 9 holds this format's widths");
+    let shingle_bits = match version {
+        ..=6 => 32,
+        7 => 24,
+        _ => 20,
+    };
     top(&mut f.shingles, shingle_bits, SHINGLE_BITS);
     let mut keywords = keywords.to_vec();
-    keywords.sort_unstable();
-    for set in [&mut f.terms, &mut f.title, &mut f.numbers, &mut keywords] {
-        top(set, 32, TERM_BITS);
+    if version < 8 {
+        keywords.sort_unstable();
+        for set in [&mut f.terms, &mut f.title, &mut f.numbers, &mut keywords] {
+            top(set, 32, TERM_BITS);
+        }
+        // Term frequencies are not kept (only the sets), and would no longer line up.
+        f.tf.clear();
     }
-    // Term frequencies are not kept (only the sets), and would no longer line up.
-    f.tf.clear();
     (f, keywords)
 }
 
@@ -2125,7 +2131,8 @@ const MAGIC: &[u8; 8] = b"NEARDUPX";
 ///   the word statistics, and shingle hashes of 20 ([`crate::features::SHINGLE_BITS`]);
 ///   earlier versions' wider hashes are read as their top bits (the counts of words
 ///   that come to share a hash add up).
-pub const FORMAT_VERSION: u32 = 8;
+/// - 9: shingle hashes of 18 bits; version 8 is read as their top 18.
+pub const FORMAT_VERSION: u32 = 9;
 
 /// The states of earlier format versions, read to convert.
 mod legacy {
@@ -2216,7 +2223,7 @@ mod legacy {
         }
     }
 
-    /// A slot of format `V` (4 to 7, whose slots read as this format's), its hashes
+    /// A slot of format `V` (4 to 8, whose slots read as this format's), its hashes
     /// read with this format's widths as it is read ([`super::narrow`]), so that a
     /// large state is never held with its hashes in the old widths.
     pub(super) struct Wide<const V: u32>(pub super::Slot);
@@ -2237,10 +2244,10 @@ mod legacy {
         slots.into_iter().map(|s| s.map(|w| w.0)).collect()
     }
 
-    /// A state of version 4 to 7: the current one but for its hash widths (slots of
+    /// A state of version 4 to 8: the current one but for its hash widths (slots of
     /// format `V`) and, before 6, its edges (`N`: [`NeighbourV4`], [`NeighbourV5`]).
     #[derive(serde::Deserialize)]
-    pub(super) struct StateV4to7<const V: u32, N> {
+    pub(super) struct StateV4to8<const V: u32, N> {
         pub slots: Vec<Option<Wide<V>>>,
         pub links: Vec<Vec<N>>,
         pub stats: std::sync::Arc<TermStats>,
@@ -2248,8 +2255,8 @@ mod legacy {
         pub groups: crate::group::Online,
     }
 
-    impl<const V: u32, N: Into<crate::group::Neighbour>> From<StateV4to7<V, N>> for super::State {
-        fn from(old: StateV4to7<V, N>) -> Self {
+    impl<const V: u32, N: Into<crate::group::Neighbour>> From<StateV4to8<V, N>> for super::State {
+        fn from(old: StateV4to8<V, N>) -> Self {
             let links = old
                 .links
                 .into_iter()
@@ -2603,19 +2610,23 @@ impl Index {
                 }
                 State::held(slots, links, Arc::new(old.stats), old.learn, old.groups)
             } else if version == 4 {
-                from_io::<legacy::StateV4to7<4, legacy::NeighbourV4>>(payload.take(), &mut scratch)
+                from_io::<legacy::StateV4to8<4, legacy::NeighbourV4>>(payload.take(), &mut scratch)
                     .map_err(corrupted)?
                     .into()
             } else if version == 5 {
-                from_io::<legacy::StateV4to7<5, legacy::NeighbourV5>>(payload.take(), &mut scratch)
+                from_io::<legacy::StateV4to8<5, legacy::NeighbourV5>>(payload.take(), &mut scratch)
                     .map_err(corrupted)?
                     .into()
             } else if version == 6 {
-                from_io::<legacy::StateV4to7<6, Neighbour>>(payload.take(), &mut scratch)
+                from_io::<legacy::StateV4to8<6, Neighbour>>(payload.take(), &mut scratch)
                     .map_err(corrupted)?
                     .into()
             } else if version == 7 {
-                from_io::<legacy::StateV4to7<7, Neighbour>>(payload.take(), &mut scratch)
+                from_io::<legacy::StateV4to8<7, Neighbour>>(payload.take(), &mut scratch)
+                    .map_err(corrupted)?
+                    .into()
+            } else if version == 8 {
+                from_io::<legacy::StateV4to8<8, Neighbour>>(payload.take(), &mut scratch)
                     .map_err(corrupted)?
                     .into()
             } else {

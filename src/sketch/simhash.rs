@@ -66,7 +66,7 @@ impl SimHasher {
 }
 
 impl SimHasher {
-    /// The fingerprint of a document given by its distinct shingles (20-bit hashes, as
+    /// The fingerprint of a document given by its distinct shingles (18-bit hashes, as
     /// in [`crate::features::Features::shingles`]: the top bits of each shingle's seeded
     /// xxh3), every shingle of weight 1. Equal to [`SimHasher::fingerprint`] of the
     /// shingles with weight 1 (each remixed with the seed into 64 bits), computed with
