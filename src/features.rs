@@ -27,9 +27,11 @@ pub struct Features {
     /// How often each of `terms` occurs in the body.
     pub tf: Vec<u16>,
     /// Distinct headline words (sorted 24-bit hashes, as `terms`): the title's, else those
-    /// of a first line that reads as a headline; empty without either.
+    /// of a first line that reads as a headline; empty without either. At most
+    /// [`MAX_SMALL_SET`].
     pub title: Vec<u32>,
-    /// Distinct numbers of the body (sorted 24-bit hashes; a subset of `terms`).
+    /// Distinct numbers of the body (sorted 24-bit hashes; a subset of `terms`). At most
+    /// [`MAX_SMALL_SET`].
     pub numbers: Vec<u32>,
 }
 
@@ -43,6 +45,13 @@ pub struct Features {
 /// shorter. An index then holds about 12 bits per shingle hash (`Elias–Fano`:
 /// `src/index/packed.rs`), 27 with 32-bit hashes (QUALITY.md, "18-bit shingle hashes").
 pub const SHINGLE_BITS: u32 = 18;
+
+/// Most headline words ([`Features::title`]) and figures ([`Features::numbers`]) a
+/// document's features keep: beyond it, the smallest hashes (a uniform sample). Only a
+/// headline or a table of tens of thousands of distinct words or figures reaches it; the
+/// cap lets an index hold each set's length in 16 bits (the shingle and word samples of
+/// [`crate::config::Footprint`] are smaller).
+pub const MAX_SMALL_SET: usize = u16::MAX as usize;
 
 /// Bits of a word hash in [`Features::terms`], [`Features::title`] and
 /// [`Features::numbers`]: the top 24 bits of the word's seeded 64-bit hash. Word hashes
@@ -243,6 +252,7 @@ impl Featurizer {
 
         numbers.sort_unstable();
         numbers.dedup();
+        numbers.truncate(MAX_SMALL_SET);
         let mut keys: Vec<u32> = wh.iter().map(|&h| term_key(h)).collect();
         sort_u32(&mut keys, &mut scratch.sort);
         let mut terms = Vec::with_capacity(keys.len() / 2);
@@ -266,6 +276,7 @@ impl Featurizer {
             title_words.extend(words(&scratch.norm).map(|w| term_key(hash_word(w, seed))));
             title_words.sort_unstable();
             title_words.dedup();
+            title_words.truncate(MAX_SMALL_SET);
         }
 
         Features {
@@ -282,7 +293,22 @@ impl Featurizer {
 
 #[cfg(test)]
 mod tests {
-    use super::headline_line;
+    use super::{Featurizer, MAX_SMALL_SET, Scratch, headline_line};
+    use crate::config::Config;
+
+    #[test]
+    fn figures_past_the_cap_are_their_smallest_hashes() {
+        let config = Config::default();
+        // Every word a figure: the figures are the body's words, capped.
+        let text: String = (0..MAX_SMALL_SET + 2_000)
+            .map(|n| format!("{n} "))
+            .collect();
+        let mut sig = vec![0; config.signature_len()];
+        let f =
+            Featurizer::new(&config).featurize_text(&text, None, &mut Scratch::default(), &mut sig);
+        assert!(f.terms.len() > MAX_SMALL_SET, "{}", f.terms.len());
+        assert_eq!(f.numbers, &f.terms[..MAX_SMALL_SET]);
+    }
 
     #[test]
     fn first_line_as_headline() {

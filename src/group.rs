@@ -508,16 +508,26 @@ impl<'de> serde::Deserialize<'de> for Neighbour {
 /// document at 10,000,000 held: BENCHMARKS.md, "One allocation per slot, refusals in one
 /// word, chains where linked"), and their similarity means nothing.
 ///
-/// The list grows by an eighth at a time rather than doubling: most documents have a
-/// few neighbours, held for as long as the document is, so spare room would be a
-/// lasting cost (appends stay amortised O(1)).
+/// The list is a boxed slice of exactly its length (16 bytes, not a vector's 24, and no
+/// spare room): most documents have a few neighbours, held for as long as the document
+/// is, so a capacity word and spare room would be a lasting cost, while an append is a
+/// `realloc` (about as dear as the pushes it replaces, beside the verification that
+/// found the neighbour).
 #[derive(Clone, Default, PartialEq)]
-pub struct Links(Vec<u32>);
+pub struct Links(Box<[u32]>);
 
 /// Words a neighbour takes in a [`Links`], from its packed word: one for a refusal, two
 /// for an edge.
 fn words_of(packed: u32) -> usize {
     if packed & APART != 0 { 1 } else { 2 }
+}
+
+/// Appends `nb`'s words to a [`Links`]' words.
+fn append(words: &mut Vec<u32>, nb: Neighbour) {
+    words.push(nb.packed);
+    if !nb.apart() {
+        words.push(nb.similarity.to_bits());
+    }
 }
 
 impl Links {
@@ -529,18 +539,13 @@ impl Links {
 
     /// Appends `nb`.
     pub fn push(&mut self, nb: Neighbour) {
-        let words = words_of(nb.packed);
-        if self.0.len() + words > self.0.capacity() {
-            self.0.reserve_exact((self.0.len() / 8).max(words));
-        }
-        self.0.push(nb.packed);
-        if !nb.apart() {
-            self.0.push(nb.similarity.to_bits());
-        }
+        let mut v = std::mem::take(&mut self.0).into_vec();
+        v.reserve_exact(words_of(nb.packed));
+        append(&mut v, nb);
+        self.0 = v.into_boxed_slice();
     }
 
-    /// Takes document `doc` out, and the room it leaves when that is more than an
-    /// eighth.
+    /// Takes document `doc` out, and the room it leaves.
     pub fn remove(&mut self, doc: u32) {
         let (mut read, mut write) = (0, 0);
         while read < self.0.len() {
@@ -552,18 +557,18 @@ impl Links {
             }
             read += words;
         }
-        self.0.truncate(write);
-        let keep = self.0.len() + self.0.len() / 8;
-        if self.0.capacity() > keep + 1 {
-            self.0.shrink_to(keep);
+        if write < self.0.len() {
+            let mut v = std::mem::take(&mut self.0).into_vec();
+            v.truncate(write);
+            self.0 = v.into_boxed_slice();
         }
     }
 
-    /// Heap bytes of its edges (with the spare room) and of its refusals.
+    /// Heap bytes of its edges and of its refusals.
     #[must_use]
     pub fn heap_bytes(&self) -> (usize, usize) {
         let refused = self.iter().filter(|nb| nb.apart()).count() * 4;
-        (self.0.capacity() * 4 - refused, refused)
+        (self.0.len() * 4 - refused, refused)
     }
 
     /// Names each neighbour's document `f(doc)` instead (after renumbering).
@@ -585,11 +590,11 @@ impl Links {
 
 impl FromIterator<Neighbour> for Links {
     fn from_iter<I: IntoIterator<Item = Neighbour>>(iter: I) -> Self {
-        let mut links = Links::default();
+        let mut v = Vec::new();
         for nb in iter {
-            links.push(nb);
+            append(&mut v, nb);
         }
-        links
+        Links(v.into_boxed_slice())
     }
 }
 
@@ -615,19 +620,17 @@ impl serde::Serialize for Links {
 impl<'de> serde::Deserialize<'de> for Links {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let list = Vec::<Neighbour>::deserialize(d)?;
-        let mut links = Links(Vec::with_capacity(
-            list.iter().map(|nb| words_of(nb.packed)).sum(),
-        ));
-        links.extend(list);
-        Ok(links)
+        Ok(Links::from_iter(list))
     }
 }
 
 impl Extend<Neighbour> for Links {
     fn extend<I: IntoIterator<Item = Neighbour>>(&mut self, iter: I) {
+        let mut v = std::mem::take(&mut self.0).into_vec();
         for nb in iter {
-            self.push(nb);
+            append(&mut v, nb);
         }
+        self.0 = v.into_boxed_slice();
     }
 }
 
@@ -1588,24 +1591,27 @@ mod tests {
     }
 
     #[test]
-    fn a_list_of_neighbours_keeps_little_spare_room() {
+    fn a_list_of_neighbours_holds_its_words_and_no_more() {
         let mut list = Links::default();
-        let room = |l: &Links| l.0.capacity() <= l.0.len() + l.0.len() / 8 + 2;
+        // Edges take two words, refusals one.
+        let words =
+            |l: &Links| -> usize { l.iter().map(|nb| if nb.apart() { 1 } else { 2 }).sum() };
         for d in 0..1000 {
-            // Edges take two words, refusals one.
             list.push(if d % 3 == 0 {
                 Neighbour::refused(d, d % 2 == 0)
             } else {
                 Neighbour::edge(d, Relation::Rewrite, d as f32 / 1000.0, false)
             });
-            assert!(room(&list), "{}", list.0.len());
+            assert_eq!(list.0.len(), words(&list));
         }
         for d in 0..900 {
             list.remove(d);
-            assert!(room(&list), "{}", list.0.len());
+            assert_eq!(list.0.len(), words(&list));
         }
         assert_eq!(list.iter().next().map(Neighbour::doc), Some(900));
         assert_eq!(list.iter().count(), 100);
+        let (edges, refused) = list.heap_bytes();
+        assert_eq!(edges + refused, list.0.len() * 4);
     }
 
     #[test]

@@ -2809,7 +2809,7 @@ mod tests {
         // So is a keyword wider than a word hash: the postings hold it in 24 bits.
         let err = Slot::from_repr(repr(vec![1 << 24]), super::FORMAT_VERSION).unwrap_err();
         assert!(err.contains("wider than 24 bits"), "{err}");
-        // The keys' count and the sets' pointer share the slot's 88 bytes.
-        assert_eq!(std::mem::size_of::<Slot>(), 88);
+        // The keys' count and the sets' pointer share the slot's 80 bytes.
+        assert_eq!(std::mem::size_of::<Slot>(), 80);
     }
 }

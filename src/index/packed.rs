@@ -200,7 +200,7 @@ fn joined(keys: &[u32], codes: usize, fill: impl FnOnce(&mut [u32])) -> Arc<[u32
 /// A held document's keys (as the caller lists them) and its four hash sets
 /// (shingles, body words, headline words, figures), Elias–Fano coded, in one allocation.
 /// Each code takes [`code_words`] for its set's length, so the codes' offsets are not
-/// stored (32 bytes beside the allocation, not 48); nor is the number of keys, which
+/// stored (24 bytes beside the allocation, not 48); nor is the number of keys, which
 /// the caller keeps and passes back (the slot keeps it in spare bytes of its own).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct PackedSets {
@@ -208,8 +208,8 @@ pub(super) struct PackedSets {
     /// Shared by the later exact copies of a body with the same headline
     /// ([`PackedSets::shared_with`]).
     halves: Arc<[u32]>,
-    /// Values in each set.
-    lens: [u32; 4],
+    /// Values in each set (at most `u16::MAX`: [`crate::features::MAX_SMALL_SET`]).
+    lens: [u16; 4],
 }
 
 impl PackedSets {
@@ -250,7 +250,11 @@ impl PackedSets {
                 .collect();
             std::array::from_fn(|k| owned[k].as_slice())
         };
-        let lens = sets.map(|s| u32::try_from(s.len()).expect("a set under 2^32 hashes"));
+        // Features hold at most `MAX_SMALL_SET` headline words and figures, and samples
+        // are smaller; only an index file of format 8 or before can hold more, read as
+        // the features of today would be (the smallest hashes).
+        let sets = sets.map(|s| &s[..s.len().min(crate::features::MAX_SMALL_SET)]);
+        let lens = sets.map(|s| s.len() as u16);
         let mut words = Vec::with_capacity(Self::code_halves(lens) / 2);
         for (k, s) in sets.iter().enumerate() {
             let start = words.len();
@@ -266,7 +270,7 @@ impl PackedSets {
     }
 
     /// 32-bit words of the four codes of sets of `lens` values.
-    fn code_halves(lens: [u32; 4]) -> usize {
+    fn code_halves(lens: [u16; 4]) -> usize {
         (0..4)
             .map(|k| 2 * code_words(lens[k] as usize, UNIVERSE[k]))
             .sum()
@@ -462,7 +466,7 @@ mod tests {
                 assert!(code_bits(&v, universe).div_ceil(64) <= code_words(v.len(), universe));
             }
         }
-        assert_eq!(std::mem::size_of::<PackedSets>(), 32);
+        assert_eq!(std::mem::size_of::<PackedSets>(), 24);
     }
 
     #[test]
@@ -530,5 +534,27 @@ mod tests {
             assert_eq!(out.terms, &f.terms[..f.terms.len().min(5)]);
             assert_eq!(out.title, f.title);
         }
+    }
+
+    #[test]
+    fn a_set_past_the_cap_is_held_as_its_smallest_hashes() {
+        let mut seed = 11u64;
+        let max = crate::features::MAX_SMALL_SET;
+        let f = Features {
+            numbers: random_set(&mut seed, max + 4_000, 1 << UNIVERSE[3]),
+            ..Features::default()
+        };
+        assert!(f.numbers.len() > max, "{}", f.numbers.len());
+        let mut out = Features::default();
+        PackedSets::new(
+            &f,
+            Sample {
+                shingles: 10,
+                words: 10,
+            },
+            &[],
+        )
+        .unpack_into(&mut out);
+        assert_eq!(out.numbers, &f.numbers[..max]);
     }
 }
