@@ -300,9 +300,11 @@ mod tests {
     fn figures_past_the_cap_are_their_smallest_hashes() {
         let config = Config::default();
         // Every word a figure: the figures are the body's words, capped.
-        let text: String = (0..MAX_SMALL_SET + 2_000)
-            .map(|n| format!("{n} "))
-            .collect();
+        let mut text = String::new();
+        for n in 0..MAX_SMALL_SET + 2_000 {
+            text.push_str(&n.to_string());
+            text.push(' ');
+        }
         let mut sig = vec![0; config.signature_len()];
         let f =
             Featurizer::new(&config).featurize_text(&text, None, &mut Scratch::default(), &mut sig);
