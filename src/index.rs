@@ -89,6 +89,18 @@ mod postings;
 mod query;
 mod retract;
 mod sharded;
+
+/// A small deterministic random source for the oracle tests of the index's parts: an
+/// xorshift step, reduced below `n`.
+#[cfg(test)]
+fn test_rand(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    }
+}
 use batch::{Batch, Search};
 use chains::Chains;
 use chunked::Chunked;

@@ -138,13 +138,7 @@ mod tests {
     /// again, for bandings of one to three bitmap words.
     #[test]
     fn chains_hold_what_an_array_of_every_link_holds() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rand = crate::index::test_rand(0x2545_f491_4f6c_dd1du64);
         for bands in [1, 9, 26, 32, 33, 70] {
             let docs = 300;
             let mut all = vec![NIL; docs * bands];

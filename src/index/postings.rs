@@ -248,13 +248,7 @@ mod tests {
     /// and removals; counts as the oracle's, up to `MANY`.
     #[test]
     fn postings_hold_what_lists_of_documents_hold() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rand = crate::index::test_rand(0x9e37_79b9_7f4a_7c15u64);
         let docs = 3000u32;
         let mut p = Postings::new(docs as usize / 2);
         p.resize(docs as usize);
