@@ -346,9 +346,10 @@ impl Slot {
     /// Holds `bands` bucket keys and `keywords` after them (none for a later copy).
     /// A copy that shares its representative's allocation holds them there already.
     fn set_keys(&mut self, bands: &[u32], keywords: &[u32]) {
-        let keys = [bands, keywords].concat();
-        if self.sets.keys() != keys {
-            self.sets = self.sets.with_keys(&keys);
+        let held = self.sets.keys();
+        let (b, k) = held.split_at(bands.len().min(held.len()));
+        if held.len() != bands.len() + keywords.len() || b != bands || k != keywords {
+            self.sets = self.sets.with_keys(&[bands, keywords].concat());
         }
         self.bands = u16::try_from(bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
         self.keywords = u8::try_from(keywords.len()).expect("keywords ≤ KW");
