@@ -507,7 +507,9 @@ mod tests {
                 shingles: usize::MAX,
                 words: usize::MAX,
             };
-            let keys: Vec<u32> = (0..round as u32 % 5).map(|k| k * 0x9e37_79b9).collect();
+            let keys: Vec<u32> = (0..round as u32 % 5)
+                .map(|k| k.wrapping_mul(0x9e37_79b9))
+                .collect();
             let p = PackedSets::new(&f, all, &keys);
             assert_eq!(p.keys(), keys);
             p.unpack_into(&mut out);
