@@ -11,9 +11,19 @@
 //! slice take about 68 (BENCHMARKS.md, "Postings per slice, shared copies, slots in
 //! place, 18-bit shingles").
 //!
-//! A link is `d * KW + j`, document `d`'s `j`-th keyword; `next[link]` is the next older
-//! link of the same keyword and slice. Links name the position, so walking a posting
-//! touches one array entry per document, not the document's keyword list.
+//! A link is `d * KW + j`, document `d`'s `j`-th keyword; [`Postings::next`] of a link
+//! is the next older link of the same keyword and slice. Links name the position, so
+//! walking a posting touches a document's entry for that keyword, not its keyword list.
+//!
+//! A document's next links are held where it has keywords only, as the LSH chains
+//! are ([`super::chains`]): a run of as many entries as it lists keywords, appended
+//! to one paged array, and where the run starts. An array of [`KW`] entries per document
+//! held mostly nothing (documents list about 9 keywords on average, later copies of a
+//! body none): with 1,000,000 synthetic news articles held, 80 bytes a document became
+//! about 40 (BENCHMARKS.md, "Keyword links where listed"). Reading a link costs one read
+//! more (the run's start, then the entry). A document that leaves leaves its run behind
+//! (it reads as none); the space is freed when the tables are built again, on loading
+//! and after [`crate::Index::compact`].
 
 use std::collections::BTreeMap;
 
@@ -90,7 +100,11 @@ pub(crate) fn link(d: u32, j: usize) -> u32 {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Postings {
     slices: BTreeMap<i32, Slice>,
-    next: Paged,
+    /// Per document, where its run of links starts in `runs`, or [`NIL`] when it lists
+    /// no keyword.
+    at: Paged,
+    /// Each listing document's next links, in the order of its keywords.
+    runs: Paged,
 }
 
 impl Postings {
@@ -98,13 +112,20 @@ impl Postings {
     pub fn new(docs: usize) -> Self {
         Postings {
             slices: BTreeMap::new(),
-            next: Paged::filled(docs * KW, NIL),
+            at: Paged::filled(docs, NIL),
+            runs: Paged::default(),
         }
     }
 
     /// Room for `docs` documents.
     pub fn resize(&mut self, docs: usize) {
-        self.next.resize(docs * KW, NIL);
+        self.at.resize(docs, NIL);
+    }
+
+    /// The next older link of the same keyword and slice as `link`, or [`NIL`].
+    #[inline]
+    fn next(&self, link: u32) -> u32 {
+        self.runs[place(&self.at, link)]
     }
 
     /// Lists document `d` under its `keywords` (each below `2^24`) in `slice`.
@@ -113,6 +134,10 @@ impl Postings {
         if keywords.is_empty() {
             return;
         }
+        debug_assert_eq!(self.at[d as usize], NIL, "document {d} listed already");
+        let start = self.runs.len();
+        self.runs.resize(start + keywords.len(), NIL);
+        self.at[d as usize] = u32::try_from(start).expect("links fit in u32 (MAX_DOCS)");
         let s = self.slices.entry(slice).or_default();
         s.docs += 1;
         for (j, &k) in keywords.iter().enumerate() {
@@ -120,13 +145,12 @@ impl Postings {
             let l = link(d, j);
             let h = hash(k);
             if let Some(e) = s.table.get_mut(h, |e| e.keyword() == k) {
-                self.next[l as usize] = e.head;
+                self.runs[start + j] = e.head;
                 *e = Entry {
                     head: l,
                     ..e.with_count(e.count() + 1)
                 };
             } else {
-                self.next[l as usize] = NIL;
                 let e = Entry {
                     word: k << 8 | 1,
                     head: l,
@@ -141,13 +165,15 @@ impl Postings {
         if keywords.is_empty() {
             return;
         }
-        let Some(s) = self.slices.get_mut(&slice) else {
+        let Postings { slices, at, runs } = self;
+        let Some(s) = slices.get_mut(&slice) else {
             return;
         };
+        let next = |runs: &Paged, l: u32| runs[place(at, l)];
         for (j, &k) in keywords.iter().enumerate() {
             let mine = link(d, j);
-            let after = self.next[mine as usize];
-            self.next[mine as usize] = NIL;
+            let after = next(runs, mine);
+            runs[place(at, mine)] = NIL;
             let h = hash(k);
             let eq = |e: &Entry| e.keyword() == k;
             let Some(e) = s.table.get_mut(h, eq) else {
@@ -160,19 +186,25 @@ impl Postings {
             if e.head == mine {
                 e.head = after;
             } else {
-                let mut at = e.head;
-                while at != NIL {
-                    let nx = self.next[at as usize];
+                let mut l = e.head;
+                while l != NIL {
+                    let nx = next(runs, l);
                     if nx == mine {
-                        self.next[at as usize] = after;
+                        runs[place(at, l)] = after;
                         break;
                     }
-                    at = nx;
+                    l = nx;
                 }
             }
             // A count of `MANY` is a lower bound: count again, as far as `MANY`.
             let count = if e.count() == MANY {
-                chain(&self.next, e.head).take(MANY as usize).count() as u32
+                let mut l = e.head;
+                let mut n = 0;
+                while l != NIL && n < MANY {
+                    n += 1;
+                    l = next(runs, l);
+                }
+                n
             } else {
                 e.count() - 1
             };
@@ -180,8 +212,10 @@ impl Postings {
         }
         s.docs -= 1;
         if s.docs == 0 {
-            self.slices.remove(&slice);
+            slices.remove(&slice);
         }
+        // Its run is left behind (see the module docs).
+        at[d as usize] = NIL;
     }
 
     /// The postings of `slice`, if any document lists keywords in it. A search looks up
@@ -200,7 +234,19 @@ impl Postings {
 
     /// The documents of a posting, newest first, from the link `head` on.
     pub fn chain(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
-        chain(&self.next, head).map(|l| l / KW as u32)
+        self.links(head).map(|l| l / KW as u32)
+    }
+
+    /// The links of a chain from `head` on.
+    fn links(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut at = head;
+        std::iter::from_fn(move || {
+            (at != NIL).then(|| {
+                let here = at;
+                at = self.next(here);
+                here
+            })
+        })
     }
 
     /// The documents of several postings, each as [`Postings::chain`] gives it, walked
@@ -213,7 +259,7 @@ impl Postings {
         while !cursors.is_empty() {
             for c in cursors.iter_mut() {
                 f(c.0, c.1 / KW as u32);
-                c.1 = self.next[c.1 as usize];
+                c.1 = self.next(c.1);
             }
             cursors.retain(|c| c.1 != NIL);
         }
@@ -225,20 +271,18 @@ impl Postings {
             .values()
             .map(|s| s.table.heap_bytes() + std::mem::size_of::<Slice>() + 16)
             .sum::<usize>()
-            + self.next.capacity() * 4
+            + (self.at.capacity() + self.runs.capacity()) * 4
     }
 }
 
-/// The links of a chain through `next` from `head` on.
-fn chain(next: &Paged, head: u32) -> impl Iterator<Item = u32> + '_ {
-    let mut at = head;
-    std::iter::from_fn(move || {
-        (at != NIL).then(|| {
-            let here = at;
-            at = next[here as usize];
-            here
-        })
-    })
+/// Where the next link of `link` is held in the runs, its document's run starting at
+/// `at[document]`.
+#[inline]
+fn place(at: &Paged, link: u32) -> usize {
+    let (d, j) = (link / KW as u32, link % KW as u32);
+    let start = at[d as usize];
+    debug_assert!(start != NIL, "link {link} of a document listing nothing");
+    start as usize + j as usize
 }
 
 #[cfg(test)]
@@ -263,9 +307,10 @@ mod tests {
                 (r as u32).wrapping_mul(0x85eb_ca6b) >> 8
             }
         };
-        for round in 0..2 {
+        // Documents leave and come back (with other keywords: a new run).
+        for round in 0..3 {
             for d in 0..docs {
-                if round == 1 && rand(3) > 0 {
+                if round > 0 && rand(3) > 0 {
                     continue;
                 }
                 if let Some((slice, ks)) = listed[d as usize].take() {
@@ -308,6 +353,11 @@ mod tests {
     fn chains_walked_side_by_side_are_the_chains() {
         let n = 4096;
         let mut p = Postings::new(n / KW + 1);
+        // Every document a whole run, so that any link can be used.
+        p.runs = Paged::filled(p.at.len() * KW, NIL);
+        for d in 0..p.at.len() {
+            p.at[d] = (d * KW) as u32;
+        }
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut rand = move || {
             x ^= x << 13;
@@ -326,7 +376,8 @@ mod tests {
             let mut head = NIL;
             for _ in 0..len {
                 let l = free.pop().expect("room");
-                p.next[l as usize] = head;
+                let at = place(&p.at, l);
+                p.runs[at] = head;
                 head = l;
             }
             heads.push((owner, head));
