@@ -36,11 +36,16 @@
 //! relabelling the documents changes nothing.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::sync::Arc;
 
+use crate::index::keyless::Keyless;
 use crate::verify::{Edge, Relation};
-use crate::weights::KeyMap;
+
+/// A document or group id, shared between a document and the group it founded.
+/// `triomphe`'s `Arc` counts strong references only: 8 bytes of counts beside the text
+/// rather than `std`'s 16, which puts an id of up to 16 bytes in a 32-byte allocation
+/// rather than a 48-byte one (BENCHMARKS.md, "Keyword links where listed, ids with one
+/// count").
+pub(crate) type Id = triomphe::Arc<str>;
 
 /// What decides which member of a group is canonical, in this order: earliest
 /// publication (undated documents after dated ones), then the most related to the others
@@ -706,20 +711,37 @@ pub struct Online {
     canonical: Vec<u32>,
     /// Id of each group: most are the id of a document held, and share its allocation
     /// ([`Online::share_ids`]).
-    ids: Vec<Arc<str>>,
+    #[serde(serialize_with = "serialize_ids")]
+    ids: Vec<Id>,
     /// Free group numbers.
     free: Vec<u32>,
-    /// The group holding each id in use, by the id's xxh3; an id whose hash another id
-    /// holds is in `named_rest`. Derived from `ids`: not stored.
+    /// The group holding each id in use, found by the id's xxh3 and told apart by the id
+    /// itself, read back from `ids`. Derived from `ids`: not stored.
     #[serde(skip)]
-    named: KeyMap<u64, u32>,
-    #[serde(skip)]
-    named_rest: HashMap<Box<str>, u32>,
+    named: Names,
+}
+
+/// Group numbers by the ids they hold ([`Online::named`]): a table of group numbers
+/// alone, each entry's key read back from [`Online`]'s `ids` (5 bytes an entry, not the
+/// 17 of a map from the id's hash). Equal whenever the `ids` are, which `Online`'s
+/// equality compares.
+#[derive(Debug, Clone, Default)]
+struct Names(Keyless<u32>);
+
+impl PartialEq for Names {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The members of one group. Most groups of a crawl are one document, nearly all at most
 /// four: those are held inline, without an allocation of their own (32 bytes each).
 type Members = smallvec::SmallVec<[u32; 4]>;
+
+/// The group ids as a list of strings (what [`Stored`] reads back).
+fn serialize_ids<S: serde::Serializer>(ids: &[Id], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(ids.iter().map(|i| &**i))
+}
 
 /// What [`Online`] stores: the fields it serialises, in the same order.
 #[derive(serde::Deserialize)]
@@ -739,7 +761,7 @@ impl From<Stored> for Online {
             tie: s.tie,
             members: s.members.iter().map(|m| Members::from_slice(m)).collect(),
             canonical: s.canonical,
-            ids: s.ids.into_iter().map(Arc::from).collect(),
+            ids: s.ids.into_iter().map(|i| Id::from(&*i)).collect(),
             free: s.free,
             ..Online::default()
         };
@@ -754,7 +776,7 @@ pub enum Name {
     /// The id of this old group, which it continues.
     Old(u32),
     /// A new id.
-    New(Arc<str>),
+    New(Id),
 }
 
 fn id_key(id: &str) -> u64 {
@@ -781,17 +803,17 @@ impl Online {
         let ids: usize = self
             .ids
             .iter()
-            .filter(|i| Arc::strong_count(i) == 1)
-            .map(|i| i.len() + 32)
+            .filter(|i| Id::count(i) == 1)
+            .map(|i| i.len() + 24)
             .sum();
         self.of.capacity() * 4
             + self.tie.capacity() * std::mem::size_of::<Relation>()
             + self.members.capacity() * std::mem::size_of::<Members>()
             + members
             + self.canonical.capacity() * 4
-            + self.ids.capacity() * std::mem::size_of::<Arc<str>>()
+            + self.ids.capacity() * std::mem::size_of::<Id>()
             + ids
-            + self.named.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+            + self.named.0.heap_bytes()
     }
 
     /// No documents.
@@ -876,7 +898,7 @@ impl Online {
         self.free = (0..ids.len() as u32)
             .filter(|&g| self.members[g as usize].is_empty())
             .collect();
-        self.ids = ids.into_iter().map(Arc::from).collect();
+        self.ids = ids.into_iter().map(|i| Id::from(&*i)).collect();
         self.rename();
     }
 
@@ -927,9 +949,9 @@ impl Online {
     /// Has each group's id share the allocation of the same id held by a document,
     /// where `held(id)` gives one: what a group id read from a file or given before
     /// [`Online::regroup`] took document ids as they are does not share.
-    pub fn share_ids(&mut self, held: impl Fn(&str) -> Option<Arc<str>>) {
+    pub fn share_ids(&mut self, held: impl Fn(&str) -> Option<Id>) {
         for (g, id) in self.ids.iter_mut().enumerate() {
-            if self.members[g].is_empty() || Arc::strong_count(id) > 1 {
+            if self.members[g].is_empty() || Id::count(id) > 1 {
                 continue;
             }
             if let Some(shared) = held(id).filter(|h| **h == **id) {
@@ -938,7 +960,7 @@ impl Online {
         }
     }
 
-    fn alloc(&mut self, id: Arc<str>) -> u32 {
+    fn alloc(&mut self, id: Id) -> u32 {
         let g = if let Some(g) = self.free.pop() {
             self.ids[g as usize] = id;
             g
@@ -954,44 +976,24 @@ impl Online {
 
     /// Frees group `g` (no members left): its id and number can be given again.
     fn release(&mut self, g: u32) {
-        let id = std::mem::take(&mut self.ids[g as usize]);
-        let key = id_key(&id);
-        if self.named.get(&key) == Some(&g) {
-            self.named.remove(&key);
-            // An id that shared the hash moves into the freed place.
-            let next = self
-                .named_rest
-                .iter()
-                .find(|(k, _)| id_key(k) == key)
-                .map(|(k, &v)| (k.clone(), v));
-            if let Some((k, v)) = next {
-                self.named_rest.remove(&k);
-                self.named.insert(key, v);
-            }
-        } else {
-            self.named_rest.remove(&*id);
-        }
+        let id = std::mem::replace(&mut self.ids[g as usize], Id::from(""));
+        self.named.0.remove(id_key(&id), |&x| x == g);
         self.members[g as usize].clear();
         self.free.push(g);
     }
 
     /// Records that group `g` holds its id.
     fn hold(&mut self, g: u32) {
-        let id = &self.ids[g as usize];
-        match self.named.entry(id_key(id)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(g);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.named_rest.insert(Box::from(&**id), g);
-            }
-        }
+        debug_assert_eq!(self.named(&self.ids[g as usize]), None, "ids are unique");
+        let ids = &self.ids;
+        self.named
+            .0
+            .insert(id_key(&ids[g as usize]), g, |&x| id_key(&ids[x as usize]));
     }
 
     /// Derives the map of ids in use from `ids` (after reading or renumbering).
     fn rename(&mut self) {
-        self.named.clear();
-        self.named_rest.clear();
+        self.named = Names::default();
         for g in 0..self.ids.len() as u32 {
             if !self.members[g as usize].is_empty() {
                 self.hold(g);
@@ -1002,11 +1004,10 @@ impl Online {
     /// The group holding an id, if one does.
     #[must_use]
     pub fn named(&self, id: &str) -> Option<u32> {
-        match self.named.get(&id_key(id)) {
-            Some(&g) if &*self.ids[g as usize] == id => Some(g),
-            Some(_) => self.named_rest.get(id).copied(),
-            None => None,
-        }
+        self.named
+            .0
+            .get(id_key(id), |&g| &*self.ids[g as usize] == id)
+            .copied()
     }
 
     /// The ids groups formed again take, by the rule in the type's docs: `groups` lists
@@ -1020,7 +1021,7 @@ impl Online {
         &self,
         groups: &[Vec<u32>],
         old: impl Fn(u32) -> Option<u32>,
-        id: impl Fn(u32) -> Arc<str>,
+        id: impl Fn(u32) -> Id,
     ) -> Vec<Name> {
         let mut claimed: std::collections::HashSet<u32> = std::collections::HashSet::new();
         let continued: Vec<Option<u32>> = groups
@@ -1040,8 +1041,8 @@ impl Online {
             .filter_map(|&m| old(m))
             .filter(|o| !claimed.contains(o))
             .collect();
-        let mut given: std::collections::HashSet<Arc<str>> = std::collections::HashSet::new();
-        let free = |name: &str, given: &std::collections::HashSet<Arc<str>>| {
+        let mut given: std::collections::HashSet<Id> = std::collections::HashSet::new();
+        let free = |name: &str, given: &std::collections::HashSet<Id>| {
             !given.contains(name) && self.named(name).is_none_or(|g| released.contains(&g))
         };
         groups
@@ -1059,10 +1060,10 @@ impl Online {
                     let i = ms
                         .first()
                         .map_or_else(String::new, |&m| format!("{}#{k}", id(m)));
-                    fresh = free(&i, &given).then(|| Arc::from(i));
+                    fresh = free(&i, &given).then(|| Id::from(i));
                     k += 1;
                 }
-                let fresh = fresh.unwrap_or_default();
+                let fresh = fresh.unwrap_or_else(|| Id::from(""));
                 given.insert(fresh.clone());
                 Name::New(fresh)
             })
@@ -1087,7 +1088,7 @@ impl Online {
         seeds: &[u32],
         neighbours: impl Fn(u32) -> &'n Links,
         rank: impl Fn(u32) -> Rank<'k>,
-        id: impl Fn(u32) -> Arc<str>,
+        id: impl Fn(u32) -> Id,
         max_region: usize,
     ) -> Vec<Moved> {
         // The region grouped again: the seeds, their groups and their neighbours' groups,
@@ -1281,7 +1282,7 @@ impl Online {
         seeds: &[u32],
         neighbours: &impl Fn(u32) -> &'n Links,
         rank: &impl Fn(u32) -> Rank<'k>,
-        id: &impl Fn(u32) -> Arc<str>,
+        id: &impl Fn(u32) -> Id,
     ) -> Vec<Moved> {
         let mut moved = Vec::new();
         for &s in seeds {
@@ -1497,7 +1498,7 @@ mod tests {
             timestamp: Some(time[d as usize]),
             ..plain(d)
         };
-        let id = |d: u32| Arc::<str>::from(IDS[d as usize]);
+        let id = |d: u32| Id::from(IDS[d as usize]);
         // Documents 0 and 1, joined; then 2 with its edge.
         let upto = |n: u32| -> Vec<Links> {
             adj.iter()

@@ -67,7 +67,7 @@ use crate::config::{Config, Method};
 use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::features::{Features, Featurizer, Scratch};
-use crate::group::{Links, Moved, Neighbour, Online, Rank, quantise};
+use crate::group::{Id, Links, Moved, Neighbour, Online, Rank, quantise};
 use crate::hamming::HammingTable;
 use crate::keywords::KeywordParams;
 use crate::lsh::band_hash;
@@ -82,7 +82,7 @@ use crate::weights::{KeyMap, TermStats};
 mod batch;
 mod chains;
 mod chunked;
-mod keyless;
+pub(crate) mod keyless;
 mod packed;
 mod paged;
 mod postings;
@@ -261,7 +261,7 @@ fn upgrade<T>(guard: RwLockUpgradableReadGuard<'_, T>) -> RwLockWriteGuard<'_, T
 #[derive(Debug, Clone, PartialEq)]
 struct Slot {
     /// Shared with the id of the group it founded, if any ([`Online::share_ids`]).
-    id: Arc<str>,
+    id: Id,
     timestamp: Time,
     /// When it was last seen (the nightly job's crawl night), if the inserter says.
     seen: Time,
@@ -425,14 +425,14 @@ impl serde::Serialize for Slot {
 impl<'de> serde::Deserialize<'de> for Slot {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let r = SlotRepr::<Box<str>, Box<[u32]>>::deserialize(d)?;
-        Slot::from_repr(r, FORMAT_VERSION).map_err(serde::de::Error::custom)
+        Slot::from_repr(&r, FORMAT_VERSION).map_err(serde::de::Error::custom)
     }
 }
 
 impl Slot {
     /// A slot as format `version` saved it (6 and later), checked.
     fn from_repr(
-        r: SlotRepr<Box<str>, Box<[u32]>>,
+        r: &SlotRepr<Box<str>, Box<[u32]>>,
         version: u32,
     ) -> std::result::Result<Slot, String> {
         if !packed::sorted_sets(&r.features) {
@@ -465,7 +465,7 @@ impl Slot {
             ));
         }
         Ok(Slot::from_parts(
-            r.id,
+            &r.id,
             r.timestamp,
             r.seen,
             r.len,
@@ -482,7 +482,7 @@ impl Slot {
     /// bits, which is what featurising the same text gives now.
     #[allow(clippy::too_many_arguments)]
     fn from_parts(
-        id: Box<str>,
+        id: &str,
         timestamp: Option<i64>,
         seen: Option<i64>,
         len: u64,
@@ -505,7 +505,7 @@ impl Slot {
         let bands = &bands[..bands.len().min(usize::from(u16::MAX))];
         let keywords = &keywords[..keywords.len().min(KW)];
         Slot {
-            id: id.into(),
+            id: Id::from(id),
             timestamp: Time::new(timestamp),
             seen: Time::new(seen),
             len,
@@ -903,8 +903,8 @@ impl Index {
         let (mut slot, mut ids, mut shingles, mut words, mut other, mut keys) = (0, 0, 0, 0, 0, 0);
         let boxed = |bytes: usize| bytes + 16;
         for s in st.slots.iter().flatten() {
-            // The id and its `Arc` counts (a group's id shares them).
-            ids += boxed(s.id.len() + 16);
+            // The id and its `Arc`'s count (a group's id shares them).
+            ids += boxed(s.id.len() + 8);
             // The sets' one allocation (its header and `Arc` counts with the slot)
             // counts once, shared among the copies of a body that hold it.
             let [sh, wo, ti, nu] = s.sets.heap_bytes();
@@ -2091,7 +2091,7 @@ impl State {
         let groups = Arc::clone(&self.groups.0);
         groups
             .write()
-            .share_ids(|id| self.find(id).map(|d| Arc::clone(&self.slot(d).id)));
+            .share_ids(|id| self.find(id).map(|d| Id::clone(&self.slot(d).id)));
     }
 }
 
@@ -2244,7 +2244,7 @@ mod legacy {
     impl<'de, const V: u32> serde::Deserialize<'de> for Wide<V> {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let r = super::SlotRepr::<Box<str>, Box<[u32]>>::deserialize(d)?;
-            super::Slot::from_repr(r, V)
+            super::Slot::from_repr(&r, V)
                 .map(Wide)
                 .map_err(serde::de::Error::custom)
         }
@@ -2346,7 +2346,7 @@ impl Converted {
                         Box::default()
                     };
                     Slot::from_parts(
-                        s.id.into_boxed_str(),
+                        &s.id,
                         s.timestamp,
                         None,
                         s.len,
@@ -2373,7 +2373,7 @@ impl From<legacy::SlotV2> for Slot {
     /// Versions 2 and 3 kept no `seen`, and the hashes of version 2.
     fn from(s: legacy::SlotV2) -> Slot {
         Slot::from_parts(
-            s.id,
+            &s.id,
             s.timestamp,
             None,
             s.len,
@@ -2806,7 +2806,7 @@ mod tests {
             keywords: keywords.into_boxed_slice(),
             listed: true,
         };
-        let mut s = Slot::from_repr(repr(vec![4, 2]), super::FORMAT_VERSION).unwrap();
+        let mut s = Slot::from_repr(&repr(vec![4, 2]), super::FORMAT_VERSION).unwrap();
         assert_eq!((s.bands(), s.keywords()), (&[10, 11, 12][..], &[4, 2][..]));
         assert_eq!(s.features(), features);
         // A later copy drops its keys; its sets stay.
@@ -2817,10 +2817,10 @@ mod tests {
         assert_eq!((s.bands(), s.keywords()), (&[8][..], &[6][..]));
         assert_eq!(s.features(), features);
         // More keywords than an index links is a damaged file.
-        let err = Slot::from_repr(repr(vec![1; KW + 1]), super::FORMAT_VERSION).unwrap_err();
+        let err = Slot::from_repr(&repr(vec![1; KW + 1]), super::FORMAT_VERSION).unwrap_err();
         assert!(err.contains("21 keywords"), "{err}");
         // So is a keyword wider than a word hash: the postings hold it in 24 bits.
-        let err = Slot::from_repr(repr(vec![1 << 24]), super::FORMAT_VERSION).unwrap_err();
+        let err = Slot::from_repr(&repr(vec![1 << 24]), super::FORMAT_VERSION).unwrap_err();
         assert!(err.contains("wider than 24 bits"), "{err}");
         // The keys' count and the sets' pointer share the slot's 80 bytes.
         assert_eq!(std::mem::size_of::<Slot>(), 80);
