@@ -909,7 +909,9 @@ impl Index {
             // counts once, shared among the copies of a body that hold it.
             let [sh, wo, ti, nu] = s.sets.heap_bytes();
             let holders = s.sets.holders();
-            slot += 32 / holders;
+            // Its header: the allocator's 16 bytes, the count, the sets' lengths and
+            // the allocation's length.
+            slot += 40 / holders;
             shingles += sh / holders;
             words += wo / holders;
             other += (ti + nu) / holders;
@@ -2822,7 +2824,9 @@ mod tests {
         // So is a keyword wider than a word hash: the postings hold it in 24 bits.
         let err = Slot::from_repr(&repr(vec![1 << 24]), super::FORMAT_VERSION).unwrap_err();
         assert!(err.contains("wider than 24 bits"), "{err}");
-        // The keys' count and the sets' pointer share the slot's 80 bytes.
-        assert_eq!(std::mem::size_of::<Slot>(), 80);
+        // The keys' count and the sets' one pointer share the slot's 64 bytes, and a
+        // removed one costs no more.
+        assert_eq!(std::mem::size_of::<Slot>(), 64);
+        assert_eq!(std::mem::size_of::<Option<Slot>>(), 64);
     }
 }

@@ -21,13 +21,13 @@
 //! document (BENCHMARKS.md, "One allocation per slot, refusals in one word, chains where
 //! linked").
 //!
-//! The allocation is reference-counted (16 bytes more) so that the later exact copies of
+//! The allocation is reference-counted so that the later exact copies of
 //! a body with the same headline hold their representative's rather than their own
 //! (none of their own keys: the slot reads none of them). A copy that takes a leaving
 //! representative's place finds the keys it takes there already. With 1,000,000
 //! synthetic news articles held, 11.5% are such copies: 90 bytes less per document.
 
-use std::sync::Arc;
+use triomphe::ThinArc;
 
 use crate::config::Sample;
 use crate::features::Features;
@@ -186,30 +186,48 @@ const UNIVERSE: [u32; 4] = [
     crate::features::TERM_BITS,
 ];
 
-/// `keys`, then `codes` halves that `fill` writes, in one new allocation written in
-/// place (through a `Vec` it took an allocation and a copy more).
-fn joined(keys: &[u32], codes: usize, fill: impl FnOnce(&mut [u32])) -> Arc<[u32]> {
-    let mut halves: Arc<[u32]> = std::iter::repeat_n(0, keys.len() + codes).collect();
-    let out = Arc::get_mut(&mut halves).expect("just made");
-    let (head, tail) = out.split_at_mut(keys.len());
-    head.copy_from_slice(keys);
-    fill(tail);
-    halves
+/// The allocation of sets of `lens` values: `keys`, then `codes` halves that `fill`
+/// writes, in one new allocation written in place (through a `Vec` it took an
+/// allocation and a copy more; value by value from an iterator, half as long again).
+fn joined(lens: [u16; 4], keys: &[u32], codes: usize, fill: impl FnOnce(&mut [u32])) -> Shared {
+    let mut shared =
+        ThinArc::from_header_and_iter(lens, std::iter::repeat_n(0, keys.len() + codes));
+    shared.with_arc_mut(|a| {
+        let out = triomphe::Arc::get_mut(a).expect("just made").slice_mut();
+        let (head, tail) = out.split_at_mut(keys.len());
+        head.copy_from_slice(keys);
+        fill(tail);
+    });
+    shared
 }
+
+/// One allocation of a slot's sets: its count, the sets' lengths and the number of
+/// halves, then the halves (`triomphe`'s thin `Arc`: the slot holds one pointer).
+type Shared = ThinArc<[u16; 4], u32>;
 
 /// A held document's keys (as the caller lists them) and its four hash sets
 /// (shingles, body words, headline words, figures), Elias–Fano coded, in one allocation.
 /// Each code takes [`code_words`] for its set's length, so the codes' offsets are not
-/// stored (24 bytes beside the allocation, not 48); nor is the number of keys, which
-/// the caller keeps and passes back (the slot keeps it in spare bytes of its own).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// stored; nor is the number of keys, which the caller keeps and passes back (the slot
+/// keeps it in spare bytes of its own). The sets' lengths are in the allocation, beside
+/// its count: the slot holds 8 bytes, not the 24 of a fat pointer and the lengths
+/// (BENCHMARKS.md, "Keyword links where listed, ids with one count").
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct PackedSets {
-    /// The keys, then the codes, each 64-bit word of a code as two halves, low first.
+    /// Values in each set (at most `u16::MAX`: [`crate::features::MAX_SMALL_SET`]), then
+    /// the keys and the codes, each 64-bit word of a code as two halves, low first.
     /// Shared by the later exact copies of a body with the same headline
     /// ([`PackedSets::shared_with`]).
-    halves: Arc<[u32]>,
-    /// Values in each set (at most `u16::MAX`: [`crate::features::MAX_SMALL_SET`]).
-    lens: [u16; 4],
+    shared: Shared,
+}
+
+impl Default for PackedSets {
+    /// No keys, empty sets.
+    fn default() -> Self {
+        PackedSets {
+            shared: joined([0; 4], &[], 0, |_| {}),
+        }
+    }
 }
 
 impl PackedSets {
@@ -261,12 +279,22 @@ impl PackedSets {
             encode(s, UNIVERSE[k], &mut words);
             words.resize(start + code_words(s.len(), UNIVERSE[k]), 0);
         }
-        let halves = joined(keys, 2 * words.len(), |tail| {
+        let shared = joined(lens, keys, 2 * words.len(), |tail| {
             for (pair, &w) in tail.chunks_exact_mut(2).zip(&words) {
                 pair.copy_from_slice(&[w as u32, (w >> 32) as u32]);
             }
         });
-        PackedSets { halves, lens }
+        PackedSets { shared }
+    }
+
+    /// Values in each set.
+    fn lens(&self) -> [u16; 4] {
+        self.shared.header.header
+    }
+
+    /// The keys, then the codes.
+    fn halves(&self) -> &[u32] {
+        &self.shared.slice
     }
 
     /// 32-bit words of the four codes of sets of `lens` values.
@@ -278,7 +306,8 @@ impl PackedSets {
 
     /// The keys (as [`PackedSets::new`] was given them, or [`PackedSets::with_keys`]).
     pub fn keys(&self) -> &[u32] {
-        &self.halves[..self.halves.len() - Self::code_halves(self.lens)]
+        let halves = self.halves();
+        &halves[..halves.len() - Self::code_halves(self.lens())]
     }
 
     /// Keys `range` of [`PackedSets::keys`], without working out how many there are
@@ -286,7 +315,7 @@ impl PackedSets {
     #[inline]
     pub fn keys_in(&self, range: std::ops::Range<usize>) -> &[u32] {
         debug_assert!(range.end <= self.keys().len());
-        &self.halves[range]
+        &self.halves()[range]
     }
 
     /// The same sets after `keys` in a new allocation (a later copy of a body drops its
@@ -295,14 +324,15 @@ impl PackedSets {
     pub fn with_keys(&self, keys: &[u32]) -> Self {
         let codes = self.code_halves_held();
         PackedSets {
-            halves: joined(keys, codes.len(), |tail| tail.copy_from_slice(codes)),
-            lens: self.lens,
+            shared: joined(self.lens(), keys, codes.len(), |tail| {
+                tail.copy_from_slice(codes);
+            }),
         }
     }
 
     /// The codes, after the keys.
     fn code_halves_held(&self) -> &[u32] {
-        &self.halves[self.keys().len()..]
+        &self.halves()[self.keys().len()..]
     }
 
     /// `other`'s allocation, when it holds the same sets (a later exact copy of a body
@@ -311,30 +341,27 @@ impl PackedSets {
     /// and so are all sets but the headline's.
     #[must_use]
     pub fn shared_with(&self, other: &PackedSets) -> Option<Self> {
-        (self.lens == other.lens && self.code_halves_held() == other.code_halves_held()).then(
-            || PackedSets {
-                halves: Arc::clone(&other.halves),
-                lens: other.lens,
-            },
-        )
+        (self.lens() == other.lens() && self.code_halves_held() == other.code_halves_held())
+            .then(|| other.clone())
     }
 
     /// Whether `other` is this very allocation.
     pub fn same_allocation(&self, other: &PackedSets) -> bool {
-        Arc::ptr_eq(&self.halves, &other.halves)
+        self.shared.ptr() == other.shared.ptr()
     }
 
     /// How many slots hold this allocation (an index counts its bytes once).
     pub fn holders(&self) -> usize {
-        Arc::strong_count(&self.halves)
+        ThinArc::strong_count(&self.shared)
     }
 
     /// The codes of the four sets, each with the words set aside after it, in one pass
     /// (unpacking reads all four).
     fn codes(&self) -> [&[u32]; 4] {
-        let mut rest: &[u32] = &self.halves[self.keys().len()..];
+        let mut rest: &[u32] = self.code_halves_held();
+        let lens = self.lens();
         std::array::from_fn(|k| {
-            let (code, after) = rest.split_at(2 * code_words(self.lens[k] as usize, UNIVERSE[k]));
+            let (code, after) = rest.split_at(2 * code_words(lens[k] as usize, UNIVERSE[k]));
             rest = after;
             code
         })
@@ -343,9 +370,10 @@ impl PackedSets {
     /// Writes the sets into `f`'s (emptied first; their capacity is reused).
     pub fn unpack_into(&self, f: &mut Features) {
         let outs = [&mut f.shingles, &mut f.terms, &mut f.title, &mut f.numbers];
+        let lens = self.lens();
         for (k, (out, code)) in outs.into_iter().zip(self.codes()).enumerate() {
             out.clear();
-            decode(code, self.lens[k] as usize, UNIVERSE[k], out);
+            decode(code, lens[k] as usize, UNIVERSE[k], out);
         }
     }
 
@@ -466,7 +494,7 @@ mod tests {
                 assert!(code_bits(&v, universe).div_ceil(64) <= code_words(v.len(), universe));
             }
         }
-        assert_eq!(std::mem::size_of::<PackedSets>(), 24);
+        assert_eq!(std::mem::size_of::<PackedSets>(), 8);
     }
 
     #[test]
