@@ -928,7 +928,8 @@ impl Online {
                         && ms.iter().all(|&m| {
                             (m as usize) < self.of.len() && self.of[m as usize] == g as u32
                         })
-                        && ms.binary_search(&self.canonical[g]).is_ok())
+                        && ms.binary_search(&self.canonical[g]).is_ok()
+                        && self.named(&self.ids[g]) == Some(g as u32))
             })
     }
 
@@ -995,7 +996,9 @@ impl Online {
     fn rename(&mut self) {
         self.named = Names::default();
         for g in 0..self.ids.len() as u32 {
-            if !self.members[g as usize].is_empty() {
+            // Only a damaged file names two groups alike: the second holds nothing, and
+            // `check` fails.
+            if !self.members[g as usize].is_empty() && self.named(&self.ids[g as usize]).is_none() {
                 self.hold(g);
             }
         }
@@ -1521,6 +1524,14 @@ mod tests {
         assert_eq!(online.id(g0), "a#2");
         assert_eq!(online.named("a"), Some(g2));
         assert_eq!(online.named("a#2"), Some(g0));
+        // Read back, the groups are the same; a file naming two groups alike is damaged.
+        let live = |d: u32| d < 3;
+        let json = serde_json::to_string(&online).unwrap();
+        let back: Online = serde_json::from_str(&json).unwrap();
+        assert!(back.check(live));
+        assert_eq!((back.named("a"), back.named("a#2")), (Some(g2), Some(g0)));
+        let twice: Online = serde_json::from_str(&json.replace("a#2", "a")).unwrap();
+        assert!(!twice.check(live));
     }
 
     /// A neighbour as a plain struct: what index files of formats 6 to 8 hold.

@@ -188,7 +188,8 @@ const UNIVERSE: [u32; 4] = [
 
 /// The allocation of sets of `lens` values: `keys`, then `codes` halves that `fill`
 /// writes, in one new allocation written in place (through a `Vec` it took an
-/// allocation and a copy more; value by value from an iterator, half as long again).
+/// allocation and a copy more; filled value by value from an iterator, 2% more
+/// instructions in all).
 fn joined(lens: [u16; 4], keys: &[u32], codes: usize, fill: impl FnOnce(&mut [u32])) -> Shared {
     let mut shared =
         ThinArc::from_header_and_iter(lens, std::iter::repeat_n(0, keys.len() + codes));
