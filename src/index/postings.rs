@@ -18,9 +18,9 @@
 //! A document's next links are held where it has keywords only, as the LSH chains
 //! are ([`super::chains`]): a run of as many entries as it lists keywords, appended
 //! to one paged array, and where the run starts. An array of [`KW`] entries per document
-//! held mostly nothing (documents list about 9 keywords on average, later copies of a
-//! body none): with 1,000,000 synthetic news articles held, 80 bytes a document became
-//! about 40 (BENCHMARKS.md, "Keyword links where listed"). Reading a link costs one read
+//! held many empty ones (most documents list fewer, later copies of a body none): with
+//! 1,000,000 synthetic news articles held, the links' 80 bytes a document became about
+//! 50 (BENCHMARKS.md, "Keyword links where listed"). Reading a link costs one read
 //! more (the run's start, then the entry). A document that leaves leaves its run behind
 //! (it reads as none); the space is freed when the tables are built again, on loading
 //! and after [`crate::Index::compact`].
@@ -198,13 +198,7 @@ impl Postings {
             }
             // A count of `MANY` is a lower bound: count again, as far as `MANY`.
             let count = if e.count() == MANY {
-                let mut l = e.head;
-                let mut n = 0;
-                while l != NIL && n < MANY {
-                    n += 1;
-                    l = next(runs, l);
-                }
-                n
+                links(at, runs, e.head).take(MANY as usize).count() as u32
             } else {
                 e.count() - 1
             };
@@ -239,14 +233,7 @@ impl Postings {
 
     /// The links of a chain from `head` on.
     fn links(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
-        let mut at = head;
-        std::iter::from_fn(move || {
-            (at != NIL).then(|| {
-                let here = at;
-                at = self.next(here);
-                here
-            })
-        })
+        links(&self.at, &self.runs, head)
     }
 
     /// The documents of several postings, each as [`Postings::chain`] gives it, walked
@@ -273,6 +260,18 @@ impl Postings {
             .sum::<usize>()
             + (self.at.capacity() + self.runs.capacity()) * 4
     }
+}
+
+/// The links of a chain from `head` on, through the runs starting at `at`.
+fn links<'a>(at: &'a Paged, runs: &'a Paged, head: u32) -> impl Iterator<Item = u32> + 'a {
+    let mut l = head;
+    std::iter::from_fn(move || {
+        (l != NIL).then(|| {
+            let here = l;
+            l = runs[place(at, here)];
+            here
+        })
+    })
 }
 
 /// Where the next link of `link` is held in the runs, its document's run starting at
