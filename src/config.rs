@@ -43,7 +43,7 @@ pub enum Footprint {
     #[default]
     Full,
     /// Small samples (64 shingles, 64 words) and fewer LSH bands: an index holds about
-    /// 60% of the bytes per document (0.89 against 1.49 KB with 1,000,000 synthetic news
+    /// 60% of the bytes per document (0.83 against 1.43 KB with 1,000,000 synthetic news
     /// articles held: BENCHMARKS.md), at the cost of estimated rather than exact
     /// similarities. Copies are still found reliably; borderline pairs and rewrites
     /// less so (QUALITY.md and BENCHMARKS.md give its agreement with `Full`).
