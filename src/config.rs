@@ -28,11 +28,15 @@ pub enum Method {
 ///
 /// Verification reads a document's shingles and body words as sorted hashes (18 and 24
 /// bits: [`crate::features::SHINGLE_BITS`], [`crate::features::TERM_BITS`]).
-/// A set longer than the footprint's sample size is read as its smallest hashes: a
-/// uniform sample (bottom-k `MinHash`), from which Jaccard similarity, containment and the
-/// rarity-weighted word overlap are estimated on the part of both sets below the
-/// smaller of the two samples' largest hashes ([`crate::verify`]). The batch run, the
-/// nightly job and the Index all read the same samples, so they agree.
+/// A shingle set longer than the footprint's sample size is read as its smallest
+/// hashes, a uniform sample (bottom-k `MinHash`), from which Jaccard similarity and
+/// containment are estimated on the part of both sets below the smaller of the two
+/// samples' largest hashes. A body-word set longer than the sample is read as a
+/// weighted sample: its words of smallest `−ln(u) / rarity` (`u` uniform from the word's
+/// hash), which keeps the rare words a rewrite is decided on and thins the common ones;
+/// the rarity-weighted word overlap is estimated from the words both samples cover,
+/// each scaled by the inverse of its chance to be sampled ([`crate::verify`]). The
+/// batch run, the nightly job and the Index all read the same samples, so they agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -42,7 +46,7 @@ pub enum Footprint {
     /// an index (the default).
     #[default]
     Full,
-    /// Small samples (64 shingles, 64 words) and fewer LSH bands: an index holds about
+    /// Small samples (64 shingles, 64 words weighted by rarity) and fewer LSH bands: an index holds about
     /// 60% of the bytes per document (0.83 against 1.43 KB with 1,000,000 synthetic news
     /// articles held: BENCHMARKS.md), at the cost of estimated rather than exact
     /// similarities. Copies are still found reliably; borderline pairs and rewrites

@@ -44,8 +44,9 @@
 //! The tables (ids, exact bodies, LSH buckets as chains through the documents, keyword
 //! postings) are derived and rebuilt on load.
 //! Of the shingle and word sets, a slot keeps what verification reads
-//! ([`crate::config::Footprint`]): whole sets up to about 1,000 words by default, the
-//! smallest 64 hashes of each with `Footprint::Compact`, which also takes a third of the
+//! ([`crate::config::Footprint`]): whole sets up to about 1,000 words by default, samples
+//! of 64 of each with `Footprint::Compact` (the words chosen under the word statistics
+//! of the document's search), which also takes a third of the
 //! LSH bands (BENCHMARKS.md gives bytes per document for both). A learning index
 //! ([`Index::new`]) counts a document's words whole but, when the document leaves,
 //! forgets only the words its slot kept: the other words of a sampled text stay counted.
@@ -281,7 +282,7 @@ struct Slot {
     /// for later copies, as `bands`).
     keywords: u8,
     /// The bucket keys and keywords, then the shingle and word sets as verification
-    /// reads them (their first `sample` hashes: [`crate::config::Footprint`]), headline
+    /// reads them (their samples: [`crate::config::Footprint`]), headline
     /// words and figures; no term frequencies (used only to pick keywords, at
     /// insertion). One allocation.
     sets: PackedSets,
@@ -516,10 +517,8 @@ impl Slot {
             keywords: keywords.len() as u8,
             sets: PackedSets::new(
                 features,
-                crate::config::Sample {
-                    shingles: usize::MAX,
-                    words: usize::MAX,
-                },
+                usize::MAX,
+                &features.terms,
                 &[bands, keywords].concat(),
             ),
         }
@@ -767,7 +766,8 @@ pub(crate) struct Prepared {
     len: u64,
     features: Features,
     /// What a slot keeps of `features`, after the bucket keys and, once chosen, the
-    /// keywords (packed outside the lock).
+    /// keywords (packed outside the lock); empty until `Batch::new` for a body longer than
+    /// the sample, whose words are chosen there.
     packed: PackedSets,
     /// Whether it has a body to list (see [`listed`]).
     listed: bool,
@@ -977,7 +977,16 @@ impl Index {
             len,
             listed,
             fingerprint: (self.config.method == Method::SimHash).then(|| from_words(&signature)),
-            packed: PackedSets::new(&features, self.config.footprint.sample(), &bands),
+            packed: {
+                // A body longer than the sample is packed by `Batch::new`, which chooses
+                // its words under the word statistics.
+                let sample = self.config.footprint.sample();
+                if features.terms.len() > sample.words {
+                    PackedSets::default()
+                } else {
+                    PackedSets::new(&features, sample.shingles, &features.terms, &bands)
+                }
+            },
             bands,
             features,
             seen: None,
@@ -2147,7 +2156,12 @@ const MAGIC: &[u8; 8] = b"NEARDUPX";
 ///   earlier versions' wider hashes are read as their top bits (the counts of words
 ///   that come to share a hash add up).
 /// - 9: shingle hashes of 18 bits; version 8 is read as their top 18.
-pub const FORMAT_VERSION: u32 = 9;
+/// - 10: a body longer than the sample holds its weighted word sample
+///   ([`crate::config::Footprint`]); earlier versions held its smallest word hashes,
+///   which are read as they are: until those documents leave, their rewrite
+///   similarities are estimated from a uniform sample read as a weighted one (with
+///   `Footprint::Full` only texts of more than 512 distinct words were sampled).
+pub const FORMAT_VERSION: u32 = 10;
 
 /// The states of earlier format versions, read to convert.
 mod legacy {

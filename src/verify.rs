@@ -278,17 +278,17 @@ fn intersection(a: &[u32], b: &[u32]) -> usize {
 }
 
 /// Share of `a`'s headline rarity found in `b`'s headline or body, `b`'s body words
-/// read as `bw` (see [`read`]). When `bw` is a sample, only the headline words whose
-/// presence in `b` is known count: those in `b`'s headline or below the sample's largest
-/// hash (every word, for a whole set). `None` when none is known.
-fn title_coverage(a: &Features, wa: Rarity<'_>, b: &Features, bw: Read<'_>) -> Option<f32> {
+/// read as `bw` (see [`Words`]). When `bw` is a sample, only the headline words whose
+/// presence in `b` is known count: those in `b`'s headline or whose key is within the
+/// sample's (every word, for a whole set). `None` when none is known.
+fn title_coverage(a: &Features, wa: Rarity<'_>, b: &Features, bw: &Words<'_>) -> Option<f32> {
     let (mut mass, mut found) = (0.0f32, 0.0f32);
     for (i, &t) in a.title.iter().enumerate() {
         let in_title = b.title.binary_search(&t).is_ok();
-        if in_title || t <= bw.tau {
-            let w = wa.title(a, i);
+        let w = wa.title(a, i);
+        if in_title || bw.knows(t, w) {
             mass += w;
-            if in_title || bw.set.binary_search(&t).is_ok() {
+            if in_title || bw.contains(t) {
                 found += w;
             }
         }
@@ -301,7 +301,195 @@ fn title_coverage(a: &Features, wa: Rarity<'_>, b: &Features, bw: Read<'_>) -> O
     }
 }
 
-/// A set of hashes as verification reads it: the whole set, or, for a set of at least
+/// A body word's key in a weighted sample: `−ln(u) / w`, `u` in (0, 1) drawn from the
+/// word's hash and `w` its rarity. The smallest keys of a set are an exponential race:
+/// a word is among them with a chance that grows with its weight, so a sample keeps the
+/// rare words that decide a rewrite and thins the common ones. A pure function of the
+/// word and its weight, so two documents under the same statistics sample a shared word
+/// alike.
+fn word_key(t: u32, w: f32) -> f32 {
+    if w <= 0.0 {
+        return f32::INFINITY;
+    }
+    // The hash's bits spread over 24 (a word hash has `TERM_BITS`), read as the point
+    // u = (x + ½) / 2^24 of (0, 1).
+    let x = (u64::from(t).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as u32;
+    (24.0 * std::f32::consts::LN_2 - ln(x as f32 + 0.5)) / w
+}
+
+/// The natural logarithm of a positive normal `y`, within 2e-5 of it: from the
+/// exponent, and the mantissa's `2 atanh((m − 1) / (m + 1))` to its fourth term. A
+/// fraction of the library's cost, and deterministic (plain arithmetic).
+fn ln(y: f32) -> f32 {
+    let bits = y.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let series = s * (2.0 + s2 * (2.0 / 3.0 + s2 * (2.0 / 5.0 + s2 * (2.0 / 7.0))));
+    e as f32 * std::f32::consts::LN_2 + series
+}
+
+/// A document's body words as verification reads them: the whole set, or, for a set of
+/// at least the sample size, its weighted sample — the `cap` words of smallest
+/// [`word_key`], every word of the set with a key up to `tau` (see
+/// [`crate::config::Footprint`]). A set of exactly `cap` words reads as a sample too:
+/// an index holds the sample of a longer set ([`held_words`]), and both must read alike.
+struct Words<'a> {
+    f: &'a Features,
+    rarity: Rarity<'a>,
+    /// The words read: index in `f.terms` (ascending), weight and key; empty for a whole
+    /// set (and only then), whose words are weighed only when a sample is compared with
+    /// it.
+    read: Vec<(u32, f32, f32)>,
+    /// The largest key read; infinite for a whole set.
+    tau: f32,
+}
+
+impl<'a> Words<'a> {
+    fn new(f: &'a Features, rarity: Rarity<'a>, cap: usize) -> Self {
+        let n = f.terms.len();
+        if n < cap || cap == 0 {
+            return Words {
+                f,
+                rarity,
+                read: Vec::new(),
+                tau: f32::INFINITY,
+            };
+        }
+        let mut read: Vec<(u32, f32, f32)> = (0..n)
+            .map(|i| {
+                let w = rarity.term(f, i);
+                (i as u32, w, word_key(f.terms[i], w))
+            })
+            .collect();
+        if n > cap {
+            // The `cap` smallest keys, ties by hash (distinct in a set): every word below
+            // the `cap`-th key, then those at it, in hash order (kept, so not sorted again).
+            let mut keys: Vec<f32> = read.iter().map(|x| x.2).collect();
+            let (below, &mut kth, _) = keys.select_nth_unstable_by(cap - 1, f32::total_cmp);
+            let mut ties = cap - below.iter().filter(|k| k.total_cmp(&kth).is_lt()).count();
+            read.retain(|x| match x.2.total_cmp(&kth) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Equal if ties > 0 => {
+                    ties -= 1;
+                    true
+                }
+                _ => false,
+            });
+        }
+        let tau = read.iter().fold(0.0f32, |m, x| m.max(x.2));
+        Words {
+            f,
+            rarity,
+            read,
+            tau,
+        }
+    }
+
+    fn whole(&self) -> bool {
+        // A sample reads at least one word.
+        self.read.is_empty()
+    }
+
+    /// Whether the read tells if word `t` of weight `w` is in the set.
+    fn knows(&self, t: u32, w: f32) -> bool {
+        self.whole() || word_key(t, w) <= self.tau
+    }
+
+    /// Whether word `t` is among the words read.
+    fn contains(&self, t: u32) -> bool {
+        let terms = &self.f.terms;
+        if self.whole() {
+            terms.binary_search(&t).is_ok()
+        } else {
+            self.read
+                .binary_search_by(|x| terms[x.0 as usize].cmp(&t))
+                .is_ok()
+        }
+    }
+
+    /// The words read with a key up to `tau` (sorted), and their weights scaled by the
+    /// inverse of their chance to be read at `tau` (Horvitz–Thompson): sums of them
+    /// estimate the weight of the whole set's parts.
+    fn scaled_below(&self, tau: f32) -> (Vec<u32>, Vec<f32>) {
+        let mut out = (Vec::new(), Vec::new());
+        let mut push = |i: u32, w: f32, key: f32| {
+            let p = -(-w * tau).exp_m1();
+            if key <= tau && p > 0.0 {
+                out.0.push(self.f.terms[i as usize]);
+                out.1.push(w / p);
+            }
+        };
+        if self.whole() {
+            for (i, &t) in self.f.terms.iter().enumerate() {
+                let w = self.rarity.term(self.f, i);
+                push(i as u32, w, word_key(t, w));
+            }
+        } else {
+            for &(i, w, key) in &self.read {
+                push(i, w, key);
+            }
+        }
+        out
+    }
+}
+
+/// Both documents' [`Words`], made when a score first needs them (the headline gate and
+/// the word overlap read the same).
+struct Pair<'a> {
+    a: DocView<'a>,
+    b: DocView<'a>,
+    cap: usize,
+    words: std::cell::OnceCell<[Words<'a>; 2]>,
+}
+
+impl<'a> Pair<'a> {
+    fn new(a: DocView<'a>, b: DocView<'a>, cap: usize) -> Self {
+        Pair {
+            a,
+            b,
+            cap,
+            words: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn words(&self) -> &[Words<'a>; 2] {
+        self.words.get_or_init(|| {
+            [
+                Words::new(self.a.features, self.a.rarity, self.cap),
+                Words::new(self.b.features, self.b.rarity, self.cap),
+            ]
+        })
+    }
+}
+
+/// The body words an index holds of `f` with sample size `cap`: the words verification
+/// reads of it under `rarity` (all of them up to `cap` words), sorted.
+pub(crate) fn held_words(f: &Features, rarity: Rarity<'_>, cap: usize) -> Vec<u32> {
+    let w = Words::new(f, rarity, cap);
+    if w.whole() {
+        return f.terms.clone();
+    }
+    w.read.iter().map(|x| f.terms[x.0 as usize]).collect()
+}
+
+/// `f` with weights `w`, its body words cut to `terms` (a subset, sorted: what an index
+/// holds of it, [`held_words`]), with their weights.
+pub(crate) fn with_words(f: &Features, w: &Weights, terms: Vec<u32>) -> (Features, Weights) {
+    let mut weights = Vec::with_capacity(terms.len());
+    for_each_shared(&f.terms, &terms, |i, _| weights.push(w.terms[i]));
+    debug_assert_eq!(weights.len(), terms.len());
+    let held = Features { terms, ..f.clone() };
+    let weights = Weights {
+        mass: weights.iter().sum(),
+        terms: weights,
+        title: w.title.clone(),
+    };
+    (held, weights)
+}
+
+/// A shingle set as verification reads it: the whole set, or, for a set of at least
 /// the sample size, its smallest hashes — every hash of the set up to `tau`, a uniform
 /// sample of it (see [`crate::config::Footprint`]).
 #[derive(Debug, Clone, Copy)]
@@ -309,12 +497,6 @@ struct Read<'a> {
     set: &'a [u32],
     /// The largest hash read; `u32::MAX` for a whole set.
     tau: u32,
-}
-
-impl Read<'_> {
-    fn whole(self) -> bool {
-        self.tau == u32::MAX
-    }
 }
 
 /// `set` (sorted, distinct) as read with sample size `cap`. A set of exactly `cap` hashes
@@ -392,9 +574,14 @@ impl<'a> Verifier<'a> {
     /// The scores of a pair.
     #[must_use]
     pub fn score(&self, a: DocView<'_>, b: DocView<'_>) -> Scores {
-        let mut s = self.cheap_scores(a, b);
-        s.content = self.content(a, b);
+        let pair = self.pair(a, b);
+        let mut s = self.cheap_scores(&pair);
+        s.content = self.content(&pair);
         s
+    }
+
+    fn pair<'p>(&self, a: DocView<'p>, b: DocView<'p>) -> Pair<'p> {
+        Pair::new(a, b, self.config.footprint.sample().words)
     }
 
     /// Scores and relation of a pair, or `None` when it is not an edge. The same answer
@@ -411,13 +598,14 @@ impl<'a> Verifier<'a> {
     /// too little in common.
     #[must_use]
     pub fn judge(&self, a: DocView<'_>, b: DocView<'_>) -> Judgement {
-        let mut s = self.cheap_scores(a, b);
+        let pair = self.pair(a, b);
+        let mut s = self.cheap_scores(&pair);
         let mut rule = LastRule(None);
         match self.decide(
             a.features,
             b.features,
             &mut s,
-            || self.content(a, b),
+            || self.content(&pair),
             &mut rule,
         ) {
             Some(r) => Judgement::Related(r, s),
@@ -427,7 +615,8 @@ impl<'a> Verifier<'a> {
     }
 
     /// Every score but `content` (left 0).
-    fn cheap_scores(&self, a: DocView<'_>, b: DocView<'_>) -> Scores {
+    fn cheap_scores(&self, pair: &Pair<'_>) -> Scores {
+        let (a, b) = (pair.a, pair.b);
         let (fa, fb) = (a.features, b.features);
         let cap = self.config.footprint.sample();
         let (sa, sb) = comparable(
@@ -442,8 +631,9 @@ impl<'a> Verifier<'a> {
         let containment = if smaller > 0.0 { inter / smaller } else { 0.0 };
         let title = (self.config.rewrites && !fa.title.is_empty() && !fb.title.is_empty())
             .then(|| {
-                let x = title_coverage(fa, a.rarity, fb, read(&fb.terms, cap.words));
-                let y = title_coverage(fb, b.rarity, fa, read(&fa.terms, cap.words));
+                let [wa, wb] = pair.words();
+                let x = title_coverage(fa, a.rarity, fb, wb);
+                let y = title_coverage(fb, b.rarity, fa, wa);
                 let (x, y) = match (x, y) {
                     (Some(x), Some(y)) => (x, y),
                     (Some(x), None) | (None, Some(x)) => (x, x),
@@ -467,25 +657,30 @@ impl<'a> Verifier<'a> {
 
     /// Rarity-weighted Jaccard similarity of the two bodies' words (0 without the
     /// rewrite tier); estimated on the comparable parts when either is a sample.
-    fn content(&self, a: DocView<'_>, b: DocView<'_>) -> f32 {
+    fn content(&self, pair: &Pair<'_>) -> f32 {
         if !self.config.rewrites {
             return 0.0;
         }
+        let (a, b) = (pair.a, pair.b);
         let (fa, fb) = (a.features, b.features);
-        let cap = self.config.footprint.sample().words;
-        let (ra, rb) = (read(&fa.terms, cap), read(&fb.terms, cap));
-        let (sa, sb) = comparable(ra, rb);
-        let mut shared = 0.0f32;
-        for_each_shared(sa, sb, |i, _| shared += a.rarity.term(fa, i));
-        // A whole set's mass is known beforehand (the batch weighs each document once).
-        let mass = |r: Read<'_>, part: &[u32], f: &Features, rarity: Rarity<'_>| {
-            if r.whole() {
-                rarity.mass(f)
-            } else {
-                (0..part.len()).map(|i| rarity.term(f, i)).sum()
-            }
+        let [wa, wb] = pair.words();
+        let (shared, union) = if wa.whole() && wb.whole() {
+            // Whole sets: exact, their masses known beforehand (the batch weighs each
+            // document once).
+            let mut shared = 0.0f32;
+            for_each_shared(&fa.terms, &fb.terms, |i, _| shared += a.rarity.term(fa, i));
+            (shared, a.rarity.mass(fa) + b.rarity.mass(fb) - shared)
+        } else {
+            // Estimated on the words of both with a key up to the smaller sample's.
+            let tau = wa.tau.min(wb.tau);
+            let ((ta, sa), (tb, sb)) = (wa.scaled_below(tau), wb.scaled_below(tau));
+            let mut shared = 0.0f32;
+            for_each_shared(&ta, &tb, |i, _| shared += sa[i]);
+            (
+                shared,
+                sa.iter().sum::<f32>() + sb.iter().sum::<f32>() - shared,
+            )
         };
-        let union = mass(ra, sa, fa, a.rarity) + mass(rb, sb, fb, b.rarity) - shared;
         if union > 0.0 { shared / union } else { 0.0 }
     }
 
@@ -501,24 +696,25 @@ impl<'a> Verifier<'a> {
     /// checks here, so an explanation cannot disagree with the relation a run gives.
     #[must_use]
     pub fn explain(&self, a: DocView<'_>, b: DocView<'_>) -> Explanation {
-        let mut s = self.cheap_scores(a, b);
+        let pair = self.pair(a, b);
+        let mut s = self.cheap_scores(&pair);
         let mut trace = Recorder::default();
         let relation = self.decide(
             a.features,
             b.features,
             &mut s,
-            || self.content(a, b),
+            || self.content(&pair),
             &mut trace,
         );
         // Shown even when the decision did not need it (the same value when it did).
-        s.content = self.content(a, b);
+        s.content = self.content(&pair);
         let (fa, fb) = (a.features, b.features);
-        let cap = self.config.footprint.sample();
         let headlines = (self.config.rewrites && !fa.title.is_empty() && !fb.title.is_empty())
             .then(|| {
+                let [wa, wb] = pair.words();
                 (
-                    title_coverage(fa, a.rarity, fb, read(&fb.terms, cap.words)),
-                    title_coverage(fb, b.rarity, fa, read(&fa.terms, cap.words)),
+                    title_coverage(fa, a.rarity, fb, wb),
+                    title_coverage(fb, b.rarity, fa, wa),
                 )
             });
         Explanation {
@@ -851,7 +1047,9 @@ impl Trace for Recorder {
 
 #[cfg(test)]
 mod tests {
-    use super::{DocView, Judgement, Rarity, Relation, Rule, Verifier, intersection};
+    use super::{
+        DocView, Judgement, Rarity, Relation, Rule, Verifier, Weights, held_words, intersection,
+    };
     use crate::config::{Config, Footprint};
     use crate::features::{Features, Featurizer, Scratch};
     use crate::weights::TermStats;
@@ -914,7 +1112,7 @@ mod tests {
                 let (a, b, _) = pair(n, m, shared, seed);
                 let mut held = b.clone();
                 held.shingles.truncate(cap.shingles);
-                held.terms.truncate(cap.words);
+                held.terms = held_words(&b, Rarity::Stats(&stats), cap.words);
                 let whole = v.score(view(&a, &stats), view(&b, &stats));
                 let sampled = v.score(view(&a, &stats), view(&held, &stats));
                 assert_eq!(whole, sampled, "{footprint} {n} {m}");
@@ -958,6 +1156,142 @@ mod tests {
                 // Equal word weights: the weighted word Jaccard is the plain one.
                 assert!((f64::from(s.content) - exact).abs() < tolerance);
             }
+        }
+    }
+
+    /// Oracle: a sample is the `cap` words of smallest (key, hash), sorted, as a sort of
+    /// every word gives, words of equal key (a shared key draw and weight) included.
+    #[test]
+    fn a_sample_is_the_smallest_keys() {
+        // Words whose key draws collide, so that equal keys meet at the sample's edge.
+        let mut by_draw = std::collections::HashMap::new();
+        let mut equal = Vec::new();
+        for i in 0..200_000u64 {
+            let t = (crate::sketch::minhash::mix64(i) >> 40) as u32;
+            let draw = super::word_key(t, 1.0).to_bits();
+            if let Some(&u) = by_draw.get(&draw).filter(|&&u| u != t) {
+                equal.extend([u, t]);
+            }
+            by_draw.insert(draw, t);
+        }
+        assert!(equal.len() >= 8, "{}", equal.len());
+        let mut seed = 17u64;
+        let mut next = move |n: u64| {
+            seed = crate::sketch::minhash::mix64(seed);
+            seed % n
+        };
+        for round in 0..200 {
+            let n = 2 + next(300) as usize;
+            let cap = 1 + next(n as u64) as usize;
+            let mut terms: Vec<u32> = (0..n).map(|_| next(1 << 24) as u32).collect();
+            terms.extend(&equal[..2 * (round % 4)]);
+            terms.sort_unstable();
+            terms.dedup();
+            let f = Features {
+                terms,
+                ..Features::default()
+            };
+            // Few distinct weights, so that colliding draws give equal keys.
+            let w = Weights {
+                terms: f.terms.iter().map(|&t| 1.0 + (t % 3) as f32).collect(),
+                mass: 0.0,
+                title: Vec::new(),
+            };
+            let mut all: Vec<(f32, u32)> = f
+                .terms
+                .iter()
+                .zip(&w.terms)
+                .map(|(&t, &x)| (super::word_key(t, x), t))
+                .collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut want: Vec<u32> = all.iter().take(cap).map(|x| x.1).collect();
+            want.sort_unstable();
+            assert_eq!(
+                held_words(&f, Rarity::Weights(&w), cap),
+                want,
+                "round {round}"
+            );
+        }
+    }
+
+    /// The key's logarithm stays within 2e-5 of the library's over the keys' range.
+    #[test]
+    fn the_keys_logarithm_is_close() {
+        let mut worst = 0.0f64;
+        for x in (0..1u32 << 24).step_by(997).chain([0, 1, 2, (1 << 24) - 1]) {
+            let y = x as f32 + 0.5;
+            let error = (f64::from(super::ln(y)) - f64::from(y).ln()).abs();
+            worst = worst.max(error);
+        }
+        assert!(worst < 2e-5, "{worst}");
+    }
+
+    /// Word weights that vary as idf does (1 to 13), a function of the word alone.
+    fn varied(f: &Features) -> Weights {
+        let terms: Vec<f32> = f.terms.iter().map(|&t| 1.0 + (t % 13) as f32).collect();
+        Weights {
+            mass: terms.iter().sum(),
+            terms,
+            title: Vec::new(),
+        }
+    }
+
+    /// Oracle: with word weights that vary, a weighted word sample estimates the
+    /// rarity-weighted Jaccard similarity of the whole sets (within the sampling error,
+    /// and without bias over many pairs), reads alike whole or as held, and keeps more
+    /// of the heavy words than a uniform sample would.
+    #[test]
+    fn weighted_word_samples_estimate_the_weighted_jaccard() {
+        for footprint in [Footprint::Full, Footprint::Compact] {
+            let config = Config::builder().footprint(footprint).build().unwrap();
+            let cap = footprint.sample().words;
+            let tolerance = if cap >= 500 { 0.06 } else { 0.2 };
+            let v = Verifier::new(&config);
+            let (mut bias, mut heavy_held, mut heavy_all) = (0.0f64, 0.0f64, 0.0f64);
+            let rounds = 40u64;
+            for seed in 0..rounds {
+                let n = 100 + (seed as usize * 377) % 2000;
+                let m = 100 + (seed as usize * 911) % 2000;
+                let shared = (n.min(m) * (seed as usize % 10)) / 10;
+                let (a, b, _) = pair(n, m, shared, seed + 300);
+                let (wa, wb) = (varied(&a), varied(&b));
+                let weight = |t: u32| f64::from(1 + t % 13);
+                let inter: f64 = a
+                    .terms
+                    .iter()
+                    .filter(|t| b.terms.binary_search(t).is_ok())
+                    .map(|&t| weight(t))
+                    .sum();
+                let exact = inter / (f64::from(wa.mass) + f64::from(wb.mass) - inter);
+                let viewed = |f, w| DocView {
+                    features: f,
+                    rarity: Rarity::Weights(w),
+                    timestamp: None,
+                };
+                let s = v.score(viewed(&a, &wa), viewed(&b, &wb));
+                let error = f64::from(s.content) - exact;
+                assert!(error.abs() < tolerance, "{footprint} seed {seed}: {error}");
+                if n.max(m) < cap {
+                    assert!(error.abs() < 1e-5);
+                }
+                bias += error / rounds as f64;
+                // As an index holds `b`: its sample alone, with its own weights.
+                let mut held = b.clone();
+                held.terms = held_words(&b, Rarity::Weights(&wb), cap);
+                let wh = varied(&held);
+                let sampled = v.score(viewed(&a, &wa), viewed(&held, &wh));
+                assert_eq!(s, sampled, "{footprint} seed {seed}");
+                if b.terms.len() > cap {
+                    let heavy = |ts: &[u32]| {
+                        ts.iter().filter(|&&t| t % 13 >= 9).count() as f64 / ts.len() as f64
+                    };
+                    heavy_held += heavy(&held.terms);
+                    heavy_all += heavy(&b.terms);
+                }
+            }
+            assert!(bias.abs() < tolerance / 4.0, "{footprint}: bias {bias}");
+            // Words of weight 10 to 13 are 4 in 13 of the whole sets.
+            assert!(heavy_held > 1.3 * heavy_all, "{heavy_held} vs {heavy_all}");
         }
     }
 

@@ -38,13 +38,15 @@ use rayon::prelude::*;
 
 use std::sync::Arc;
 
-use super::{MAX_BUCKET, Prepared, Slot, State};
+use super::{MAX_BUCKET, PackedSets, Prepared, Slot, State};
 use crate::closing::MAX_DEGREE;
 use crate::config::{Config, Method};
 use crate::features::Features;
 use crate::hamming::HammingTable;
 use crate::keywords::{self, KeywordParams};
-use crate::verify::{DocView, Edge, Judgement, Rarity, Relation, Scores, Verifier, Weights};
+use crate::verify::{
+    DocView, Edge, Judgement, Rarity, Relation, Scores, Verifier, Weights, held_words, with_words,
+};
 use crate::weights::{KeyMap, TermStats};
 
 /// A document an edge may join: one held (by number) or one of the batch (by position
@@ -174,35 +176,46 @@ impl Batch {
         // A small batch keeps each document's word weights for its first verification
         // (a night's would cost about a kilobyte per document).
         let keep = n <= MEMO_BATCH;
+        let sample = config.footprint.sample();
         let mut weights: Vec<Option<Weights>> = Vec::new();
         let mut lookup = Vec::with_capacity(n);
         let mut listed = Vec::with_capacity(n);
-        for (kw, w) in map_range(n, |i| {
+        let mut held = Vec::with_capacity(n);
+        for (kw, w, words) in map_range(n, |i| {
             let p = &docs[i];
+            // A body longer than the sample holds the words verification reads of it
+            // under these statistics (`Index::prepare` packs none of its sets).
+            let sampled = p.features.terms.len() > sample.words;
+            let words = |rarity| sampled.then(|| held_words(&p.features, rarity, sample.words));
             if !config.rewrites || !p.listed || first[i].is_some() || held_body(p.features.exact) {
-                return ((Vec::new(), Vec::new()), None);
+                return ((Vec::new(), Vec::new()), None, words(Rarity::Stats(stats)));
             }
             let w = Weights::new(&p.features, stats);
             let kw = candidate_keywords(&p.features, &w, stats, learn);
-            (kw, keep.then_some(w))
+            let words = words(Rarity::Weights(&w));
+            (kw, keep.then_some(w), words)
         }) {
             lookup.push(kw.0);
             listed.push(kw.1);
+            held.push(words);
             if keep {
                 weights.push(w);
             }
         }
         // Each document's keywords packed beside its sets, one at a time (a night's
         // documents would otherwise hold both packings at once).
-        let pack = |(p, kw): (&mut Prepared, &Vec<u32>)| {
-            if let Some(packed) = p.with_keywords(kw) {
+        let pack = |((p, kw), words): ((&mut Prepared, &Vec<u32>), &Option<Vec<u32>>)| {
+            if let Some(words) = words {
+                let keys = [&p.bands[..], kw].concat();
+                p.packed = PackedSets::new(&p.features, sample.shingles, words, &keys);
+            } else if let Some(packed) = p.with_keywords(kw) {
                 p.packed = packed;
             }
         };
         if n < PARALLEL_FROM {
-            docs.iter_mut().zip(&listed).for_each(pack);
+            docs.iter_mut().zip(&listed).zip(&held).for_each(pack);
         } else {
-            docs.par_iter_mut().zip(&listed).for_each(pack);
+            docs.par_iter_mut().zip(&listed).zip(&held).for_each(pack);
         }
         let mut batch = Batch {
             docs,
@@ -466,6 +479,8 @@ fn verify_candidates(
         .and_then(Option::as_ref)
         .filter(|_| memo.is_none() || !batch.learn);
     let mut weights: Option<Weights> = None;
+    let mut own: Option<Option<(Features, Weights)>> = None;
+    let cap = config.footprint.sample().words;
     let mut buf = Features::default();
     let mut edges = Vec::new();
     let mut apart = Vec::new();
@@ -483,7 +498,21 @@ fn verify_candidates(
                     }
                 }),
             };
-            let b = batch.view(i as u32, Rarity::Weights(w));
+            // A body longer than the sample is verified as it is held: its sample,
+            // chosen as the batch was made (`Batch::new`), read back once for its pairs.
+            let own = own.get_or_insert_with(|| {
+                let p = &batch.docs[i];
+                (config.rewrites && p.features.terms.len() > cap).then(|| {
+                    let mut words = Vec::new();
+                    p.packed.words_into(&mut words);
+                    with_words(&p.features, w, words)
+                })
+            });
+            let mut b = batch.view(i as u32, Rarity::Weights(w));
+            if let Some((f, w)) = own {
+                b.features = f;
+                b.rarity = Rarity::Weights(w);
+            }
             if exact {
                 Judgement::Related(
                     Relation::Exact,

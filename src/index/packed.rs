@@ -29,7 +29,6 @@
 
 use triomphe::ThinArc;
 
-use crate::config::Sample;
 use crate::features::Features;
 
 /// Low bits per value for `n` values below `2^universe`: `universe − ⌈log2 n⌉`
@@ -232,12 +231,13 @@ impl Default for PackedSets {
 }
 
 impl PackedSets {
-    /// Packs `f`'s shingles and body words (the first `sample` hashes of each, as
-    /// verification reads them), headline words and figures, after `keys`.
-    pub fn new(f: &Features, sample: Sample, keys: &[u32]) -> Self {
+    /// Packs `f`'s shingles (the first `shingles` hashes, as verification reads them),
+    /// the body words `words` (those of `f` verification reads: `verify::held_words`),
+    /// `f`'s headline words and figures, after `keys`.
+    pub fn new(f: &Features, shingles: usize, words: &[u32], keys: &[u32]) -> Self {
         let sets: [&[u32]; 4] = [
-            &f.shingles[..f.shingles.len().min(sample.shingles)],
-            &f.terms[..f.terms.len().min(sample.words)],
+            &f.shingles[..f.shingles.len().min(shingles)],
+            words,
             &f.title,
             &f.numbers,
         ];
@@ -378,6 +378,12 @@ impl PackedSets {
         }
     }
 
+    /// Writes the body words into `out` (emptied first).
+    pub fn words_into(&self, out: &mut Vec<u32>) {
+        out.clear();
+        decode(self.codes()[1], self.lens()[1] as usize, UNIVERSE[1], out);
+    }
+
     /// Heap bytes of the codes, by set: shingles, body words, headline words and
     /// figures (the keys' are [`PackedSets::keys`]).
     pub fn heap_bytes(&self) -> [usize; 4] {
@@ -451,11 +457,7 @@ mod tests {
         };
         assert!(!sorted_sets(&f));
         let mut out = Features::default();
-        let all = Sample {
-            shingles: usize::MAX,
-            words: usize::MAX,
-        };
-        PackedSets::new(&f, all, &[]).unpack_into(&mut out);
+        PackedSets::new(&f, usize::MAX, &f.terms, &[]).unpack_into(&mut out);
         assert_eq!((out.shingles, out.terms), (vec![1, 3, 9], vec![2]));
     }
 
@@ -469,11 +471,7 @@ mod tests {
             ..Features::default()
         };
         let mut out = Features::default();
-        let all = Sample {
-            shingles: usize::MAX,
-            words: usize::MAX,
-        };
-        PackedSets::new(&f, all, &[]).unpack_into(&mut out);
+        PackedSets::new(&f, usize::MAX, &f.terms, &[]).unpack_into(&mut out);
         let top = (1u32 << UNIVERSE[0]) - 1;
         assert_eq!((out.shingles, out.terms), (vec![1, 3, top], vec![7]));
     }
@@ -532,20 +530,19 @@ mod tests {
                 numbers: random_set(&mut seed, round % 4, 1 << UNIVERSE[3]),
                 tf: Vec::new(),
             };
-            let all = Sample {
-                shingles: usize::MAX,
-                words: usize::MAX,
-            };
             let keys: Vec<u32> = (0..round as u32 % 5)
                 .map(|k| k.wrapping_mul(0x9e37_79b9))
                 .collect();
-            let p = PackedSets::new(&f, all, &keys);
+            let p = PackedSets::new(&f, usize::MAX, &f.terms, &keys);
             assert_eq!(p.keys(), keys);
             p.unpack_into(&mut out);
             assert_eq!(
                 (&out.shingles, &out.terms, &out.title, &out.numbers),
                 (&f.shingles, &f.terms, &f.title, &f.numbers)
             );
+            let mut words = vec![1];
+            p.words_into(&mut words);
+            assert_eq!(words, f.terms);
             // Keys replaced, the sets the same.
             let other = [7, 8, 9];
             let q = p.with_keys(&other[..round % 4]);
@@ -555,14 +552,11 @@ mod tests {
                 (&out.shingles, &out.terms, &out.title, &out.numbers),
                 (&f.shingles, &f.terms, &f.title, &f.numbers)
             );
-            // A sample keeps the smallest hashes.
-            let cap = Sample {
-                shingles: 10,
-                words: 5,
-            };
-            PackedSets::new(&f, cap, &[]).unpack_into(&mut out);
+            // A sample keeps the smallest shingle hashes, and the words given.
+            let words = &f.terms[f.terms.len() / 2..];
+            PackedSets::new(&f, 10, words, &[]).unpack_into(&mut out);
             assert_eq!(out.shingles, &f.shingles[..f.shingles.len().min(10)]);
-            assert_eq!(out.terms, &f.terms[..f.terms.len().min(5)]);
+            assert_eq!(out.terms, words);
             assert_eq!(out.title, f.title);
         }
     }
@@ -577,15 +571,7 @@ mod tests {
         };
         assert!(f.numbers.len() > max, "{}", f.numbers.len());
         let mut out = Features::default();
-        PackedSets::new(
-            &f,
-            Sample {
-                shingles: 10,
-                words: 10,
-            },
-            &[],
-        )
-        .unpack_into(&mut out);
+        PackedSets::new(&f, 10, &[], &[]).unpack_into(&mut out);
         assert_eq!(out.numbers, &f.numbers[..max]);
     }
 }
