@@ -349,18 +349,19 @@ struct Words<'a> {
 impl<'a> Words<'a> {
     fn new(f: &'a Features, rarity: Rarity<'a>, cap: usize) -> Self {
         let n = f.terms.len();
+        let mut words = Words {
+            f,
+            rarity,
+            read: Vec::new(),
+            tau: f32::INFINITY,
+        };
         if n < cap || cap == 0 {
-            return Words {
-                f,
-                rarity,
-                read: Vec::new(),
-                tau: f32::INFINITY,
-            };
+            return words;
         }
         let mut read: Vec<(u32, f32, f32)> = (0..n)
             .map(|i| {
-                let w = rarity.term(f, i);
-                (i as u32, w, word_key(f.terms[i], w))
+                let (w, key) = words.weigh(i);
+                (i as u32, w, key)
             })
             .collect();
         if n > cap {
@@ -378,13 +379,9 @@ impl<'a> Words<'a> {
                 _ => false,
             });
         }
-        let tau = read.iter().fold(0.0f32, |m, x| m.max(x.2));
-        Words {
-            f,
-            rarity,
-            read,
-            tau,
-        }
+        words.tau = read.iter().fold(0.0f32, |m, x| m.max(x.2));
+        words.read = read;
+        words
     }
 
     fn whole(&self) -> bool {
@@ -409,29 +406,59 @@ impl<'a> Words<'a> {
         }
     }
 
-    /// The words read with a key up to `tau` (sorted), and their weights scaled by the
-    /// inverse of their chance to be read at `tau` (Horvitz–Thompson): sums of them
+    /// Weight and key of word `i` of the set.
+    fn weigh(&self, i: usize) -> (f32, f32) {
+        let w = self.rarity.term(self.f, i);
+        (w, word_key(self.f.terms[i], w))
+    }
+
+    /// The words read with a key up to `tau`, in hash order, each with its weight scaled
+    /// by the inverse of its chance to be read at `tau` (Horvitz–Thompson): sums of them
     /// estimate the weight of the whole set's parts.
-    fn scaled_below(&self, tau: f32) -> (Vec<u32>, Vec<f32>) {
-        let mut out = (Vec::new(), Vec::new());
-        let mut push = |i: u32, w: f32, key: f32| {
-            let p = -(-w * tau).exp_m1();
-            if key <= tau && p > 0.0 {
-                out.0.push(self.f.terms[i as usize]);
-                out.1.push(w / p);
-            }
-        };
-        if self.whole() {
-            for (i, &t) in self.f.terms.iter().enumerate() {
-                let w = self.rarity.term(self.f, i);
-                push(i as u32, w, word_key(t, w));
-            }
-        } else {
-            for &(i, w, key) in &self.read {
-                push(i, w, key);
+    fn scaled_below(&self, tau: f32) -> ScaledBelow<'_, 'a> {
+        ScaledBelow {
+            words: self,
+            tau,
+            at: 0,
+        }
+    }
+}
+
+/// The iterator of [`Words::scaled_below`]: `(hash, scaled weight)`.
+struct ScaledBelow<'w, 'a> {
+    words: &'w Words<'a>,
+    tau: f32,
+    /// The next position in the whole set, or in the words read.
+    at: usize,
+}
+
+impl Iterator for ScaledBelow<'_, '_> {
+    type Item = (u32, f32);
+
+    fn next(&mut self) -> Option<(u32, f32)> {
+        let words = self.words;
+        loop {
+            let (i, w, key) = if words.whole() {
+                let i = self.at;
+                if i >= words.f.terms.len() {
+                    return None;
+                }
+                let (w, key) = words.weigh(i);
+                (i, w, key)
+            } else {
+                let &(i, w, key) = words.read.get(self.at)?;
+                (i as usize, w, key)
+            };
+            self.at += 1;
+            // The key first: most words of the larger sample lie above `tau`, and need
+            // no chance worked out.
+            if key <= self.tau {
+                let p = -(-w * self.tau).exp_m1();
+                if p > 0.0 {
+                    return Some((words.f.terms[i], w / p));
+                }
             }
         }
-        out
     }
 }
 
@@ -673,13 +700,32 @@ impl<'a> Verifier<'a> {
         } else {
             // Estimated on the words of both with a key up to the smaller sample's.
             let tau = wa.tau.min(wb.tau);
-            let ((ta, sa), (tb, sb)) = (wa.scaled_below(tau), wb.scaled_below(tau));
-            let mut shared = 0.0f32;
-            for_each_shared(&ta, &tb, |i, _| shared += sa[i]);
-            (
-                shared,
-                sa.iter().sum::<f32>() + sb.iter().sum::<f32>() - shared,
-            )
+            // One merge of the two (each in hash order), the sums in that order.
+            let (mut ia, mut ib) = (wa.scaled_below(tau), wb.scaled_below(tau));
+            let (mut x, mut y) = (ia.next(), ib.next());
+            let (mut shared, mut sum_a, mut sum_b) = (0.0f32, 0.0f32, 0.0f32);
+            while let (Some((ta, sa)), Some((tb, sb))) = (x, y) {
+                match ta.cmp(&tb) {
+                    std::cmp::Ordering::Less => {
+                        sum_a += sa;
+                        x = ia.next();
+                    }
+                    std::cmp::Ordering::Greater => {
+                        sum_b += sb;
+                        y = ib.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        // A shared word has one weight, so one scaled weight.
+                        shared += sa;
+                        sum_a += sa;
+                        sum_b += sb;
+                        (x, y) = (ia.next(), ib.next());
+                    }
+                }
+            }
+            let sum_a = x.into_iter().chain(ia).fold(sum_a, |sum, (_, s)| sum + s);
+            let sum_b = y.into_iter().chain(ib).fold(sum_b, |sum, (_, s)| sum + s);
+            (shared, sum_a + sum_b - shared)
         };
         if union > 0.0 { shared / union } else { 0.0 }
     }
