@@ -89,6 +89,41 @@ pub struct Scratch {
     sort: Vec<u32>,
 }
 
+impl Scratch {
+    /// Buffers larger than this (bytes, all together) are let go after a document rather
+    /// than kept for the thread's next: one very long text must not pin its buffers.
+    const KEEP: usize = 1 << 20;
+
+    /// Runs `f` with this thread's buffers: for callers that featurise one document at a
+    /// time (`Index::insert`, `Index::query`), whose fresh buffers would otherwise grow
+    /// from empty for every document.
+    pub(crate) fn with_local<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+        thread_local! {
+            static LOCAL: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+        }
+        LOCAL.with(|local| match local.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let out = f(&mut scratch);
+                if scratch.capacity() > Self::KEEP {
+                    *scratch = Scratch::default();
+                }
+                out
+            }
+            // Featurising inside `f` (never done today) gets buffers of its own.
+            Err(_) => f(&mut Scratch::default()),
+        })
+    }
+
+    /// Bytes the buffers hold.
+    fn capacity(&self) -> usize {
+        self.norm.capacity()
+            + self.chars.capacity()
+            + self.bytes.capacity()
+            + 8 * (self.word_hashes.capacity() + self.shingles.capacity())
+            + 4 * self.sort.capacity()
+    }
+}
+
 /// Computes [`Features`] and signatures (`MinHash` values or a `SimHash` fingerprint,
 /// as the configuration's method says) under one configuration.
 #[derive(Debug, Clone)]
@@ -310,6 +345,42 @@ mod tests {
             Featurizer::new(&config).featurize_text(&text, None, &mut Scratch::default(), &mut sig);
         assert!(f.terms.len() > MAX_SMALL_SET, "{}", f.terms.len());
         assert_eq!(f.numbers, &f.terms[..MAX_SMALL_SET]);
+    }
+
+    #[test]
+    fn a_threads_buffers_give_what_fresh_ones_give_and_a_long_text_lets_them_go() {
+        let config = Config::default();
+        let featurizer = Featurizer::new(&config);
+        let mut sig = vec![0; config.signature_len()];
+        let fresh = |text: &str, sig: &mut Vec<u32>| {
+            featurizer.featurize_text(text, Some("A headline"), &mut Scratch::default(), sig)
+        };
+        let mut long = String::new();
+        for n in 0..200_000 {
+            long.push_str(&(n % 50_000).to_string());
+            long.push_str("w ");
+        }
+        let texts = [
+            "Shares rose on Monday after the company said profits doubled.",
+            long.as_str(),
+            "Prices fell.",
+            "Shares rose on Monday after the company said profits doubled.",
+        ];
+        for text in texts {
+            let mut local_sig = vec![0; config.signature_len()];
+            let local = Scratch::with_local(|scratch| {
+                let f =
+                    featurizer.featurize_text(text, Some("A headline"), scratch, &mut local_sig);
+                (f, scratch.capacity())
+            });
+            assert_eq!(local.0, fresh(text, &mut sig));
+            assert_eq!(local_sig, sig);
+            if text.len() > Scratch::KEEP {
+                assert!(local.1 > Scratch::KEEP);
+                // Let go once the document is done.
+                assert_eq!(Scratch::with_local(|scratch| scratch.capacity()), 0);
+            }
+        }
     }
 
     #[test]

@@ -1004,7 +1004,7 @@ impl Index {
     /// # Errors
     /// [`Error::IdExists`] when a document with this id is held.
     pub fn insert(&self, doc: Document) -> Result<Verdict> {
-        let p = self.prepare(doc, &mut Scratch::default());
+        let p = Scratch::with_local(|scratch| self.prepare(doc, scratch));
         let mut verdicts = self.insert_prepared(vec![p]);
         verdicts
             .pop()

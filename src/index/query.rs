@@ -95,7 +95,7 @@ impl Index {
     /// `query_predicts_the_insertion_on_reuters`).
     #[must_use]
     pub fn query_with(&self, doc: &Document, options: QueryOptions) -> QueryResult {
-        let p = self.prepare(doc.clone(), &mut Scratch::default());
+        let p = Scratch::with_local(|scratch| self.prepare(doc.clone(), scratch));
         let state = self.state();
         let probe = state.probe(&self.config, &p);
         let (group, canonical, relation) = state.predict(&self.config, &p, &probe);
