@@ -77,19 +77,25 @@ impl Default for KeywordParams {
 #[must_use]
 pub fn keywords(f: &Features, w: &Weights, stats: &TermStats, p: KeywordParams) -> Vec<u32> {
     let max_df = p.max_df(stats.docs());
-    let mut cand: Vec<(f32, u32)> = f
-        .terms
-        .iter()
-        .zip(&f.tf)
-        .zip(&w.terms)
-        .filter(|&((&t, _), _)| {
-            let df = stats.df(t);
-            df >= p.min_df && df <= max_df
-        })
-        .map(|((&t, &tf), &idf)| ((1.0 + f32::from(tf).ln()) * idf, t))
-        .collect();
-    // Heaviest first; ties by term so the choice is deterministic.
-    cand.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Room for every word at once (a filtered iterator would grow the vector step by step).
+    let mut cand: Vec<(f32, u32)> = Vec::with_capacity(f.terms.len());
+    cand.extend(
+        f.terms
+            .iter()
+            .zip(&f.tf)
+            .zip(&w.terms)
+            .filter(|&((&t, _), _)| {
+                let df = stats.df(t);
+                df >= p.min_df && df <= max_df
+            })
+            .map(|((&t, &tf), &idf)| ((1.0 + f32::from(tf).ln()) * idf, t)),
+    );
+    // The `k` heaviest, ties by term so the choice is deterministic: a total order
+    // (terms are distinct), so its first `k` are one set, whose order does not matter
+    // (sorted by term below) and need not be sorted out of all the words.
+    if cand.len() > p.k && p.k > 0 {
+        cand.select_nth_unstable_by(p.k - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
     cand.truncate(p.k);
     let mut out: Vec<u32> = cand.into_iter().map(|(_, t)| t).collect();
     out.sort_unstable();
@@ -274,6 +280,44 @@ pub fn candidate_pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Oracle: every candidate sorted, heaviest first and ties by term, cut to `k`.
+    #[test]
+    fn keywords_are_the_k_heaviest_of_a_full_sort() {
+        let mut x = 7u64;
+        let mut next = |m: u64| {
+            x = crate::sketch::minhash::mix64(x);
+            x % m
+        };
+        for round in 0..200 {
+            let n = next(300) as usize;
+            let mut terms: Vec<u32> = (0..n).map(|_| next(5_000) as u32).collect();
+            terms.sort_unstable();
+            terms.dedup();
+            // Few distinct counts and weights, so that scores tie often.
+            let tf: Vec<u16> = terms.iter().map(|_| 1 + next(3) as u16).collect();
+            let stats = TermStats::from_counts(1_000, terms.iter().map(|&t| (t, 1 + t % 40)));
+            let f = Features {
+                terms: terms.clone(),
+                tf,
+                ..Features::default()
+            };
+            let w = crate::verify::Weights::new(&f, &stats);
+            let p = KeywordParams {
+                k: round % 25,
+                ..KeywordParams::default()
+            };
+            let max_df = p.max_df(stats.docs());
+            let mut oracle: Vec<(f32, u32)> = (0..terms.len())
+                .filter(|&i| (p.min_df..=max_df).contains(&stats.df(terms[i])))
+                .map(|i| ((1.0 + f32::from(f.tf[i]).ln()) * w.terms[i], terms[i]))
+                .collect();
+            oracle.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut expected: Vec<u32> = oracle.iter().take(p.k).map(|c| c.1).collect();
+            expected.sort_unstable();
+            assert_eq!(keywords(&f, &w, &stats, p), expected, "round {round}");
+        }
+    }
 
     #[test]
     fn pairs_need_enough_shared_keywords() {

@@ -642,6 +642,11 @@ impl State {
     /// are not: the held representative is).
     pub(super) fn index_batch(&self, batch: &mut Batch) {
         let n = batch.len();
+        // At most every document's bands and keywords: room made once, not step by step.
+        batch.buckets.reserve(n * self.tables.banding.bands);
+        batch
+            .postings
+            .reserve(batch.listed.iter().map(Vec::len).sum());
         for i in 0..n {
             if !batch.is_rep(i) || self.rep_of(batch.docs[i].features.exact).is_some() {
                 continue;
