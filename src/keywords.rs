@@ -76,7 +76,22 @@ impl Default for KeywordParams {
 /// The keywords of one document, sorted.
 #[must_use]
 pub fn keywords(f: &Features, w: &Weights, stats: &TermStats, p: KeywordParams) -> Vec<u32> {
-    let max_df = p.max_df(stats.docs());
+    let df: Vec<u32> = f.terms.iter().map(|&t| stats.df(t)).collect();
+    keywords_with_df(f, w, &df, stats.docs(), p)
+}
+
+/// [`keywords`], the body words' document counts read already (`df`, aligned with
+/// `f.terms`) among `docs` documents: the Index reads them once for the weights and
+/// both of its keyword lists.
+pub(crate) fn keywords_with_df(
+    f: &Features,
+    w: &Weights,
+    df: &[u32],
+    docs: u32,
+    p: KeywordParams,
+) -> Vec<u32> {
+    debug_assert_eq!(df.len(), f.terms.len());
+    let max_df = p.max_df(docs);
     // Room for every word at once (a filtered iterator would grow the vector step by step).
     let mut cand: Vec<(f32, u32)> = Vec::with_capacity(f.terms.len());
     cand.extend(
@@ -84,11 +99,9 @@ pub fn keywords(f: &Features, w: &Weights, stats: &TermStats, p: KeywordParams) 
             .iter()
             .zip(&f.tf)
             .zip(&w.terms)
-            .filter(|&((&t, _), _)| {
-                let df = stats.df(t);
-                df >= p.min_df && df <= max_df
-            })
-            .map(|((&t, &tf), &idf)| ((1.0 + f32::from(tf).ln()) * idf, t)),
+            .zip(df)
+            .filter(|&(_, &df)| df >= p.min_df && df <= max_df)
+            .map(|(((&t, &tf), &idf), _)| ((1.0 + f32::from(tf).ln()) * idf, t)),
     );
     // The `k` heaviest, ties by term so the choice is deterministic: a total order
     // (terms are distinct), so its first `k` are one set, whose order does not matter

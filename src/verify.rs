@@ -196,7 +196,18 @@ impl Weights {
     /// The weights of `f` under the word statistics `stats`.
     #[must_use]
     pub fn new(f: &Features, stats: &TermStats) -> Self {
-        let terms: Vec<f32> = f.terms.iter().map(|&t| stats.idf(t)).collect();
+        Self::with_terms(f.terms.iter().map(|&t| stats.idf(t)).collect(), f, stats)
+    }
+
+    /// The weights of `f` under `stats`, its body words' counts read already (`df`,
+    /// aligned with `f.terms`: [`TermStats::df`]).
+    pub(crate) fn with_df(f: &Features, df: &[u32], stats: &TermStats) -> Self {
+        debug_assert_eq!(df.len(), f.terms.len());
+        Self::with_terms(df.iter().map(|&d| stats.idf_of_df(d)).collect(), f, stats)
+    }
+
+    /// The weights of `f` under `stats`, its body words' weighed already (`terms`).
+    fn with_terms(terms: Vec<f32>, f: &Features, stats: &TermStats) -> Self {
         let title: Vec<f32> = f.title.iter().map(|&t| stats.idf(t)).collect();
         Weights {
             mass: terms.iter().sum(),

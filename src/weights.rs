@@ -184,7 +184,13 @@ impl TermStats {
     /// the more it counts.
     #[must_use]
     pub fn idf(&self, term: u32) -> f32 {
-        smoothed_idf(self.docs, self.df(term))
+        self.idf_of_df(self.df(term))
+    }
+
+    /// [`TermStats::idf`] of a word counted in `df` documents (its [`TermStats::df`]):
+    /// for callers that read a word's count for more than its weight.
+    pub(crate) fn idf_of_df(&self, df: u32) -> f32 {
+        smoothed_idf(self.docs, df)
     }
 }
 

@@ -190,8 +190,10 @@ impl Batch {
             if !config.rewrites || !p.listed || first[i].is_some() || held_body(p.features.exact) {
                 return ((Vec::new(), Vec::new()), None, words(Rarity::Stats(stats)));
             }
-            let w = Weights::new(&p.features, stats);
-            let kw = candidate_keywords(&p.features, &w, stats, learn);
+            // Each word's count read once, for its weight and both keyword lists.
+            let df: Vec<u32> = p.features.terms.iter().map(|&t| stats.df(t)).collect();
+            let w = Weights::with_df(&p.features, &df, stats);
+            let kw = candidate_keywords(&p.features, &w, &df, stats, learn);
             let words = words(Rarity::Weights(&w));
             (kw, keep.then_some(w), words)
         }) {
@@ -252,11 +254,12 @@ impl Batch {
 fn candidate_keywords(
     features: &crate::features::Features,
     w: &crate::verify::Weights,
+    df: &[u32],
     stats: &TermStats,
     learn: bool,
 ) -> (Vec<u32>, Vec<u32>) {
     let params = KeywordParams::default();
-    let lookup = keywords::keywords(features, w, stats, params);
+    let lookup = keywords::keywords_with_df(features, w, df, stats.docs(), params);
     if !learn {
         return (lookup.clone(), lookup);
     }
@@ -264,7 +267,10 @@ fn candidate_keywords(
         min_df: 1,
         ..params
     };
-    (lookup, keywords::keywords(features, w, stats, listed))
+    (
+        lookup,
+        keywords::keywords_with_df(features, w, df, stats.docs(), listed),
+    )
 }
 
 /// The held documents one document's search walked to: per band, the bucket members
