@@ -648,15 +648,15 @@ impl State {
     /// are not: the held representative is).
     pub(super) fn index_batch(&self, batch: &mut Batch) {
         let n = batch.len();
-        // At most every document's bands and keywords: room made once, not step by step.
-        batch.buckets.reserve(n * self.tables.banding.bands);
-        batch
-            .postings
-            .reserve(batch.listed.iter().map(Vec::len).sum());
-        for i in 0..n {
-            if !batch.is_rep(i) || self.rep_of(batch.docs[i].features.exact).is_some() {
-                continue;
-            }
+        let entering: Vec<usize> = (0..n)
+            .filter(|&i| batch.is_rep(i) && self.rep_of(batch.docs[i].features.exact).is_none())
+            .collect();
+        // Room made once, not step by step (a night's lists are large).
+        let keys: usize = entering.iter().map(|&i| batch.docs[i].bands.len()).sum();
+        let listed: usize = entering.iter().map(|&i| batch.listed[i].len()).sum();
+        batch.buckets.reserve_exact(keys);
+        batch.postings.reserve_exact(listed);
+        for i in entering {
             let p = &batch.docs[i];
             for (band, &key) in p.bands.iter().enumerate() {
                 batch.buckets.push((band as u32, key, i as u32));
