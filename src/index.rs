@@ -981,7 +981,7 @@ impl Index {
                 // A body longer than the sample is packed by `Batch::new`, which chooses
                 // its words under the word statistics.
                 let sample = self.config.footprint.sample();
-                if features.terms.len() > sample.words {
+                if crate::verify::words_sampled(&features, sample.words) {
                     PackedSets::default()
                 } else {
                     PackedSets::new(&features, sample.shingles, &features.terms, &bands)

@@ -502,6 +502,12 @@ impl<'a> Pair<'a> {
     }
 }
 
+/// Whether an index holds a chosen sample of `f`'s body words rather than all of them
+/// (sample size `cap`): the one rule that decides where [`held_words`] must be called.
+pub(crate) fn words_sampled(f: &Features, cap: usize) -> bool {
+    f.terms.len() > cap
+}
+
 /// The body words an index holds of `f` with sample size `cap`: the words verification
 /// reads of it under `rarity` (all of them up to `cap` words), sorted.
 pub(crate) fn held_words(f: &Features, rarity: Rarity<'_>, cap: usize) -> Vec<u32> {

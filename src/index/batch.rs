@@ -46,6 +46,7 @@ use crate::hamming::HammingTable;
 use crate::keywords::{self, KeywordParams};
 use crate::verify::{
     DocView, Edge, Judgement, Rarity, Relation, Scores, Verifier, Weights, held_words, with_words,
+    words_sampled,
 };
 use crate::weights::{KeyMap, TermStats};
 
@@ -185,7 +186,7 @@ impl Batch {
             let p = &docs[i];
             // A body longer than the sample holds the words verification reads of it
             // under these statistics (`Index::prepare` packs none of its sets).
-            let sampled = p.features.terms.len() > sample.words;
+            let sampled = words_sampled(&p.features, sample.words);
             let words = |rarity| sampled.then(|| held_words(&p.features, rarity, sample.words));
             if !config.rewrites || !p.listed || first[i].is_some() || held_body(p.features.exact) {
                 return ((Vec::new(), Vec::new()), None, words(Rarity::Stats(stats)));
@@ -508,7 +509,7 @@ fn verify_candidates(
             // chosen as the batch was made (`Batch::new`), read back once for its pairs.
             let own = own.get_or_insert_with(|| {
                 let p = &batch.docs[i];
-                (config.rewrites && p.features.terms.len() > cap).then(|| {
+                (config.rewrites && words_sampled(&p.features, cap)).then(|| {
                     let mut words = Vec::new();
                     p.packed.words_into(&mut words);
                     with_words(&p.features, w, words)
