@@ -39,6 +39,7 @@ use std::cmp::Ordering;
 
 use crate::index::keyless::Keyless;
 use crate::verify::{Edge, Relation};
+use crate::weights::{KeyMap, KeySet};
 
 /// A document or group id, shared between a document and the group it founded.
 /// `triomphe`'s `Arc` counts strong references only: 8 bytes of counts beside the text
@@ -1026,7 +1027,7 @@ impl Online {
         old: impl Fn(u32) -> Option<u32>,
         id: impl Fn(u32) -> Id,
     ) -> Vec<Name> {
-        let mut claimed: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut claimed: KeySet<u32> = KeySet::default();
         let continued: Vec<Option<u32>> = groups
             .iter()
             .map(|ms| {
@@ -1038,7 +1039,7 @@ impl Online {
                 Some(o)
             })
             .collect();
-        let released: std::collections::HashSet<u32> = groups
+        let released: KeySet<u32> = groups
             .iter()
             .flatten()
             .filter_map(|&m| old(m))
@@ -1096,15 +1097,15 @@ impl Online {
     ) -> Vec<Moved> {
         // The region grouped again: the seeds, their groups and their neighbours' groups,
         // grown until its result agrees with the groups around it (below).
-        let mut local: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+        let mut local: KeyMap<u32, u32> = KeyMap::default();
         let mut docs: Vec<u32> = Vec::new();
-        let add = |d: u32, local: &mut std::collections::HashMap<u32, u32>, docs: &mut Vec<u32>| {
+        let add = |d: u32, local: &mut KeyMap<u32, u32>, docs: &mut Vec<u32>| {
             if self.of[d as usize] != REMOVED && !local.contains_key(&d) {
                 local.insert(d, docs.len() as u32);
                 docs.push(d);
             }
         };
-        let mut taken: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut taken: KeySet<u32> = KeySet::default();
         let mut grow: Vec<u32> = Vec::new();
         for &s in seeds {
             if self.of[s as usize] == REMOVED {
@@ -1156,7 +1157,7 @@ impl Online {
             |i| self.group_of(docs[i as usize]),
             |i| id(docs[i as usize]),
         );
-        let kept: std::collections::HashSet<u32> = names
+        let kept: KeySet<u32> = names
             .iter()
             .filter_map(|n| match n {
                 Name::Old(o) => Some(*o),
@@ -1205,7 +1206,7 @@ impl Online {
     /// [`cluster`] of the region `docs` (numbered by `local`) over the edges inside it.
     fn cluster_region<'n, 'k>(
         docs: &[u32],
-        local: &std::collections::HashMap<u32, u32>,
+        local: &KeyMap<u32, u32>,
         neighbours: &impl Fn(u32) -> &'n Links,
         rank: &impl Fn(u32) -> Rank<'k>,
     ) -> (Partition, Vec<Rank<'k>>) {
@@ -1238,7 +1239,7 @@ impl Online {
     fn disagreements<'n, 'k>(
         &self,
         docs: &[u32],
-        local: &std::collections::HashMap<u32, u32>,
+        local: &KeyMap<u32, u32>,
         p: &Partition,
         ranks: &[Rank<'k>],
         neighbours: &impl Fn(u32) -> &'n Links,
