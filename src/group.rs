@@ -1095,6 +1095,15 @@ impl Online {
         id: impl Fn(u32) -> Id,
         max_region: usize,
     ) -> Vec<Moved> {
+        // Most often one new document with no edge (a refusal counts only inside a
+        // group): its region is itself, and `cluster` makes it a group of its own.
+        if let &[s] = seeds
+            && self.of[s as usize] == UNPLACED
+            && !neighbours(s).iter().any(Neighbour::is_edge)
+        {
+            self.found_alone(s, &id);
+            return Vec::new();
+        }
         // The region grouped again: the seeds, their groups and their neighbours' groups,
         // grown until its result agrees with the groups around it (below).
         let mut local: KeyMap<u32, u32> = KeyMap::default();
@@ -1201,6 +1210,20 @@ impl Online {
             }
         }
         moved
+    }
+
+    /// Places unplaced document `s` in a group of its own, as grouping a region of `s`
+    /// alone does: the group takes the name [`Online::names`] gives it, and `s` is tied
+    /// to itself as a member of its canonical's copy component ([`Partition::tie`]).
+    fn found_alone(&mut self, s: u32, id: &impl Fn(u32) -> Id) {
+        let Some(Name::New(name)) = self.names(&[vec![s]], |_| None, id).pop() else {
+            unreachable!("a new document's group is new")
+        };
+        let g = self.alloc(name);
+        self.members[g as usize] = smallvec::smallvec![s];
+        self.canonical[g as usize] = s;
+        self.tie[s as usize] = Relation::NearDuplicate;
+        self.of[s as usize] = g;
     }
 
     /// [`cluster`] of the region `docs` (numbered by `local`) over the edges inside it.
@@ -1326,14 +1349,8 @@ impl Online {
                 ms.insert(at, s);
                 g
             } else {
-                let Some(Name::New(name)) = self.names(&[vec![s]], |_| None, id).pop() else {
-                    unreachable!("a new document's group is new")
-                };
-                let g = self.alloc(name);
-                self.members[g as usize] = smallvec::smallvec![s];
-                self.canonical[g as usize] = s;
-                self.tie[s as usize] = Relation::Exact;
-                g
+                self.found_alone(s, id);
+                self.of[s as usize]
             };
             self.of[s as usize] = g;
             let c = self.canonical[g as usize];
@@ -1934,6 +1951,7 @@ mod tests {
                     let g = online.group_of(d).expect("placed");
                     let want = held[p.canonical[p.group_of[i] as usize] as usize];
                     assert_eq!(online.canonical(g), want, "document {d}");
+                    assert_eq!(online.tie(d), p.tie(i as u32), "document {d}'s tie");
                 }
                 // No two groups share an id, and each id names its group.
                 let mut ids: Vec<&str> = online.groups().map(|g| online.id(g)).collect();
