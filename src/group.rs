@@ -1079,8 +1079,8 @@ impl Online {
     /// document's [`Rank`] and id. Returns the groups whose canonical member moved to
     /// another live document.
     ///
-    /// When more than `max_region` documents are connected, the connected set is not
-    /// grouped again: each unplaced seed joins the group of its strongest neighbour (a
+    /// When the region grows to more than `max_region` documents besides the seeds (a
+    /// batch's documents are all seeds), the connected set is not grouped again: each unplaced seed joins the group of its strongest neighbour (a
     /// copy, or a rewrite of a member in its canonical's copy component) or founds one,
     /// and a group whose canonical left takes its best-ranked member. Groups can then
     /// differ from [`cluster`]'s; it takes one story copied tens of thousands of times.
@@ -1143,7 +1143,9 @@ impl Online {
                     None => add(d, &mut local, &mut docs),
                 }
             }
-            if docs.len() > max_region {
+            // The seeds are grouped whatever their number (a night's documents, inserted
+            // together); what the bound holds back is a region grown past them.
+            if docs.len() - seeds.len().min(docs.len()) > max_region {
                 return self.place_locally(seeds, &neighbours, &rank, &id);
             }
             let (p, ranks) = Self::cluster_region(&docs, &local, &neighbours, &rank);
@@ -1550,6 +1552,37 @@ mod tests {
         assert_eq!((back.named("a"), back.named("a#2")), (Some(g2), Some(g0)));
         let twice: Online = serde_json::from_str(&json.replace("a#2", "a")).unwrap();
         assert!(!twice.check(live));
+    }
+
+    /// Documents inserted together are all seeds: the bound on a region holds back what
+    /// grows past them, not their number, so a batch larger than it is grouped by the
+    /// rule (a night's documents are inserted together). Here the rule makes 2, the
+    /// earliest, the pivot of the chain 0 - 1 - 2, which takes 1 and leaves 0 alone;
+    /// joining each seed in turn to a neighbour placed already would put 1 with 0.
+    #[test]
+    fn a_batch_past_the_region_bound_is_grouped_by_the_rule() {
+        let time = [1, 2, 0];
+        let adj: Vec<Links> = vec![
+            [nb(1, Relation::Rewrite)].into_iter().collect(),
+            [nb(0, Relation::Rewrite), nb(2, Relation::Rewrite)]
+                .into_iter()
+                .collect(),
+            [nb(1, Relation::Rewrite)].into_iter().collect(),
+        ];
+        let rank = |d: u32| Rank {
+            timestamp: Some(time[d as usize]),
+            ..plain(d)
+        };
+        let id = |d: u32| Id::from(IDS[d as usize]);
+        let mut online = Online::new();
+        for _ in 0..3 {
+            online.push();
+        }
+        online.regroup(&[0, 1, 2], |d| &adj[d as usize], rank, id, 1);
+        let g = online.group_of(1).expect("placed");
+        assert_eq!(online.members(g), &[1, 2]);
+        assert_eq!(online.canonical(g), 2);
+        assert_ne!(online.group_of(0), Some(g));
     }
 
     /// A neighbour as a plain struct: what index files of formats 6 to 8 hold.

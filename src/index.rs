@@ -114,8 +114,9 @@ use sharded::Sharded;
 /// A bucket keeps pairing a new document with at most this many of its latest members
 /// (the batch pipeline's cap).
 const MAX_BUCKET: usize = 64;
-/// The most documents an insert or a removal groups again; past it, a document joins the
-/// group of its strongest neighbour (see [`Online::regroup`]).
+/// The most documents an insert or a removal groups again besides the documents it
+/// brings or touches (the seeds); past it, a document joins the group of its strongest
+/// neighbour (see [`Online::regroup`]).
 const MAX_REGION: usize = 20_000;
 
 /// A document the index holds related to the one inserted or queried.
