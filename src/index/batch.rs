@@ -1047,8 +1047,9 @@ impl State {
 
     /// Whether walks made when `since` documents were held, at `epoch`, are as they would
     /// be now: when none of the few documents committed since shares a bucket, a keyword
-    /// under the cap or the body of a batch document. `walked` gives a batch document's
-    /// walk. `SimHash` candidates are not checked this way.
+    /// under the cap (in a time slice the batch document walks) or the body of a batch
+    /// document. `walked` gives a batch document's walk. `SimHash` candidates are not
+    /// checked this way.
     fn walks_stand<'w>(
         &self,
         config: &Config,
@@ -1075,15 +1076,19 @@ impl State {
             let Some(slot) = &self.slots[d] else {
                 return true;
             };
+            let slice = keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
             batch.docs.iter().enumerate().all(|(i, p)| {
                 let same_body = slot.listed && slot.exact == p.features.exact;
                 let bucket = slot.bands().iter().zip(&p.bands).any(|(a, b)| a == b);
-                let keyword = slot.keywords().iter().any(|t| {
-                    batch.lookup[i]
-                        .iter()
-                        .position(|x| x == t)
-                        .is_some_and(|k| !over_cap(i, k))
-                });
+                // A document listed in a slice the walk does not read changes no walk.
+                let walked_slice = keywords::near_in_time(batch.slices[i], slice);
+                let keyword = walked_slice
+                    && slot.keywords().iter().any(|t| {
+                        batch.lookup[i]
+                            .iter()
+                            .position(|x| x == t)
+                            .is_some_and(|k| !over_cap(i, k))
+                    });
                 !(same_body || bucket || keyword)
             })
         })
@@ -1408,6 +1413,48 @@ mod tests {
         let afresh: Vec<Doc> = state.plan(&config, &batch, None).candidates().collect();
         assert_eq!(plan.candidates().collect::<Vec<_>>(), afresh);
         assert!(state.plan_stands(&config, &batch, &mut plan));
+    }
+
+    /// A document committed since that shares a keyword under the cap changes the walk
+    /// of a batch document near it in time, and no other: a walk reads the postings of
+    /// its own time slice and the two beside it only.
+    #[test]
+    fn a_keyword_listed_far_in_time_leaves_the_walks_standing() {
+        let zz = " zyzzyva";
+        let day = 86_400;
+        let a = Document::new("a", text('a', 200, 1) + zz).with_timestamp(100 * day);
+        let other = Document::new("o", text('b', 200, 2));
+        let config = Config::default();
+        let shared_by = |x: &Document| {
+            let stats = TermStats::from_documents(&[a.clone(), x.clone(), other.clone()], &config);
+            let index = Index::with_stats(config.clone(), stats).unwrap();
+            index.insert(other.clone()).unwrap();
+            let p = index.prepare(a.clone(), &mut Scratch::default());
+            let batch = index.state().batch(&index.config, vec![(0, p)]);
+            let mut plan = index.state().plan(&config, &batch, None);
+            assert!(!batch.lookup[0].is_empty(), "a looks keywords up");
+            assert!(plan.cands[0].2.unders().iter().all(|&u| u), "under the cap");
+            index.insert(x.clone()).unwrap();
+            let state = index.state();
+            let afresh: Vec<Doc> = state.plan(&config, &batch, None).candidates().collect();
+            let before: Vec<Doc> = plan.candidates().collect();
+            let stood = state.plan_stands(&config, &batch, &mut plan);
+            if stood {
+                assert_eq!(before, afresh, "a plan that stands finds the same");
+            }
+            stood
+        };
+        let x = |days: i64| {
+            Document::new("x", text('c', 200, 3) + zz).with_timestamp((100 + days) * day)
+        };
+        let window = i64::from(config.rewrite_window_days);
+        assert!(!shared_by(&x(0)), "listed in a's own slice");
+        assert!(!shared_by(&x(window)), "listed in the slice beside a's");
+        assert!(shared_by(&x(10 * window)), "listed far from a in time");
+        assert!(
+            !shared_by(&Document::new("x", text('c', 200, 3) + zz)),
+            "undated"
+        );
     }
 
     /// A walk made again after other commits (from the documents committed since, or
