@@ -4,7 +4,7 @@
 //! cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash]
 //!                                            [--compact] [--threads T] [--save-every S]
 //!                                            [--alternate A,B [--segment K] [--measure M]
-//!                                             [--independent]]
+//!                                             [--independent]] [--shuffle]
 //! ```
 //!
 //! Streams the first `N` records of `CORPUS` (default: all) into one [`neardup::Index`]
@@ -38,6 +38,13 @@
 //! is what the machine gives this work when no lock, table or cache line is shared: the
 //! ceiling for the shared index's ratio (a VM's cores may share more than they show).
 //!
+//! `--shuffle` (with `--threads` or `--alternate`) inserts the `N` documents in an order
+//! shuffled with a fixed seed instead of the file's. `synth.py` writes a story's versions
+//! one after the other, so two threads taking the next documents insert versions of one
+//! story at the same moment about half of the time, and each commit finds the other's
+//! document new in its buckets and searches again; a crawl meets a story's versions
+//! among other stories' (BENCHMARKS.md, "Two threads: the order of the documents").
+//!
 //! The allocator is the system's, or mimalloc with `--features mimalloc` (the first line
 //! printed says which). mimalloc reuses what was freed before the inserts (the
 //! statistics of `--frozen`, the texts read by `--threads`), so its resident growth
@@ -67,6 +74,7 @@ use neardup::TermStats;
 use neardup::io::read::{FieldNames, RecordReader, expand_inputs, parse_record};
 use neardup::{Config, Document, Footprint, Index, Method};
 
+#[allow(clippy::struct_excessive_bools)] // one per command-line switch
 struct Args {
     corpus: PathBuf,
     docs: usize,
@@ -76,6 +84,8 @@ struct Args {
     compact: bool,
     threads: usize,
     save_every: usize,
+    /// `--shuffle`: the in-memory modes insert in a shuffled order.
+    shuffle: bool,
     /// `--alternate A,B`, with `--segment` and `--measure` (0: a tenth of the documents),
     /// and whether `--independent` was given.
     alternate: Option<((usize, usize), bool)>,
@@ -85,7 +95,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--compact] [--threads T] [--save-every S] [--alternate A,B [--segment K] [--measure M] [--independent]]"
+        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--compact] [--threads T] [--save-every S] [--alternate A,B [--segment K] [--measure M] [--independent]] [--shuffle]"
     );
     std::process::exit(2)
 }
@@ -95,6 +105,7 @@ fn parse_args() -> Args {
     let (mut docs, mut queries, mut frozen, mut simhash) = (usize::MAX, 10_000, false, false);
     let (mut threads, mut save_every, mut compact) = (0, 0, false);
     let (mut alternate, mut segment, mut measure, mut independent) = (None, 5_000, 0, false);
+    let mut shuffle = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let number = |v: Option<String>| -> usize {
@@ -119,12 +130,19 @@ fn parse_args() -> Args {
             "--segment" => segment = number(it.next()).max(1),
             "--measure" => measure = number(it.next()),
             "--independent" => independent = true,
+            "--shuffle" => shuffle = true,
             "-h" | "--help" => usage(),
             s if s.starts_with('-') => usage(),
             s => corpus = Some(PathBuf::from(s)),
         }
     }
     let Some(corpus) = corpus else { usage() };
+    if shuffle && alternate.is_none() && threads == 0 && save_every == 0 {
+        eprintln!(
+            "index bench: --shuffle needs --threads, --save-every or --alternate (the latency run streams the corpus)"
+        );
+        std::process::exit(2)
+    }
     Args {
         corpus,
         docs,
@@ -134,6 +152,7 @@ fn parse_args() -> Args {
         compact,
         threads,
         save_every,
+        shuffle,
         alternate: alternate.map(|counts| (counts, independent)),
         segment,
         measure,
@@ -327,15 +346,31 @@ fn peak_rss() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// `--threads` / `--save-every`: inserts from several threads, saves beside them.
-fn threaded(args: &Args, index: &Index) {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+/// The first `--docs` documents of the corpus, in memory, shuffled with `--shuffle`
+/// (Fisher–Yates, a fixed xorshift seed: every run the same order).
+fn read_docs(args: &Args) -> Vec<Document> {
     let mut docs = Vec::new();
     stream(&args.corpus, |d| {
         docs.push(d);
         docs.len() < args.docs
     });
+    if args.shuffle {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in (1..docs.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            docs.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+    }
+    docs
+}
+
+/// `--threads` / `--save-every`: inserts from several threads, saves beside them.
+fn threaded(args: &Args, index: &Index) {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let docs = read_docs(args);
     let docs: Vec<Mutex<Option<Document>>> =
         docs.into_iter().map(|d| Mutex::new(Some(d))).collect();
     let threads = args.threads.max(1);
@@ -501,11 +536,7 @@ fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
         eprintln!("index bench: --independent needs each thread count to divide the larger");
         std::process::exit(2)
     }
-    let mut docs: Vec<Option<Document>> = Vec::new();
-    stream(&args.corpus, |d| {
-        docs.push(Some(d));
-        docs.len() < args.docs
-    });
+    let docs: Vec<Option<Document>> = read_docs(args).into_iter().map(Some).collect();
     let measure = if args.measure == 0 {
         docs.len() / 10
     } else {

@@ -5,7 +5,7 @@
 #
 # usage: benches/index.sh [-n DOCS] [-d WORKDIR] [--frozen] [--keep]
 #                         [--compact] [--threads "1 2 4"] [--repeat R] [--alternate A,B]
-#                         [--independent] [--mimalloc]
+#                         [--independent] [--mimalloc] [--shuffle]
 #
 #   -n DOCS     documents (default 1000000)
 #   -d WORKDIR  where the corpus goes (default: a new temp dir, removed at the end unless
@@ -25,6 +25,9 @@
 #               shared (each index given every document): the machine's ceiling for the
 #               shared index's ratio
 #   --mimalloc  build the bench with mimalloc (`--features mimalloc`; README "Allocator")
+#   --shuffle   with --threads or --alternate: insert in a fixed shuffled order, not the
+#               file's (synth.py writes a story's versions back to back, so two threads
+#               insert versions of one story at once; a crawl meets them among others)
 #
 # environment: SHARED (default ../shared beside the repo), PYTHON (default python3).
 set -euo pipefail
@@ -46,12 +49,13 @@ while [ $# -gt 0 ]; do
     --frozen) EXTRA+=(--frozen); shift ;;
     --compact) EXTRA+=(--compact); shift ;;
     --independent) EXTRA+=(--independent); shift ;;
+    --shuffle) EXTRA+=(--shuffle); shift ;;
     --keep) KEEP=1; shift ;;
     --threads) THREADS="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
     --alternate) ALTERNATE="$2"; shift 2 ;;
     --mimalloc) FEATURES=(--features mimalloc); shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "index.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -83,7 +87,7 @@ out="$WORK/threads.txt"
 : > "$out"
 for r in $(seq "$REPEAT"); do
   for t in $THREADS; do
-    rate=$(cargo bench -q --bench index "${FEATURES[@]}" -- "$c" --docs "$DOCS" --frozen --threads "$t" 2>/dev/null |
+    rate=$(cargo bench -q --bench index "${FEATURES[@]}" -- "$c" --docs "$DOCS" --frozen --threads "$t" "${EXTRA[@]}" 2>/dev/null |
       sed -n 's/^index bench: .* \([0-9][0-9]*\) documents\/s$/\1/p')
     echo "round $r: $t threads, $rate documents/s" >&2
     echo "$t $rate" >> "$out"
