@@ -700,7 +700,12 @@ impl State {
         if let Some(f) = batch.first[i] {
             return (vec![Doc::New(f)], true, walked);
         }
-        let mut cands: Vec<Doc> = Vec::new();
+        // Room made once for the walk's lists (grown push by push, they were a dozen
+        // reallocations an insert, under the shared lock).
+        walked.bands.reserve_exact(p.bands.len());
+        walked.keywords.reserve_exact(batch.lookup[i].len());
+        walked.counts.reserve_exact(batch.lookup[i].len());
+        let mut cands: Vec<Doc> = Vec::with_capacity(2 * p.bands.len());
         if let (Some((table, _)), Some(fp)) = (&self.tables.hamming, p.fingerprint) {
             cands.extend(table.query(fp).into_iter().map(Doc::Held));
         }
@@ -884,17 +889,17 @@ impl State {
             let mut held: Vec<u32> = Vec::new();
             let under = count + before.len() <= params.max_postings;
             if under {
-                match prev {
+                if let Some(p) = prev {
                     // Still under the cap: it was under it at the earlier walk too.
-                    Some(p) => {
-                        for &head in &heads {
-                            held.extend(chain(head).take_while(|&d| d >= p.since));
-                        }
-                        held.extend_from_slice(&p.walked.keywords[k]);
-                        listed.extend(held.iter().map(|&d| Doc::Held(d)));
+                    for &head in &heads {
+                        held.extend(chain(head).take_while(|&d| d >= p.since));
                     }
-                    // Walked below, with the other keywords' postings.
-                    None => cursors.extend(heads.iter().map(|&h| (k, h))),
+                    held.extend_from_slice(&p.walked.keywords[k]);
+                    listed.extend(held.iter().map(|&d| Doc::Held(d)));
+                } else {
+                    // Walked below, with the other keywords' postings: `count` of them.
+                    held.reserve_exact(count);
+                    cursors.extend(heads.iter().map(|&h| (k, h)));
                 }
                 listed.extend(before.iter().map(|&j| Doc::New(j)));
             }
