@@ -1773,12 +1773,11 @@ impl State {
         let mut links = vec![NIL; slot.bands().len()];
         for (i, &key) in slot.bands().iter().enumerate() {
             let h = keyless::spread(key);
-            match t.heads[i].get_mut(h, |&e| band_key(slots, e, i) == Some(key)) {
-                None => {
-                    t.heads[i].insert(h, d, |&e| {
-                        keyless::spread(band_key(slots, e, i).unwrap_or_default())
-                    });
-                }
+            let eq = |&e: &u32| band_key(slots, e, i) == Some(key);
+            let rehash = |&e: &u32| keyless::spread(band_key(slots, e, i).unwrap_or_default());
+            match t.heads[i].get_mut_or_insert(h, eq, d, rehash) {
+                // A new bucket, headed by `d`.
+                None => {}
                 Some(head) if *head < d => {
                     links[i] = *head;
                     *head = d;

@@ -11,6 +11,7 @@
 //! pause it makes stays short.
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 /// Shards per table (a power of two). Growing a shard pauses an insert while it reads
 /// the shard's keys: with 64 shards those pauses raised the 99th percentile insert by
@@ -18,6 +19,9 @@ use hashbrown::HashTable;
 /// header out of cache): BENCHMARKS.md, "Tables without keys, postings per time
 /// slice".
 const SHARDS: usize = 256;
+
+/// Below this many entries, a shard grows as `hashbrown` grows it ([`grow`]).
+const SMALL_SHARD: usize = 64;
 
 /// A hash of a 32-bit key that is a uniform hash already: the table's positions take
 /// the low bits (the key's own), the shard and the tag the high ones, which a multiply
@@ -61,6 +65,35 @@ impl<T: Copy> Keyless<T> {
         self.shards[shard(hash)].find_mut(hash, eq)
     }
 
+    /// The entry of the key hashed to `hash` for writing, as [`Keyless::get_mut`], or
+    /// `None` once `value` is added as its entry: one probe of the shard for both, where
+    /// a lookup then an insert made two (the LSH heads and keyword postings, entered
+    /// under the index's exclusive lock, are mostly new keys).
+    pub fn get_mut_or_insert(
+        &mut self,
+        hash: u64,
+        mut eq: impl FnMut(&T) -> bool,
+        value: T,
+        rehash: impl Fn(&T) -> u64,
+    ) -> Option<&mut T> {
+        let t = &mut self.shards[shard(hash)];
+        if t.len() == t.capacity() {
+            // Full: a held key is found without growing the shard (`entry` would grow
+            // it first, `hashbrown`'s way), a new one grows it as `insert` does.
+            if t.find(hash, &mut eq).is_some() {
+                return t.find_mut(hash, eq);
+            }
+            grow(t, &rehash);
+        }
+        match t.entry(hash, eq, rehash) {
+            Entry::Occupied(e) => Some(e.into_mut()),
+            Entry::Vacant(e) => {
+                e.insert(value);
+                None
+            }
+        }
+    }
+
     /// Adds an entry for a key that has none.
     pub fn insert(&mut self, hash: u64, value: T, rehash: impl Fn(&T) -> u64) {
         let t = &mut self.shards[shard(hash)];
@@ -96,7 +129,15 @@ impl<T: Copy> Keyless<T> {
 /// reads one between two inserts, took twice as long in all, and spreading the moves
 /// over later inserts (a few each, the old table kept for lookups) five times as
 /// long: nothing overlapped their misses (BENCHMARKS.md).
+///
+/// A shard of a few entries grows as `hashbrown` grows it, without the two lists: the
+/// keyword postings' tables, one per time slice, start with many such shards, and their
+/// growths were 40% of the postings' entering (callgrind, BENCHMARKS.md).
 fn grow<T: Copy>(t: &mut HashTable<T>, rehash: &impl Fn(&T) -> u64) {
+    if t.len() < SMALL_SHARD {
+        t.reserve(1, rehash);
+        return;
+    }
     let entries: Vec<T> = t.iter().copied().collect();
     let hashes: Vec<u64> = entries.iter().map(rehash).collect();
     // Room for one more: `hashbrown` then doubles the buckets, as its own growth does.
@@ -156,6 +197,46 @@ mod tests {
         let used = t.shards.iter().filter(|s| !s.is_empty()).count();
         assert!(used > SHARDS / 2, "keys spread over the shards: {used}");
         assert!(t.heap_bytes() >= t.len() * 5);
+    }
+
+    /// One probe that finds a key's entry or adds one does what a lookup then an insert
+    /// did, through every growth of the shards.
+    #[test]
+    fn get_mut_or_insert_finds_or_adds_an_entry() {
+        let mut keys: Vec<u32> = Vec::new();
+        let mut t: Keyless<u32> = Keyless::default();
+        let mut plain: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+        let mut x = 11u64;
+        for _ in 0..60_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = ((x % 20_000) as u32).wrapping_mul(0x8535_4a6b);
+            keys.push(key);
+            let e = keys.len() as u32 - 1;
+            let got = t.get_mut_or_insert(
+                spread(key),
+                |&f| keys[f as usize] == key,
+                e,
+                |&f| spread(keys[f as usize]),
+            );
+            match (got, plain.get(&key).copied()) {
+                (Some(held), Some(want)) => {
+                    assert_eq!(*held, want);
+                    // A later entry naming the key takes the place, as the heads do.
+                    *held = e;
+                    plain.insert(key, e);
+                }
+                (None, None) => {
+                    plain.insert(key, e);
+                }
+                (got, want) => panic!("key {key}: {got:?} against {want:?}"),
+            }
+            assert_eq!(t.len(), plain.len());
+        }
+        for (&key, &e) in &plain {
+            assert_eq!(t.get(spread(key), |&f| keys[f as usize] == key), Some(&e));
+        }
     }
 
     /// Two keys of one hash (two ids whose `xxh3` is the same) are two entries.

@@ -143,19 +143,19 @@ impl Postings {
         for (j, &k) in keywords.iter().enumerate() {
             debug_assert!(k < 1 << crate::features::TERM_BITS);
             let l = link(d, j);
-            let h = hash(k);
-            if let Some(e) = s.table.get_mut(h, |e| e.keyword() == k) {
+            let first = Entry {
+                word: k << 8 | 1,
+                head: l,
+            };
+            if let Some(e) = s
+                .table
+                .get_mut_or_insert(hash(k), |e| e.keyword() == k, first, rehash)
+            {
                 self.runs[start + j] = e.head;
                 *e = Entry {
                     head: l,
                     ..e.with_count(e.count() + 1)
                 };
-            } else {
-                let e = Entry {
-                    word: k << 8 | 1,
-                    head: l,
-                };
-                s.table.insert(h, e, rehash);
             }
         }
     }
