@@ -152,19 +152,25 @@ fn grow<T: Copy>(t: &mut HashTable<T>, rehash: &impl Fn(&T) -> u64) {
 mod tests {
     use super::*;
 
+    /// Pseudo-random keys, `distinct` of them at most, so that they come again.
+    fn random_keys(seed: u64, distinct: u64) -> impl Iterator<Item = u32> {
+        std::iter::successors(Some(seed), |&x| {
+            let x = x ^ x << 13;
+            let x = x ^ x >> 7;
+            Some(x ^ x << 17)
+        })
+        .skip(1)
+        .map(move |x| ((x % distinct) as u32).wrapping_mul(0x8535_4a6b))
+    }
+
     /// Entries name positions in `keys`, as the index's name documents.
     #[test]
     fn behaves_as_a_map_from_the_keys_its_entries_name() {
         let mut keys: Vec<u32> = Vec::new();
         let mut t: Keyless<u32> = Keyless::default();
         let mut plain: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
-        let mut x = 7u64;
-        for i in 0..100_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            // Few distinct keys, so that inserts, hits and removals all happen.
-            let key = ((x % 30_000) as u32).wrapping_mul(0x8535_4a6b);
+        // Few distinct keys, so that inserts, hits and removals all happen.
+        for (i, key) in (0..100_000u32).zip(random_keys(7, 30_000)) {
             let h = spread(key);
             let got = t.get(h, |&e| keys[e as usize] == key).copied();
             assert_eq!(got.map(|e| keys[e as usize]), plain.get(&key).map(|_| key));
@@ -206,12 +212,7 @@ mod tests {
         let mut keys: Vec<u32> = Vec::new();
         let mut t: Keyless<u32> = Keyless::default();
         let mut plain: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
-        let mut x = 11u64;
-        for _ in 0..60_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let key = ((x % 20_000) as u32).wrapping_mul(0x8535_4a6b);
+        for key in random_keys(11, 20_000).take(60_000) {
             keys.push(key);
             let e = keys.len() as u32 - 1;
             let got = t.get_mut_or_insert(
