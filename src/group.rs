@@ -1080,8 +1080,9 @@ impl Online {
     /// another live document.
     ///
     /// When the region grows to more than `max_region` documents besides the seeds (a
-    /// batch's documents are all seeds), the connected set is not grouped again: each unplaced seed joins the group of its strongest neighbour (a
-    /// copy, or a rewrite of a member in its canonical's copy component) or founds one,
+    /// batch's documents are all seeds), the connected set is not grouped again: each
+    /// unplaced seed joins the group of its strongest neighbour (a copy, or a rewrite of
+    /// a member in its canonical's copy component) or founds one,
     /// and a group whose canonical left takes its best-ranked member. Groups can then
     /// differ from [`cluster`]'s; it takes one story copied tens of thousands of times.
     ///
