@@ -280,9 +280,63 @@ fn candidate_keywords(
 /// batch before). A search run again reads only what was committed since.
 #[derive(Debug, Clone, Default)]
 struct Walked {
-    bands: Vec<Vec<u32>>,
-    keywords: Vec<Vec<u32>>,
+    bands: Lists,
+    keywords: Lists,
     counts: Vec<u32>,
+}
+
+/// Lists of document numbers in one buffer: a walk's, one per band and one per lookup
+/// keyword (a vector each made a dozen allocations an insert, most under the lock).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Lists {
+    items: Vec<u32>,
+    /// Where each list ends in `items`.
+    ends: Vec<u32>,
+}
+
+impl Lists {
+    /// Room for `lists` lists.
+    fn with_lists(lists: usize) -> Self {
+        Lists {
+            items: Vec::new(),
+            ends: Vec::with_capacity(lists),
+        }
+    }
+
+    /// Appends a list.
+    fn push(&mut self, list: impl IntoIterator<Item = u32>) {
+        self.items.extend(list);
+        self.ends.push(self.items.len() as u32);
+    }
+
+    /// The lists from `(list, item)` pairs sorted by list, `lists` of them.
+    fn from_sorted_pairs(pairs: &[(u32, u32)], lists: usize) -> Self {
+        let mut out = Lists {
+            items: pairs.iter().map(|&(_, d)| d).collect(),
+            ends: Vec::with_capacity(lists),
+        };
+        let mut at = 0;
+        for k in 0..lists as u32 {
+            at += pairs[at..].iter().take_while(|p| p.0 == k).count();
+            out.ends.push(at as u32);
+        }
+        debug_assert_eq!(at, pairs.len());
+        out
+    }
+
+    /// The lists, in order.
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = &[u32]> {
+        (0..self.ends.len()).map(|k| &self[k])
+    }
+}
+
+impl std::ops::Index<usize> for Lists {
+    type Output = [u32];
+    fn index(&self, k: usize) -> &[u32] {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        &self.items[start..self.ends[k] as usize]
+    }
 }
 
 impl Walked {
@@ -676,6 +730,7 @@ impl State {
             batch.bucket_at[i as usize * bands + band as usize] = k as u32;
         }
         sort(&mut batch.postings);
+        batch.posting_start.reserve(batch.postings.len());
         for (k, &(t, _, _)) in batch.postings.iter().enumerate() {
             batch.posting_start.entry(t).or_insert((k as u32, 0)).1 += 1;
         }
@@ -702,10 +757,10 @@ impl State {
         }
         // Room made once for the walk's lists (grown push by push, they were a dozen
         // reallocations an insert, under the shared lock).
-        walked.bands.reserve_exact(p.bands.len());
-        walked.keywords.reserve_exact(batch.lookup[i].len());
+        walked.bands = Lists::with_lists(p.bands.len());
+        walked.bands.items.reserve(2 * p.bands.len());
         walked.counts.reserve_exact(batch.lookup[i].len());
-        let mut cands: Vec<Doc> = Vec::with_capacity(2 * p.bands.len());
+        let mut cands: Vec<Doc> = Vec::with_capacity(4 * p.bands.len());
         if let (Some((table, _)), Some(fp)) = (&self.tables.hamming, p.fingerprint) {
             cands.extend(table.query(fp).into_iter().map(Doc::Held));
         }
@@ -744,35 +799,37 @@ impl State {
             cands.extend(newer.into_iter().map(Doc::New));
             // Held members: those committed since an earlier walk (the newest), then
             // what that walk took.
-            let held: Vec<u32> = match prev {
+            let start = walked.bands.items.len();
+            match prev {
                 Some(p)
                     if !p
                         .fresh
                         .bands
                         .contains(&((band as u64) << 32 | u64::from(key))) =>
                 {
-                    p.walked.bands[band].clone()
+                    walked.bands.push(p.walked.bands[band].iter().copied());
                 }
-                Some(p) if p.fresh.docs.len() <= FRESH_FROM_DOCS => p
-                    .fresh
-                    .docs
-                    .iter()
-                    .rev()
-                    .map(|&(d, _)| d)
-                    .filter(|&d| self.slot(d).bands().get(band) == Some(&key))
-                    .chain(p.walked.bands[band].iter().copied())
-                    .take(room)
-                    .collect(),
-                Some(p) => self
-                    .bucket(band, key)
-                    .take_while(|&d| d >= p.since)
-                    .chain(p.walked.bands[band].iter().copied())
-                    .take(room)
-                    .collect(),
-                None => self.bucket_from(band, newest[band]).take(room).collect(),
-            };
-            cands.extend(held.iter().map(|&d| Doc::Held(d)));
-            walked.bands.push(held);
+                Some(p) if p.fresh.docs.len() <= FRESH_FROM_DOCS => walked.bands.push(
+                    p.fresh
+                        .docs
+                        .iter()
+                        .rev()
+                        .map(|&(d, _)| d)
+                        .filter(|&d| self.slot(d).bands().get(band) == Some(&key))
+                        .chain(p.walked.bands[band].iter().copied())
+                        .take(room),
+                ),
+                Some(p) => walked.bands.push(
+                    self.bucket(band, key)
+                        .take_while(|&d| d >= p.since)
+                        .chain(p.walked.bands[band].iter().copied())
+                        .take(room),
+                ),
+                None => walked
+                    .bands
+                    .push(self.bucket_from(band, newest[band]).take(room)),
+            }
+            cands.extend(walked.bands.items[start..].iter().map(|&d| Doc::Held(d)));
         }
         if config.rewrites {
             cands.extend(self.keyword_candidates_of(batch, i, prev, &mut walked));
@@ -811,10 +868,24 @@ impl State {
                 .filter_map(|&sl| self.tables.postings.slice(sl))
                 .collect()
         };
-        let mut heads: Vec<u32> = Vec::new();
+        // Every keyword's heads in those slices first, the lookups side by side (each a
+        // cache miss or two with a million documents held: made in the loop below,
+        // between its other work, they queued). A walk made again looks up few.
+        let mut found: Vec<Option<(u32, u32)>> = Vec::new();
+        if prev.is_none() {
+            found.reserve_exact(batch.lookup[i].len() * tables.len());
+            for &t in &batch.lookup[i] {
+                found.extend(tables.iter().map(|table| table.head(t)));
+            }
+        }
+        let mut heads: Vec<u32> = Vec::with_capacity(near.len());
         let mut before: Vec<u32> = Vec::new();
+        listed.reserve(4 * batch.lookup[i].len());
+        // The walk's documents, (keyword, document), and how many the walk below adds.
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut walking = 0;
         // The postings to walk, all keywords' at once: (keyword, head link).
-        let mut cursors: Vec<(usize, u32)> = Vec::new();
+        let mut cursors: Vec<(usize, u32)> = Vec::with_capacity(batch.lookup[i].len() * near.len());
         for (k, &t) in batch.lookup[i].iter().enumerate() {
             heads.clear();
             before.clear();
@@ -839,7 +910,7 @@ impl State {
                     listed.extend(held.iter().map(|&d| Doc::Held(d)));
                     listed.extend(before.iter().map(|&j| Doc::New(j)));
                 }
-                walked.keywords.push(held.clone());
+                pairs.extend(held.iter().map(|&d| (k as u32, d)));
                 walked.counts.push(p.walked.counts[k]);
                 continue;
             }
@@ -859,15 +930,12 @@ impl State {
                     .map(|&(d, _)| d)
                     .collect();
                 let count = p.walked.counts[k] as usize + since.len();
-                let under = count <= params.max_postings;
-                let mut held = Vec::new();
-                if under {
-                    held = since;
-                    held.extend_from_slice(&p.walked.keywords[k]);
-                    listed.extend(held.iter().map(|&d| Doc::Held(d)));
+                if count <= params.max_postings {
+                    let held = since.iter().chain(&p.walked.keywords[k]);
+                    listed.extend(held.clone().map(|&d| Doc::Held(d)));
                     listed.extend(before.iter().map(|&j| Doc::New(j)));
+                    pairs.extend(held.map(|&d| (k as u32, d)));
                 }
-                walked.keywords.push(held);
                 walked.counts.push(count as u32);
                 continue;
             }
@@ -878,38 +946,50 @@ impl State {
                     count += c as usize;
                 }
             } else {
-                for table in &tables {
-                    if let Some((head, c)) = table.head(t) {
+                for (j, table) in tables.iter().enumerate() {
+                    let head = match found.get(k * tables.len() + j) {
+                        Some(&h) => h,
+                        None => table.head(t),
+                    };
+                    if let Some((head, c)) = head {
                         heads.push(head);
                         count += c as usize;
                     }
                 }
             }
             let chain = |head: u32| self.tables.postings.chain(head);
-            let mut held: Vec<u32> = Vec::new();
             let under = count + before.len() <= params.max_postings;
             if under {
                 if let Some(p) = prev {
                     // Still under the cap: it was under it at the earlier walk too.
+                    let from = pairs.len();
                     for &head in &heads {
-                        held.extend(chain(head).take_while(|&d| d >= p.since));
+                        pairs.extend(
+                            chain(head)
+                                .take_while(|&d| d >= p.since)
+                                .map(|d| (k as u32, d)),
+                        );
                     }
-                    held.extend_from_slice(&p.walked.keywords[k]);
-                    listed.extend(held.iter().map(|&d| Doc::Held(d)));
+                    pairs.extend(p.walked.keywords[k].iter().map(|&d| (k as u32, d)));
+                    listed.extend(pairs[from..].iter().map(|&(_, d)| Doc::Held(d)));
                 } else {
                     // Walked below, with the other keywords' postings: `count` of them.
-                    held.reserve_exact(count);
+                    walking += count;
                     cursors.extend(heads.iter().map(|&h| (k, h)));
                 }
                 listed.extend(before.iter().map(|&j| Doc::New(j)));
             }
-            walked.keywords.push(held);
             walked.counts.push((count + before.len()) as u32);
         }
+        pairs.reserve(walking);
+        listed.reserve(walking);
         self.tables.postings.walk(&mut cursors, |k, d| {
-            walked.keywords[k].push(d);
+            pairs.push((k as u32, d));
             listed.push(Doc::Held(d));
         });
+        // By keyword, each keyword's documents in the order found (the sort is stable).
+        pairs.sort_by_key(|p| p.0);
+        walked.keywords = Lists::from_sorted_pairs(&pairs, batch.lookup[i].len());
         listed.sort_unstable();
         let mut out = Vec::new();
         for run in listed.chunk_by(|a, b| a == b) {
@@ -1531,9 +1611,9 @@ mod tests {
             let sorted = |w: &Walked| -> Vec<Vec<u32>> {
                 w.keywords
                     .iter()
-                    .chain(&w.bands)
+                    .chain(w.bands.iter())
                     .map(|l| {
-                        let mut l = l.clone();
+                        let mut l = l.to_vec();
                         l.sort_unstable();
                         l
                     })
