@@ -307,14 +307,15 @@ impl Time {
 
 impl Slot {
     /// The slot of a prepared document, its sets packed already after its bucket keys
-    /// and `keywords` ([`Prepared::with_keywords`]).
-    fn new(p: Prepared, keywords: &[u32]) -> Slot {
+    /// and `keywords` ([`Prepared::with_keywords`]). Takes its id and sets; the rest of
+    /// it is left to be dropped where the caller chooses (after the lock).
+    fn new(p: &mut Prepared, keywords: &[u32]) -> Slot {
         let bands = u16::try_from(p.bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
         let kw = u8::try_from(keywords.len()).expect("keywords ≤ KW");
         debug_assert!(keywords.len() <= KW);
         debug_assert_eq!(p.packed.keys(), [&p.bands[..], keywords].concat());
         Slot {
-            id: p.doc.id.into(),
+            id: std::mem::take(&mut p.doc.id).into(),
             timestamp: Time::new(p.doc.timestamp),
             seen: Time::new(p.seen),
             len: p.len,
@@ -323,7 +324,7 @@ impl Slot {
             listed: p.listed,
             bands,
             keywords: kw,
-            sets: p.packed,
+            sets: std::mem::take(&mut p.packed),
         }
     }
 
@@ -1195,7 +1196,12 @@ impl Index {
             }
             return results.into_iter().map(|r| r.expect("a result")).collect();
         }
-        let (added, seeds) = state.commit(batch, pending);
+        let (added, seeds) = state.commit(&mut batch, pending);
+        // What is left of a small batch is freed after the locks; a night's (its tables
+        // are large) now, before the regroup.
+        if batch.len() > batch::MEMO_BATCH {
+            drop(batch);
+        }
         // The groups are formed again under the shared lock, other inserts walking the
         // tables meanwhile; their own lock, taken before the exclusive one is let go,
         // keeps readers of the groups and the next commit after the regroup (see
@@ -1647,7 +1653,9 @@ impl State {
     /// them out. Returns each document's position in the
     /// caller's list, number and matches (its edges to earlier documents), and the
     /// documents to group again.
-    fn commit(&mut self, batch: Batch, pending: Pending) -> (Vec<Added>, Vec<u32>) {
+    /// What is left of the batch (its documents without ids and sets, its tables) is
+    /// the caller's to drop: freeing it took time under the exclusive lock.
+    fn commit(&mut self, batch: &mut Batch, pending: Pending) -> (Vec<Added>, Vec<u32>) {
         debug_assert_eq!(pending.generation, self.generation);
         let Pending {
             base,
@@ -1665,20 +1673,15 @@ impl State {
             self.relinked.push_back((self.generation, d));
         }
         let mut added = Vec::with_capacity(n);
-        let batch::Batch {
-            docs,
-            input,
-            listed,
-            ..
-        } = batch;
-        for (((p, i), kw), (links, matches)) in docs
-            .into_iter()
-            .zip(input)
-            .zip(listed)
+        for (((p, &i), kw), (links, matches)) in batch
+            .docs
+            .iter_mut()
+            .zip(&batch.input)
+            .zip(&batch.listed)
             .zip(links.into_iter().zip(matches))
         {
             let d = self.slots.len() as u32;
-            self.slots.push(Some(Slot::new(p, &kw)));
+            self.slots.push(Some(Slot::new(p, kw)));
             self.links.push(links);
             self.groups_mut().push();
             added.push((i, d, matches));
