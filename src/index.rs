@@ -307,25 +307,37 @@ impl Time {
 
 impl Slot {
     /// The slot of a prepared document, its sets packed already after its bucket keys
-    /// and `keywords` ([`Prepared::with_keywords`]). Takes its id and sets; the rest of
-    /// it is left to be dropped where the caller chooses (after the lock).
-    fn new(p: &mut Prepared, keywords: &[u32]) -> Slot {
+    /// and `keywords` ([`Prepared::with_keywords`]), and what is left of the document,
+    /// for the caller to drop where it chooses (after the lock).
+    fn new(p: Prepared, keywords: &[u32]) -> (Slot, Leftover) {
         let bands = u16::try_from(p.bands.len()).expect("bands ≤ perms ≤ 4096 (Config)");
         let kw = u8::try_from(keywords.len()).expect("keywords ≤ KW");
         debug_assert!(keywords.len() <= KW);
         debug_assert_eq!(p.packed.keys(), [&p.bands[..], keywords].concat());
-        Slot {
-            id: std::mem::take(&mut p.doc.id).into(),
-            timestamp: Time::new(p.doc.timestamp),
-            seen: Time::new(p.seen),
-            len: p.len,
-            exact: p.features.exact,
-            words: p.features.words,
-            listed: p.listed,
+        let Prepared {
+            doc,
+            id,
+            len,
+            features,
+            packed,
+            listed,
+            bands: keys,
+            seen,
+            ..
+        } = p;
+        let slot = Slot {
+            id,
+            timestamp: Time::new(doc.timestamp),
+            seen: Time::new(seen),
+            len,
+            exact: features.exact,
+            words: features.words,
+            listed,
             bands,
             keywords: kw,
-            sets: std::mem::take(&mut p.packed),
-        }
+            sets: packed,
+        };
+        (slot, (doc, features, keys))
     }
 
     /// LSH bucket keys, one per band (none for a later copy of a body).
@@ -759,11 +771,17 @@ struct Probe {
     apart: Vec<(u32, u32)>,
 }
 
+/// What entering a prepared document leaves of it (the document, its unpacked
+/// features, its bucket keys): a small batch's are freed after the commit's locks.
+type Leftover = (Document, Features, Box<[u32]>);
+
 /// Features and candidate keys of a document, computed outside the lock.
 #[derive(Clone)]
 pub(crate) struct Prepared {
     /// The document without its text (what is kept of it is in `features` and `len`).
     doc: Document,
+    /// Its id as the slot (and a group it founds) holds it, made outside the lock.
+    id: Id,
     /// Length of the text in bytes.
     len: u64,
     features: Features,
@@ -975,6 +993,7 @@ impl Index {
             Box::default()
         };
         Prepared {
+            id: Id::from(doc.id.as_str()),
             doc,
             len,
             listed,
@@ -1196,12 +1215,16 @@ impl Index {
             }
             return results.into_iter().map(|r| r.expect("a result")).collect();
         }
-        let (added, seeds) = state.commit(&mut batch, pending);
+        let (added, seeds, leftovers) = state.commit(&mut batch, pending);
         // What is left of a small batch is freed after the locks; a night's (its tables
         // are large) now, before the regroup.
-        if batch.len() > batch::MEMO_BATCH {
+        let _leftovers = if added.len() > batch::MEMO_BATCH {
             drop(batch);
-        }
+            drop(leftovers);
+            None
+        } else {
+            Some((batch, leftovers))
+        };
         // The groups are formed again under the shared lock, other inserts walking the
         // tables meanwhile; their own lock, taken before the exclusive one is let go,
         // keeps readers of the groups and the next commit after the regroup (see
@@ -1653,9 +1676,13 @@ impl State {
     /// them out. Returns each document's position in the
     /// caller's list, number and matches (its edges to earlier documents), and the
     /// documents to group again.
-    /// What is left of the batch (its documents without ids and sets, its tables) is
-    /// the caller's to drop: freeing it took time under the exclusive lock.
-    fn commit(&mut self, batch: &mut Batch, pending: Pending) -> (Vec<Added>, Vec<u32>) {
+    /// What is left of the batch (the documents' leftovers, returned, and its tables)
+    /// is the caller's to drop: freeing it took time under the exclusive lock.
+    fn commit(
+        &mut self,
+        batch: &mut Batch,
+        pending: Pending,
+    ) -> (Vec<Added>, Vec<u32>, Vec<Leftover>) {
         debug_assert_eq!(pending.generation, self.generation);
         let Pending {
             base,
@@ -1673,15 +1700,18 @@ impl State {
             self.relinked.push_back((self.generation, d));
         }
         let mut added = Vec::with_capacity(n);
+        let mut leftovers = Vec::with_capacity(n);
         for (((p, &i), kw), (links, matches)) in batch
             .docs
-            .iter_mut()
+            .drain(..)
             .zip(&batch.input)
             .zip(&batch.listed)
             .zip(links.into_iter().zip(matches))
         {
             let d = self.slots.len() as u32;
-            self.slots.push(Some(Slot::new(p, kw)));
+            let (slot, leftover) = Slot::new(p, kw);
+            self.slots.push(Some(slot));
+            leftovers.push(leftover);
             self.links.push(links);
             self.groups_mut().push();
             added.push((i, d, matches));
@@ -1713,7 +1743,7 @@ impl State {
         }
         seeds.sort_unstable();
         seeds.dedup();
-        (added, seeds)
+        (added, seeds, leftovers)
     }
 
     /// What inserting document `d` found: its matches (`edges`) and where it stands.
