@@ -486,9 +486,31 @@ impl Search {
 pub(super) enum Held<'s> {
     State(&'s State),
     Taken {
-        slots: KeyMap<u32, Slot>,
+        slots: KeyMap<u32, Taken>,
         stats: Arc<TermStats>,
     },
+}
+
+/// What verification reads of a held document's slot, taken under the lock: its sets
+/// (shared, never written once committed) and the fields beside them. Not its id:
+/// cloning the id's `Arc` too wrote a second count, a second cache miss per candidate
+/// under the lock.
+pub(super) struct Taken {
+    sets: PackedSets,
+    exact: u64,
+    words: u32,
+    timestamp: Option<i64>,
+}
+
+impl Taken {
+    fn of(slot: &Slot) -> Taken {
+        Taken {
+            sets: slot.sets.clone(),
+            exact: slot.exact,
+            words: slot.words,
+            timestamp: slot.timestamp.get(),
+        }
+    }
 }
 
 impl Held<'_> {
@@ -507,10 +529,14 @@ impl Held<'_> {
             (Doc::Held(a), Held::State(s)) => s.view(a, buf),
             (Doc::Held(a), Held::Taken { slots, stats }) => {
                 let s = &slots[&a];
+                buf.exact = s.exact;
+                buf.words = s.words;
+                buf.tf.clear();
+                s.sets.unpack_into(buf);
                 DocView {
-                    features: s.features_into(buf),
+                    features: buf,
                     rarity: Rarity::Stats(stats),
-                    timestamp: s.timestamp.get(),
+                    timestamp: s.timestamp,
                 }
             }
         }
@@ -1207,7 +1233,7 @@ impl State {
                 for d in docs {
                     if let Doc::Held(a) = d {
                         slots.entry(a).or_insert_with(|| {
-                            self.slots[a as usize].clone().expect("live document")
+                            Taken::of(self.slots[a as usize].as_ref().expect("live document"))
                         });
                     }
                 }
