@@ -243,6 +243,43 @@ impl Batch {
         batch
     }
 
+    /// Enters the representatives into the batch's own tables, those whose body
+    /// `held_body` says is held excepted (the held representative stands for them);
+    /// `bands` per document.
+    pub(super) fn index(&mut self, bands: usize, held_body: impl Fn(u64) -> bool) {
+        let n = self.len();
+        let entering: Vec<usize> = (0..n)
+            .filter(|&i| self.is_rep(i) && !held_body(self.docs[i].features.exact))
+            .collect();
+        // Room made once, not step by step (a night's lists are large).
+        let keys: usize = entering.iter().map(|&i| self.docs[i].bands.len()).sum();
+        let listed: usize = entering.iter().map(|&i| self.listed[i].len()).sum();
+        self.buckets.reserve_exact(keys);
+        self.postings.reserve_exact(listed);
+        for i in entering {
+            let p = &self.docs[i];
+            for (band, &key) in p.bands.iter().enumerate() {
+                self.buckets.push((band as u32, key, i as u32));
+            }
+            if let (Some(table), Some(fp)) = (&mut self.hamming, p.fingerprint) {
+                table.insert(i as u32, fp);
+            }
+            for &t in &self.listed[i] {
+                self.postings.push((t, self.slices[i], i as u32));
+            }
+        }
+        sort(&mut self.buckets);
+        self.bucket_at = vec![u32::MAX; n * bands];
+        for (k, &(band, _, i)) in self.buckets.iter().enumerate() {
+            self.bucket_at[i as usize * bands + band as usize] = k as u32;
+        }
+        sort(&mut self.postings);
+        self.posting_start.reserve(self.postings.len());
+        for (k, &(t, _, _)) in self.postings.iter().enumerate() {
+            self.posting_start.entry(t).or_insert((k as u32, 0)).1 += 1;
+        }
+    }
+
     /// Whether document `i` is listed in the tables (a body's first document).
     fn is_rep(&self, i: usize) -> bool {
         self.docs[i].listed && self.first[i].is_none()
@@ -728,39 +765,11 @@ impl State {
     /// Enters the batch's representatives into its own tables (copies of a body held
     /// are not: the held representative is).
     pub(super) fn index_batch(&self, batch: &mut Batch) {
-        let n = batch.len();
-        let entering: Vec<usize> = (0..n)
-            .filter(|&i| batch.is_rep(i) && self.rep_of(batch.docs[i].features.exact).is_none())
-            .collect();
-        // Room made once, not step by step (a night's lists are large).
-        let keys: usize = entering.iter().map(|&i| batch.docs[i].bands.len()).sum();
-        let listed: usize = entering.iter().map(|&i| batch.listed[i].len()).sum();
-        batch.buckets.reserve_exact(keys);
-        batch.postings.reserve_exact(listed);
-        for i in entering {
-            let p = &batch.docs[i];
-            for (band, &key) in p.bands.iter().enumerate() {
-                batch.buckets.push((band as u32, key, i as u32));
-            }
-            if let (Some(table), Some(fp)) = (&mut batch.hamming, p.fingerprint) {
-                table.insert(i as u32, fp);
-            }
-            for &t in &batch.listed[i] {
-                batch.postings.push((t, batch.slices[i], i as u32));
-            }
-        }
-        sort(&mut batch.buckets);
-        let bands = self.tables.banding.bands;
-        batch.bucket_at = vec![u32::MAX; n * bands];
-        for (k, &(band, _, i)) in batch.buckets.iter().enumerate() {
-            batch.bucket_at[i as usize * bands + band as usize] = k as u32;
-        }
-        sort(&mut batch.postings);
-        batch.posting_start.reserve(batch.postings.len());
-        for (k, &(t, _, _)) in batch.postings.iter().enumerate() {
-            batch.posting_start.entry(t).or_insert((k as u32, 0)).1 += 1;
-        }
+        batch.index(self.tables.banding.bands, |exact| {
+            self.rep_of(exact).is_some()
+        });
     }
+
     /// Candidates of the batch's document `i` (older than it, sorted), and whether it is
     /// an exact copy (its one candidate is then its body's representative).
     fn candidates_of(
@@ -1355,6 +1364,13 @@ impl super::Index {
             prepared.into_iter().enumerate().collect(),
             |_| false,
         );
+        // A batch of one reads its own tables for none of its candidates (they hold no
+        // document before it): whether its body is held changes nothing there, and they
+        // are made before the lock.
+        let single = n == 1;
+        if single {
+            batch.index(self.banding.bands, |_| false);
+        }
         let (mut plan, mut held) = {
             let state = self.state();
             if batch.docs.iter().any(|p| state.find(&p.doc.id).is_some()) {
@@ -1368,7 +1384,9 @@ impl super::Index {
                     .map(|p| p.expect("each document"))
                     .collect());
             }
-            state.index_batch(&mut batch);
+            if !single {
+                state.index_batch(&mut batch);
+            }
             let plan = state.plan(config, &batch, None);
             let mut held = Held::Taken {
                 slots: KeyMap::default(),
