@@ -128,38 +128,24 @@ impl<T: Copy> Keyless<T> {
 /// there the processor overlaps those of many entries. `hashbrown`'s own resize, which
 /// reads one between two inserts, took twice as long in all, and spreading the moves
 /// over later inserts (a few each, the old table kept for lookups) five times as
-/// long: nothing overlapped their misses (BENCHMARKS.md). The hashes go in a buffer of
-/// the thread's, kept between growths, and the shard is read again for its entries: a
-/// shard grows under the index's exclusive lock, and two lists allocated and freed
-/// each growth held it longer.
+/// long: nothing overlapped their misses (BENCHMARKS.md).
 ///
-/// A shard of a few entries grows as `hashbrown` grows it, without the list: the
+/// A shard of a few entries grows as `hashbrown` grows it, without the two lists: the
 /// keyword postings' tables, one per time slice, start with many such shards, and their
 /// growths were 40% of the postings' entering (callgrind, BENCHMARKS.md).
 fn grow<T: Copy>(t: &mut HashTable<T>, rehash: &impl Fn(&T) -> u64) {
-    /// Past this many hashes (512 KB), the buffer is given back after the growth.
-    const KEEP: usize = 1 << 16;
-    thread_local! {
-        static HASHES: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
     if t.len() < SMALL_SHARD {
         t.reserve(1, rehash);
         return;
     }
-    HASHES.with_borrow_mut(|hashes| {
-        hashes.clear();
-        hashes.extend(t.iter().map(rehash));
-        // Room for one more: `hashbrown` then doubles the buckets, as its own growth
-        // does.
-        let mut bigger = HashTable::with_capacity(hashes.len() + 1);
-        for (&e, &h) in t.iter().zip(hashes.iter()) {
-            bigger.insert_unique(h, e, rehash);
-        }
-        *t = bigger;
-        if hashes.capacity() > KEEP {
-            *hashes = Vec::new();
-        }
-    });
+    let entries: Vec<T> = t.iter().copied().collect();
+    let hashes: Vec<u64> = entries.iter().map(rehash).collect();
+    // Room for one more: `hashbrown` then doubles the buckets, as its own growth does.
+    let mut bigger = HashTable::with_capacity(entries.len() + 1);
+    for (e, h) in entries.into_iter().zip(hashes) {
+        bigger.insert_unique(h, e, rehash);
+    }
+    *t = bigger;
 }
 
 #[cfg(test)]
