@@ -4,7 +4,7 @@
 //! cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash]
 //!                                            [--compact] [--threads T] [--save-every S]
 //!                                            [--alternate A,B [--segment K] [--measure M]
-//!                                             [--independent]] [--shuffle]
+//!                                             [--independent] [--own-docs]] [--shuffle]
 //! ```
 //!
 //! Streams the first `N` records of `CORPUS` (default: all) into one [`neardup::Index`]
@@ -37,6 +37,14 @@
 //! threads, a thread inserts a segment into its indexes one after the other). Its ratio
 //! is what the machine gives this work when no lock, table or cache line is shared: the
 //! ceiling for the shared index's ratio (a VM's cores may share more than they show).
+//!
+//! `--own-docs` (with `--alternate`) has each inserting thread make the document it
+//! inserts (a copy of the record read at the start, made in that thread), as a
+//! crawler's fetcher makes what it inserts; the records read at the start are freed
+//! after the timing. Without it, every text was allocated by the thread that read the
+//! corpus and is freed by the inserting one: with the system allocator, that locks the
+//! reading thread's arena, which both inserting threads then wait for (BENCHMARKS.md,
+//! "Two threads: less under the locks").
 //!
 //! `--shuffle` (with `--threads` or `--alternate`) inserts the `N` documents in an order
 //! shuffled with a fixed seed instead of the file's. `synth.py` writes a story's versions
@@ -91,11 +99,13 @@ struct Args {
     alternate: Option<((usize, usize), bool)>,
     segment: usize,
     measure: usize,
+    /// `--own-docs`: each inserting thread copies the document it inserts.
+    own_docs: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--compact] [--threads T] [--save-every S] [--alternate A,B [--segment K] [--measure M] [--independent]] [--shuffle]"
+        "usage: cargo bench --bench index -- CORPUS.jsonl [--docs N] [--queries Q] [--frozen] [--simhash] [--compact] [--threads T] [--save-every S] [--alternate A,B [--segment K] [--measure M] [--independent] [--own-docs]] [--shuffle]"
     );
     std::process::exit(2)
 }
@@ -105,7 +115,7 @@ fn parse_args() -> Args {
     let (mut docs, mut queries, mut frozen, mut simhash) = (usize::MAX, 10_000, false, false);
     let (mut threads, mut save_every, mut compact) = (0, 0, false);
     let (mut alternate, mut segment, mut measure, mut independent) = (None, 5_000, 0, false);
-    let mut shuffle = false;
+    let (mut shuffle, mut own_docs) = (false, false);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let number = |v: Option<String>| -> usize {
@@ -131,6 +141,7 @@ fn parse_args() -> Args {
             "--measure" => measure = number(it.next()),
             "--independent" => independent = true,
             "--shuffle" => shuffle = true,
+            "--own-docs" => own_docs = true,
             "-h" | "--help" => usage(),
             s if s.starts_with('-') => usage(),
             s => corpus = Some(PathBuf::from(s)),
@@ -141,6 +152,10 @@ fn parse_args() -> Args {
         eprintln!(
             "index bench: --shuffle needs --threads, --save-every or --alternate (the latency run streams the corpus)"
         );
+        std::process::exit(2)
+    }
+    if own_docs && alternate.is_none() {
+        eprintln!("index bench: --own-docs needs --alternate");
         std::process::exit(2)
     }
     Args {
@@ -156,6 +171,7 @@ fn parse_args() -> Args {
         alternate: alternate.map(|counts| (counts, independent)),
         segment,
         measure,
+        own_docs,
     }
 }
 
@@ -461,12 +477,14 @@ fn threaded(args: &Args, index: &Index) {
     );
 }
 
-/// Inserts `docs` from `threads` threads; returns the seconds it took.
-fn insert_from(index: &Index, docs: &mut [Option<Document>], threads: usize) -> f64 {
+/// Inserts `docs` from `threads` threads; returns the seconds it took. With `own`, a
+/// thread inserts a copy it makes of each document, and the documents are given back to
+/// `docs`, to be freed after the timing (`--own-docs`).
+fn insert_from(index: &Index, records: &mut [Option<Document>], threads: usize, own: bool) -> f64 {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let docs: Vec<Mutex<Option<Document>>> =
-        docs.iter_mut().map(|d| Mutex::new(d.take())).collect();
+        records.iter_mut().map(|d| Mutex::new(d.take())).collect();
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     std::thread::scope(|s| {
@@ -475,7 +493,13 @@ fn insert_from(index: &Index, docs: &mut [Option<Document>], threads: usize) -> 
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(slot) = docs.get(i) else { break };
-                    let doc = slot.lock().unwrap().take().expect("each document once");
+                    let mut slot = slot.lock().unwrap();
+                    let doc = if own {
+                        slot.clone().expect("each document once")
+                    } else {
+                        slot.take().expect("each document once")
+                    };
+                    drop(slot);
                     if let Err(e) = index.insert(doc) {
                         eprintln!("index bench: {e}");
                     }
@@ -483,7 +507,11 @@ fn insert_from(index: &Index, docs: &mut [Option<Document>], threads: usize) -> 
             });
         }
     });
-    started.elapsed().as_secs_f64()
+    let secs = started.elapsed().as_secs_f64();
+    for (record, doc) in records.iter_mut().zip(docs) {
+        *record = doc.into_inner().unwrap();
+    }
+    secs
 }
 
 /// One thread's indexes, each with its copy of the documents.
@@ -497,9 +525,10 @@ fn insert_into(
     copies: &mut [Vec<Option<Document>>],
     range: std::ops::Range<usize>,
     threads: usize,
+    own: bool,
 ) -> f64 {
     if let [index] = indexes {
-        return insert_from(index, &mut copies[0][range], threads);
+        return insert_from(index, &mut copies[0][range], threads, own);
     }
     let mut shares: Vec<Share<'_>> = (0..threads).map(|_| Vec::new()).collect();
     for (i, (index, docs)) in indexes.iter().zip(copies.iter_mut()).enumerate() {
@@ -510,7 +539,7 @@ fn insert_into(
         for share in shares {
             s.spawn(move || {
                 for (index, docs) in share {
-                    insert_from(index, docs, 1);
+                    insert_from(index, docs, 1, own);
                 }
             });
         }
@@ -561,7 +590,7 @@ fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
     // Each index its own copy of every document.
     let mut copies: Vec<Vec<Option<Document>>> = (1..n).map(|_| docs.clone()).collect();
     copies.insert(0, docs);
-    let filled = insert_into(indexes, &mut copies, 0..fill, n.max(a.max(b)));
+    let filled = insert_into(indexes, &mut copies, 0..fill, n.max(a.max(b)), false);
     println!(
         "index bench: {} ({} word statistics): filled {} with {fill} documents from {} threads in {filled:.1} s",
         args.corpus.display(),
@@ -578,7 +607,13 @@ fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
         let threads = if k % 2 == 0 { a } else { b };
         let lo = fill + k * args.segment;
         let held = indexes[0].len();
-        let secs = insert_into(indexes, &mut copies, lo..lo + args.segment, threads);
+        let secs = insert_into(
+            indexes,
+            &mut copies,
+            lo..lo + args.segment,
+            threads,
+            args.own_docs,
+        );
         let rate = (n * args.segment) as f64 / secs;
         println!("segment {k:>3}: {threads} threads, {held} held before, {rate:>8.0} documents/s");
         rates.push(rate);

@@ -5,7 +5,7 @@
 #
 # usage: benches/index.sh [-n DOCS] [-d WORKDIR] [--frozen] [--keep]
 #                         [--compact] [--threads "1 2 4"] [--repeat R] [--alternate A,B]
-#                         [--independent] [--mimalloc] [--shuffle]
+#                         [--independent] [--own-docs] [--mimalloc] [--shuffle]
 #
 #   -n DOCS     documents (default 1000000)
 #   -d WORKDIR  where the corpus goes (default: a new temp dir, removed at the end unless
@@ -24,6 +24,10 @@
 #   --independent with --alternate: the same inserts into one index per thread, nothing
 #               shared (each index given every document): the machine's ceiling for the
 #               shared index's ratio
+#   --own-docs  with --alternate: each inserting thread copies the document it inserts, as a
+#               crawler's fetcher makes its own (the texts read at the start are freed
+#               after the timing; with the system allocator, freeing them from the
+#               inserting threads locks the reading thread's arena)
 #   --mimalloc  build the bench with mimalloc (`--features mimalloc`; README "Allocator")
 #   --shuffle   with --threads or --alternate: insert in a fixed shuffled order, not the
 #               file's (synth.py writes a story's versions back to back, so two threads
@@ -50,12 +54,13 @@ while [ $# -gt 0 ]; do
     --compact) EXTRA+=(--compact); shift ;;
     --independent) EXTRA+=(--independent); shift ;;
     --shuffle) EXTRA+=(--shuffle); shift ;;
+    --own-docs) EXTRA+=(--own-docs); shift ;;
     --keep) KEEP=1; shift ;;
     --threads) THREADS="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
     --alternate) ALTERNATE="$2"; shift 2 ;;
     --mimalloc) FEATURES=(--features mimalloc); shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "index.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
