@@ -1673,10 +1673,9 @@ impl State {
 
     /// Enters the batch's documents (numbered from the first free slot, in id order)
     /// with the edges of a search of the state as it is, as [`State::pending`] sorted
-    /// them out. Returns each document's position in the
-    /// caller's list, number and matches (its edges to earlier documents), and the
-    /// documents to group again.
-    /// What is left of the batch (the documents' leftovers, returned, and its tables)
+    /// them out. Returns each document's position in the caller's list, number and
+    /// matches (its edges to earlier documents), the documents to group again, and what
+    /// is left of the documents. That, and what is left of the batch (its own tables),
     /// is the caller's to drop: freeing it took time under the exclusive lock.
     fn commit(
         &mut self,

@@ -15,10 +15,11 @@
 //! ([`super::Index::insert_frozen`]) hold it only to walk the tables: keywords are
 //! chosen before (and a single document's own batch tables made), and the candidates
 //! verified after, against their sets taken ([`Held::Taken`]: sets are shared and never
-//! written once committed; the statistics never change). So inserts from several threads wait for each other only for table
-//! walks and commits. When another insert committed between the walk and the pairing of
-//! neighbours of neighbours, the walk is checked ([`State::plan_stands`]) and, when it
-//! stands, the pairing is made from the edges as they are then.
+//! written once committed; the statistics never change). So inserts from several
+//! threads wait for each other only for table walks and commits. When another insert
+//! committed between the walk and the pairing of neighbours of neighbours, the walk is
+//! checked ([`State::plan_stands`]) and, when it stands, the pairing is made from the
+//! edges as they are then.
 //!
 //! **Commit** (`Index::commit`): under the upgradable lock (one commit at a time,
 //! searches go on), the search is checked and its edges sorted out; under the exclusive
