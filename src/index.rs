@@ -289,6 +289,21 @@ struct Slot {
     sets: PackedSets,
 }
 
+/// A held document's features in `f`: its sets unpacked, its body's hash and word count
+/// (no term frequencies: a slot keeps none).
+fn unpack_features<'a>(
+    sets: &PackedSets,
+    exact: u64,
+    words: u32,
+    f: &'a mut Features,
+) -> &'a Features {
+    f.exact = exact;
+    f.words = words;
+    f.tf.clear();
+    sets.unpack_into(f);
+    f
+}
+
 /// A time that may be unknown, in the 8 bytes of an `i64` rather than the 16 of an
 /// `Option<i64>` (two per document held): `i64::MIN` stands for none, so a time of
 /// `i64::MIN` itself (292 billion years before the epoch) is held one second later.
@@ -393,11 +408,7 @@ impl Slot {
     /// Its features as verification reads them, written into `f` (whose vectors are
     /// reused).
     fn features_into<'a>(&self, f: &'a mut Features) -> &'a Features {
-        f.exact = self.exact;
-        f.words = self.words;
-        f.tf.clear();
-        self.sets.unpack_into(f);
-        f
+        unpack_features(&self.sets, self.exact, self.words, f)
     }
 
     /// Its features, unpacked.

@@ -567,12 +567,8 @@ impl Held<'_> {
             (Doc::Held(a), Held::State(s)) => s.view(a, buf),
             (Doc::Held(a), Held::Taken { slots, stats }) => {
                 let s = &slots[&a];
-                buf.exact = s.exact;
-                buf.words = s.words;
-                buf.tf.clear();
-                s.sets.unpack_into(buf);
                 DocView {
-                    features: buf,
+                    features: super::unpack_features(&s.sets, s.exact, s.words, buf),
                     rarity: Rarity::Stats(stats),
                     timestamp: s.timestamp,
                 }
