@@ -325,7 +325,7 @@ struct Walked {
 
 /// Lists of document numbers in one buffer: a walk's, one per band and one per lookup
 /// keyword (a vector each made a dozen allocations an insert, most under the lock).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 struct Lists {
     items: Vec<u32>,
     /// Where each list ends in `items`.
@@ -333,10 +333,10 @@ struct Lists {
 }
 
 impl Lists {
-    /// Room for `lists` lists.
-    fn with_lists(lists: usize) -> Self {
+    /// Room for `lists` lists of `items` documents in all.
+    fn with_capacity(lists: usize, items: usize) -> Self {
         Lists {
-            items: Vec::new(),
+            items: Vec::with_capacity(items),
             ends: Vec::with_capacity(lists),
         }
     }
@@ -789,8 +789,7 @@ impl State {
         }
         // Room made once for the walk's lists (grown push by push, they were a dozen
         // reallocations an insert, under the shared lock).
-        walked.bands = Lists::with_lists(p.bands.len());
-        walked.bands.items.reserve(2 * p.bands.len());
+        walked.bands = Lists::with_capacity(p.bands.len(), 2 * p.bands.len());
         walked.counts.reserve_exact(batch.lookup[i].len());
         let mut cands: Vec<Doc> = Vec::with_capacity(4 * p.bands.len());
         if let (Some((table, _)), Some(fp)) = (&self.tables.hamming, p.fingerprint) {
