@@ -105,7 +105,7 @@ fn test_rand(mut seed: u64) -> impl FnMut(u64) -> u64 {
 use batch::{Batch, Search};
 use chains::Chains;
 use chunked::Chunked;
-use keyless::Keyless;
+use keyless::{Grown, Keyless};
 use packed::PackedSets;
 use postings::Postings;
 pub use query::{Placement, QueryOptions, QueryResult};
@@ -196,6 +196,29 @@ fn band_key(slots: &Chunked<Option<Slot>>, d: u32, band: usize) -> Option<u32> {
     slots[d as usize]
         .as_ref()
         .and_then(|s| s.bands().get(band).copied())
+}
+
+/// The hash of an LSH heads entry's key in `band` ([`keyless`]), read back from the slot.
+fn head_rehash(slots: &Chunked<Option<Slot>>, band: usize) -> impl Fn(&u32) -> u64 + '_ {
+    move |&e| keyless::spread(band_key(slots, e, band).unwrap_or_default())
+}
+
+/// The hash of an ids entry's key, read back from the slot.
+fn id_rehash(slots: &Chunked<Option<Slot>>) -> impl Fn(&u32) -> u64 + '_ {
+    |&e| slots[e as usize].as_ref().map_or(0, |s| id_hash(&s.id))
+}
+
+/// The hash of an exact-bodies entry's key, read back from the slot.
+fn exact_rehash(slots: &Chunked<Option<Slot>>) -> impl Fn(&u32) -> u64 + '_ {
+    |&e| slot_exact(slots, e).unwrap_or_default()
+}
+
+/// Shards of the tables whose keys are read back from the slots (LSH heads, ids,
+/// bodies), grown ahead of a commit ([`State::grown_for`]), or those they replaced.
+struct GrownTables {
+    heads: Vec<Grown<u32>>,
+    by_id: Grown<u32>,
+    exact: Grown<u32>,
 }
 
 /// [`State::relinked`] covers this many commits back, and at most this many documents.
@@ -1213,6 +1236,9 @@ impl Index {
             state
         };
         let pending = state.pending(&batch, &search);
+        // A night's batch grows its tables as it enters them (it is alone, and grows
+        // each shard many times over).
+        let grown = (batch.len() <= batch::MEMO_BATCH).then(|| state.grown_for(&batch));
         let mut state = upgrade(state);
         let free = MAX_DOCS.saturating_sub(state.slots.len() as u32) as usize;
         if batch.len() > free {
@@ -1226,6 +1252,7 @@ impl Index {
             }
             return results.into_iter().map(|r| r.expect("a result")).collect();
         }
+        let replaced = grown.map(|g| state.install(g));
         let (added, seeds, leftovers) = state.commit(&mut batch, pending);
         // What is left of a small batch is freed after the locks; a night's (its tables
         // are large) now, before the regroup.
@@ -1234,7 +1261,7 @@ impl Index {
             drop(leftovers);
             None
         } else {
-            Some((batch, leftovers))
+            Some((batch, leftovers, replaced))
         };
         // The groups are formed again under the shared lock, other inserts walking the
         // tables meanwhile; their own lock, taken before the exclusive one is let go,
@@ -1452,10 +1479,8 @@ impl State {
     }
 
     fn add_id(&mut self, d: u32) {
-        let slots = &self.slots;
         let h = id_hash(&self.slot(d).id);
-        let rehash = |&e: &u32| slots[e as usize].as_ref().map_or(0, |s| id_hash(&s.id));
-        self.tables.by_id.insert(h, d, rehash);
+        self.tables.by_id.insert(h, d, id_rehash(&self.slots));
     }
 
     fn remove_id(&mut self, d: u32) {
@@ -1472,10 +1497,10 @@ impl State {
 
     /// Enters `d` as the representative of its body (which has none).
     fn add_rep(&mut self, d: u32) {
-        let slots = &self.slots;
         let exact = self.slot(d).exact;
-        let rehash = |&e: &u32| slot_exact(slots, e).unwrap_or_default();
-        self.tables.exact.insert(exact, d, rehash);
+        self.tables
+            .exact
+            .insert(exact, d, exact_rehash(&self.slots));
     }
 
     fn weights(&self, f: &Features, config: &Config) -> Weights {
@@ -1756,6 +1781,40 @@ impl State {
         (added, seeds, leftovers)
     }
 
+    /// The shards of the LSH heads, ids and bodies tables that entering `batch` would
+    /// grow, grown now ([`Keyless::grown_for`]): the commit grows them under the
+    /// upgradable lock, searches going on, and [`State::install`]s them under the
+    /// exclusive lock.
+    fn grown_for(&self, batch: &Batch) -> GrownTables {
+        let slots = &self.slots;
+        let listed = || batch.docs.iter().filter(|p| p.listed);
+        GrownTables {
+            heads: (self.tables.heads.iter().enumerate())
+                .map(|(i, t)| {
+                    let keys = listed().map(move |p| keyless::spread(p.bands[i]));
+                    t.grown_for(keys, head_rehash(slots, i))
+                })
+                .collect(),
+            by_id: (self.tables.by_id)
+                .grown_for(batch.docs.iter().map(|p| id_hash(&p.id)), id_rehash(slots)),
+            exact: (self.tables.exact)
+                .grown_for(listed().map(|p| p.features.exact), exact_rehash(slots)),
+        }
+    }
+
+    /// Puts shards grown by [`State::grown_for`], at this generation, in place; returns
+    /// the shards they replace, for the caller to drop after the lock.
+    fn install(&mut self, grown: GrownTables) -> GrownTables {
+        let t = &mut self.tables;
+        GrownTables {
+            heads: (t.heads.iter_mut().zip(grown.heads))
+                .map(|(t, g)| t.install(g))
+                .collect(),
+            by_id: t.by_id.install(grown.by_id),
+            exact: t.exact.install(grown.exact),
+        }
+    }
+
     /// What inserting document `d` found: its matches (`edges`) and where it stands.
     /// `moved` maps a group whose canonical member moved to the member before.
     fn verdict(
@@ -1817,8 +1876,7 @@ impl State {
         for (i, &key) in slot.bands().iter().enumerate() {
             let h = keyless::spread(key);
             let eq = |&e: &u32| band_key(slots, e, i) == Some(key);
-            let rehash = |&e: &u32| keyless::spread(band_key(slots, e, i).unwrap_or_default());
-            match t.heads[i].get_mut_or_insert(h, eq, d, rehash) {
+            match t.heads[i].get_mut_or_insert(h, eq, d, head_rehash(slots, i)) {
                 // A new bucket, headed by `d`.
                 None => {}
                 Some(head) if *head < d => {

@@ -111,6 +111,58 @@ impl<T: Copy> Keyless<T> {
         }
     }
 
+    /// The shards that adding an entry under each of `hashes` would grow, grown now as
+    /// an insert grows them, for [`Keyless::install`]. It only reads the table: the
+    /// index grows them under its upgradable lock, searches going on beside it, and
+    /// swaps them in under the exclusive lock, where reading every entry's key back
+    /// from its document stopped every search (BENCHMARKS.md, "Tables grown before the
+    /// exclusive lock"). A hash whose key has an entry already counts as a new one: its
+    /// shard may grow one entry early, no more.
+    pub fn grown_for(
+        &self,
+        hashes: impl Iterator<Item = u64> + Clone,
+        rehash: impl Fn(&T) -> u64,
+    ) -> Grown<T> {
+        let full = |t: &HashTable<T>, more: usize| {
+            // A small shard grows cheaply where it is (`grow`).
+            t.len() >= SMALL_SHARD && t.len() + more > t.capacity()
+        };
+        // Mostly nothing grows: a first look, with no counting.
+        let n = hashes.clone().count();
+        if !hashes.clone().any(|h| full(&self.shards[shard(h)], n)) {
+            return Grown::none();
+        }
+        let mut shards: Vec<usize> = hashes.map(shard).collect();
+        shards.sort_unstable();
+        let mut grown = Vec::new();
+        for run in shards.chunk_by(|a, b| a == b) {
+            let t = &self.shards[run[0]];
+            if full(t, run.len()) {
+                grown.push((run[0], t.len(), bigger(t, &rehash, run.len())));
+            }
+        }
+        Grown(grown)
+    }
+
+    /// Puts shards grown by [`Keyless::grown_for`] in place of the shards they were
+    /// grown from, which must not have changed since; returns those, for the caller to
+    /// drop after its lock.
+    ///
+    /// # Panics
+    /// If a shard's number of entries changed since it was grown.
+    pub fn install(&mut self, grown: Grown<T>) -> Grown<T> {
+        let mut old = Vec::with_capacity(grown.0.len());
+        for (s, len, table) in grown.0 {
+            assert_eq!(
+                self.shards[s].len(),
+                len,
+                "shard {s} changed since it was grown"
+            );
+            old.push((s, len, std::mem::replace(&mut self.shards[s], table)));
+        }
+        Grown(old)
+    }
+
     /// Number of entries.
     #[cfg(test)]
     pub fn len(&self) -> usize {
@@ -138,14 +190,31 @@ fn grow<T: Copy>(t: &mut HashTable<T>, rehash: &impl Fn(&T) -> u64) {
         t.reserve(1, rehash);
         return;
     }
+    *t = bigger(t, rehash, 1);
+}
+
+/// A copy of `t` with room for `more` entries beyond its own ([`grow`]).
+fn bigger<T: Copy>(t: &HashTable<T>, rehash: &impl Fn(&T) -> u64, more: usize) -> HashTable<T> {
     let entries: Vec<T> = t.iter().copied().collect();
     let hashes: Vec<u64> = entries.iter().map(rehash).collect();
     // Room for one more: `hashbrown` then doubles the buckets, as its own growth does.
-    let mut bigger = HashTable::with_capacity(entries.len() + 1);
+    let mut bigger = HashTable::with_capacity(entries.len() + more);
     for (e, h) in entries.into_iter().zip(hashes) {
         bigger.insert_unique(h, e, rehash);
     }
-    *t = bigger;
+    bigger
+}
+
+/// Shards of a [`Keyless`] table grown ahead ([`Keyless::grown_for`]), each with its
+/// number and the number of entries it was grown from; or the shards they replaced
+/// ([`Keyless::install`]).
+pub(crate) struct Grown<T>(Vec<(usize, usize, HashTable<T>)>);
+
+impl<T> Grown<T> {
+    /// Nothing grown.
+    pub fn none() -> Self {
+        Grown(Vec::new())
+    }
 }
 
 #[cfg(test)]
@@ -241,6 +310,54 @@ mod tests {
     }
 
     /// Two keys of one hash (two ids whose `xxh3` is the same) are two entries.
+    #[test]
+    fn shards_grown_ahead_hold_what_growing_in_place_holds() {
+        // Keys are their own hashes' inputs: an entry is its key.
+        let rehash = |&k: &u32| spread(k);
+        let mut ahead: Keyless<u32> = Keyless::default();
+        let mut in_place: Keyless<u32> = Keyless::default();
+        let keys: Vec<u32> = random_keys(7, u64::MAX).take(60_000).collect();
+        let mut grew = 0;
+        for batch in keys.chunks(3) {
+            let grown = ahead.grown_for(batch.iter().map(|&k| spread(k)), rehash);
+            let n = grown.0.len();
+            grew += n;
+            assert_eq!(ahead.install(grown).0.len(), n);
+            for &k in batch {
+                let before = ahead.heap_bytes();
+                let large = ahead.shards[shard(spread(k))].len() >= SMALL_SHARD;
+                ahead.get_mut_or_insert(spread(k), |&e| e == k, k, rehash);
+                in_place.get_mut_or_insert(spread(k), |&e| e == k, k, rehash);
+                // A large shard that was to grow grew ahead.
+                if large {
+                    assert_eq!(ahead.heap_bytes(), before);
+                }
+            }
+        }
+        assert!(grew > 0, "no shard grew ahead");
+        assert_eq!(ahead.len(), in_place.len());
+        assert_eq!(ahead.heap_bytes(), in_place.heap_bytes());
+        for &k in &keys {
+            assert_eq!(ahead.get(spread(k), |&e| e == k), Some(&k));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "changed since it was grown")]
+    fn a_shard_changed_since_it_was_grown_is_not_replaced() {
+        let rehash = |&k: &u32| spread(k);
+        let mut t: Keyless<u32> = Keyless::default();
+        let mut keys = random_keys(3, u64::MAX);
+        let mut grown = Grown::none();
+        while grown.0.is_empty() {
+            let k = keys.next().expect("endless keys");
+            grown = t.grown_for(std::iter::once(spread(k)), rehash);
+            // Once a shard is grown, an entry added behind its back.
+            t.insert(spread(k), k, rehash);
+        }
+        t.install(grown);
+    }
+
     #[test]
     fn keys_of_one_hash_are_told_apart_by_the_key() {
         let keys = ["a", "b", "c"];
