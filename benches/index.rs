@@ -37,6 +37,11 @@
 //! threads, a thread inserts a segment into its indexes one after the other). Its ratio
 //! is what the machine gives this work when no lock, table or cache line is shared: the
 //! ceiling for the shared index's ratio (a VM's cores may share more than they show).
+//! Before each segment, the bench measures the time a cache line takes to go from one
+//! thread to the other and back (a few milliseconds, not timed with the segment): a VM's two cores are sometimes near each other
+//! and sometimes not, and the shared index's ratio falls when they are far (its threads
+//! read what the other one wrote), while `--independent`'s does not (BENCHMARKS.md,
+//! "Tables grown before the exclusive lock; how far apart the cores are").
 //!
 //! `--own-docs` (with `--alternate`) has each inserting thread make the document it
 //! inserts (a copy of the record read at the start, made in that thread), as a
@@ -557,6 +562,42 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// Nanoseconds a cache line takes to go from one thread to another and back: two
+/// threads take turns at a counter, each waiting for the other's write. What sharing a
+/// line costs the index's threads on this machine, now: the fastest of a few short
+/// trials (a trial that shared a core with another thread waits for it).
+fn round_trip_ns() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const ROUNDS: u64 = 2_000;
+    let trial = || {
+        let turn = AtomicU64::new(0);
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for me in 0..2 {
+                let turn = &turn;
+                s.spawn(move || {
+                    for i in 0..ROUNDS {
+                        let mine = 2 * i + me;
+                        let mut spins = 0u32;
+                        while turn.load(Ordering::Acquire) != mine {
+                            spins += 1;
+                            // Both on one core: let the other one run.
+                            if spins.is_multiple_of(4096) {
+                                std::thread::yield_now();
+                            } else {
+                                std::hint::spin_loop();
+                            }
+                        }
+                        turn.store(mine + 1, Ordering::Release);
+                    }
+                });
+            }
+        });
+        start.elapsed().as_secs_f64() * 1e9 / ROUNDS as f64
+    };
+    (0..8).map(|_| trial()).fold(f64::MAX, f64::min)
+}
+
 /// `--alternate A,B`: the last documents in segments, the two thread counts taking turns,
 /// into one shared index or (`--independent`) into one index per thread.
 fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
@@ -603,7 +644,10 @@ fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
         n.max(a.max(b)),
     );
     let mut rates = Vec::with_capacity(segments);
+    let mut trips = Vec::with_capacity(segments);
     for k in 0..segments {
+        let trip = round_trip_ns();
+        trips.push(trip);
         let threads = if k % 2 == 0 { a } else { b };
         let lo = fill + k * args.segment;
         let held = indexes[0].len();
@@ -615,7 +659,9 @@ fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
             args.own_docs,
         );
         let rate = (n * args.segment) as f64 / secs;
-        println!("segment {k:>3}: {threads} threads, {held} held before, {rate:>8.0} documents/s");
+        println!(
+            "segment {k:>3}: {threads} threads, {held} held before, {rate:>8.0} documents/s (a cache line's round trip {trip:.0} ns)"
+        );
         rates.push(rate);
     }
     let of =
@@ -640,5 +686,12 @@ fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
         median(&rb),
         median(&ratios),
         ratios.len(),
+    );
+    let (tlo, thi) = trips
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+    println!(
+        "index bench: a cache line's round trip between two threads: median {:.0} ns, {tlo:.0}-{thi:.0}",
+        median(&trips)
     );
 }
