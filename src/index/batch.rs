@@ -525,7 +525,9 @@ pub(super) enum Held<'s> {
     State(&'s State),
     Taken {
         slots: KeyMap<u32, Taken>,
-        stats: Arc<TermStats>,
+        /// The frozen index's statistics, borrowed: cloning their `Arc` wrote its count,
+        /// a cache line every inserting thread writes, on each insert.
+        stats: &'s TermStats,
     },
 }
 
@@ -1386,7 +1388,7 @@ impl super::Index {
             let plan = state.plan(config, &batch, None);
             let mut held = Held::Taken {
                 slots: KeyMap::default(),
-                stats: Arc::clone(stats),
+                stats,
             };
             state.take(plan.candidates(), &mut held);
             (plan, held)
