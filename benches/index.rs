@@ -38,10 +38,11 @@
 //! is what the machine gives this work when no lock, table or cache line is shared: the
 //! ceiling for the shared index's ratio (a VM's cores may share more than they show).
 //! Before each segment, the bench measures the time a cache line takes to go from one
-//! thread to the other and back (a few milliseconds, not timed with the segment): a VM's two cores are sometimes near each other
-//! and sometimes not, and the shared index's ratio falls when they are far (its threads
-//! read what the other one wrote), while `--independent`'s does not (BENCHMARKS.md,
-//! "Tables grown before the exclusive lock; how far apart the cores are").
+//! thread to the other and back (a few milliseconds, not timed with the segment). A VM's
+//! two cores are sometimes near each other and sometimes not; the shared index's ratio
+//! falls when they are far (its threads read what the other one wrote), while
+//! `--independent`'s does not (BENCHMARKS.md, "Tables grown before the exclusive lock;
+//! how far apart the two cores are").
 //!
 //! `--own-docs` (with `--alternate`) has each inserting thread make the document it
 //! inserts (a copy of the record read at the start, made in that thread), as a

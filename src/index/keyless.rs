@@ -116,7 +116,7 @@ impl<T: Copy> Keyless<T> {
     /// index grows them under its upgradable lock, searches going on beside it, and
     /// swaps them in under the exclusive lock, where reading every entry's key back
     /// from its document stopped every search (BENCHMARKS.md, "Tables grown before the
-    /// exclusive lock"). A hash whose key has an entry already counts as a new one: its
+    /// exclusive lock; how far apart the two cores are"). A hash whose key has an entry already counts as a new one: its
     /// shard may grow one entry early, no more.
     pub fn grown_for(
         &self,
