@@ -20,7 +20,9 @@
 #               then insert that tenth in segments of 10,000, A and B threads taking turns
 #               (frozen statistics); each B segment is compared with the A segments
 #               beside it, seconds apart (the bench's --alternate; robust to the drift
-#               of a shared machine's speed)
+#               of a shared machine's speed); each segment's line also gives a cache
+#               line's round trip between two threads, which says how near the VM's
+#               cores are at that moment (the ratio falls when they are far)
 #   --independent with --alternate: the same inserts into one index per thread, nothing
 #               shared (each index given every document): the machine's ceiling for the
 #               shared index's ratio
@@ -60,7 +62,7 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT="$2"; shift 2 ;;
     --alternate) ALTERNATE="$2"; shift 2 ;;
     --mimalloc) FEATURES=(--features mimalloc); shift ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "index.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
