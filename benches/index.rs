@@ -563,6 +563,12 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// The smallest and the largest of `v`.
+fn range(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)))
+}
+
 /// Nanoseconds a cache line takes to go from one thread to another and back: two
 /// threads take turns at a counter, each waiting for the other's write. What sharing a
 /// line costs the index's threads on this machine, now: the fastest of a few short
@@ -672,9 +678,7 @@ fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
         .step_by(2)
         .map(|k| rates[k] / f64::midpoint(rates[k - 1], rates[k + 1]))
         .collect();
-    let (lo, hi) = ratios
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+    let (lo, hi) = range(&ratios);
     println!(
         "index bench: {} documents held at the end{}; {a} threads median {:.0} documents/s, {b} threads median {:.0}; {b}/{a} ratio median {:.2} (each {b}-thread segment against the {a}-thread segments beside it; {} ratios, {lo:.2}-{hi:.2})",
         indexes[0].len(),
@@ -688,9 +692,7 @@ fn alternating(args: &Args, indexes: &[Index], (a, b): (usize, usize)) {
         median(&ratios),
         ratios.len(),
     );
-    let (tlo, thi) = trips
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+    let (tlo, thi) = range(&trips);
     println!(
         "index bench: a cache line's round trip between two threads: median {:.0} ns, {tlo:.0}-{thi:.0}",
         median(&trips)

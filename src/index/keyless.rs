@@ -116,8 +116,8 @@ impl<T: Copy> Keyless<T> {
     /// index grows them under its upgradable lock, searches going on beside it, and
     /// swaps them in under the exclusive lock, where reading every entry's key back
     /// from its document stopped every search (BENCHMARKS.md, "Tables grown before the
-    /// exclusive lock; how far apart the two cores are"). A hash whose key has an entry already counts as a new one: its
-    /// shard may grow one entry early, no more.
+    /// exclusive lock; how far apart the two cores are"). A hash whose key has an entry
+    /// already counts as a new one: its shard may grow one entry early, no more.
     pub fn grown_for(
         &self,
         hashes: impl Iterator<Item = u64> + Clone,
@@ -197,7 +197,8 @@ fn grow<T: Copy>(t: &mut HashTable<T>, rehash: &impl Fn(&T) -> u64) {
 fn bigger<T: Copy>(t: &HashTable<T>, rehash: &impl Fn(&T) -> u64, more: usize) -> HashTable<T> {
     let entries: Vec<T> = t.iter().copied().collect();
     let hashes: Vec<u64> = entries.iter().map(rehash).collect();
-    // Room for one more: `hashbrown` then doubles the buckets, as its own growth does.
+    // Room for `more` (one when an insert grows it): `hashbrown` then doubles the
+    // buckets, as its own growth does.
     let mut bigger = HashTable::with_capacity(entries.len() + more);
     for (e, h) in entries.into_iter().zip(hashes) {
         bigger.insert_unique(h, e, rehash);
@@ -309,7 +310,8 @@ mod tests {
         }
     }
 
-    /// Two keys of one hash (two ids whose `xxh3` is the same) are two entries.
+    /// Shards grown ahead of their inserts end as those grown by the inserts: the same
+    /// entries, the same room.
     #[test]
     fn shards_grown_ahead_hold_what_growing_in_place_holds() {
         // Keys are their own hashes' inputs: an entry is its key.
@@ -342,6 +344,8 @@ mod tests {
         }
     }
 
+    /// A shard that took an entry after it was grown is not replaced: the entry would
+    /// be lost.
     #[test]
     #[should_panic(expected = "changed since it was grown")]
     fn a_shard_changed_since_it_was_grown_is_not_replaced() {
@@ -358,6 +362,7 @@ mod tests {
         t.install(grown);
     }
 
+    /// Two keys of one hash (two ids whose `xxh3` is the same) are two entries.
     #[test]
     fn keys_of_one_hash_are_told_apart_by_the_key() {
         let keys = ["a", "b", "c"];
