@@ -216,7 +216,8 @@ fn exact_rehash(slots: &Chunked<Option<Slot>>) -> impl Fn(&u32) -> u64 + '_ {
 /// Shards of the tables whose keys are read back from the slots (LSH heads, ids,
 /// bodies), grown ahead of a commit ([`State::grown_for`]), or those they replaced.
 struct GrownTables {
-    heads: Vec<Grown<u32>>,
+    /// By band, only the bands with a shard grown (mostly none: no allocation).
+    heads: Vec<(usize, Grown<u32>)>,
     by_id: Grown<u32>,
     exact: Grown<u32>,
 }
@@ -1792,8 +1793,9 @@ impl State {
             heads: (self.tables.heads.iter().enumerate())
                 .map(|(i, t)| {
                     let keys = listed().map(move |p| keyless::spread(p.bands[i]));
-                    t.grown_for(keys, head_rehash(slots, i))
+                    (i, t.grown_for(keys, head_rehash(slots, i)))
                 })
+                .filter(|(_, g)| !g.is_empty())
                 .collect(),
             by_id: (self.tables.by_id)
                 .grown_for(batch.docs.iter().map(|p| id_hash(&p.id)), id_rehash(slots)),
@@ -1807,8 +1809,8 @@ impl State {
     fn install(&mut self, grown: GrownTables) -> GrownTables {
         let t = &mut self.tables;
         GrownTables {
-            heads: (t.heads.iter_mut().zip(grown.heads))
-                .map(|(t, g)| t.install(g))
+            heads: (grown.heads.into_iter())
+                .map(|(i, g)| (i, t.heads[i].install(g)))
                 .collect(),
             by_id: t.by_id.install(grown.by_id),
             exact: t.exact.install(grown.exact),

@@ -216,6 +216,11 @@ impl<T> Grown<T> {
     pub fn none() -> Self {
         Grown(Vec::new())
     }
+
+    /// True when nothing was grown.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 #[cfg(test)]
