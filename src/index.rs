@@ -1207,6 +1207,7 @@ impl Index {
             }
             drop(state);
             let state = self.state();
+            state.index_batch_again(&mut batch);
             search = state.search(&self.config, &batch, Some(&search), progress);
             tries += 1;
         };
@@ -1232,6 +1233,7 @@ impl Index {
             if search.generation != state.generation
                 && !state.search_stands(&self.config, &batch, &mut search)
             {
+                state.index_batch_again(&mut batch);
                 search = state.search(&self.config, &batch, Some(&search), progress);
             }
             state
@@ -2945,5 +2947,223 @@ mod tests {
         // removed one costs no more.
         assert_eq!(std::mem::size_of::<Slot>(), 64);
         assert_eq!(std::mem::size_of::<Option<Slot>>(), 64);
+    }
+}
+
+/// Concurrent inserts against the guarantee of the module docs: the index is exactly
+/// what inserting the same documents one commit at a time, in commit order, makes.
+#[cfg(test)]
+mod racing {
+    use std::collections::HashMap;
+
+    use crate::verify::{Relation, Role};
+    use crate::{Config, Document, Footprint, Index, Method, TermStats, Verdict};
+
+    /// A small pseudo-random generator (xorshift), so the corpus is the same every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// A word made of syllables: word `n` of a vocabulary of 4,096.
+    fn word(n: usize) -> String {
+        const SYL: [&str; 16] = [
+            "ba", "ke", "di", "mo", "ru", "sa", "te", "li", "no", "pu", "ga", "fe", "zi", "vo",
+            "hu", "ja",
+        ];
+        (0..3).map(|k| SYL[(n >> (4 * k)) & 15]).collect()
+    }
+
+    /// Stories of a few topics (topics share words, so same-topic stories are candidates
+    /// of each other, some verified and refused on their headlines), each in versions:
+    /// the original, an exact copy, a wrapped copy, a cut, rewrites (words replaced,
+    /// sentences reordered, a new headline on the story's names).
+    fn corpus(stories: usize, seed: u64) -> Vec<Document> {
+        let mut rng = Rng(seed | 1);
+        let mut docs = Vec::new();
+        for s in 0..stories {
+            let topic = s % 12;
+            // Common words (low numbers), the topic's words, the story's own names.
+            let pick = |rng: &mut Rng, names: &[usize]| -> String {
+                match rng.below(10) {
+                    0..=4 => word(rng.below(300)),
+                    5..=7 => word(300 + topic * 60 + rng.below(60)),
+                    _ => word(names[rng.below(names.len())]),
+                }
+            };
+            let names: Vec<usize> = (0..6).map(|_| 1100 + rng.below(2900)).collect();
+            let sentences: Vec<Vec<String>> = (0..10)
+                .map(|_| (0..12).map(|_| pick(&mut rng, &names)).collect())
+                .collect();
+            let title: Vec<String> = (0..7).map(|_| pick(&mut rng, &names)).collect();
+            let text = |ss: &[Vec<String>]| {
+                ss.iter()
+                    .map(|s| s.join(" ") + ".")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let day = 1_700_000_000 + (s as i64 % 7) * 86_400;
+            let body = text(&sentences);
+            let doc = |id: String, body: String, title: &[String], t: i64| {
+                Document::new(id, body)
+                    .with_title(title.join(" "))
+                    .with_timestamp(t)
+            };
+            docs.push(doc(format!("s{s}"), body.clone(), &title, day));
+            if rng.below(3) == 0 {
+                docs.push(doc(format!("s{s}-copy"), body.clone(), &title, day + 60));
+            }
+            if rng.below(3) == 0 {
+                let wrapped = format!("Valley Times reports. {body} Subscribe for more.");
+                docs.push(doc(format!("s{s}-wrap"), wrapped, &title, day + 3600));
+            }
+            if rng.below(3) == 0 {
+                let cut = text(&sentences[..5 + rng.below(3)]);
+                docs.push(doc(format!("s{s}-cut"), cut, &title, day + 7200));
+            }
+            for r in 0..rng.below(3) {
+                let mut ss: Vec<Vec<String>> = sentences
+                    .iter()
+                    .map(|s| {
+                        s.iter()
+                            .map(|w| {
+                                if rng.below(5) < 2 {
+                                    pick(&mut rng, &names)
+                                } else {
+                                    w.clone()
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let k = rng.below(ss.len());
+                ss.rotate_left(k);
+                let mut t = title.clone();
+                t[rng.below(7)] = word(names[0]);
+                t[rng.below(7)] = pick(&mut rng, &names);
+                docs.push(doc(format!("s{s}-r{r}"), text(&ss), &t, day + 86_400));
+            }
+        }
+        docs
+    }
+
+    /// Inserts `units` (one document or a batch each) from `threads` threads taking
+    /// them in turn; returns the verdicts by id.
+    fn race(index: &Index, units: &[Vec<Document>], threads: usize) -> HashMap<String, Verdict> {
+        let verdicts = std::sync::Mutex::new(HashMap::new());
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let verdicts = &verdicts;
+                s.spawn(move || {
+                    for unit in units.iter().skip(t).step_by(threads) {
+                        let got = index.insert_batch(unit.clone());
+                        let mut v = verdicts.lock().expect("no panic");
+                        for (d, r) in unit.iter().zip(got) {
+                            v.insert(d.id.clone(), r.expect("inserted"));
+                        }
+                    }
+                });
+            }
+        });
+        verdicts.into_inner().expect("no panic")
+    }
+
+    /// The saved file of `index`.
+    fn saved(index: &Index, dir: &std::path::Path, name: &str) -> Vec<u8> {
+        let path = dir.join(name);
+        index.save(&path).expect("saved");
+        std::fs::read(&path).expect("read back")
+    }
+
+    #[test]
+    fn racing_inserts_are_a_sequential_insertion_in_commit_order() {
+        let docs = corpus(500, 7);
+        // Most units one document, some a batch of two to four (a batch commits as one).
+        let mut rng = Rng(99);
+        let mut units: Vec<Vec<Document>> = Vec::new();
+        let mut rest = docs.as_slice();
+        while !rest.is_empty() {
+            let n = if rng.below(8) == 0 {
+                2 + rng.below(3)
+            } else {
+                1
+            };
+            let (unit, r) = rest.split_at(n.min(rest.len()));
+            units.push(unit.to_vec());
+            rest = r;
+        }
+        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
+            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
+            .collect();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let configs = [
+            Config::default(),
+            Config::builder()
+                .footprint(Footprint::Compact)
+                .build()
+                .expect("valid"),
+            Config::builder()
+                .method(Method::SimHash)
+                .build()
+                .expect("valid"),
+        ];
+        for (c, config) in configs.into_iter().enumerate() {
+            let stats = TermStats::from_documents(&docs, &config);
+            let mut seen = [0usize; 4];
+            for round in 0..3 {
+                let racing = Index::with_stats(config.clone(), stats.clone()).expect("index");
+                let verdicts = race(&racing, &units, 4);
+                // Commit order: the slots' order; a batch's documents are consecutive.
+                let order: Vec<String> = (racing.state().slots.iter())
+                    .map(|s| s.as_ref().expect("nothing removed").id.to_string())
+                    .collect();
+                assert_eq!(order.len(), docs.len());
+                let sequential = Index::with_stats(config.clone(), stats.clone()).expect("index");
+                let mut i = 0;
+                while i < order.len() {
+                    let u = unit_of[order[i].as_str()];
+                    let unit = &units[u];
+                    // A batch commits whole (its documents in an order of its own).
+                    let mut held: Vec<&str> = order[i..i + unit.len()]
+                        .iter()
+                        .map(String::as_str)
+                        .collect();
+                    let mut given: Vec<&str> = unit.iter().map(|d| d.id.as_str()).collect();
+                    held.sort_unstable();
+                    given.sort_unstable();
+                    assert_eq!(held, given, "a batch commits whole");
+                    for (d, got) in unit.iter().zip(sequential.insert_batch(unit.clone())) {
+                        let want = got.expect("inserted");
+                        assert_eq!(verdicts[&d.id], want, "config {c}, round {round}: {}", d.id);
+                        match want.relation {
+                            Role::Canonical => {}
+                            Role::Member(Relation::Exact) => seen[0] += 1,
+                            Role::Member(Relation::NearDuplicate) => seen[1] += 1,
+                            Role::Member(Relation::Rewrite) => seen[2] += 1,
+                        }
+                    }
+                    i += unit.len();
+                }
+                seen[3] += racing.refusal_reach().pairs as usize;
+                assert!(
+                    saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
+                    "config {c}, round {round}: the racing index saves as the sequential one"
+                );
+            }
+            // The corpus reaches every kind of edge and refusals (SimHash: copies).
+            assert!(seen[0] > 0 && seen[1] > 0, "config {c}: copies {seen:?}");
+            if config.method == Method::MinHash {
+                assert!(
+                    seen[2] > 0 && seen[3] > 0,
+                    "config {c}: rewrites, refusals {seen:?}"
+                );
+            }
+        }
     }
 }

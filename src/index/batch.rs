@@ -117,6 +117,8 @@ pub(super) struct Batch {
     /// `bucket_at[i * bands + band]`: where representative `i`'s entry of `band` is in
     /// `buckets` (binary searches there were a quarter of a night's time).
     bucket_at: Vec<u32>,
+    /// The representatives in the batch's tables, ascending.
+    entered: Vec<u32>,
     /// The batch's representatives by keyword listed, then time slice, then ascending.
     postings: Vec<(u32, i32, u32)>,
     /// Each document's time slice ([`keywords::time_slice`]).
@@ -231,6 +233,7 @@ impl Batch {
             first,
             buckets: Vec::new(),
             bucket_at: Vec::new(),
+            entered: Vec::new(),
             postings: Vec::new(),
             slices: Vec::new(),
             posting_start: KeyMap::default(),
@@ -248,16 +251,40 @@ impl Batch {
     /// `held_body` says is held excepted (the held representative stands for them);
     /// `bands` per document.
     pub(super) fn index(&mut self, bands: usize, held_body: impl Fn(u64) -> bool) {
-        let n = self.len();
-        let entering: Vec<usize> = (0..n)
+        let entering = self.entering(held_body);
+        self.enter(bands, entering);
+    }
+
+    /// The representatives [`Batch::index`] enters, ascending.
+    fn entering(&self, held_body: impl Fn(u64) -> bool) -> Vec<u32> {
+        (0..self.len())
             .filter(|&i| self.is_rep(i) && !held_body(self.docs[i].features.exact))
-            .collect();
+            .map(|i| i as u32)
+            .collect()
+    }
+
+    /// Makes the batch's own tables hold `entering` (ascending), and nothing else.
+    fn enter(&mut self, bands: usize, entering: Vec<u32>) {
+        let n = self.len();
+        self.buckets.clear();
+        self.postings.clear();
+        self.posting_start.clear();
+        if let Some(table) = &mut self.hamming {
+            *table = HammingTable::new(table.k());
+        }
         // Room made once, not step by step (a night's lists are large).
-        let keys: usize = entering.iter().map(|&i| self.docs[i].bands.len()).sum();
-        let listed: usize = entering.iter().map(|&i| self.listed[i].len()).sum();
+        let keys: usize = entering
+            .iter()
+            .map(|&i| self.docs[i as usize].bands.len())
+            .sum();
+        let listed: usize = entering
+            .iter()
+            .map(|&i| self.listed[i as usize].len())
+            .sum();
         self.buckets.reserve_exact(keys);
         self.postings.reserve_exact(listed);
-        for i in entering {
+        for &i in &entering {
+            let i = i as usize;
             let p = &self.docs[i];
             for (band, &key) in p.bands.iter().enumerate() {
                 self.buckets.push((band as u32, key, i as u32));
@@ -279,6 +306,7 @@ impl Batch {
         for (k, &(t, _, _)) in self.postings.iter().enumerate() {
             self.posting_start.entry(t).or_insert((k as u32, 0)).1 += 1;
         }
+        self.entered = entering;
     }
 
     /// Whether document `i` is listed in the tables (a body's first document).
@@ -767,6 +795,18 @@ impl State {
         batch.index(self.tables.banding.bands, |exact| {
             self.rep_of(exact).is_some()
         });
+    }
+
+    /// Before a search made again: enters the batch's representatives again when
+    /// whether their bodies are held changed since (another commit held a copy of one,
+    /// or a removal took one away), so that the batch's tables hold what a sequential
+    /// insertion's would (a batch document whose body is held now would otherwise be
+    /// found again as a document of its own).
+    pub(super) fn index_batch_again(&self, batch: &mut Batch) {
+        let entering = batch.entering(|exact| self.rep_of(exact).is_some());
+        if entering != batch.entered {
+            batch.enter(self.tables.banding.bands, entering);
+        }
     }
 
     /// Candidates of the batch's document `i` (older than it, sorted), and whether it is
