@@ -3082,13 +3082,12 @@ mod racing {
         std::fs::read(&path).expect("read back")
     }
 
-    #[test]
-    fn racing_inserts_are_a_sequential_insertion_in_commit_order() {
-        let docs = corpus(500, 7);
-        // Most units one document, some a batch of two to four (a batch commits as one).
-        let mut rng = Rng(99);
+    /// `docs` as units of insertion: most one document, some a batch of two to four (a
+    /// batch commits as one).
+    fn units(docs: &[Document], seed: u64) -> Vec<Vec<Document>> {
+        let mut rng = Rng(seed);
         let mut units: Vec<Vec<Document>> = Vec::new();
-        let mut rest = docs.as_slice();
+        let mut rest = docs;
         while !rest.is_empty() {
             let n = if rng.below(8) == 0 {
                 2 + rng.below(3)
@@ -3099,22 +3098,27 @@ mod racing {
             units.push(unit.to_vec());
             rest = r;
         }
+        units
+    }
+
+    /// The configurations raced: the default, `Compact`, `SimHash`.
+    fn configs() -> [Config; 3] {
+        [
+            Config::default(),
+            (Config::builder().footprint(Footprint::Compact).build()).expect("valid"),
+            (Config::builder().method(Method::SimHash).build()).expect("valid"),
+        ]
+    }
+
+    #[test]
+    fn racing_inserts_are_a_sequential_insertion_in_commit_order() {
+        let docs = corpus(500, 7);
+        let units = units(&docs, 99);
         let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
             .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
             .collect();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let configs = [
-            Config::default(),
-            Config::builder()
-                .footprint(Footprint::Compact)
-                .build()
-                .expect("valid"),
-            Config::builder()
-                .method(Method::SimHash)
-                .build()
-                .expect("valid"),
-        ];
-        for (c, config) in configs.into_iter().enumerate() {
+        for (c, config) in configs().into_iter().enumerate() {
             let stats = TermStats::from_documents(&docs, &config);
             let mut seen = [0usize; 4];
             for round in 0..3 {
@@ -3163,6 +3167,95 @@ mod racing {
                 assert!(
                     seen[2] > 0 && seen[3] > 0,
                     "config {c}: rewrites, refusals {seen:?}"
+                );
+            }
+        }
+    }
+
+    /// Removals racing the inserts: one thread removes documents (held before the race,
+    /// or inserted during it) while others insert. Replaying the inserts and removals in
+    /// the order they took the lock, one at a time, gives the same verdicts and file.
+    #[test]
+    fn racing_inserts_and_removals_are_a_sequential_run_in_lock_order() {
+        let docs = corpus(400, 11);
+        let (before, during) = docs.split_at(docs.len() / 3);
+        let units = units(during, 5);
+        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
+            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
+            .collect();
+        // Every fifth document held before the race, and every seventh inserted in it
+        // (removed if it is held by then).
+        let removals: Vec<&str> = (before.iter().step_by(5))
+            .chain(during.iter().skip(3).step_by(7))
+            .map(|d| d.id.as_str())
+            .collect();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for (c, config) in configs().into_iter().enumerate() {
+            let stats = TermStats::from_documents(&docs, &config);
+            let fill = || {
+                let index = Index::with_stats(config.clone(), stats.clone()).expect("index");
+                for d in before {
+                    index.insert(d.clone()).expect("inserted");
+                }
+                index
+            };
+            for round in 0..3 {
+                let racing = fill();
+                // Each removal made: its id, its document's number, and the number of
+                // documents committed before it.
+                let mut removed: Vec<(&str, usize, usize)> = Vec::new();
+                let verdicts = std::thread::scope(|s| {
+                    let remover = s.spawn(|| {
+                        for id in &removals {
+                            let mut st = racing.state_mut();
+                            if let Some(d) = st.find(id) {
+                                assert!(st.remove(&racing.config, id));
+                                removed.push((id, d as usize, st.slots.len()));
+                            }
+                            drop(st);
+                            std::thread::yield_now();
+                        }
+                    });
+                    let verdicts = race(&racing, &units, [3, 2, 4][round]);
+                    remover.join().expect("no panic");
+                    verdicts
+                });
+                let mut order: Vec<Option<String>> = (racing.state().slots.iter())
+                    .map(|s| s.as_ref().map(|s| s.id.to_string()))
+                    .collect();
+                for &(id, d, _) in &removed {
+                    order[d] = Some(id.to_owned());
+                }
+                let sequential = fill();
+                let mut at = 0;
+                let mut i = before.len();
+                loop {
+                    while let Some(&(id, _, n)) = removed.get(at)
+                        && n == i
+                    {
+                        assert!(sequential.remove(id), "{id}");
+                        at += 1;
+                    }
+                    if i == order.len() {
+                        break;
+                    }
+                    let first = order[i].as_deref().expect("every number named");
+                    let unit = &units[unit_of[first]];
+                    for (d, got) in unit.iter().zip(sequential.insert_batch(unit.clone())) {
+                        let want = got.expect("inserted");
+                        assert_eq!(verdicts[&d.id], want, "config {c}, round {round}: {}", d.id);
+                    }
+                    i += unit.len();
+                }
+                assert_eq!(at, removed.len(), "every removal replayed");
+                assert!(
+                    removed.len() > before.len() / 5,
+                    "removals {}",
+                    removed.len()
+                );
+                assert!(
+                    saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
+                    "config {c}, round {round}: the racing index saves as the sequential one"
                 );
             }
         }
