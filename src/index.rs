@@ -12,7 +12,9 @@
 //! groups' own lock (see `Index::commit`). A commit that finds the index changed since
 //! its search searches again, reusing every verification made (only pairs with the
 //! documents committed in between are verified then; see `batch`). So the edges and
-//! groups are exactly those of a sequential insertion in commit order. A commit still
+//! groups are exactly those of a sequential insertion in commit order, with removals and
+//! evictions where they took the lock (tests in `index::racing` replay racing runs one
+//! operation at a time and compare every verdict and the saved file). A commit still
 //! waits for the table walks in progress (BENCHMARKS.md). One caveat: an
 //! index that learns its word statistics ([`Index::new`]) weighs a document's words by
 //! the statistics at its search, which may miss the documents committed concurrently.
@@ -1329,19 +1331,7 @@ impl Index {
     }
 
     fn evict_where(&self, old: impl Fn(&Slot) -> bool) -> usize {
-        let mut state = self.state_mut();
-        let old: Vec<u32> = (0..state.slots.len())
-            .filter(|&d| state.slots[d].as_ref().is_some_and(&old))
-            .map(|d| d as u32)
-            .collect();
-        for &d in &old {
-            state.remove_doc(&self.config, d, true);
-        }
-        if !old.is_empty() {
-            state.regroup_all();
-            state.compact(&self.config);
-        }
-        old.len()
+        self.state_mut().evict_where(&self.config, old)
     }
 
     /// Removes the documents with these ids (those held), then gives their memory back.
@@ -1985,6 +1975,23 @@ impl State {
         self.tables.next.clear(d);
         let slice = crate::keywords::time_slice(slot.timestamp.get(), self.tables.window_days);
         self.tables.postings.remove(d, slice, slot.keywords());
+    }
+
+    /// Removes the documents `old` says are, then gives their memory back
+    /// ([`Index::evict_before`]). Returns how many were removed.
+    fn evict_where(&mut self, config: &Config, old: impl Fn(&Slot) -> bool) -> usize {
+        let old: Vec<u32> = (0..self.slots.len())
+            .filter(|&d| self.slots[d].as_ref().is_some_and(&old))
+            .map(|d| d as u32)
+            .collect();
+        for &d in &old {
+            self.remove_doc(config, d, true);
+        }
+        if !old.is_empty() {
+            self.regroup_all();
+            self.compact(config);
+        }
+        old.len()
     }
 
     fn remove(&mut self, config: &Config, id: &str) -> bool {
@@ -3253,6 +3260,87 @@ mod racing {
                     "removals {}",
                     removed.len()
                 );
+                assert!(
+                    saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
+                    "config {c}, round {round}: the racing index saves as the sequential one"
+                );
+            }
+        }
+    }
+
+    /// Evictions racing the inserts, as a crawler's rolling window makes them: one
+    /// thread evicts the documents dated before a moving time (which renumbers those
+    /// held) while others insert. Replaying the inserts and evictions in the order they
+    /// took the lock gives the same verdicts and file.
+    #[test]
+    fn racing_inserts_and_evictions_are_a_sequential_run_in_lock_order() {
+        let docs = corpus(400, 13);
+        let units = units(&docs, 17);
+        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
+            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
+            .collect();
+        let day = 86_400;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for (c, config) in configs().into_iter().enumerate() {
+            let stats = TermStats::from_documents(&docs, &config);
+            let new = || Index::with_stats(config.clone(), stats.clone()).expect("index");
+            for round in 0..3 {
+                let racing = new();
+                // Each eviction: its time, and the documents committed since the one
+                // before (in commit order).
+                let mut evictions: Vec<(i64, Vec<String>)> = Vec::new();
+                let verdicts = std::thread::scope(|s| {
+                    let evictor = s.spawn(|| {
+                        let mut kept = 0;
+                        for k in 1..=5 {
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                            let before = 1_700_000_000 + k * day;
+                            let mut st = racing.state_mut();
+                            let since: Vec<String> = (st.slots.iter().skip(kept))
+                                .map(|s| s.as_ref().expect("held").id.to_string())
+                                .collect();
+                            st.evict_where(&racing.config, |s| {
+                                s.timestamp.get().is_some_and(|t| t < before)
+                            });
+                            kept = st.slots.len();
+                            evictions.push((before, since));
+                        }
+                    });
+                    let verdicts = race(&racing, &units, [3, 2, 4][round]);
+                    evictor.join().expect("no panic");
+                    verdicts
+                });
+                let sequential = new();
+                let replay = |ids: &[String]| {
+                    let mut i = 0;
+                    while i < ids.len() {
+                        let unit = &units[unit_of[ids[i].as_str()]];
+                        for (d, got) in unit.iter().zip(sequential.insert_batch(unit.clone())) {
+                            let want = got.expect("inserted");
+                            assert_eq!(
+                                verdicts[&d.id], want,
+                                "config {c}, round {round}: {}",
+                                d.id
+                            );
+                        }
+                        i += unit.len();
+                    }
+                };
+                let mut evicted = 0;
+                for (before, since) in &evictions {
+                    replay(since);
+                    evicted += sequential.evict_before(*before);
+                }
+                let last = {
+                    let st = racing.state();
+                    let kept = sequential.state().slots.len();
+                    (st.slots.iter().skip(kept))
+                        .map(|s| s.as_ref().expect("held").id.to_string())
+                        .collect::<Vec<_>>()
+                };
+                replay(&last);
+                assert!(evicted > docs.len() / 10, "evicted {evicted}");
+                assert_eq!(racing.len(), sequential.len());
                 assert!(
                     saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
                     "config {c}, round {round}: the racing index saves as the sequential one"
