@@ -3348,4 +3348,70 @@ mod racing {
             }
         }
     }
+
+    /// Saves racing the inserts: each file saved while 3 threads insert is,
+    /// byte for byte, the file of the index after the commits before its snapshot,
+    /// inserted one at a time.
+    #[test]
+    fn saves_racing_inserts_are_the_files_of_a_sequential_prefix() {
+        let docs = corpus(300, 23);
+        let units = units(&docs, 29);
+        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
+            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
+            .collect();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for (c, config) in configs().into_iter().enumerate() {
+            let stats = TermStats::from_documents(&docs, &config);
+            let racing = Index::with_stats(config.clone(), stats.clone()).expect("index");
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let files = std::thread::scope(|s| {
+                let saver = s.spawn(|| {
+                    let mut files = Vec::new();
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let path = dir.path().join(format!("c{c}-{}.ndx", files.len()));
+                        racing.save(&path).expect("saved");
+                        files.push(path);
+                    }
+                    files
+                });
+                race(&racing, &units, 3);
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+                saver.join().expect("no panic")
+            });
+            let order: Vec<String> = (racing.state().slots.iter())
+                .map(|s| s.as_ref().expect("nothing removed").id.to_string())
+                .collect();
+            // Each file's number of documents; the file of each such prefix of whole
+            // commits, inserted one unit at a time.
+            let held: Vec<usize> = (files.iter())
+                .map(|path| Index::load(path).expect("loads").len())
+                .collect();
+            let wanted: std::collections::HashSet<usize> = held.iter().copied().collect();
+            let sequential = Index::with_stats(config.clone(), stats.clone()).expect("index");
+            let mut prefixes: HashMap<usize, Vec<u8>> = HashMap::new();
+            let mut i = 0;
+            loop {
+                if wanted.contains(&i) {
+                    prefixes.insert(i, saved(&sequential, dir.path(), "seq"));
+                }
+                if i == order.len() {
+                    break;
+                }
+                let unit = &units[unit_of[order[i].as_str()]];
+                sequential.insert_batch(unit.clone());
+                i += unit.len();
+            }
+            let mut between = 0;
+            for (path, &n) in files.iter().zip(&held) {
+                between += usize::from(n > 0 && n < docs.len());
+                let want = prefixes.get(&n).expect("a prefix of whole commits");
+                assert!(
+                    std::fs::read(path).expect("read back") == *want,
+                    "config {c}: {} ({n} documents) is the file of that prefix",
+                    path.display()
+                );
+            }
+            assert!(between > 0, "config {c}: no save fell during the inserts");
+        }
+    }
 }
