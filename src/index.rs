@@ -3414,4 +3414,78 @@ mod racing {
             assert!(between > 0, "config {c}: no save fell during the inserts");
         }
     }
+
+    /// Two threads racing to insert each unit (the same documents, as two fetchers of
+    /// one page might): each document is inserted once, the other insert refused with
+    /// [`Error::IdExists`](crate::Error::IdExists) (also when the other commit came
+    /// between its search and its own commit), and the index is that of the winners'
+    /// commits one at a time.
+    #[test]
+    fn racing_inserts_of_the_same_documents_insert_each_once() {
+        let docs = corpus(300, 31);
+        let units = units(&docs, 37);
+        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
+            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
+            .collect();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for (c, config) in configs().into_iter().enumerate() {
+            let stats = TermStats::from_documents(&docs, &config);
+            let racing = Index::with_stats(config.clone(), stats.clone()).expect("index");
+            let results = std::sync::Mutex::new(Vec::new());
+            std::thread::scope(|s| {
+                for t in 0..4 {
+                    let (racing, units, results) = (&racing, &units, &results);
+                    s.spawn(move || {
+                        // Thread t takes the units of t and of the thread before it.
+                        for (u, unit) in units.iter().enumerate() {
+                            if u % 4 == t || (u + 1) % 4 == t {
+                                let got = racing.insert_batch(unit.clone());
+                                let mut r = results.lock().expect("no panic");
+                                r.extend(unit.iter().map(|d| d.id.clone()).zip(got));
+                            }
+                        }
+                    });
+                }
+            });
+            let mut verdicts: HashMap<String, Verdict> = HashMap::new();
+            let mut refused = 0;
+            for (id, r) in results.into_inner().expect("no panic") {
+                match r {
+                    Ok(v) => assert!(verdicts.insert(id.clone(), v).is_none(), "{id} twice"),
+                    Err(crate::Error::IdExists { id: held }) => {
+                        assert_eq!(held, id);
+                        refused += 1;
+                    }
+                    Err(e) => panic!("{id}: {e}"),
+                }
+            }
+            assert_eq!((verdicts.len(), refused), (docs.len(), docs.len()));
+            let order: Vec<String> = (racing.state().slots.iter())
+                .map(|s| s.as_ref().expect("nothing removed").id.to_string())
+                .collect();
+            let sequential = Index::with_stats(config.clone(), stats.clone()).expect("index");
+            let mut i = 0;
+            while i < order.len() {
+                // A commit's documents are consecutive: those of one unit that won.
+                let unit = &units[unit_of[order[i].as_str()]];
+                let won: Vec<Document> = (unit.iter())
+                    .filter(|d| order[i..i + unit.len().min(order.len() - i)].contains(&d.id))
+                    .cloned()
+                    .collect();
+                for (d, got) in won.iter().zip(sequential.insert_batch(won.clone())) {
+                    assert_eq!(
+                        verdicts[&d.id],
+                        got.expect("inserted"),
+                        "config {c}: {}",
+                        d.id
+                    );
+                }
+                i += won.len();
+            }
+            assert!(
+                saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
+                "config {c}: the racing index saves as the sequential one"
+            );
+        }
+    }
 }
