@@ -781,10 +781,15 @@ impl Plan {
 
 impl State {
     /// The batch of `prepared` documents (whose ids are checked: new and distinct), in
-    /// id order, with their weights, keywords and the batch's own tables.
+    /// id order, with their weights, keywords and the batch's own tables. A small batch
+    /// chooses keywords for copies of a body held too (their commit drops them): the
+    /// body may leave before the commit (a removal), which then lists the copy under
+    /// them as a sequential insertion would; a night's batch (alone, and often full of
+    /// pages crawled again) chooses none for them.
     pub(super) fn batch(&self, config: &Config, prepared: Vec<(usize, Prepared)>) -> Batch {
+        let small = prepared.len() <= MEMO_BATCH;
         let mut batch = Batch::new(config, &self.stats, self.learn, prepared, |exact| {
-            self.rep_of(exact).is_some()
+            !small && self.rep_of(exact).is_some()
         });
         self.index_batch(&mut batch);
         batch
