@@ -3191,9 +3191,15 @@ mod racing {
             .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
             .collect();
         // Every fifth document held before the race, and every seventh inserted in it
-        // (removed if it is held by then).
-        let removals: Vec<&str> = (before.iter().step_by(5))
-            .chain(during.iter().skip(3).step_by(7))
+        // (once it is held).
+        // Taken in turn, so that both kinds come early.
+        let (held, inserted): (Vec<_>, Vec<_>) = (
+            before.iter().step_by(5).collect(),
+            during.iter().skip(3).step_by(7).collect(),
+        );
+        let removals: Vec<&str> = (0..held.len().max(inserted.len()))
+            .flat_map(|k| [held.get(k), inserted.get(k)])
+            .flatten()
             .map(|d| d.id.as_str())
             .collect();
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -3211,19 +3217,29 @@ mod racing {
                 // Each removal made: its id, its document's number, and the number of
                 // documents committed before it.
                 let mut removed: Vec<(&str, usize, usize)> = Vec::new();
+                let done = std::sync::atomic::AtomicBool::new(false);
                 let verdicts = std::thread::scope(|s| {
                     let remover = s.spawn(|| {
-                        for id in &removals {
+                        // Round and round while the inserts go on: a document not held
+                        // yet is tried again later.
+                        let mut pending: std::collections::VecDeque<&str> =
+                            removals.iter().copied().collect();
+                        while !done.load(std::sync::atomic::Ordering::Relaxed)
+                            && let Some(id) = pending.pop_front()
+                        {
                             let mut st = racing.state_mut();
                             if let Some(d) = st.find(id) {
                                 assert!(st.remove(&racing.config, id));
                                 removed.push((id, d as usize, st.slots.len()));
+                            } else {
+                                pending.push_back(id);
                             }
                             drop(st);
                             std::thread::yield_now();
                         }
                     });
                     let verdicts = race(&racing, &units, [3, 2, 4][round]);
+                    done.store(true, std::sync::atomic::Ordering::Relaxed);
                     remover.join().expect("no panic");
                     verdicts
                 });
@@ -3255,10 +3271,12 @@ mod racing {
                     i += unit.len();
                 }
                 assert_eq!(at, removed.len(), "every removal replayed");
+                // Documents held before the race and documents inserted in it.
                 assert!(
-                    removed.len() > before.len() / 5,
-                    "removals {}",
-                    removed.len()
+                    removed.iter().any(|r| r.1 < before.len())
+                        && removed.iter().any(|r| r.1 >= before.len()),
+                    "config {c}, round {round}: removals {:?}",
+                    removed.iter().map(|r| r.1).collect::<Vec<_>>()
                 );
                 assert!(
                     saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
