@@ -1209,7 +1209,7 @@ impl Index {
             }
             drop(state);
             let state = self.state();
-            state.index_batch_again(&mut batch);
+            state.index_batch_again(&self.config, &mut batch);
             search = state.search(&self.config, &batch, Some(&search), progress);
             tries += 1;
         };
@@ -1235,7 +1235,7 @@ impl Index {
             if search.generation != state.generation
                 && !state.search_stands(&self.config, &batch, &mut search)
             {
-                state.index_batch_again(&mut batch);
+                state.index_batch_again(&self.config, &mut batch);
                 search = state.search(&self.config, &batch, Some(&search), progress);
             }
             state
@@ -3090,16 +3090,18 @@ mod racing {
     }
 
     /// `docs` as units of insertion: most one document, some a batch of two to four (a
-    /// batch commits as one).
+    /// batch commits as one), a few a batch of 80 (past `batch::MEMO_BATCH`, which
+    /// keeps no memo of its search).
     fn units(docs: &[Document], seed: u64) -> Vec<Vec<Document>> {
         let mut rng = Rng(seed);
         let mut units: Vec<Vec<Document>> = Vec::new();
         let mut rest = docs;
         while !rest.is_empty() {
-            let n = if rng.below(8) == 0 {
-                2 + rng.below(3)
-            } else {
-                1
+            let n = match rng.below(200) {
+                // Now and then a batch larger than a small one (a night's path).
+                0 => 80,
+                1..=25 => 2 + rng.below(3),
+                _ => 1,
             };
             let (unit, r) = rest.split_at(n.min(rest.len()));
             units.push(unit.to_vec());

@@ -111,6 +111,9 @@ pub(super) struct Batch {
     pub listed: Vec<Vec<u32>>,
     /// The batch's first document with the same body, when it is not this one.
     first: Vec<Option<u32>>,
+    /// Whether a document's keywords were left out because its body was held (see
+    /// [`State::index_batch_again`]).
+    unlisted: Vec<bool>,
     /// The batch's representatives by (band, bucket key), then ascending: each bucket
     /// a run (flat sorted lists: a map of small vectors costs ten times the memory).
     buckets: Vec<(u32, u32, u32)>,
@@ -185,22 +188,40 @@ impl Batch {
         let mut lookup = Vec::with_capacity(n);
         let mut listed = Vec::with_capacity(n);
         let mut held = Vec::with_capacity(n);
-        for (kw, w, words) in map_range(n, |i| {
+        let mut unlisted = vec![false; n];
+        for (i, (kw, w, words, skipped)) in map_range(n, |i| {
             let p = &docs[i];
             // A body longer than the sample holds the words verification reads of it
             // under these statistics (`Index::prepare` packs none of its sets).
             let sampled = words_sampled(&p.features, sample.words);
             let words = |rarity| sampled.then(|| held_words(&p.features, rarity, sample.words));
-            if !config.rewrites || !p.listed || first[i].is_some() || held_body(p.features.exact) {
-                return ((Vec::new(), Vec::new()), None, words(Rarity::Stats(stats)));
+            if !config.rewrites || !p.listed || first[i].is_some() {
+                return (
+                    (Vec::new(), Vec::new()),
+                    None,
+                    words(Rarity::Stats(stats)),
+                    false,
+                );
+            }
+            if held_body(p.features.exact) {
+                return (
+                    (Vec::new(), Vec::new()),
+                    None,
+                    words(Rarity::Stats(stats)),
+                    true,
+                );
             }
             // Each word's count read once, for its weight and both keyword lists.
             let df: Vec<u32> = p.features.terms.iter().map(|&t| stats.df(t)).collect();
             let w = Weights::with_df(&p.features, &df, stats);
             let kw = candidate_keywords(&p.features, &w, &df, stats, learn);
             let words = words(Rarity::Weights(&w));
-            (kw, keep.then_some(w), words)
-        }) {
+            (kw, keep.then_some(w), words, false)
+        })
+        .into_iter()
+        .enumerate()
+        {
+            unlisted[i] = skipped;
             lookup.push(kw.0);
             listed.push(kw.1);
             held.push(words);
@@ -231,6 +252,7 @@ impl Batch {
             weights,
             learn,
             first,
+            unlisted,
             buckets: Vec::new(),
             bucket_at: Vec::new(),
             entered: Vec::new(),
@@ -806,10 +828,16 @@ impl State {
     /// whether their bodies are held changed since (another commit held a copy of one,
     /// or a removal took one away), so that the batch's tables hold what a sequential
     /// insertion's would (a batch document whose body is held now would otherwise be
-    /// found again as a document of its own).
-    pub(super) fn index_batch_again(&self, batch: &mut Batch) {
+    /// found again as a document of its own). A document to enter whose keywords were
+    /// left out (a night's batch chooses none for a copy of a body held, and a removal
+    /// took that body away since) makes the whole batch again, keywords chosen now.
+    pub(super) fn index_batch_again(&self, config: &Config, batch: &mut Batch) {
         let entering = batch.entering(|exact| self.rep_of(exact).is_some());
-        if entering != batch.entered {
+        if entering.iter().any(|&i| batch.unlisted[i as usize]) {
+            let docs = std::mem::take(&mut batch.docs);
+            let input = std::mem::take(&mut batch.input);
+            *batch = self.batch(config, input.into_iter().zip(docs).collect());
+        } else if entering != batch.entered {
             batch.enter(self.tables.banding.bands, entering);
         }
     }
