@@ -3082,6 +3082,21 @@ mod racing {
         verdicts.into_inner().expect("no panic")
     }
 
+    /// Each document's unit, by its id.
+    fn unit_of(units: &[Vec<Document>]) -> HashMap<&str, usize> {
+        (units.iter().enumerate())
+            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
+            .collect()
+    }
+
+    /// Asserts that `racing` saves as `sequential` does, byte for byte.
+    fn same_file(racing: &Index, sequential: &Index, dir: &std::path::Path, what: &str) {
+        assert!(
+            saved(racing, dir, "racing") == saved(sequential, dir, "seq"),
+            "{what}: the racing index saves as the sequential one"
+        );
+    }
+
     /// The saved file of `index`.
     fn saved(index: &Index, dir: &std::path::Path, name: &str) -> Vec<u8> {
         let path = dir.join(name);
@@ -3123,9 +3138,7 @@ mod racing {
     fn racing_inserts_are_a_sequential_insertion_in_commit_order() {
         let docs = corpus(500, 7);
         let units = units(&docs, 99);
-        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
-            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
-            .collect();
+        let unit_of = unit_of(&units);
         let dir = tempfile::tempdir().expect("a temporary directory");
         for (c, config) in configs().into_iter().enumerate() {
             let stats = TermStats::from_documents(&docs, &config);
@@ -3165,9 +3178,11 @@ mod racing {
                     i += unit.len();
                 }
                 seen[3] += racing.refusal_reach().pairs as usize;
-                assert!(
-                    saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
-                    "config {c}, round {round}: the racing index saves as the sequential one"
+                same_file(
+                    &racing,
+                    &sequential,
+                    dir.path(),
+                    &format!("config {c}, round {round}"),
                 );
             }
             // The corpus reaches every kind of edge and refusals (SimHash: copies).
@@ -3189,9 +3204,7 @@ mod racing {
         let docs = corpus(400, 11);
         let (before, during) = docs.split_at(docs.len() / 3);
         let units = units(during, 5);
-        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
-            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
-            .collect();
+        let unit_of = unit_of(&units);
         // Every fifth document held before the race, and every seventh inserted in it
         // (once it is held).
         // Taken in turn, so that both kinds come early.
@@ -3280,9 +3293,11 @@ mod racing {
                     "config {c}, round {round}: removals {:?}",
                     removed.iter().map(|r| r.1).collect::<Vec<_>>()
                 );
-                assert!(
-                    saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
-                    "config {c}, round {round}: the racing index saves as the sequential one"
+                same_file(
+                    &racing,
+                    &sequential,
+                    dir.path(),
+                    &format!("config {c}, round {round}"),
                 );
             }
         }
@@ -3296,9 +3311,7 @@ mod racing {
     fn racing_inserts_and_evictions_are_a_sequential_run_in_lock_order() {
         let docs = corpus(400, 13);
         let units = units(&docs, 17);
-        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
-            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
-            .collect();
+        let unit_of = unit_of(&units);
         let day = 86_400;
         let dir = tempfile::tempdir().expect("a temporary directory");
         for (c, config) in configs().into_iter().enumerate() {
@@ -3361,9 +3374,11 @@ mod racing {
                 replay(&last);
                 assert!(evicted > docs.len() / 10, "evicted {evicted}");
                 assert_eq!(racing.len(), sequential.len());
-                assert!(
-                    saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
-                    "config {c}, round {round}: the racing index saves as the sequential one"
+                same_file(
+                    &racing,
+                    &sequential,
+                    dir.path(),
+                    &format!("config {c}, round {round}"),
                 );
             }
         }
@@ -3376,9 +3391,7 @@ mod racing {
     fn saves_racing_inserts_are_the_files_of_a_sequential_prefix() {
         let docs = corpus(300, 23);
         let units = units(&docs, 29);
-        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
-            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
-            .collect();
+        let unit_of = unit_of(&units);
         let dir = tempfile::tempdir().expect("a temporary directory");
         for (c, config) in configs().into_iter().enumerate() {
             let stats = TermStats::from_documents(&docs, &config);
@@ -3444,9 +3457,7 @@ mod racing {
     fn racing_inserts_of_the_same_documents_insert_each_once() {
         let docs = corpus(300, 31);
         let units = units(&docs, 37);
-        let unit_of: HashMap<&str, usize> = (units.iter().enumerate())
-            .flat_map(|(u, ds)| ds.iter().map(move |d| (d.id.as_str(), u)))
-            .collect();
+        let unit_of = unit_of(&units);
         let dir = tempfile::tempdir().expect("a temporary directory");
         for (c, config) in configs().into_iter().enumerate() {
             let stats = TermStats::from_documents(&docs, &config);
@@ -3502,10 +3513,7 @@ mod racing {
                 }
                 i += won.len();
             }
-            assert!(
-                saved(&racing, dir.path(), "racing") == saved(&sequential, dir.path(), "seq"),
-                "config {c}: the racing index saves as the sequential one"
-            );
+            same_file(&racing, &sequential, dir.path(), &format!("config {c}"));
         }
     }
 }
