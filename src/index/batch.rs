@@ -195,20 +195,14 @@ impl Batch {
             // under these statistics (`Index::prepare` packs none of its sets).
             let sampled = words_sampled(&p.features, sample.words);
             let words = |rarity| sampled.then(|| held_words(&p.features, rarity, sample.words));
-            if !config.rewrites || !p.listed || first[i].is_some() {
+            let none = !config.rewrites || !p.listed || first[i].is_some();
+            let unlisted = !none && held_body(p.features.exact);
+            if none || unlisted {
                 return (
                     (Vec::new(), Vec::new()),
                     None,
                     words(Rarity::Stats(stats)),
-                    false,
-                );
-            }
-            if held_body(p.features.exact) {
-                return (
-                    (Vec::new(), Vec::new()),
-                    None,
-                    words(Rarity::Stats(stats)),
-                    true,
+                    unlisted,
                 );
             }
             // Each word's count read once, for its weight and both keyword lists.
@@ -803,15 +797,12 @@ impl Plan {
 
 impl State {
     /// The batch of `prepared` documents (whose ids are checked: new and distinct), in
-    /// id order, with their weights, keywords and the batch's own tables. A small batch
-    /// chooses keywords for copies of a body held too (their commit drops them): the
-    /// body may leave before the commit (a removal), which then lists the copy under
-    /// them as a sequential insertion would; a night's batch (alone, and often full of
-    /// pages crawled again) chooses none for them.
+    /// id order, with their weights, keywords and the batch's own tables. Copies of a
+    /// body held get no keywords; should the body leave before the commit (a removal),
+    /// [`State::index_batch_again`] makes the batch again.
     pub(super) fn batch(&self, config: &Config, prepared: Vec<(usize, Prepared)>) -> Batch {
-        let small = prepared.len() <= MEMO_BATCH;
         let mut batch = Batch::new(config, &self.stats, self.learn, prepared, |exact| {
-            !small && self.rep_of(exact).is_some()
+            self.rep_of(exact).is_some()
         });
         self.index_batch(&mut batch);
         batch
@@ -829,7 +820,7 @@ impl State {
     /// or a removal took one away), so that the batch's tables hold what a sequential
     /// insertion's would (a batch document whose body is held now would otherwise be
     /// found again as a document of its own). A document to enter whose keywords were
-    /// left out (a night's batch chooses none for a copy of a body held, and a removal
+    /// left out ([`State::batch`] chooses none for a copy of a body held, and a removal
     /// took that body away since) makes the whole batch again, keywords chosen now.
     pub(super) fn index_batch_again(&self, config: &Config, batch: &mut Batch) {
         let entering = batch.entering(|exact| self.rep_of(exact).is_some());
