@@ -692,10 +692,15 @@ pub struct Moved {
 /// equal to [`cluster`] of the documents held: after documents arrive or leave, the
 /// documents connected to them are grouped again by [`cluster`] ([`Online::regroup`]).
 ///
-/// **Group ids.** A group keeps its id while it lives: a group formed again takes the id of
-/// the old group of its best-ranked member that had one (not already taken by another
-/// group); a group with no such member takes its canonical member's id. So a group keeps
-/// its id when a better canonical arrives, or when its first member leaves. No two groups
+/// **Group ids.** A group keeps its id while it lives: an old group of two or more goes on
+/// in the group formed again that holds most of its members (on a tie, the better-ranked
+/// group; each group formed again continues one old group at most, the first it is given
+/// in that order); a group formed again that continues none takes the id of the old group
+/// of its best-ranked member that had one not continued already (a document alone, which
+/// a user sees as no group, gives its own), else its canonical member's id. So a group
+/// keeps its id when a better canonical arrives, when its first member leaves, when it is
+/// formed again around a member that was alone (its founder evicted, say), and when it
+/// splits, in the part with most of its members. No two groups
 /// ever hold one id: when another group holds the canonical member's id (a group it
 /// founded and left), a new group takes the id of its best-ranked member that no group
 /// holds, else the canonical's id with `#2`, `#3`, ... ([`Online::names`]).
@@ -1027,18 +1032,49 @@ impl Online {
         old: impl Fn(u32) -> Option<u32>,
         id: impl Fn(u32) -> Id,
     ) -> Vec<Name> {
+        // A group of two or more goes on in the group formed again that holds most of
+        // its members (the better-ranked on a tie), so a story keeps its id when its
+        // founder leaves and the rest gather around another document. A group of one
+        // (what a user sees as no group) names only a group that continues none.
+        let mut shares: Vec<(usize, usize, usize, u32)> = Vec::new();
+        for (i, ms) in groups.iter().enumerate() {
+            let mut held: Vec<(u32, usize, usize)> = Vec::new(); // (old, count, first)
+            for (at, o) in ms
+                .iter()
+                .enumerate()
+                .filter_map(|(at, &m)| Some((at, old(m)?)))
+            {
+                if self.members[o as usize].len() < 2 {
+                    continue;
+                }
+                match held.iter_mut().find(|h| h.0 == o) {
+                    Some(h) => h.1 += 1,
+                    None => held.push((o, 1, at)),
+                }
+            }
+            shares.extend(held.into_iter().map(|(o, n, at)| (n, i, at, o)));
+        }
+        // Most members first, then the better-ranked group, then its better-ranked member.
+        shares.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+        let mut continued: Vec<Option<u32>> = vec![None; groups.len()];
         let mut claimed: KeySet<u32> = KeySet::default();
-        let continued: Vec<Option<u32>> = groups
-            .iter()
-            .map(|ms| {
-                let o = ms
+        for (_, i, _, o) in shares {
+            if continued[i].is_none() && !claimed.contains(&o) {
+                continued[i] = Some(o);
+                claimed.insert(o);
+            }
+        }
+        for (ms, c) in groups.iter().zip(&mut continued) {
+            if c.is_none() {
+                *c = ms
                     .iter()
                     .filter_map(|&m| old(m))
-                    .find(|o| !claimed.contains(o))?;
-                claimed.insert(o);
-                Some(o)
-            })
-            .collect();
+                    .find(|o| !claimed.contains(o));
+                if let Some(o) = *c {
+                    claimed.insert(o);
+                }
+            }
+        }
         let released: KeySet<u32> = groups
             .iter()
             .flatten()
@@ -1553,6 +1589,92 @@ mod tests {
         assert_eq!((back.named("a"), back.named("a#2")), (Some(g2), Some(g0)));
         let twice: Online = serde_json::from_str(&json.replace("a#2", "a")).unwrap();
         assert!(!twice.check(live));
+    }
+
+    #[test]
+    fn a_group_formed_again_around_a_document_that_was_alone_keeps_its_id() {
+        // 0 founds group "a" with its rewrites 1 and 2; 3, later than 0 but earlier than
+        // 1 and 2, rewrites 1 and 2 and not 0, so it is alone. When 0 leaves (a rolling
+        // window), 3 takes 1 and 2: the group users knew as "a" goes on as "a", not as a
+        // new group named after 3.
+        let time = [0, 2, 3, 1];
+        let all: Vec<Links> = [vec![1, 2], vec![0, 3], vec![0, 3], vec![1, 2]]
+            .iter()
+            .map(|l| l.iter().map(|&d| nb(d, Relation::Rewrite)).collect())
+            .collect();
+        let rank = |d: u32| Rank {
+            timestamp: Some(time[d as usize]),
+            ..plain(d)
+        };
+        let id = |d: u32| Id::from(IDS[d as usize]);
+        let mut online = Online::new();
+        for _ in 0..4 {
+            online.push();
+        }
+        online.regroup(&[0, 1, 2, 3], |d| &all[d as usize], rank, id, usize::MAX);
+        let g = online.group_of(1).unwrap();
+        assert_eq!((online.id(g), online.members(g)), ("a", &[0, 1, 2][..]));
+        assert_eq!(online.members(online.group_of(3).unwrap()), &[3]);
+        let after: Vec<Links> = (all.iter())
+            .map(|l| l.iter().filter(|x| x.doc() != 0).collect())
+            .collect();
+        online.remove(0);
+        online.regroup(&[1, 2], |d| &after[d as usize], rank, id, usize::MAX);
+        let g = online.group_of(1).unwrap();
+        assert_eq!(online.members(g), &[1, 2, 3]);
+        assert_eq!((online.id(g), online.canonical(g)), ("a", 3));
+        assert_eq!(online.named("d"), None);
+        assert!(online.check(|d| d != 0));
+    }
+
+    #[test]
+    fn a_group_split_goes_on_where_most_of_its_members_are() {
+        // 0 founds group "a" with its rewrites 2 to 5; 1 (ranked after 0, before the
+        // rest) rewrites 2 only, so it is alone ("b"). When 0 leaves, 1 takes 2 and 3
+        // takes 4 and 5: the group of most of "a"'s members goes on as "a", though a
+        // better-ranked group holds one of them, and 1's group is "b".
+        let all: Vec<Links> = [
+            vec![2, 3, 4, 5],
+            vec![2],
+            vec![0, 1],
+            vec![0, 4, 5],
+            vec![0, 3],
+            vec![0, 3],
+        ]
+        .iter()
+        .map(|l| l.iter().map(|&d| nb(d, Relation::Rewrite)).collect())
+        .collect();
+        let rank = |d: u32| Rank {
+            timestamp: Some(i64::from(d)),
+            ..plain(d)
+        };
+        let id = |d: u32| Id::from(IDS[d as usize]);
+        let mut online = Online::new();
+        for _ in 0..6 {
+            online.push();
+        }
+        online.regroup(
+            &[0, 1, 2, 3, 4, 5],
+            |d| &all[d as usize],
+            rank,
+            id,
+            usize::MAX,
+        );
+        let g = online.group_of(0).unwrap();
+        assert_eq!(
+            (online.id(g), online.members(g)),
+            ("a", &[0, 2, 3, 4, 5][..])
+        );
+        assert_eq!(online.id(online.group_of(1).unwrap()), "b");
+        let after: Vec<Links> = (all.iter())
+            .map(|l| l.iter().filter(|x| x.doc() != 0).collect())
+            .collect();
+        online.remove(0);
+        online.regroup(&[2, 3, 4, 5], |d| &after[d as usize], rank, id, usize::MAX);
+        let (g1, g3) = (online.group_of(1).unwrap(), online.group_of(3).unwrap());
+        assert_eq!((online.id(g1), online.members(g1)), ("b", &[1, 2][..]));
+        assert_eq!((online.id(g3), online.members(g3)), ("a", &[3, 4, 5][..]));
+        assert!(online.check(|d| d != 0));
     }
 
     /// Documents inserted together are all seeds: the bound on a region holds back what

@@ -32,11 +32,15 @@
 //! crawler wants; early documents are then weighed with fewer examples.
 //!
 //! **Removal and time window.** [`Index::remove`] and [`Index::evict_before`] take
-//! documents out of the tables and of their group. When a group's canonical member
-//! leaves, the best remaining member by the canonical order (earliest date, longest,
-//! smallest id) becomes canonical. The group keeps its id, the id of its first document,
-//! even after that document is evicted, so group ids stay stable across a rolling
-//! window. Eviction then renumbers the documents held ([`Index::compact`]), so a rolling
+//! documents out of the tables and of their group, and group the documents they were
+//! connected to again by the same rule. When a group's canonical member leaves, the best
+//! remaining member by the canonical order (earliest date, then the most related to the
+//! others, then a content hash, then the id: [`crate::group`]) becomes canonical, and a
+//! member joined only through the one that left may leave the group (rewrites do not
+//! chain). The group keeps its id, the id of its first document, even after that
+//! document is evicted, as long as members of it stay together, also when they gather
+//! around a document that was alone before: group ids stay stable across a rolling
+//! window (the rule: [`crate::group::Online`]). Eviction then renumbers the documents held ([`Index::compact`]), so a rolling
 //! window holds memory for the documents in it only.
 //!
 //! **Memory.** A document is held as its features (shingle and word hashes, headline
@@ -128,28 +132,39 @@ pub struct Match {
     pub id: String,
     /// How the two are related.
     pub relation: Relation,
-    /// Their similarity (see [`relation_similarity`]).
+    /// Their similarity (see [`relation_similarity`]): 1 for an exact copy, the shingle
+    /// Jaccard or containment for a near-duplicate, and for a rewrite the rarity-weighted
+    /// word Jaccard alone, which can be below [`Config::rewrite_threshold`]: that one is
+    /// held to the rewrite score, the word Jaccard plus the shingle Jaccard.
     pub similarity: f32,
 }
 
 /// What inserting a document found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Verdict {
-    /// Its group's id, or `None` when it is alone (so far).
+    /// Its group's id, or `None` when it is alone (so far). A document with matches can
+    /// be alone: a rewrite of a member that is not a copy of the group's canonical joins
+    /// no group, since rewrites do not chain (README, "How it works").
     pub group: Option<String>,
     /// The id of the group's canonical member (itself when alone).
     pub canonical: String,
     /// Its relation to the canonical member ([`Role::Canonical`](crate::Role) when it is
-    /// the canonical member).
+    /// the canonical member): the relation of their verified pair, as the batch run
+    /// reports it; when the pair alone is no edge (it joined through a copy of the
+    /// canonical, and the two may be dated further apart than
+    /// [`Config::rewrite_window_days`]), how it joined: a copy of the canonical's copies,
+    /// or a rewrite of one of them.
     pub relation: crate::verify::Role,
-    /// Its similarity to the canonical member (1 when it is the canonical member).
+    /// Its similarity to the canonical member (1 when it is the canonical member), as
+    /// [`Match::similarity`] gives it for `relation`.
     pub similarity: f32,
     /// Verified matches among the documents held, strongest first: one per body held
     /// (its first copy, which stands for the others; [`Index::query`] lists every copy).
     pub matches: Vec<Match>,
-    /// When this document's arrival moved its group's canonical member (a better one
-    /// arrived, e.g. an earlier-published original): the id of the canonical before. The
-    /// group keeps its id.
+    /// When this document's arrival moved its group's canonical member: the id of the
+    /// canonical before. The new canonical ([`Verdict::canonical`]) is this document when
+    /// it ranks first (an earlier-published original, say), or a held document it joined
+    /// to the group. The group keeps its id.
     pub replaced_canonical: Option<String>,
 }
 

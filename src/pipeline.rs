@@ -97,7 +97,7 @@ pub struct Member {
 /// A syndication group of two or more documents.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    /// Stable id: the id of the group's first document in input order.
+    /// Its id: the id of its canonical member (no input position decides it).
     pub id: String,
     /// The canonical member (document index).
     pub canonical: u32,

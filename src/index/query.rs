@@ -22,9 +22,11 @@ pub struct Placement {
     /// The id of the group's canonical member (its own id when alone or canonical).
     pub canonical: String,
     /// Its relation to the canonical member ([`Role::Canonical`] for the canonical
-    /// member itself).
+    /// member itself), as [`Verdict::relation`](crate::Verdict) reads it: when the pair
+    /// alone is no edge, how the document joined the group.
     pub relation: Role,
-    /// Its similarity to the canonical member (1 for the canonical member itself).
+    /// Its similarity to the canonical member (1 for the canonical member itself), as
+    /// [`Match::similarity`](crate::Match) gives it.
     pub similarity: f32,
 }
 
