@@ -1591,40 +1591,77 @@ mod tests {
         assert!(!twice.check(live));
     }
 
-    #[test]
-    fn a_group_formed_again_around_a_document_that_was_alone_keeps_its_id() {
-        // 0 founds group "a" with its rewrites 1 and 2; 3, later than 0 but earlier than
-        // 1 and 2, rewrites 1 and 2 and not 0, so it is alone. When 0 leaves (a rolling
-        // window), 3 takes 1 and 2: the group users knew as "a" goes on as "a", not as a
-        // new group named after 3.
-        let time = [0, 2, 3, 1];
-        let all: Vec<Links> = [vec![1, 2], vec![0, 3], vec![0, 3], vec![1, 2]]
-            .iter()
+    /// Documents `0..rewrites.len()` dated `time`, `rewrites[d]` the rewrites of `d`,
+    /// grouped together; then `gone` removed and its neighbours grouped again. Returns
+    /// the groups before and after, as (id, members, canonical) per document.
+    fn founder_leaves(
+        time: &[i64],
+        rewrites: &[&[u32]],
+        gone: u32,
+    ) -> [Vec<(String, Vec<u32>, u32)>; 2] {
+        let all: Vec<Links> = (rewrites.iter())
             .map(|l| l.iter().map(|&d| nb(d, Relation::Rewrite)).collect())
+            .collect();
+        let after: Vec<Links> = (all.iter())
+            .map(|l| l.iter().filter(|x| x.doc() != gone).collect())
             .collect();
         let rank = |d: u32| Rank {
             timestamp: Some(time[d as usize]),
             ..plain(d)
         };
         let id = |d: u32| Id::from(IDS[d as usize]);
+        let n = rewrites.len() as u32;
         let mut online = Online::new();
-        for _ in 0..4 {
+        for _ in 0..n {
             online.push();
         }
-        online.regroup(&[0, 1, 2, 3], |d| &all[d as usize], rank, id, usize::MAX);
-        let g = online.group_of(1).unwrap();
-        assert_eq!((online.id(g), online.members(g)), ("a", &[0, 1, 2][..]));
-        assert_eq!(online.members(online.group_of(3).unwrap()), &[3]);
-        let after: Vec<Links> = (all.iter())
-            .map(|l| l.iter().filter(|x| x.doc() != 0).collect())
-            .collect();
-        online.remove(0);
-        online.regroup(&[1, 2], |d| &after[d as usize], rank, id, usize::MAX);
-        let g = online.group_of(1).unwrap();
-        assert_eq!(online.members(g), &[1, 2, 3]);
-        assert_eq!((online.id(g), online.canonical(g)), ("a", 3));
-        assert_eq!(online.named("d"), None);
-        assert!(online.check(|d| d != 0));
+        let groups = |online: &Online| {
+            (0..n)
+                .map(|d| match online.group_of(d) {
+                    Some(g) => (
+                        online.id(g).to_owned(),
+                        online.members(g).to_vec(),
+                        online.canonical(g),
+                    ),
+                    None => (String::new(), Vec::new(), u32::MAX),
+                })
+                .collect::<Vec<_>>()
+        };
+        let seeds: Vec<u32> = (0..n).collect();
+        online.regroup(&seeds, |d| &all[d as usize], rank, id, usize::MAX);
+        let before = groups(&online);
+        online.remove(gone);
+        let seeds: Vec<u32> = all[gone as usize].iter().map(Neighbour::doc).collect();
+        online.regroup(&seeds, |d| &after[d as usize], rank, id, usize::MAX);
+        assert!(online.check(|d| d != gone));
+        [before, groups(&online)]
+    }
+
+    #[test]
+    fn a_group_formed_again_around_a_document_that_was_alone_keeps_its_id() {
+        // 0 founds group "a" with its rewrites 1 and 2; 3, later than 0 but earlier than
+        // 1 and 2, rewrites 1 and 2 and not 0, so it is alone. When 0 leaves (a rolling
+        // window), 3 takes 1 and 2: the group users knew as "a" goes on as "a", not as a
+        // new group named after 3.
+        let [before, after] =
+            founder_leaves(&[0, 2, 3, 1], &[&[1, 2], &[0, 3], &[0, 3], &[1, 2]], 0);
+        assert_eq!(before[1], ("a".into(), vec![0, 1, 2], 0));
+        assert_eq!(before[3], ("d".into(), vec![3], 3));
+        assert_eq!(after[3], ("a".into(), vec![1, 2, 3], 3));
+        assert!(after.iter().all(|g| g.0 != "d"));
+    }
+
+    #[test]
+    fn a_document_that_was_alone_does_not_take_the_id_of_a_group_it_joins() {
+        // 0 founds group "a" with its rewrites 1 and 2; 3 (ranked after 0) rewrites 1
+        // only and is alone. When 0 leaves, 3 takes 1 and 2 is alone: "a" goes on in the
+        // group of 3 and 1 (a tie on members, the better-ranked group), not in 2's group
+        // of one, which a user sees as no group, while 3's group would be named "d".
+        let rewrites: [&[u32]; 4] = [&[1, 2], &[0, 3], &[0], &[1]];
+        let [before, after] = founder_leaves(&[0, 2, 3, 1], &rewrites, 0);
+        assert_eq!(before[0], ("a".into(), vec![0, 1, 2], 0));
+        assert_eq!(after[1], ("a".into(), vec![1, 3], 3));
+        assert_eq!(after[2], ("c".into(), vec![2], 2));
     }
 
     #[test]
@@ -1633,48 +1670,12 @@ mod tests {
         // rest) rewrites 2 only, so it is alone ("b"). When 0 leaves, 1 takes 2 and 3
         // takes 4 and 5: the group of most of "a"'s members goes on as "a", though a
         // better-ranked group holds one of them, and 1's group is "b".
-        let all: Vec<Links> = [
-            vec![2, 3, 4, 5],
-            vec![2],
-            vec![0, 1],
-            vec![0, 4, 5],
-            vec![0, 3],
-            vec![0, 3],
-        ]
-        .iter()
-        .map(|l| l.iter().map(|&d| nb(d, Relation::Rewrite)).collect())
-        .collect();
-        let rank = |d: u32| Rank {
-            timestamp: Some(i64::from(d)),
-            ..plain(d)
-        };
-        let id = |d: u32| Id::from(IDS[d as usize]);
-        let mut online = Online::new();
-        for _ in 0..6 {
-            online.push();
-        }
-        online.regroup(
-            &[0, 1, 2, 3, 4, 5],
-            |d| &all[d as usize],
-            rank,
-            id,
-            usize::MAX,
-        );
-        let g = online.group_of(0).unwrap();
-        assert_eq!(
-            (online.id(g), online.members(g)),
-            ("a", &[0, 2, 3, 4, 5][..])
-        );
-        assert_eq!(online.id(online.group_of(1).unwrap()), "b");
-        let after: Vec<Links> = (all.iter())
-            .map(|l| l.iter().filter(|x| x.doc() != 0).collect())
-            .collect();
-        online.remove(0);
-        online.regroup(&[2, 3, 4, 5], |d| &after[d as usize], rank, id, usize::MAX);
-        let (g1, g3) = (online.group_of(1).unwrap(), online.group_of(3).unwrap());
-        assert_eq!((online.id(g1), online.members(g1)), ("b", &[1, 2][..]));
-        assert_eq!((online.id(g3), online.members(g3)), ("a", &[3, 4, 5][..]));
-        assert!(online.check(|d| d != 0));
+        let rewrites: [&[u32]; 6] = [&[2, 3, 4, 5], &[2], &[0, 1], &[0, 4, 5], &[0, 3], &[0, 3]];
+        let [before, after] = founder_leaves(&[0, 1, 2, 3, 4, 5], &rewrites, 0);
+        assert_eq!(before[0], ("a".into(), vec![0, 2, 3, 4, 5], 0));
+        assert_eq!(before[1], ("b".into(), vec![1], 1));
+        assert_eq!(after[1], ("b".into(), vec![1, 2], 1));
+        assert_eq!(after[3], ("a".into(), vec![3, 4, 5], 3));
     }
 
     /// Documents inserted together are all seeds: the bound on a region holds back what
