@@ -1037,8 +1037,9 @@ impl Online {
         // founder leaves and the rest gather around another document. A group of one
         // (what a user sees as no group) names only a group that continues none.
         let mut shares: Vec<(usize, usize, usize, u32)> = Vec::new();
+        let mut held: Vec<(u32, usize, usize)> = Vec::new(); // (old, count, first)
         for (i, ms) in groups.iter().enumerate() {
-            let mut held: Vec<(u32, usize, usize)> = Vec::new(); // (old, count, first)
+            held.clear();
             for (at, o) in ms
                 .iter()
                 .enumerate()
@@ -1052,7 +1053,7 @@ impl Online {
                     None => held.push((o, 1, at)),
                 }
             }
-            shares.extend(held.into_iter().map(|(o, n, at)| (n, i, at, o)));
+            shares.extend(held.iter().map(|&(o, n, at)| (n, i, at, o)));
         }
         // Most members first, then the better-ranked group, then its better-ranked member.
         shares.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
